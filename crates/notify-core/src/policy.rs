@@ -1,0 +1,226 @@
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use time::{Duration, OffsetDateTime};
+
+use crate::{Outcome, ParseError, TaskResult};
+
+/// How often a task that keeps failing is reminded about under
+/// [`Level::Changes`]: once a day.
+pub const DEFAULT_REMIND_EVERY: Duration = Duration::hours(24);
+
+/// When a task sends a notification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    /// Don't send email.
+    Never,
+    /// Send after every run, success or not.
+    Always,
+    /// Only send on errors: a failure or any reported error (the default).
+    #[default]
+    Errors,
+    /// Send when the state changes: the first failure, a recovery, and while
+    /// failing a reminder at most once per `remind_every`.
+    Changes,
+}
+
+impl Level {
+    /// Every level name.
+    pub const NAMES: &'static [&'static str] = &["never", "always", "errors", "changes"];
+
+    /// The level's name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Level::Never => "never",
+            Level::Always => "always",
+            Level::Errors => "errors",
+            Level::Changes => "changes",
+        }
+    }
+}
+
+impl fmt::Display for Level {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Level {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "never" => Ok(Level::Never),
+            "always" => Ok(Level::Always),
+            "errors" | "error" => Ok(Level::Errors),
+            "changes" | "change" => Ok(Level::Changes),
+            _ => Err(ParseError::new("level", s, Level::NAMES)),
+        }
+    }
+}
+
+/// Knobs of the policy besides the level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PolicyOptions {
+    /// Under [`Level::Changes`], the least time between two mails about the
+    /// same ongoing failure.
+    pub remind_every: Duration,
+    /// Whether a cancelled run counts as an error (default: yes).
+    pub cancelled_is_error: bool,
+}
+
+impl Default for PolicyOptions {
+    fn default() -> Self {
+        PolicyOptions {
+            remind_every: DEFAULT_REMIND_EVERY,
+            cancelled_is_error: true,
+        }
+    }
+}
+
+/// What is remembered about a task between runs (kept by the caller, e.g. as
+/// JSON in notify's data directory).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskState {
+    /// Whether the last run counted as an error.
+    pub failing: bool,
+    /// The last run's outcome.
+    pub last_outcome: Outcome,
+    /// When the last run was decided on.
+    #[serde(with = "time::serde::rfc3339")]
+    pub last_run_at: OffsetDateTime,
+    /// When a notification was last sent.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_notified_at: Option<OffsetDateTime>,
+    /// Runs whose notification was suppressed since the last one sent.
+    #[serde(default)]
+    pub suppressed: u32,
+}
+
+/// Why [`decide`] decided as it did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Reason {
+    /// The level is `never`.
+    LevelNever,
+    /// The level is `always`.
+    LevelAlways,
+    /// The run was an error (`errors` level).
+    Error,
+    /// The run was no error (`errors` level).
+    NoError,
+    /// The first run of the task, and it failed (`changes`).
+    FirstFailure,
+    /// The first run of the task, and it did not fail (`changes`).
+    FirstSuccess,
+    /// A failure after a success (`changes`).
+    NewFailure,
+    /// A success after a failure (`changes`).
+    Recovery,
+    /// Still failing, and `remind_every` has passed since the last mail
+    /// (`changes`).
+    Reminder,
+    /// Still failing, within `remind_every` of the last mail (`changes`).
+    StillFailing,
+    /// Still fine (`changes`).
+    StillFine,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Reason::LevelNever => "level is never",
+            Reason::LevelAlways => "level is always",
+            Reason::Error => "the run had errors",
+            Reason::NoError => "the run had no errors",
+            Reason::FirstFailure => "first run, and it failed",
+            Reason::FirstSuccess => "first run, and it did not fail",
+            Reason::NewFailure => "failed after a success",
+            Reason::Recovery => "recovered after a failure",
+            Reason::Reminder => "still failing; reminder is due",
+            Reason::StillFailing => "still failing; reminder not yet due",
+            Reason::StillFine => "still fine",
+        })
+    }
+}
+
+/// The policy's verdict for one run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decision {
+    /// Whether to send a notification for this run.
+    pub send: bool,
+    /// Why.
+    pub reason: Reason,
+    /// When sending: how many earlier runs had their notification suppressed
+    /// since the last one sent, to be mentioned in this one.
+    pub suppressed: u32,
+    /// The state to remember for the next run.
+    pub state: TaskState,
+}
+
+/// Decides whether `result` deserves a notification at `level`, given the
+/// task's previous state (`None` on its first run) and the time `now`.
+///
+/// A pure function: the same arguments always give the same decision.
+pub fn decide(
+    level: Level,
+    result: &TaskResult,
+    previous: Option<&TaskState>,
+    options: &PolicyOptions,
+    now: OffsetDateTime,
+) -> Decision {
+    let failing = result.is_error(options.cancelled_is_error);
+    let pending = previous.map_or(0, |p| p.suppressed);
+
+    let (send, reason) = match level {
+        Level::Never => (false, Reason::LevelNever),
+        Level::Always => (true, Reason::LevelAlways),
+        Level::Errors if failing => (true, Reason::Error),
+        Level::Errors => (false, Reason::NoError),
+        Level::Changes => match previous {
+            None if failing => (true, Reason::FirstFailure),
+            None => (false, Reason::FirstSuccess),
+            Some(prev) => match (prev.failing, failing) {
+                (false, true) => (true, Reason::NewFailure),
+                (true, false) => (true, Reason::Recovery),
+                (false, false) => (false, Reason::StillFine),
+                (true, true) => {
+                    let due = prev
+                        .last_notified_at
+                        .is_none_or(|at| now - at >= options.remind_every);
+                    if due {
+                        (true, Reason::Reminder)
+                    } else {
+                        (false, Reason::StillFailing)
+                    }
+                }
+            },
+        },
+    };
+
+    // Only a repeat that `changes` holds back is counted as suppressed; a
+    // quiet success under `errors` is not a lost notification.
+    let held_back = !send && reason == Reason::StillFailing;
+    let state = TaskState {
+        failing,
+        last_outcome: result.outcome,
+        last_run_at: now,
+        last_notified_at: if send {
+            Some(now)
+        } else {
+            previous.and_then(|p| p.last_notified_at)
+        },
+        suppressed: match (send, held_back) {
+            (true, _) => 0,
+            (false, true) => pending.saturating_add(1),
+            (false, false) => pending,
+        },
+    };
+    Decision {
+        send,
+        reason,
+        suppressed: if send { pending } else { 0 },
+        state,
+    }
+}

@@ -1,0 +1,258 @@
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// A notification ready to deliver: addresses, rendered subject and bodies.
+///
+/// Plain data, so a queue can store it and a test can compare it; it never
+/// holds a secret. Addresses are RFC 5322 mailboxes as text
+/// (`Backups <backup@example.com>` or `ops@example.com`); a transport
+/// validates them when it builds the message.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Notification {
+    /// The sender. A transport may fill in its own default when empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Recipients.
+    #[serde(default)]
+    pub to: Vec<String>,
+    /// Copy recipients.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cc: Vec<String>,
+    /// Blind-copy recipients: in the envelope, never in a header.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub bcc: Vec<String>,
+    /// Where replies should go.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to: Option<String>,
+    /// The subject line, already free of line breaks.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// An HTML alternative of the body; the message becomes
+    /// `multipart/alternative` when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub html: Option<String>,
+    /// Files to attach (e.g. the job's log).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// The Message-ID (with angle brackets), fixed once so that a retried
+    /// delivery keeps it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message_id: Option<String>,
+    /// The Date header; when absent the transport uses the time of sending.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub date: Option<OffsetDateTime>,
+}
+
+/// A file attached to a [`Notification`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    /// The file name shown to the reader.
+    pub filename: String,
+    /// The MIME type, e.g. `text/plain; charset=utf-8`.
+    pub content_type: String,
+    /// The content.
+    pub data: Vec<u8>,
+}
+
+/// What a transport reports after a successful delivery, e.g. the server's
+/// reply or the path of the file written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// One line for the user: where the message went.
+    pub detail: String,
+}
+
+/// Whether a failed delivery is worth retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ErrorKind {
+    /// May work later (connection refused, timeout, 4xx): queue and retry.
+    Temporary,
+    /// Will not work as it is (5xx, rejected recipient, authentication
+    /// refused, an unwritable Maildir): report it.
+    Permanent,
+    /// The message or the transport's settings are wrong (a malformed
+    /// address, a missing setting): fix the configuration.
+    Config,
+}
+
+/// Why a delivery failed, and what the user could do about it.
+#[derive(Debug)]
+pub struct TransportError {
+    kind: ErrorKind,
+    message: String,
+    hint: Option<String>,
+    source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+}
+
+impl TransportError {
+    /// A new error of `kind` with a one-line message.
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
+        TransportError {
+            kind,
+            message: message.into(),
+            hint: None,
+            source: None,
+        }
+    }
+
+    /// Adds a hint: what the user can do about it.
+    pub fn with_hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// Adds the underlying error.
+    pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
+        self.source = Some(Box::new(source));
+        self
+    }
+
+    /// The kind of failure.
+    pub fn kind(&self) -> ErrorKind {
+        self.kind
+    }
+
+    /// The hint, if there is one.
+    pub fn hint(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        self.kind == ErrorKind::Temporary
+    }
+
+    /// Whether retrying will not help.
+    pub fn is_permanent(&self) -> bool {
+        !self.is_transient()
+    }
+}
+
+impl fmt::Display for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for TransportError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.source
+            .as_deref()
+            .map(|e| e as &(dyn std::error::Error + 'static))
+    }
+}
+
+/// Delivers a rendered [`Notification`]: SMTP, a Maildir, stdout, or a test
+/// double of your own. One required method, so a stub is a few lines.
+#[async_trait]
+pub trait Transport: Send + Sync {
+    /// Delivers one notification.
+    async fn send(&self, notification: &Notification) -> Result<Delivery, TransportError>;
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for Box<T> {
+    async fn send(&self, notification: &Notification) -> Result<Delivery, TransportError> {
+        (**self).send(notification).await
+    }
+}
+
+#[async_trait]
+impl<T: Transport + ?Sized> Transport for Arc<T> {
+    async fn send(&self, notification: &Notification) -> Result<Delivery, TransportError> {
+        (**self).send(notification).await
+    }
+}
+
+/// A transport that records every notification it is given and answers as
+/// told: for tests of code that sends.
+///
+/// Clones share one record, so a test can keep a clone and inspect it after
+/// handing the other to the code under test.
+///
+/// ```
+/// # use notify_core::{ErrorKind, StubTransport};
+/// let stub = StubTransport::new_ok();
+/// let seen = stub.clone();
+/// stub.fail_next(ErrorKind::Temporary, "451 try again later");
+/// // ... hand `stub` to the code under test, which sends ...
+/// assert!(seen.messages().is_empty());
+/// ```
+#[derive(Debug, Clone)]
+pub struct StubTransport {
+    inner: Arc<Mutex<StubInner>>,
+}
+
+#[derive(Debug)]
+struct StubInner {
+    messages: Vec<Notification>,
+    fail_with: Option<(ErrorKind, String)>,
+    fail_next: Vec<(ErrorKind, String)>,
+}
+
+impl StubTransport {
+    fn with(fail_with: Option<(ErrorKind, String)>) -> Self {
+        StubTransport {
+            inner: Arc::new(Mutex::new(StubInner {
+                messages: Vec::new(),
+                fail_with,
+                fail_next: Vec::new(),
+            })),
+        }
+    }
+
+    /// A stub whose every delivery succeeds.
+    pub fn new_ok() -> Self {
+        Self::with(None)
+    }
+
+    /// A stub whose every delivery fails with an error of `kind` carrying
+    /// `message`. The attempts are still recorded.
+    pub fn new_error(kind: ErrorKind, message: impl Into<String>) -> Self {
+        Self::with(Some((kind, message.into())))
+    }
+
+    /// Makes the next delivery fail with an error of `kind`; later ones
+    /// behave as before. Calls queue up.
+    pub fn fail_next(&self, kind: ErrorKind, message: impl Into<String>) {
+        self.lock().fail_next.push((kind, message.into()));
+    }
+
+    /// Every notification given to `send` so far, in order.
+    pub fn messages(&self) -> Vec<Notification> {
+        self.lock().messages.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, StubInner> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[async_trait]
+impl Transport for StubTransport {
+    async fn send(&self, notification: &Notification) -> Result<Delivery, TransportError> {
+        let mut inner = self.lock();
+        inner.messages.push(notification.clone());
+        let failure = if inner.fail_next.is_empty() {
+            inner.fail_with.clone()
+        } else {
+            Some(inner.fail_next.remove(0))
+        };
+        match failure {
+            Some((kind, message)) => Err(TransportError::new(kind, message)),
+            None => Ok(Delivery {
+                detail: format!("recorded by the stub transport (#{})", inner.messages.len()),
+            }),
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! Tidy checks on the workspace's shape, run by plain `cargo test`.
+//!
+//! - `notify-core` stays pure: no I/O, async-runtime or mail crate among its
+//!   dependencies (direct or transitive), and no file, network, process,
+//!   environment or clock access in its source.
+//! - Dependencies point inward (SPEC section 2): the library crates depend on
+//!   `notify-core` at most; only `notify-cli` depends on all of them.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The names of the packages in a manifest's normal `[dependencies]` tables
+/// (including `[dependencies.NAME]` and `[target.'..'.dependencies]`).
+fn normal_dependencies(manifest: &Path) -> Vec<String> {
+    let text = std::fs::read_to_string(manifest)
+        .unwrap_or_else(|e| panic!("cannot read {}: {e}", manifest.display()));
+    let mut deps = Vec::new();
+    let mut in_deps = false;
+    for line in text.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            let header = line.trim_matches(|c| c == '[' || c == ']');
+            if let Some(name) = header.strip_prefix("dependencies.") {
+                deps.push(name.trim().to_owned());
+                in_deps = false;
+            } else {
+                in_deps = header == "dependencies" || header.ends_with(".dependencies");
+            }
+            continue;
+        }
+        if in_deps && !line.is_empty() && !line.starts_with('#') {
+            if let Some((key, _)) = line.split_once('=') {
+                deps.push(key.trim().trim_matches('"').to_owned());
+            }
+        }
+    }
+    deps
+}
+
+#[test]
+fn core_has_only_pure_direct_dependencies() {
+    let manifest = workspace_root().join("crates/notify-core/Cargo.toml");
+    let allowed = ["serde", "time", "async-trait"];
+    for dep in normal_dependencies(&manifest) {
+        assert!(
+            allowed.contains(&dep.as_str()),
+            "notify-core must stay pure, but depends on `{dep}`; allowed: {allowed:?}"
+        );
+    }
+}
+
+#[test]
+fn core_has_no_io_crate_in_its_tree() {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .current_dir(workspace_root())
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-p",
+            "notify-core",
+            "-e",
+            "normal",
+            "--prefix",
+            "none",
+            "--format",
+            "{p}",
+        ])
+        .output()
+        .expect("run cargo tree");
+    assert!(
+        out.status.success(),
+        "cargo tree failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let tree = String::from_utf8_lossy(&out.stdout);
+    let forbidden = [
+        "tokio", "mio", "lettre", "rustls", "socket2", "libc", "reqwest", "hyper", "keyring",
+        "figment", "async-std", "smol",
+    ];
+    for line in tree.lines() {
+        let name = line.split_whitespace().next().unwrap_or("");
+        assert!(
+            !forbidden.contains(&name),
+            "notify-core must do no I/O, but its dependency tree contains `{line}`"
+        );
+    }
+}
+
+#[test]
+fn core_source_does_no_io() {
+    let forbidden = [
+        "std::fs",
+        "std::net",
+        "std::process",
+        "std::env",
+        "std::io::stdin",
+        "std::io::stdout",
+        "println!",
+        "eprintln!",
+        "SystemTime::now",
+        "Instant::now",
+        "OffsetDateTime::now",
+        "now_utc",
+        "now_local",
+        "current_local_offset",
+    ];
+    let src = workspace_root().join("crates/notify-core/src");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&src).expect("read notify-core/src") {
+        let path = entry.expect("dir entry").path();
+        if path.extension().is_some_and(|e| e == "rs") {
+            let text = std::fs::read_to_string(&path).expect("read source");
+            for word in forbidden {
+                assert!(
+                    !text.contains(word),
+                    "{} uses `{word}`: notify-core does no I/O and reads no clock",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 5, "expected the core sources in {}", src.display());
+}
+
+#[test]
+fn dependencies_point_inward() {
+    let root = workspace_root();
+    let layers: &[(&str, &[&str])] = &[
+        ("notify-core", &[]),
+        ("notify-template", &["notify-core"]),
+        ("notify-secrets", &["notify-core"]),
+        ("notify-smtp", &["notify-core"]),
+    ];
+    for (krate, may) in layers {
+        let deps = normal_dependencies(&root.join("crates").join(krate).join("Cargo.toml"));
+        for dep in deps.iter().filter(|d| d.starts_with("notify-")) {
+            assert!(
+                may.contains(&dep.as_str()),
+                "{krate} depends on {dep}; it may depend on {may:?} only (SPEC section 2)"
+            );
+        }
+    }
+    let cli = normal_dependencies(&root.join("crates/notify-cli/Cargo.toml"));
+    for lib in ["notify-core", "notify-template", "notify-secrets", "notify-smtp"] {
+        assert!(cli.iter().any(|d| d == lib), "notify-cli should use {lib}");
+    }
+}
