@@ -1,1 +1,162 @@
-fn main() {}
+//! The `notify` binary: thin wiring of the notify crates.
+//!
+//! `main` parses the command line, reads the configuration, picks the local
+//! UTC offset, builds a single-threaded tokio runtime and dispatches to one
+//! `cmd_*` module. Errors are reported once, here, with an exit code from
+//! SPEC section 8.
+//!
+//! A key design decision made in this crate is that it owns all the wiring
+//! and none of the logic: deciding is `notify_core::decide`, rendering is
+//! `notify_template`, delivery is a `notify_core::Transport` from
+//! `notify_smtp`. Only this crate prints, reads the environment or picks exit
+//! codes.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use time::UtcOffset;
+
+mod cli;
+mod cmd_run;
+mod cmd_send;
+mod cmd_template;
+mod config;
+mod deliver;
+mod env_vars;
+mod error;
+mod paths;
+mod runner;
+mod state;
+mod tail;
+
+use cli::{Cli, ColorChoice, Command};
+use error::{exit, CliError};
+
+/// How chatty to be; every diagnostic goes to stderr through here.
+pub struct Ui {
+    verbose: u8,
+    quiet: bool,
+}
+
+impl Ui {
+    /// A line about what happened; silenced by `-q`.
+    pub fn info(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A warning; shown even with `-q`.
+    pub fn warn(&self, line: &str) {
+        eprintln!("warning: {line}");
+    }
+
+    /// Detail shown with `-v`.
+    pub fn verbose(&self, line: &str) {
+        if self.verbose > 0 {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// This machine's name, for `##Computer Name##`.
+pub fn computer_name() -> String {
+    let name = gethostname::gethostname().to_string_lossy().into_owned();
+    if name.is_empty() {
+        "localhost".to_owned()
+    } else {
+        name
+    }
+}
+
+fn main() -> ExitCode {
+    // Read before any thread exists: the time crate refuses to read the local
+    // offset from a multi-threaded process on Unix.
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+
+    let color = color_choice(std::env::args_os());
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .color(color)
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                _ => exit::USAGE,
+            });
+        }
+    };
+
+    match real_main(cli, offset) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            e.report();
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
+    let ui = Ui {
+        verbose: cli.global.verbose,
+        quiet: cli.global.quiet,
+    };
+    let (config_path, explicit) = paths::config_file(cli.global.config.clone());
+    let loaded = config::load(&config_path, explicit)?;
+    let data_dir = paths::data_dir(cli.global.data_dir.clone())?;
+    let env = deliver::Env {
+        loaded: &loaded,
+        data_dir: &data_dir,
+        offset,
+        ui: &ui,
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot start: {e}")))?;
+
+    match cli.command {
+        Command::Run(args) => Ok(runtime.block_on(cmd_run::run(&env, args))),
+        Command::Send(args) => runtime.block_on(cmd_send::send(&env, args)),
+        Command::Template(cmd) => cmd_template::template(&env, cmd),
+    }
+}
+
+/// `--color` as clap understands it, read before parsing so that even parse
+/// errors follow it.
+fn color_choice(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoice {
+    let mut choice = ColorChoice::Auto;
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next().and_then(|v| v.into_string().ok()),
+            Some(s) if s.starts_with("--color=") => Some(s["--color=".len()..].to_owned()),
+            _ => None,
+        };
+        match value.as_deref() {
+            Some("always") => choice = ColorChoice::Always,
+            Some("never") => choice = ColorChoice::Never,
+            Some("auto") => choice = ColorChoice::Auto,
+            _ => {}
+        }
+    }
+    match choice {
+        ColorChoice::Always => clap::ColorChoice::Always,
+        ColorChoice::Never => clap::ColorChoice::Never,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os(env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
+            if no_color || !std::io::stderr().is_terminal() {
+                clap::ColorChoice::Never
+            } else {
+                clap::ColorChoice::Auto
+            }
+        }
+    }
+}

@@ -242,7 +242,8 @@ mod tests {
 
     #[test]
     fn custom_map() {
-        let codes: ExitCodes = serde_json::from_str(r#"{"warning":[1,24],"cancelled":[130]}"#).unwrap();
+        let codes: ExitCodes =
+            serde_json::from_str(r#"{"warning":[1,24],"cancelled":[130]}"#).unwrap();
         assert_eq!(codes.outcome(Some(0), None), Success);
         assert_eq!(codes.outcome(Some(1), None), Warning);
         assert_eq!(codes.outcome(Some(24), None), Warning);
@@ -255,18 +256,27 @@ mod tests {
 
     #[test]
     fn deserialize_errors_are_clear() {
-        let err = serde_json::from_str::<ExitCodes>(r#""borgg""#).unwrap_err().to_string();
+        let err = serde_json::from_str::<ExitCodes>(r#""borgg""#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown exit-code preset `borgg`"), "{err}");
         assert!(err.contains("default, borg, restic, rsync"), "{err}");
-        let err = serde_json::from_str::<ExitCodes>(r#"{"warn":[1]}"#).unwrap_err().to_string();
+        let err = serde_json::from_str::<ExitCodes>(r#"{"warn":[1]}"#)
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("unknown field `warn`"), "{err}");
-        let err = serde_json::from_str::<ExitCodes>("3").unwrap_err().to_string();
+        let err = serde_json::from_str::<ExitCodes>("3")
+            .unwrap_err()
+            .to_string();
         assert!(err.contains("a preset name"), "{err}");
     }
 
     #[test]
     fn serde_round_trip() {
-        for text in [r#""rsync""#, r#"{"success":[0],"warning":[1],"cancelled":[]}"#] {
+        for text in [
+            r#""rsync""#,
+            r#"{"success":[0],"warning":[1],"cancelled":[]}"#,
+        ] {
             let codes: ExitCodes = serde_json::from_str(text).unwrap();
             assert_eq!(serde_json::to_string(&codes).unwrap(), text);
         }

@@ -80,8 +80,18 @@ fn core_has_no_io_crate_in_its_tree() {
     );
     let tree = String::from_utf8_lossy(&out.stdout);
     let forbidden = [
-        "tokio", "mio", "lettre", "rustls", "socket2", "libc", "reqwest", "hyper", "keyring",
-        "figment", "async-std", "smol",
+        "tokio",
+        "mio",
+        "lettre",
+        "rustls",
+        "socket2",
+        "libc",
+        "reqwest",
+        "hyper",
+        "keyring",
+        "figment",
+        "async-std",
+        "smol",
     ];
     for line in tree.lines() {
         let name = line.split_whitespace().next().unwrap_or("");
@@ -126,7 +136,11 @@ fn core_source_does_no_io() {
             checked += 1;
         }
     }
-    assert!(checked >= 5, "expected the core sources in {}", src.display());
+    assert!(
+        checked >= 5,
+        "expected the core sources in {}",
+        src.display()
+    );
 }
 
 #[test]
@@ -148,7 +162,12 @@ fn dependencies_point_inward() {
         }
     }
     let cli = normal_dependencies(&root.join("crates/notify-cli/Cargo.toml"));
-    for lib in ["notify-core", "notify-template", "notify-secrets", "notify-smtp"] {
+    for lib in [
+        "notify-core",
+        "notify-template",
+        "notify-secrets",
+        "notify-smtp",
+    ] {
         assert!(cli.iter().any(|d| d == lib), "notify-cli should use {lib}");
     }
 }

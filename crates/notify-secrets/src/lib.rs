@@ -1,1 +1,96 @@
-//! stub
+//! Where an account's password comes from: the [`SecretStore`] trait, the
+//! [`SecretRef`] that names a backend in configuration (`keychain`,
+//! `env:VAR`, `file:PATH`, `cmd:COMMAND`), and an in-memory store for tests.
+//!
+//! A key design decision made in this crate is that a secret is a
+//! [`secrecy::SecretString`] from the moment it is read until the transport
+//! hands it to the mail server: its `Debug` prints `[REDACTED]`, its memory is
+//! zeroized, and every read is a greppable `expose_secret()`. No type here
+//! derives `Serialize`, so a secret cannot end up in a queue file or a log by
+//! accident.
+#![deny(missing_docs)]
+
+mod memory;
+mod reference;
+
+pub use memory::MemoryStore;
+pub use reference::SecretRef;
+pub use secrecy::{ExposeSecret, SecretString};
+
+/// Why a secret could not be obtained or stored.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// The store works, but holds nothing for this account.
+    #[error("no secret stored for account `{account}`")]
+    NoEntry {
+        /// The account asked for.
+        account: String,
+    },
+    /// The store could not be reached or refused access (a locked keychain,
+    /// no Secret Service, a permission problem).
+    #[error("the secret store is not accessible: {reason}")]
+    Inaccessible {
+        /// What went wrong, without any secret in it.
+        reason: String,
+    },
+    /// The store cannot do this (e.g. `set` on a read-only backend).
+    #[error("{0}")]
+    Unsupported(String),
+    /// A `password =` value that names no known backend. The value itself
+    /// is not kept: a user may have pasted the password there.
+    #[error("`password` names no secret store; expected `keychain`, `env:VAR`, `file:PATH` or `cmd:COMMAND` (the password itself never goes into the config file)")]
+    BadReference,
+}
+
+/// A place that keeps account secrets. Small on purpose: a backend or a test
+/// double implements three methods.
+pub trait SecretStore: Send + Sync {
+    /// The secret of `account`.
+    fn get(&self, account: &str) -> Result<SecretString, Error>;
+    /// Stores (or replaces) the secret of `account`.
+    fn set(&self, account: &str, secret: &SecretString) -> Result<(), Error>;
+    /// Removes the secret of `account`; removing nothing is not an error.
+    fn delete(&self, account: &str) -> Result<(), Error>;
+}
+
+/// Normalizes an app password as providers display it: the Gmail / Yahoo
+/// form `abcd efgh ijkl mnop` (four groups of four letters) loses its spaces.
+/// Anything else is returned unchanged, since spaces can be part of a real
+/// password.
+pub fn normalize_app_password(secret: SecretString) -> SecretString {
+    let s = secret.expose_secret();
+    let groups: Vec<&str> = s.trim().split(' ').collect();
+    let app_form = groups.len() == 4
+        && groups
+            .iter()
+            .all(|g| g.len() == 4 && g.chars().all(|c| c.is_ascii_alphanumeric()));
+    if app_form {
+        SecretString::from(groups.concat())
+    } else {
+        secret
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn app_passwords_lose_their_spaces() {
+        let n = normalize_app_password(SecretString::from("abcd efgh ijkl mnop"));
+        assert_eq!(n.expose_secret(), "abcdefghijklmnop");
+        let n = normalize_app_password(SecretString::from("correct horse battery staple"));
+        assert_eq!(n.expose_secret(), "correct horse battery staple");
+        let n = normalize_app_password(SecretString::from("abcdefghijklmnop"));
+        assert_eq!(n.expose_secret(), "abcdefghijklmnop");
+    }
+
+    #[test]
+    fn errors_never_carry_the_secret() {
+        let e = Error::NoEntry {
+            account: "work".into(),
+        };
+        assert_eq!(e.to_string(), "no secret stored for account `work`");
+    }
+}

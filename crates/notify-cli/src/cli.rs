@@ -1,0 +1,232 @@
+//! The command line, as clap derive types. Doc comments are the long help;
+//! their first line is the short help of `-h`.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use notify_core::{ExitCodes, Level, Outcome};
+
+const AFTER_HELP: &str = "\
+Examples:
+  notify run --task \"Daily Backup\" --exit-codes restic -- restic backup /home
+  notify send --task \"DB dump\" --status failure --exit-code 3 --set Database=prod
+  notify template preview --task \"Daily Backup\"
+
+With no email account configured, notifications go to a local Maildir in the
+data directory (readable with `mutt -f DIR`).
+
+Exit codes of send: 0 delivered or nothing to send, 1 permanent delivery
+failure, 2 usage, 75 temporary failure, 78 configuration error.
+`run` exits with the command's own exit code (128+N when killed by signal N).";
+
+/// Tells you how your backups and scheduled jobs went, by email.
+///
+/// notify wraps a job (`notify run`) or is told its result (`notify send`),
+/// decides from the task's notification level whether the run deserves a
+/// mail, renders the subject and body from a `##Task Name##`-style template
+/// and delivers it.
+#[derive(Debug, Parser)]
+#[command(name = "notify", version, after_long_help = AFTER_HELP, propagate_version = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// Configuration file [default: $NOTIFY_CONFIG, else the platform
+    /// config dir's notify/config.toml]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Data directory for the Maildir, task state and queue [default:
+    /// $NOTIFY_DATA_DIR, else the platform data dir's notify/]
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+
+    /// Say more: why a notification was or was not sent
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Say nothing on success; errors are still reported
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+
+    /// When to use colour (NO_COLOR is respected by `auto`)
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when writing to a terminal and NO_COLOR is not set.
+    Auto,
+    /// Always colour.
+    Always,
+    /// Never colour.
+    Never,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run a command, then notify about how it went
+    ///
+    /// The command's output passes through live; its last lines are kept for
+    /// the mail's log tail. notify exits with the command's own exit code
+    /// (128+N when it was killed by signal N), whatever happened to the
+    /// notification.
+    ///
+    /// Example: notify run --task "Daily Backup" --exit-codes borg -- borg create ::{now} /home
+    Run(RunArgs),
+
+    /// Notify about a job that ran elsewhere
+    ///
+    /// For tools that run the job themselves: give the status with flags, or
+    /// a whole task result as JSON (`--result FILE`, or `-` for stdin; see
+    /// task-result.schema.json). Flags override fields of the JSON.
+    ///
+    /// Example: notify send --task "DB dump" --status failure --exit-code 3
+    Send(SendArgs),
+
+    /// Inspect, check and preview templates
+    #[command(subcommand)]
+    Template(TemplateCommand),
+}
+
+/// Delivery flags shared by `run` and `send`.
+#[derive(Debug, Args, Default)]
+pub struct DeliveryArgs {
+    /// When to send: never, always, errors (the default) or changes
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<Level>,
+
+    /// Recipients, comma-separated or repeated (overrides the config)
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub to: Vec<String>,
+
+    /// The account to send from (a name under [accounts] in the config)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Attach the log (capped, keeping its tail)
+    #[arg(long)]
+    pub attach_log: bool,
+
+    /// Print the message to stdout instead of delivering it; remember nothing
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `notify run`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  notify run --task \"Daily Backup\" -- restic backup /home
+  notify run --task Sync --level always --exit-codes rsync -- rsync -a /src /dst
+  notify run --task Nightly --dry-run -- sh -c 'echo copying; exit 1'")]
+pub struct RunArgs {
+    /// The task's name, as shown in the mail and used for [tasks."NAME"]
+    #[arg(long, value_name = "NAME")]
+    pub task: String,
+
+    /// How exit codes map to outcomes: default, borg, restic or rsync
+    #[arg(long, value_name = "PRESET")]
+    pub exit_codes: Option<ExitCodes>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+
+    /// The command to run, after `--`
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<OsString>,
+}
+
+/// `notify send`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  notify send --task \"DB dump\" --status failure --exit-code 3
+  notify send --task Backup --status success --started 2026-11-21T02:00:00Z --set Size=12GB
+  my-backup --json | notify send --result -")]
+pub struct SendArgs {
+    /// The task's name (required unless --result gives it)
+    #[arg(long, value_name = "NAME")]
+    pub task: Option<String>,
+
+    /// success, warning, failure or cancelled (required unless --result gives it)
+    #[arg(long, value_name = "STATUS")]
+    pub status: Option<Outcome>,
+
+    /// The job's exit code
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
+    pub exit_code: Option<i32>,
+
+    /// When the job started: RFC 3339 (2026-11-21T02:00:00Z), @UNIX-SECONDS or now
+    #[arg(long, value_name = "TIME")]
+    pub started: Option<String>,
+
+    /// When the job finished [default: now]
+    #[arg(long, value_name = "TIME")]
+    pub finished: Option<String>,
+
+    /// An extra value, usable in templates as ##KEY## (repeatable)
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// A task result as JSON, from a file or `-` for stdin
+    #[arg(long, value_name = "FILE|-")]
+    pub result: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub delivery: DeliveryArgs,
+}
+
+/// `notify template ...`.
+#[derive(Debug, Subcommand)]
+pub enum TemplateCommand {
+    /// List the values a template can use, with descriptions and samples
+    Values {
+        /// Show names and descriptions in this locale (en, de)
+        #[arg(long, value_name = "LOCALE")]
+        locale: Option<String>,
+        /// Print JSON instead of a table
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the configured templates (and any FILE given) for errors
+    ///
+    /// Checks the subject, body and HTML templates of [email] and of every
+    /// [tasks."NAME"], and reports each error with its line, column and the
+    /// nearest known value names. Exits 78 when any template is bad.
+    Check {
+        /// Template files to check as well
+        #[arg(value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// Names of extra values (from --set) to accept (repeatable)
+        #[arg(long = "extra", value_name = "NAME")]
+        extras: Vec<String>,
+    },
+    /// Render a task's subject and body with sample values
+    Preview {
+        /// The task whose templates to use [default: the [email] ones]
+        #[arg(long, value_name = "NAME")]
+        task: Option<String>,
+        /// Render in this locale (en, de)
+        #[arg(long, value_name = "LOCALE")]
+        locale: Option<String>,
+        /// Preview this outcome instead of the sample's
+        #[arg(long, value_name = "STATUS")]
+        status: Option<Outcome>,
+        /// Render a task result from JSON (a file or `-`) instead of samples
+        #[arg(long, value_name = "FILE|-")]
+        result: Option<PathBuf>,
+        /// Show the HTML body too, when one is configured
+        #[arg(long)]
+        html: bool,
+    },
+}

@@ -1,0 +1,522 @@
+//! Configuration (SPEC section 9): built-in defaults < config file <
+//! `NOTIFY_*` environment < flags, merged with figment.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Toml};
+use figment::Figment;
+use notify_core::{ExitCodes, Level};
+use serde::de::{self, Deserializer, SeqAccess, Visitor};
+use serde::Deserialize;
+use time::Duration;
+
+use crate::env_vars;
+use crate::error::CliError;
+
+/// The top-level tables and keys; environment overrides are read only for
+/// these, so unrelated `NOTIFY_*` variables (systemd's `NOTIFY_SOCKET`) do not
+/// break the configuration.
+const TOP_LEVEL_KEYS: &[&str] = &["locale", "email", "accounts", "tasks"];
+
+/// The whole configuration file.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The language of mails: `en` (default) or `de`.
+    #[serde(default)]
+    pub locale: Option<String>,
+    /// Delivery settings for every task.
+    #[serde(default)]
+    pub email: Settings,
+    /// Sending accounts by name.
+    #[serde(default)]
+    pub accounts: BTreeMap<String, Account>,
+    /// Per-task overrides of `[email]`, by task name.
+    #[serde(default)]
+    pub tasks: BTreeMap<String, Settings>,
+}
+
+/// Delivery settings: the `[email]` table, and each `[tasks."NAME"]` table,
+/// whose values override `[email]`'s for that task.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    /// The account to send from; absent: the local Maildir.
+    pub account: Option<String>,
+    /// Recipients (a list, or one comma-separated string).
+    pub to: Option<Addresses>,
+    /// Copy recipients.
+    pub cc: Option<Addresses>,
+    /// Blind-copy recipients.
+    pub bcc: Option<Addresses>,
+    /// Reply-To address.
+    pub reply_to: Option<String>,
+    /// When to send.
+    pub level: Option<Level>,
+    /// The subject template.
+    pub subject: Option<String>,
+    /// The body template, inline.
+    pub body: Option<String>,
+    /// The body template, from a file (relative to the config file).
+    pub body_file: Option<PathBuf>,
+    /// An HTML body template, inline.
+    pub html: Option<String>,
+    /// An HTML body template, from a file (relative to the config file).
+    pub html_file: Option<PathBuf>,
+    /// Attach the job's log.
+    pub attach_log: Option<bool>,
+    /// The largest log attachment, in bytes (keeps the tail).
+    pub attach_log_max: Option<u64>,
+    /// How many lines of output the log tail keeps.
+    pub log_tail_lines: Option<usize>,
+    /// How `notify run` maps exit codes to outcomes.
+    pub exit_codes: Option<ExitCodes>,
+    /// Under `changes`, the least time between reminders of an ongoing
+    /// failure (`24h`, `90m`, `1d`, or seconds).
+    pub remind_every: Option<HumanDuration>,
+    /// Whether a cancelled run counts as an error (default true).
+    pub cancelled_is_error: Option<bool>,
+    /// The language of this task's mails.
+    pub locale: Option<String>,
+}
+
+/// An SMTP account (`[accounts.NAME]`). The password is never here: only
+/// where to find it.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)] // read by SMTP delivery
+pub struct Account {
+    /// The sender, with an optional display name.
+    pub from: Option<String>,
+    /// A provider preset.
+    pub provider: Option<String>,
+    /// `host[:port]`.
+    pub server: Option<String>,
+    /// `tls`, `starttls` or `none`.
+    pub security: Option<String>,
+    /// The login (default: the from address).
+    pub username: Option<String>,
+    /// Where the password is: `keychain`, `env:VAR`, `file:PATH`, `cmd:COMMAND`.
+    pub password: Option<String>,
+    /// `plain`, `login` or `xoauth2`.
+    pub auth: Option<String>,
+    /// Extra trusted certificates (PEM).
+    pub ca_file: Option<PathBuf>,
+    /// Do not validate the server's certificate chain.
+    pub accept_invalid_certs: Option<bool>,
+    /// Allow credentials over an unencrypted connection.
+    pub allow_insecure_auth: Option<bool>,
+    /// The EHLO name.
+    pub helo_name: Option<String>,
+    /// Connect and command timeout.
+    pub timeout: Option<HumanDuration>,
+}
+
+/// A list of addresses: `["a@x", "b@x"]` or `"a@x, b@x"`.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Addresses(pub Vec<String>);
+
+impl Addresses {
+    /// Splits comma-separated entries and drops empty ones.
+    pub fn from_parts<I: IntoIterator<Item = S>, S: AsRef<str>>(parts: I) -> Self {
+        Addresses(
+            parts
+                .into_iter()
+                .flat_map(|p| {
+                    p.as_ref()
+                        .split(',')
+                        .map(|a| a.trim().to_owned())
+                        .collect::<Vec<_>>()
+                })
+                .filter(|a| !a.is_empty())
+                .collect(),
+        )
+    }
+}
+
+impl<'de> Deserialize<'de> for Addresses {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Addresses;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of addresses or a comma-separated string")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Addresses, E> {
+                Ok(Addresses::from_parts([v]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Addresses, A::Error> {
+                let mut parts: Vec<String> = Vec::new();
+                while let Some(s) = seq.next_element::<String>()? {
+                    parts.push(s);
+                }
+                Ok(Addresses::from_parts(parts))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration written as `30s`, `90m`, `24h`, `7d`, `1h30m`, or a number of
+/// seconds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HumanDuration(pub Duration);
+
+impl HumanDuration {
+    /// Parses the text form.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        let bad = || {
+            format!("`{text}` is not a duration; write e.g. `30s`, `90m`, `24h`, `7d` or `1h30m`")
+        };
+        if t.is_empty() {
+            return Err(bad());
+        }
+        if let Ok(secs) = t.parse::<u64>() {
+            return i64::try_from(secs)
+                .map(|s| HumanDuration(Duration::seconds(s)))
+                .map_err(|_| bad());
+        }
+        let mut total: i64 = 0;
+        let mut number = String::new();
+        for c in t.chars() {
+            if c.is_ascii_digit() {
+                number.push(c);
+                continue;
+            }
+            if c.is_whitespace() {
+                continue;
+            }
+            let n: i64 = number.parse().map_err(|_| bad())?;
+            number.clear();
+            let unit = match c {
+                's' => 1,
+                'm' => 60,
+                'h' => 3600,
+                'd' => 86_400,
+                'w' => 604_800,
+                _ => return Err(bad()),
+            };
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(bad)?;
+        }
+        if !number.is_empty() {
+            return Err(bad());
+        }
+        Ok(HumanDuration(Duration::seconds(total)))
+    }
+}
+
+impl<'de> Deserialize<'de> for HumanDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = HumanDuration;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a duration such as \"24h\" or a number of seconds")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<HumanDuration, E> {
+                HumanDuration::parse(v).map_err(E::custom)
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<HumanDuration, E> {
+                HumanDuration::parse(&v.to_string()).map_err(E::custom)
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<HumanDuration, E> {
+                if v < 0 {
+                    return Err(E::custom("a duration cannot be negative"));
+                }
+                Ok(HumanDuration(Duration::seconds(v)))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Where the configuration came from.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    /// The merged configuration.
+    pub config: Config,
+    /// The file that was read, if one existed.
+    pub file: Option<PathBuf>,
+}
+
+impl Loaded {
+    /// The directory relative paths in the file are resolved against.
+    pub fn base_dir(&self) -> PathBuf {
+        self.file
+            .as_deref()
+            .and_then(Path::parent)
+            .map(Path::to_path_buf)
+            .unwrap_or_default()
+    }
+}
+
+/// Reads the configuration: `path` when given explicitly (it must exist),
+/// else the default path when it exists, then `NOTIFY_*` overrides.
+pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
+    let exists = path.is_file();
+    if explicit && !exists {
+        return Err(CliError::config(format!(
+            "the config file {} does not exist",
+            path.display()
+        ))
+        .hint(
+            "create it (see the README's Configuration section) or drop --config / NOTIFY_CONFIG",
+        ));
+    }
+    let mut figment = Figment::new();
+    if exists {
+        figment = figment.merge(Toml::file_exact(path));
+    }
+    figment = figment.merge(
+        Env::prefixed(env_vars::NOTIFY_PREFIX)
+            .split("__")
+            .filter(|key| {
+                let top = key.as_str().split('.').next().unwrap_or("");
+                TOP_LEVEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+            }),
+    );
+    let config: Config = figment
+        .extract()
+        .map_err(|e| config_error(e, exists.then_some(path)))?;
+    Ok(Loaded {
+        config,
+        file: exists.then(|| path.to_path_buf()),
+    })
+}
+
+/// Turns a figment error into one that names the file, the line and the key.
+fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
+    let key = err.path.join(".");
+    let from_file = err
+        .metadata
+        .as_ref()
+        .and_then(|m| m.source.as_ref())
+        .and_then(|s| s.file_path())
+        .is_some();
+    let from_env = err
+        .metadata
+        .as_ref()
+        .is_some_and(|m| m.name.contains("env"));
+    let mut message = String::new();
+    match (file, from_env) {
+        (_, true) => {
+            let var = format!(
+                "{}{}",
+                env_vars::NOTIFY_PREFIX,
+                err.path.join("__").to_uppercase()
+            );
+            message.push_str(&format!("in the environment variable {var}"));
+        }
+        (Some(path), false) => {
+            message.push_str(&format!("in {}", path.display()));
+            if from_file || !key.is_empty() {
+                if let Some(line) = std::fs::read_to_string(path)
+                    .ok()
+                    .and_then(|text| find_key_line(&text, &err.path))
+                {
+                    message.push_str(&format!(", line {line}"));
+                }
+            }
+        }
+        (None, false) => message.push_str("in the configuration"),
+    }
+    if !key.is_empty() {
+        message.push_str(&format!(", key `{key}`"));
+    }
+    message.push_str(&format!(": {}", err.kind));
+    CliError::config(message)
+        .hint("the README's Configuration section lists every key and its values")
+}
+
+/// Finds the 1-based line on which the key `path` (e.g. `["email", "level"]`
+/// or `["tasks", "Daily Backup", "level"]`) is set in a TOML text. Handles
+/// `[table]` / `[table."quoted key"]` headers and `key = value` lines; gives
+/// up (None) on anything fancier.
+pub fn find_key_line(text: &str, path: &[String]) -> Option<usize> {
+    let (last, tables) = path.split_last()?;
+    let mut current: Vec<String> = Vec::new();
+    let mut table_line = None;
+    for (i, raw) in text.lines().enumerate() {
+        let line = raw.trim();
+        if line.starts_with('[') && !line.starts_with("[[") {
+            let inner = line.trim_start_matches('[');
+            let inner = inner.split(']').next().unwrap_or("");
+            current = split_dotted(inner);
+            if current.as_slice() == path {
+                table_line = Some(i + 1);
+            }
+            continue;
+        }
+        if let Some((k, _)) = line.split_once('=') {
+            let mut full = current.clone();
+            full.extend(split_dotted(k));
+            if full.len() == tables.len() + 1
+                && full[..tables.len()] == *tables
+                && &full[tables.len()] == last
+            {
+                return Some(i + 1);
+            }
+        }
+    }
+    table_line
+}
+
+fn split_dotted(s: &str) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in s.trim().chars() {
+        match (quote, c) {
+            (None, '"' | '\'') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '.') => parts.push(std::mem::take(&mut cur).trim().to_owned()),
+            _ => cur.push(c),
+        }
+    }
+    parts.push(cur.trim().to_owned());
+    parts
+}
+
+/// The settings in force for one task: flags > `[tasks."NAME"]` > `[email]`
+/// > built-in defaults.
+#[derive(Debug, Clone)]
+pub struct Effective {
+    pub settings: Settings,
+    pub locale: String,
+}
+
+impl Config {
+    /// Merges `[email]`, `[tasks."task"]` and the global locale.
+    pub fn for_task(&self, task: &str) -> Effective {
+        let mut s = self.email.clone();
+        if let Some(t) = self.tasks.get(task) {
+            overlay(&mut s, t);
+        }
+        let locale = s
+            .locale
+            .clone()
+            .or_else(|| self.locale.clone())
+            .unwrap_or_else(|| "en".to_owned());
+        Effective {
+            settings: s,
+            locale,
+        }
+    }
+}
+
+/// Overlays every value set in `top` onto `base`.
+fn overlay(base: &mut Settings, top: &Settings) {
+    macro_rules! take {
+        ($($field:ident),*) => {
+            $( if top.$field.is_some() { base.$field = top.$field.clone(); } )*
+        };
+    }
+    take!(
+        account,
+        to,
+        cc,
+        bcc,
+        reply_to,
+        level,
+        subject,
+        exit_codes,
+        remind_every,
+        cancelled_is_error,
+        attach_log,
+        attach_log_max,
+        log_tail_lines,
+        locale
+    );
+    // A task's own body replaces the [email] body, inline or file alike.
+    if top.body.is_some() || top.body_file.is_some() {
+        base.body = top.body.clone();
+        base.body_file = top.body_file.clone();
+    }
+    if top.html.is_some() || top.html_file.is_some() {
+        base.html = top.html.clone();
+        base.html_file = top.html_file.clone();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations() {
+        let cases = [
+            ("24h", 86_400),
+            ("90m", 5_400),
+            ("1d", 86_400),
+            ("1h30m", 5_400),
+            ("45", 45),
+            ("2w", 1_209_600),
+            ("1h 5s", 3_605),
+        ];
+        for (text, secs) in cases {
+            assert_eq!(
+                HumanDuration::parse(text).unwrap().0,
+                Duration::seconds(secs),
+                "{text}"
+            );
+        }
+        for bad in ["", "h", "5x", "10h5", "-3h"] {
+            let err = HumanDuration::parse(bad).unwrap_err();
+            assert!(err.contains("is not a duration"), "{bad}: {err}");
+        }
+    }
+
+    #[test]
+    fn key_lines() {
+        let text = "locale = \"en\"\n[email]\nto = [\"a@x\"]\nlevel = \"sometimes\"\n\n[tasks.\"Daily Backup\"]\nlevel = \"x\"\n[accounts.work]\nserver = 1\n";
+        let p = |s: &[&str]| s.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        assert_eq!(find_key_line(text, &p(&["locale"])), Some(1));
+        assert_eq!(find_key_line(text, &p(&["email", "level"])), Some(4));
+        assert_eq!(
+            find_key_line(text, &p(&["tasks", "Daily Backup", "level"])),
+            Some(7)
+        );
+        assert_eq!(
+            find_key_line(text, &p(&["accounts", "work", "server"])),
+            Some(9)
+        );
+        assert_eq!(find_key_line(text, &p(&["accounts", "work"])), Some(8));
+        assert_eq!(find_key_line(text, &p(&["email", "nope"])), None);
+    }
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            Addresses::from_parts(["a@x, b@x", "", "c@x"]).0,
+            vec!["a@x", "b@x", "c@x"]
+        );
+    }
+
+    #[test]
+    fn task_overrides_email() {
+        let mut c = Config::default();
+        c.email.level = Some(Level::Errors);
+        c.email.body = Some("global".into());
+        c.email.to = Some(Addresses(vec!["ops@x".into()]));
+        let t = Settings {
+            level: Some(Level::Always),
+            body_file: Some("task.txt".into()),
+            ..Settings::default()
+        };
+        c.tasks.insert("Daily".into(), t);
+        let e = c.for_task("Daily");
+        assert_eq!(e.settings.level, Some(Level::Always));
+        assert_eq!(e.settings.body, None);
+        assert_eq!(e.settings.body_file, Some(PathBuf::from("task.txt")));
+        assert_eq!(e.settings.to, Some(Addresses(vec!["ops@x".into()])));
+        assert_eq!(e.locale, "en");
+        let e = c.for_task("Other");
+        assert_eq!(e.settings.level, Some(Level::Errors));
+    }
+}

@@ -1,0 +1,103 @@
+//! The one error type of the binary, and the exit codes of SPEC section 8.
+
+use std::fmt;
+
+/// Exit codes of `send`, `test` and `queue flush` (and, for `run`, of notify's
+/// own failures before the command started).
+pub mod exit {
+    /// Delivered, or nothing to send.
+    pub const OK: u8 = 0;
+    /// Permanent delivery failure (5xx, authentication refused, rejected
+    /// recipient, an unwritable Maildir).
+    pub const PERMANENT: u8 = 1;
+    /// Usage error (bad flags).
+    pub const USAGE: u8 = 2;
+    /// Queued for retry after a temporary failure (EX_TEMPFAIL).
+    pub const TEMPORARY: u8 = 75;
+    /// Configuration error, including a secret that cannot be obtained
+    /// (EX_CONFIG).
+    pub const CONFIG: u8 = 78;
+}
+
+/// An error reported once, at the edge, with an exit code and a hint.
+#[derive(Debug)]
+pub struct CliError {
+    code: u8,
+    message: String,
+    hint: Option<String>,
+}
+
+impl CliError {
+    /// An error with an explicit exit code.
+    pub fn new(code: u8, message: impl Into<String>) -> Self {
+        CliError {
+            code,
+            message: message.into(),
+            hint: None,
+        }
+    }
+
+    /// A configuration error (exit 78).
+    pub fn config(message: impl Into<String>) -> Self {
+        Self::new(exit::CONFIG, message)
+    }
+
+    /// A usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(exit::USAGE, message)
+    }
+
+    /// Adds a hint line.
+    pub fn hint(mut self, hint: impl Into<String>) -> Self {
+        self.hint = Some(hint.into());
+        self
+    }
+
+    /// The exit code.
+    pub fn code(&self) -> u8 {
+        self.code
+    }
+
+    /// Writes the error the way notify reports every error: `error: ...`,
+    /// then a blank line and `hint: ...` when there is one.
+    pub fn report(&self) {
+        eprintln!("{self}");
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "error: {}", self.message)?;
+        if let Some(hint) = &self.hint {
+            write!(f, "\n\nhint: {hint}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for CliError {}
+
+/// Converts an error of a library transport into a CLI error with the right
+/// exit code.
+impl From<notify_core::TransportError> for CliError {
+    fn from(e: notify_core::TransportError) -> Self {
+        use notify_core::ErrorKind;
+        let code = match e.kind() {
+            ErrorKind::Temporary => exit::TEMPORARY,
+            ErrorKind::Config => exit::CONFIG,
+            _ => exit::PERMANENT,
+        };
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(&e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        let err = CliError::new(code, message);
+        match e.hint() {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    }
+}

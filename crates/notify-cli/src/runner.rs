@@ -1,0 +1,228 @@
+//! Runs the wrapped command: output passes through live, its tail is kept,
+//! and termination signals sent to notify reach the command.
+
+use std::cell::RefCell;
+use std::ffi::OsString;
+use std::io::Write;
+use std::process::Stdio;
+
+use tokio::io::{AsyncRead, AsyncReadExt};
+use tokio::process::Command;
+
+use crate::tail::Tail;
+
+/// How the command ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// Its exit code, when it exited.
+    pub exit_code: Option<i32>,
+    /// The signal that ended it, when one did.
+    pub signal: Option<i32>,
+    /// Why it could not be started, when it could not.
+    pub spawn_error: Option<String>,
+}
+
+impl Finished {
+    /// The exit code notify itself ends with: the command's code, 128+N for
+    /// signal N, 127 when the command was not found and 126 when it could
+    /// not be run (as shells do).
+    pub fn process_exit_code(&self) -> u8 {
+        if let Some(sig) = self.signal {
+            return (128 + sig).clamp(0, 255) as u8;
+        }
+        match self.exit_code {
+            Some(code) => (code & 0xff) as u8,
+            None => 1,
+        }
+    }
+}
+
+/// Runs `argv`, copying its stdout and stderr through to ours as they come
+/// and into `tail`. Standard input is inherited.
+pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
+    let Some((program, args)) = argv.split_first() else {
+        return Finished {
+            exit_code: Some(2),
+            signal: None,
+            spawn_error: Some("no command given".into()),
+        };
+    };
+    let mut child = match Command::new(program)
+        .args(args)
+        .stdin(Stdio::inherit())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(child) => child,
+        Err(e) => {
+            let (code, what) = match e.kind() {
+                std::io::ErrorKind::NotFound => (127, "command not found"),
+                std::io::ErrorKind::PermissionDenied => (126, "permission denied"),
+                _ => (126, "cannot run the command"),
+            };
+            let message = format!("{}: {what} ({e})", program.to_string_lossy());
+            tail.borrow_mut()
+                .push(format!("notify: {message}\n").as_bytes());
+            return Finished {
+                exit_code: Some(code),
+                signal: None,
+                spawn_error: Some(message),
+            };
+        }
+    };
+
+    let stdout = child.stdout.take();
+    let stderr = child.stderr.take();
+    let pid = child.id();
+    let pumps = async {
+        tokio::join!(
+            pump(stdout, std::io::stdout(), tail),
+            pump(stderr, std::io::stderr(), tail)
+        )
+    };
+    let status = async {
+        let (_, status) = tokio::join!(pumps, wait_forwarding_signals(&mut child, pid));
+        status
+    }
+    .await;
+
+    match status {
+        Ok(status) => Finished {
+            exit_code: status.code(),
+            signal: exit_signal(&status),
+            spawn_error: None,
+        },
+        Err(e) => Finished {
+            exit_code: None,
+            signal: None,
+            spawn_error: Some(format!("cannot wait for the command: {e}")),
+        },
+    }
+}
+
+#[cfg(unix)]
+fn exit_signal(status: &std::process::ExitStatus) -> Option<i32> {
+    use std::os::unix::process::ExitStatusExt;
+    status.signal()
+}
+
+#[cfg(not(unix))]
+fn exit_signal(_status: &std::process::ExitStatus) -> Option<i32> {
+    None
+}
+
+/// Copies one output stream through and into the tail, chunk by chunk, so
+/// that memory stays bounded however much the job prints.
+async fn pump<R: AsyncRead + Unpin, W: Write>(reader: Option<R>, mut out: W, tail: &RefCell<Tail>) {
+    let Some(mut reader) = reader else { return };
+    let mut buf = vec![0u8; 16 * 1024];
+    loop {
+        match reader.read(&mut buf).await {
+            Ok(0) => break,
+            Ok(n) => {
+                // A closed stdout of our own (e.g. `| head`) must not stop the
+                // job or the notification: keep reading, stop writing.
+                let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
+                tail.borrow_mut().push(&buf[..n]);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        }
+    }
+}
+
+/// Waits for the child. SIGTERM and SIGHUP sent to notify are passed on to
+/// the command, and notify keeps waiting so that it can report the run;
+/// SIGINT is not passed on, since a terminal's Ctrl-C already reaches the
+/// whole process group, but it does not end notify either.
+#[cfg(unix)]
+async fn wait_forwarding_signals(
+    child: &mut tokio::process::Child,
+    pid: Option<u32>,
+) -> std::io::Result<std::process::ExitStatus> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        return child.wait().await;
+    };
+    loop {
+        tokio::select! {
+            status = child.wait() => return status,
+            _ = term.recv() => forward(pid, libc::SIGTERM),
+            _ = hup.recv() => forward(pid, libc::SIGHUP),
+            _ = int.recv() => {}
+        }
+    }
+}
+
+#[cfg(unix)]
+fn forward(pid: Option<u32>, sig: i32) {
+    if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
+        // SAFETY: kill(2) has no memory-safety preconditions; the pid is our
+        // own child's, which we have not reaped yet.
+        unsafe {
+            libc::kill(pid, sig);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+async fn wait_forwarding_signals(
+    child: &mut tokio::process::Child,
+    _pid: Option<u32>,
+) -> std::io::Result<std::process::ExitStatus> {
+    child.wait().await
+}
+
+/// The command line as one string, quoted for a POSIX shell where needed.
+pub fn display_command(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| {
+            let s = a.to_string_lossy();
+            let plain = !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));
+            if plain {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', "'\\''"))
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn commands_are_quoted_for_display() {
+        let argv: Vec<OsString> = ["sh", "-c", "echo 'hi'; exit 1", "a=b"]
+            .iter()
+            .map(OsString::from)
+            .collect();
+        assert_eq!(
+            display_command(&argv),
+            r#"sh -c 'echo '\''hi'\''; exit 1' a=b"#
+        );
+    }
+
+    #[test]
+    fn exit_codes_for_the_process() {
+        let f = |exit_code, signal| Finished {
+            exit_code,
+            signal,
+            spawn_error: None,
+        };
+        assert_eq!(f(Some(0), None).process_exit_code(), 0);
+        assert_eq!(f(Some(3), None).process_exit_code(), 3);
+        assert_eq!(f(None, Some(9)).process_exit_code(), 137);
+        assert_eq!(f(None, Some(15)).process_exit_code(), 143);
+        assert_eq!(f(None, None).process_exit_code(), 1);
+    }
+}

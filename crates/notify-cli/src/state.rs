@@ -1,0 +1,130 @@
+//! Per-task policy state, one JSON file per task in `$DATA_DIR/state/`.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use notify_core::TaskState;
+
+/// Reads and writes [`TaskState`]s.
+pub struct StateStore {
+    dir: PathBuf,
+}
+
+impl StateStore {
+    /// A store under `data_dir/state`.
+    pub fn new(data_dir: &Path) -> Self {
+        StateStore {
+            dir: data_dir.join("state"),
+        }
+    }
+
+    /// The file of `task`: its name with everything but ASCII letters,
+    /// digits, `-`, `_` and `.` percent-encoded, so any task name is a safe,
+    /// distinct file name.
+    pub fn path(&self, task: &str) -> PathBuf {
+        let mut name = String::with_capacity(task.len() + 5);
+        for b in task.bytes() {
+            if b.is_ascii_alphanumeric()
+                || matches!(b, b'-' | b'_')
+                || (b == b'.' && !name.is_empty())
+            {
+                name.push(b as char);
+            } else {
+                name.push_str(&format!("%{b:02X}"));
+            }
+        }
+        name.push_str(".json");
+        self.dir.join(name)
+    }
+
+    /// The state of `task`; `Ok(None)` before its first run. A damaged file
+    /// is reported as an error message and treated as absent.
+    pub fn load(&self, task: &str) -> (Option<TaskState>, Option<String>) {
+        let path = self.path(task);
+        match std::fs::read(&path) {
+            Ok(bytes) => match serde_json::from_slice(&bytes) {
+                Ok(state) => (Some(state), None),
+                Err(e) => (
+                    None,
+                    Some(format!(
+                        "ignoring damaged task state {}: {e}",
+                        path.display()
+                    )),
+                ),
+            },
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => (None, None),
+            Err(e) => (
+                None,
+                Some(format!("cannot read task state {}: {e}", path.display())),
+            ),
+        }
+    }
+
+    /// Saves the state of `task` atomically (temporary file, then rename).
+    pub fn save(&self, task: &str, state: &TaskState) -> std::io::Result<()> {
+        std::fs::create_dir_all(&self.dir)?;
+        let path = self.path(task);
+        let tmp = self
+            .dir
+            .join(format!(".tmp-{}-{}", std::process::id(), unique_suffix()));
+        let json = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
+        let result = (|| {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&json)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)
+        })();
+        if result.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        result
+    }
+}
+
+fn unique_suffix() -> u128 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use notify_core::Outcome;
+
+    #[test]
+    fn names_are_safe_and_distinct() {
+        let s = StateStore::new(Path::new("/d"));
+        assert_eq!(
+            s.path("Daily Backup"),
+            PathBuf::from("/d/state/Daily%20Backup.json")
+        );
+        assert_eq!(
+            s.path("../etc/passwd"),
+            PathBuf::from("/d/state/%2E.%2Fetc%2Fpasswd.json")
+        );
+        assert_ne!(s.path("a/b"), s.path("a%2Fb"));
+        assert_eq!(s.path("Ü").file_name().unwrap(), "%C3%9C.json");
+    }
+
+    #[test]
+    fn round_trip_and_damage() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = StateStore::new(dir.path());
+        assert_eq!(s.load("t"), (None, None));
+        let st = TaskState {
+            failing: true,
+            last_outcome: Outcome::Failure,
+            last_run_at: time::macros::datetime!(2026-11-21 02:00 UTC),
+            last_notified_at: None,
+            suppressed: 3,
+        };
+        s.save("t", &st).unwrap();
+        assert_eq!(s.load("t"), (Some(st), None));
+        std::fs::write(s.path("t"), b"{garbage").unwrap();
+        let (state, warning) = s.load("t");
+        assert!(state.is_none());
+        assert!(warning.unwrap().contains("ignoring damaged task state"));
+    }
+}

@@ -1,0 +1,815 @@
+//! The real `notify` binary, run in a temporary directory per test.
+//!
+//! Index:
+//! - `run_*`: wrapping a command: levels, exit codes, signals, output.
+//! - `send_*`: flags, JSON results, extras.
+//! - `changes_*`: the `changes` level across runs (state in the data dir).
+//! - `template_*`: values, check, preview, fallback at send time.
+//! - `config_*`: files, environment overrides, errors.
+//! - `header_*`: nothing a task name holds can add a header.
+
+mod support;
+
+use support::{decode_header, TestEnv};
+
+// ---------------------------------------------------------------- run
+
+#[test]
+fn run_errors_level_failure_sends_one_mail() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["run", "--task", "T", "--level", "errors", "--", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1);
+    let subject = mails[0].header("Subject").unwrap();
+    assert!(subject.contains(": T: "), "{subject}");
+    assert!(subject.contains("Failed"), "{subject}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("local Maildir"), "{stderr}");
+    assert!(stderr.contains("configure an account"), "{stderr}");
+}
+
+#[test]
+fn run_errors_level_success_sends_nothing() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["run", "--task", "T", "--level", "errors", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(env.mails().len(), 0);
+}
+
+#[test]
+fn run_always_level_sends_on_success_and_failure() {
+    for (cmd, code, status) in [("true", 0, "Finished successfully"), ("false", 1, "Failed")] {
+        let env = TestEnv::new();
+        let out = env
+            .cmd()
+            .args(["run", "--task", "T", "--level", "always", "--", cmd])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(code), "{}", env.describe(&out));
+        let mails = env.mails();
+        assert_eq!(mails.len(), 1, "{cmd}");
+        assert!(mails[0].header("Subject").unwrap().contains(status));
+    }
+}
+
+#[test]
+fn run_never_level_sends_nothing() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["run", "--task", "T", "--level", "never", "--", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(env.mails().len(), 0);
+}
+
+#[test]
+fn run_propagates_exit_codes_and_signals() {
+    let env = TestEnv::new();
+    for (script, code) in [
+        ("exit 7", 7),
+        ("exit 0", 0),
+        ("kill -9 $$", 137),
+        ("kill -TERM $$", 143),
+    ] {
+        let out = env
+            .cmd()
+            .args([
+                "run", "--task", "codes", "--level", "never", "--", "sh", "-c", script,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{script}: {}",
+            env.describe(&out)
+        );
+    }
+}
+
+#[test]
+fn run_signal_outcomes() {
+    let env = TestEnv::new();
+    env.cmd()
+        .args([
+            "run",
+            "--task",
+            "term",
+            "--level",
+            "always",
+            "--",
+            "sh",
+            "-c",
+            "kill -TERM $$",
+        ])
+        .output()
+        .unwrap();
+    env.cmd()
+        .args([
+            "run",
+            "--task",
+            "kill",
+            "--level",
+            "always",
+            "--",
+            "sh",
+            "-c",
+            "kill -KILL $$",
+        ])
+        .output()
+        .unwrap();
+    let mails = env.mails();
+    assert_eq!(mails.len(), 2);
+    let all: Vec<String> = mails.iter().map(|m| m.header("Subject").unwrap()).collect();
+    assert!(
+        all.iter()
+            .any(|s| s.contains("term") && s.contains("Cancelled")),
+        "{all:?}"
+    );
+    assert!(
+        all.iter()
+            .any(|s| s.contains("kill") && s.contains("Failed")),
+        "{all:?}"
+    );
+}
+
+#[test]
+fn run_failed_notification_keeps_the_commands_exit_code() {
+    let env = TestEnv::new();
+    // The data dir is a file: the Maildir cannot be created.
+    let blocker = env.path().join("blocked");
+    std::fs::write(&blocker, "").unwrap();
+    let out = env
+        .cmd_without_data_dir()
+        .arg("--data-dir")
+        .arg(&blocker)
+        .args([
+            "run", "--task", "T", "--level", "always", "--", "sh", "-c", "exit 3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("the notification for `T` failed"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_passes_output_through_and_keeps_the_tail() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "run",
+            "--task",
+            "T",
+            "--level",
+            "always",
+            "--",
+            "sh",
+            "-c",
+            "echo copying; echo oops >&2; printf 'bin\\377ary\\n'; exit 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    // Byte for byte, including the invalid UTF-8.
+    assert_eq!(out.stdout, b"copying\nbin\xffary\n");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("oops"));
+    let body = env.mails()[0].body_text();
+    assert!(body.contains("copying"), "{body}");
+    assert!(body.contains("oops"), "{body}");
+    assert!(body.contains("bin\u{fffd}ary"), "{body}");
+    assert!(
+        body.contains("sh -c"),
+        "the command line is in the mail: {body}"
+    );
+}
+
+#[test]
+fn run_keeps_only_a_bounded_tail_of_huge_output() {
+    let env = TestEnv::new();
+    // About 30 MB of output; the mail keeps only the last lines.
+    let out = env
+        .cmd()
+        .args([
+            "run", "--task", "T", "--level", "always", "--", "sh", "-c",
+            "i=0; while [ $i -lt 300 ]; do head -c 100000 /dev/zero | tr '\\0' x; echo; i=$((i+1)); done; echo LAST-LINE",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    let body = mail.body_text();
+    assert!(body.contains("LAST-LINE"), "tail kept");
+    assert!(mail.raw.len() < 200_000, "mail is {} bytes", mail.raw.len());
+}
+
+#[test]
+fn run_command_not_found_is_a_failed_run() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["run", "--task", "T", "--", "/nonexistent/backup-tool"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(127), "{}", env.describe(&out));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].body_text().contains("command not found"));
+}
+
+#[test]
+fn run_exit_code_presets() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "run",
+            "--task",
+            "B",
+            "--level",
+            "always",
+            "--exit-codes",
+            "borg",
+            "--",
+            "sh",
+            "-c",
+            "exit 1",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(env.mails()[0]
+        .header("Subject")
+        .unwrap()
+        .contains("Finished with warnings"));
+
+    let out = env
+        .cmd()
+        .args(["run", "--task", "B", "--exit-codes", "borgg", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown exit-code preset `borgg`"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_dry_run_prints_and_delivers_nothing() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["run", "--task", "T", "--dry-run", "--", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("Subject: "), "{stdout}");
+    assert_eq!(env.mails().len(), 0);
+    assert!(
+        !env.path().join("data/state").exists(),
+        "a dry run remembers nothing"
+    );
+}
+
+// ---------------------------------------------------------------- send
+
+#[test]
+fn send_with_flags() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "send",
+            "--task",
+            "DB dump",
+            "--status",
+            "failure",
+            "--exit-code",
+            "3",
+            "--started",
+            "2026-11-21T02:00:00Z",
+            "--finished",
+            "2026-11-21T02:01:05Z",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    assert!(mail.header("Subject").unwrap().contains("DB dump"));
+    let body = mail.body_text();
+    assert!(body.contains('3'), "{body}");
+}
+
+#[test]
+fn send_success_at_errors_level_sends_nothing() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["send", "--task", "x", "--status", "success"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(env.mails().len(), 0);
+}
+
+#[test]
+fn send_result_json_from_file_and_stdin() {
+    let env = TestEnv::new();
+    let json = r#"{"task_name":"Nightly","outcome":"failure","exit_code":2,"errors":["disk full"],"source":"/srv"}"#;
+    let file = env.path().join("result.json");
+    std::fs::write(&file, json).unwrap();
+    let out = env
+        .cmd()
+        .args(["send", "--result"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let out = env
+        .cmd()
+        .args(["send", "--result", "-", "--task", "From stdin"])
+        .write_stdin(json)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 2);
+    let subjects: Vec<String> = mails.iter().map(|m| m.header("Subject").unwrap()).collect();
+    assert!(
+        subjects.iter().any(|s| s.contains("Nightly")),
+        "{subjects:?}"
+    );
+    assert!(
+        subjects.iter().any(|s| s.contains("From stdin")),
+        "{subjects:?}"
+    );
+    assert!(mails.iter().all(|m| m.body_text().contains("disk full")));
+}
+
+#[test]
+fn send_bad_input_is_a_usage_error() {
+    let env = TestEnv::new();
+    let cases: &[(&[&str], &str)] = &[
+        (&["send", "--task", "x"], "--status STATUS is required"),
+        (&["send", "--status", "failure"], "--task NAME is required"),
+        (
+            &["send", "--task", "x", "--status", "meh"],
+            "unknown status `meh`",
+        ),
+        (
+            &[
+                "send", "--task", "x", "--status", "failure", "--set", "novalue",
+            ],
+            "is not KEY=VALUE",
+        ),
+        (
+            &[
+                "send",
+                "--task",
+                "x",
+                "--status",
+                "failure",
+                "--started",
+                "yesterday",
+            ],
+            "is not a time",
+        ),
+    ];
+    for (args, message) in cases {
+        let out = env.cmd().args(*args).output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{args:?}: {}",
+            env.describe(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    let file = env.path().join("bad.json");
+    std::fs::write(
+        &file,
+        r#"{"task_name":"x","outcome":"failure","exitcode":1}"#,
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["send", "--result"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown field `exitcode`"), "{stderr}");
+    assert!(stderr.contains("bad.json"), "{stderr}");
+    assert_eq!(env.mails().len(), 0);
+}
+
+#[test]
+fn send_extras_are_template_values() {
+    let env = TestEnv::new();
+    env.config(
+        r###"
+[email]
+subject = "##Task Name## on ##Database##: ##Exit Status##"
+"###,
+    );
+    let out = env
+        .cmd()
+        .args([
+            "send",
+            "--task",
+            "dump",
+            "--status",
+            "failure",
+            "--set",
+            "Database=prod-eu",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(
+        env.mails()[0].header("Subject").unwrap(),
+        "dump on prod-eu: Failed"
+    );
+}
+
+// ---------------------------------------------------------------- changes
+
+#[test]
+fn changes_level_sends_on_change_and_counts_repeats() {
+    let env = TestEnv::new();
+    let send = |status: &str| {
+        let out = env
+            .cmd()
+            .args([
+                "send", "--task", "Flaky", "--level", "changes", "--status", status,
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    };
+    send("success"); // first run, fine: nothing
+    assert_eq!(env.mails().len(), 0);
+    send("failure"); // new failure: mail
+    assert_eq!(env.mails().len(), 1);
+    send("failure"); // repeat within a day: held back
+    send("failure");
+    assert_eq!(env.mails().len(), 1);
+    send("success"); // recovery: mail, mentioning the 2 held back
+    let mails = env.mails();
+    assert_eq!(mails.len(), 2);
+    let recovery = mails
+        .iter()
+        .find(|m| {
+            m.header("Subject")
+                .unwrap()
+                .contains("Finished successfully")
+        })
+        .expect("a recovery mail");
+    assert!(
+        recovery.body_text().contains('2'),
+        "{}",
+        recovery.body_text()
+    );
+    assert!(env.path().join("data/state/Flaky.json").is_file());
+}
+
+// ---------------------------------------------------------------- template
+
+#[test]
+fn template_values_in_german() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["template", "values", "--locale", "de"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for name in [
+        "##Backup-Name##",
+        "##Status beim Beenden##",
+        "##Protokollauszug##",
+        "##Kopierte Daten##",
+    ] {
+        assert!(stdout.contains(name), "{name} missing:\n{stdout}");
+    }
+    let out = env
+        .cmd()
+        .args(["template", "values", "--json"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(json
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|v| v["name"] == "Task Name"));
+}
+
+#[test]
+fn german_locale_failed_run_has_german_encoded_subject() {
+    let env = TestEnv::new();
+    env.config("locale = \"de\"\n");
+    let out = env
+        .cmd()
+        .args(["run", "--task", "Tägliche Sicherung", "--", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    let raw = mail.raw_header("Subject").unwrap();
+    assert!(raw.is_ascii(), "the header is encoded: {raw}");
+    assert!(raw.contains("=?"), "an RFC 2047 encoded-word: {raw}");
+    let subject = decode_header(&raw);
+    assert!(subject.contains("Tägliche Sicherung"), "{subject}");
+    assert!(subject.contains("Fehlgeschlagen"), "{subject}");
+}
+
+#[test]
+fn template_check_reports_line_column_and_suggestion() {
+    let env = TestEnv::new();
+    env.config(
+        r###"
+[email]
+subject = "##Task Nme##"
+
+[tasks."Daily Backup"]
+body = """Start: ##Startzeit##
+Ok: ##Kopierte Daten##
+"""
+"###,
+    );
+    std::fs::write(env.path().join("good.txt"), "##task name## \\## done").unwrap();
+    std::fs::write(env.path().join("bad.txt"), "line one\n  ##Exit Stat").unwrap();
+    let out = env
+        .cmd()
+        .args(["template", "check"])
+        .arg(env.path().join("good.txt"))
+        .arg(env.path().join("bad.txt"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("email.subject: line 1, column 1"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("did you mean ##Task Name##"), "{stderr}");
+    assert!(stderr.contains("bad.txt: line 2, column 3"), "{stderr}");
+    assert!(
+        stderr.contains("2 of 4 template(s) have errors"),
+        "{stderr}"
+    );
+
+    let ok = TestEnv::new();
+    let out = ok.cmd().args(["template", "check"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", ok.describe(&out));
+}
+
+#[test]
+fn template_preview_renders_samples() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args(["template", "preview", "--status", "failure"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.starts_with("Subject: "), "{stdout}");
+    assert!(stdout.contains("Failed"), "{stdout}");
+    let out = env
+        .cmd()
+        .args([
+            "template", "preview", "--locale", "de", "--status", "failure",
+        ])
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Fehlgeschlagen"));
+}
+
+#[test]
+fn template_error_at_send_time_falls_back_to_the_default() {
+    let env = TestEnv::new();
+    env.config("[email]\nsubject = \"##Tsk Name## failed\"\n");
+    let out = env
+        .cmd()
+        .args(["run", "--task", "T", "--", "false"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("##Tsk Name##"),
+        "the warning names the problem: {stderr}"
+    );
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1, "the notification is not lost");
+    let subject = mails[0].header("Subject").unwrap();
+    assert!(
+        subject.contains(": T: Failed"),
+        "default subject: {subject}"
+    );
+    assert!(
+        mails[0].body_text().contains("Tsk Name"),
+        "the mail says so"
+    );
+}
+
+// ---------------------------------------------------------------- config
+
+#[test]
+fn config_errors_name_file_line_and_key() {
+    let env = TestEnv::new();
+    env.config("locale = \"en\"\n[email]\nto = [\"ops@example.com\"]\nlevel = \"sometimes\"\n");
+    let out = env
+        .cmd()
+        .args(["send", "--task", "x", "--status", "failure"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.toml"), "{stderr}");
+    assert!(stderr.contains("line 4"), "{stderr}");
+    assert!(stderr.contains("email.level"), "{stderr}");
+    assert!(stderr.contains("sometimes"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+
+    env.config("[email\nlevel = 3\n");
+    let out = env
+        .cmd()
+        .args(["send", "--task", "x", "--status", "failure"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("config.toml"), "{stderr}");
+    assert!(stderr.contains("line 1"), "{stderr}");
+
+    env.config("[email]\nlevl = \"always\"\n");
+    let out = env
+        .cmd()
+        .args(["send", "--task", "x", "--status", "failure"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("unknown field") && stderr.contains("levl"),
+        "{stderr}"
+    );
+    assert_eq!(env.mails().len(), 0);
+}
+
+#[test]
+fn config_missing_explicit_file_is_an_error() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "--config",
+            "/nonexistent/notify.toml",
+            "send",
+            "--task",
+            "x",
+            "--status",
+            "failure",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/notify.toml"));
+}
+
+#[test]
+fn config_tasks_and_environment_override() {
+    let env = TestEnv::new();
+    env.config(
+        r#"
+[email]
+level = "never"
+
+[tasks."Daily Backup"]
+level = "always"
+"#,
+    );
+    env.cmd()
+        .args(["send", "--task", "Other", "--status", "failure"])
+        .output()
+        .unwrap();
+    assert_eq!(env.mails().len(), 0, "[email] level never");
+    env.cmd()
+        .args(["send", "--task", "Daily Backup", "--status", "success"])
+        .output()
+        .unwrap();
+    assert_eq!(env.mails().len(), 1, "the task's own level");
+    // Environment beats the file; unrelated NOTIFY_* variables are ignored.
+    let out = env
+        .cmd()
+        .env("NOTIFY_EMAIL__LEVEL", "always")
+        .env("NOTIFY_SOCKET", "/run/systemd/notify")
+        .args(["send", "--task", "Other", "--status", "success"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(env.mails().len(), 2);
+    // Flags beat both.
+    env.cmd()
+        .env("NOTIFY_EMAIL__LEVEL", "always")
+        .args([
+            "send", "--task", "Other", "--status", "success", "--level", "never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(env.mails().len(), 2);
+    // A bad environment value is named as such.
+    let out = env
+        .cmd()
+        .env("NOTIFY_EMAIL__LEVEL", "loud")
+        .args(["send", "--task", "Other", "--status", "success"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("NOTIFY_EMAIL__LEVEL"));
+}
+
+#[test]
+fn config_recipients_and_notify_data_dir_env() {
+    let env = TestEnv::new();
+    env.config("[email]\nto = \"a@example.com, b@example.com\"\nlevel = \"always\"\n");
+    let data = env.path().join("elsewhere");
+    let out = env
+        .cmd_without_data_dir()
+        .env("NOTIFY_DATA_DIR", &data)
+        .args(["send", "--task", "x", "--status", "success"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mails = support::mails_in(&data.join("maildir"));
+    assert_eq!(mails.len(), 1);
+    let to = mails[0].header("To").unwrap();
+    assert!(
+        to.contains("a@example.com") && to.contains("b@example.com"),
+        "{to}"
+    );
+}
+
+// ---------------------------------------------------------------- headers
+
+#[test]
+fn header_task_name_with_line_breaks_cannot_add_headers() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "send",
+            "--task",
+            "evil\r\nBcc: victim@example.com\nX-Injected: 1",
+            "--status",
+            "failure",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    assert!(mail.header("Bcc").is_none(), "{}", mail.raw);
+    assert!(mail.header("X-Injected").is_none(), "{}", mail.raw);
+    let subject = mail.header("Subject").unwrap();
+    assert!(
+        subject.contains("evil  Bcc: victim@example.com X-Injected: 1"),
+        "{subject}"
+    );
+}
+
+#[test]
+fn help_teaches() {
+    let env = TestEnv::new();
+    let out = env.cmd().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("Examples:"), "{text}");
+    let out = env.cmd().args(["run", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("notify run --task"));
+    let out = env.cmd().arg("frobnicate").output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

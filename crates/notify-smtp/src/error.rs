@@ -1,0 +1,343 @@
+//! The crate's one error type and its mapping onto core's [`TransportError`].
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use notify_core::{ErrorKind, TransportError};
+
+/// The example shown whenever an address is wrong.
+const ADDRESS_FORMS: &str =
+    "write an address as \"Name <user@example.com>\" or \"user@example.com\"";
+
+/// Everything that can go wrong while building a message or delivering it
+/// locally.
+///
+/// Variants that wrap another error do not repeat its text in their own
+/// message: print the chain (`{:#}` with anyhow, or walk
+/// [`std::error::Error::source`]) to see it. [`Error::hint`] says what the
+/// user can do; the conversion into [`TransportError`] attaches it.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An address could not be parsed as an RFC 5322 mailbox.
+    #[error("invalid address in `{field}`: {value:?} {reason}")]
+    InvalidAddress {
+        /// The notification field: `from`, `to`, `cc`, `bcc` or `reply_to`.
+        field: &'static str,
+        /// The text as given.
+        value: String,
+        /// What is wrong with it, e.g. "has no '@'".
+        reason: String,
+    },
+    /// The notification has no sender.
+    #[error("the message has no sender: `from` is not set")]
+    MissingFrom,
+    /// None of `to`, `cc` and `bcc` holds an address.
+    #[error("the message has no recipients: `to`, `cc` and `bcc` are all empty")]
+    NoRecipients,
+    /// A preset Message-ID is not of the form `<left@right>`.
+    #[error("invalid `message_id` {value:?}: {reason}")]
+    InvalidMessageId {
+        /// The text as given.
+        value: String,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The Date cannot be written in a mail header (before 1970 or after
+    /// 9999).
+    #[error("invalid `date` {value}: a mail Date must lie between 1970 and 9999")]
+    InvalidDate {
+        /// The date as given, in RFC 3339 form where possible.
+        value: String,
+    },
+    /// An attachment's content type is not a valid MIME type.
+    #[error("invalid content type {value:?} of attachment {filename:?}: {reason}")]
+    InvalidContentType {
+        /// The attachment's file name.
+        filename: String,
+        /// The content type as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A line of the formatted message would exceed the 998 octets RFC 5322
+    /// allows, e.g. an absurdly long display name without spaces.
+    #[error("line {line} of the formatted message is {len} octets long (at most 998 are allowed): {start:?}...")]
+    LineTooLong {
+        /// The 1-based line number.
+        line: usize,
+        /// Its length in octets, without the CRLF.
+        len: usize,
+        /// The first few characters, to find the culprit.
+        start: String,
+    },
+    /// lettre refused to build the message.
+    #[error("cannot build the message")]
+    Build(#[source] lettre::error::Error),
+    /// A file-system operation of the Maildir transport failed.
+    #[error("Maildir delivery failed at {}", path.display())]
+    Io {
+        /// The file or directory being worked on.
+        path: PathBuf,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing the message to stdout (or another writer) failed.
+    #[error("cannot write the message to {target}")]
+    Write {
+        /// Where it was written: "standard output" or "the writer".
+        target: &'static str,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+}
+
+impl Error {
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::InvalidAddress { field, .. } => Some(format!(
+                "{ADDRESS_FORMS}; give each address of `{field}` as its own entry"
+            )),
+            Error::MissingFrom => Some(
+                "set `from` in the account, e.g. from = \"Backups <backup@example.com>\" \
+                 under [accounts.NAME] in the config file"
+                    .to_owned(),
+            ),
+            Error::NoRecipients => Some(
+                "set `to` under [email] or for the task in the config file, or pass --to ADDR"
+                    .to_owned(),
+            ),
+            Error::InvalidMessageId { .. } => Some(
+                "leave `message_id` unset to have one generated, or use the form \
+                 <unique-part@example.com> without spaces"
+                    .to_owned(),
+            ),
+            Error::InvalidDate { .. } => {
+                Some("leave `date` unset to use the time of sending, or check the clock".to_owned())
+            }
+            Error::InvalidContentType { .. } => Some(
+                "use a MIME type such as \"text/plain; charset=utf-8\" or \
+                 \"application/octet-stream\""
+                    .to_owned(),
+            ),
+            Error::LineTooLong { .. } => {
+                Some("shorten the display name, subject or file name that holds it".to_owned())
+            }
+            Error::Build(_) => None,
+            Error::Io { path, source } => io_hint(path, source),
+            Error::Write { .. } => None,
+        }
+    }
+
+    /// How a transport should treat this error; the `From<Error>` impl for
+    /// [`TransportError`] documents the mapping.
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            Error::InvalidAddress { .. }
+            | Error::MissingFrom
+            | Error::NoRecipients
+            | Error::InvalidMessageId { .. }
+            | Error::InvalidDate { .. }
+            | Error::InvalidContentType { .. }
+            | Error::LineTooLong { .. }
+            | Error::Build(_) => ErrorKind::Config,
+            Error::Io { source, .. } => io_kind(source),
+            Error::Write { .. } => ErrorKind::Permanent,
+        }
+    }
+}
+
+/// Address and message problems become [`ErrorKind::Config`]. A Maildir
+/// that cannot be written as it is (permission denied, read-only file
+/// system, a path component that is not a directory) becomes
+/// [`ErrorKind::Permanent`] with a hint naming the directory; a full disk
+/// and any other I/O failure become [`ErrorKind::Temporary`], so the
+/// message is queued and retried. A failed write to stdout is permanent.
+impl From<Error> for TransportError {
+    fn from(err: Error) -> Self {
+        let kind = err.kind();
+        let hint = err.hint();
+        let message = err.to_string();
+        let mut out = TransportError::new(kind, message);
+        if let Some(hint) = hint {
+            out = out.with_hint(hint);
+        }
+        match err {
+            Error::Io { source, .. } | Error::Write { source, .. } => out.with_source(source),
+            Error::Build(source) => out.with_source(source),
+            _ => out,
+        }
+    }
+}
+
+// errno values shared by Linux, the BSDs and macOS. `io::ErrorKind` has
+// names for them only since Rust 1.83, above this workspace's MSRV.
+const ENOTDIR: i32 = 20;
+const ENOSPC: i32 = 28;
+const EROFS: i32 = 30;
+#[cfg(target_os = "linux")]
+const EDQUOT: i32 = 122;
+#[cfg(not(target_os = "linux"))]
+const EDQUOT: i32 = 69;
+
+enum IoCause {
+    Denied,
+    ReadOnly,
+    NotADirectory,
+    Full,
+    Other,
+}
+
+fn io_cause(err: &io::Error) -> IoCause {
+    match err.kind() {
+        io::ErrorKind::PermissionDenied => return IoCause::Denied,
+        // Creating a directory where a file of that name exists.
+        io::ErrorKind::AlreadyExists => return IoCause::NotADirectory,
+        _ => {}
+    }
+    if cfg!(unix) {
+        match err.raw_os_error() {
+            Some(EROFS) => return IoCause::ReadOnly,
+            Some(ENOTDIR) => return IoCause::NotADirectory,
+            Some(ENOSPC) | Some(EDQUOT) => return IoCause::Full,
+            _ => {}
+        }
+    }
+    IoCause::Other
+}
+
+fn io_kind(err: &io::Error) -> ErrorKind {
+    match io_cause(err) {
+        IoCause::Denied | IoCause::ReadOnly | IoCause::NotADirectory => ErrorKind::Permanent,
+        IoCause::Full | IoCause::Other => ErrorKind::Temporary,
+    }
+}
+
+/// The directory a Maildir path lives in: the path itself for the
+/// `tmp`/`new`/`cur` directories and the root, else its parent.
+fn directory_of(path: &Path) -> &Path {
+    let is_file = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|dir| dir == "tmp" || dir == "new" || dir == "cur");
+    match path.parent() {
+        Some(parent) if is_file => parent,
+        _ => path,
+    }
+}
+
+fn io_hint(path: &Path, err: &io::Error) -> Option<String> {
+    let dir = directory_of(path).display();
+    match io_cause(err) {
+        IoCause::Denied => Some(format!(
+            "make sure {dir} is writable by this user (ls -ld {dir}), or point --data-dir \
+             or NOTIFY_DATA_DIR at a writable directory"
+        )),
+        IoCause::ReadOnly => Some(format!(
+            "{dir} is on a read-only file system; point --data-dir or NOTIFY_DATA_DIR at a \
+             writable directory"
+        )),
+        IoCause::NotADirectory => Some(format!(
+            "{dir} or one of its parents is a file, not a directory; move it away or \
+             point --data-dir or NOTIFY_DATA_DIR elsewhere"
+        )),
+        IoCause::Full => Some(format!("free some space on the file system holding {dir}")),
+        IoCause::Other => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn io_err(path: &str, source: io::Error) -> Error {
+        Error::Io {
+            path: PathBuf::from(path),
+            source,
+        }
+    }
+
+    #[test]
+    fn permission_denied_is_permanent_and_names_the_directory() {
+        let err = io_err(
+            "/data/maildir/tmp/123.M1P2Q3.host",
+            io::Error::from(io::ErrorKind::PermissionDenied),
+        );
+        let t = TransportError::from(err);
+        assert_eq!(t.kind(), ErrorKind::Permanent);
+        let hint = t.hint().unwrap();
+        assert!(hint.contains("/data/maildir/tmp is writable"), "{hint}");
+        assert!(t.to_string().contains("/data/maildir/tmp/123.M1P2Q3.host"));
+        assert!(std::error::Error::source(&t).is_some());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn read_only_and_not_a_directory_are_permanent() {
+        for code in [EROFS, ENOTDIR] {
+            let t =
+                TransportError::from(io_err("/data/maildir", io::Error::from_raw_os_error(code)));
+            assert_eq!(t.kind(), ErrorKind::Permanent, "errno {code}");
+            assert!(t.hint().unwrap().contains("/data/maildir"), "errno {code}");
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn disk_full_and_other_io_are_temporary() {
+        let full = TransportError::from(io_err(
+            "/data/maildir/new",
+            io::Error::from_raw_os_error(ENOSPC),
+        ));
+        assert_eq!(full.kind(), ErrorKind::Temporary);
+        assert!(full.hint().unwrap().contains("/data/maildir/new"));
+        let other = TransportError::from(io_err(
+            "/data/maildir/new",
+            io::Error::from(io::ErrorKind::Interrupted),
+        ));
+        assert_eq!(other.kind(), ErrorKind::Temporary);
+        assert!(other.hint().is_none());
+    }
+
+    #[test]
+    fn message_problems_are_config_errors_with_hints() {
+        let errors = [
+            Error::MissingFrom,
+            Error::NoRecipients,
+            Error::InvalidAddress {
+                field: "to",
+                value: "nobody".into(),
+                reason: "has no '@'".into(),
+            },
+            Error::InvalidMessageId {
+                value: "x".into(),
+                reason: "r",
+            },
+            Error::InvalidDate {
+                value: "1969".into(),
+            },
+            Error::InvalidContentType {
+                filename: "a".into(),
+                value: "b".into(),
+                reason: "c".into(),
+            },
+        ];
+        for err in errors {
+            let t = TransportError::from(err);
+            assert_eq!(t.kind(), ErrorKind::Config, "{t}");
+            assert!(t.hint().is_some(), "{t}");
+        }
+    }
+
+    #[test]
+    fn write_failures_are_permanent() {
+        let t = TransportError::from(Error::Write {
+            target: "standard output",
+            source: io::Error::from(io::ErrorKind::BrokenPipe),
+        });
+        assert_eq!(t.kind(), ErrorKind::Permanent);
+    }
+}

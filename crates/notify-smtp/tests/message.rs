@@ -1,0 +1,847 @@
+//! Message building: headers, encodings, structure, errors, injection.
+
+use std::collections::HashSet;
+
+use notify_core::{ErrorKind, Notification, TransportError};
+use notify_smtp::{build_message, format_message, new_message_id, Error, USER_AGENT};
+use time::macros::datetime;
+
+use crate::util::{
+    all_header_names, assert_well_formed, attachment, decode_2047, disposition_filename,
+    fixed_notification, notification, Part,
+};
+
+fn format(n: &Notification) -> (Vec<u8>, Part) {
+    let bytes = format_message(n).unwrap();
+    assert_well_formed(&bytes);
+    let part = Part::parse(&bytes);
+    (bytes, part)
+}
+
+// --- headers -------------------------------------------------------------
+
+#[test]
+fn a_simple_message_has_every_required_header() {
+    let (bytes, mail) = format(&fixed_notification());
+    assert_eq!(mail.header("Date"), Some("Tue, 15 Nov 1994 08:12:31 +0000"));
+    assert_eq!(mail.header("From"), Some("Backups <backup@example.com>"));
+    assert_eq!(mail.header("To"), Some("ops@example.com"));
+    assert_eq!(
+        mail.header("Subject"),
+        Some("host: Daily Backup: Finished successfully")
+    );
+    assert_eq!(mail.header("Message-ID"), Some("<fixed.1@example.com>"));
+    assert_eq!(mail.header("MIME-Version"), Some("1.0"));
+    assert_eq!(mail.header("User-Agent"), Some(USER_AGENT));
+    assert_eq!(USER_AGENT, format!("notify/{}", env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        mail.header("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(mail.header("Content-Transfer-Encoding"), Some("7bit"));
+    assert_eq!(mail.text(), "All good.\nBytes copied: 12 MB\n\n");
+    assert!(bytes.ends_with(b"\r\n"));
+    let mut names = mail.names();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "content-transfer-encoding",
+            "content-type",
+            "date",
+            "from",
+            "message-id",
+            "mime-version",
+            "subject",
+            "to",
+            "user-agent"
+        ]
+    );
+}
+
+#[test]
+fn the_whole_simple_message_is_stable() {
+    let bytes = format_message(&fixed_notification()).unwrap();
+    assert_eq!(
+        String::from_utf8(bytes).unwrap(),
+        concat!(
+            "Date: Tue, 15 Nov 1994 08:12:31 +0000\r\n",
+            "From: Backups <backup@example.com>\r\n",
+            "To: ops@example.com\r\n",
+            "Subject: host: Daily Backup: Finished successfully\r\n",
+            "Message-ID: <fixed.1@example.com>\r\n",
+            "User-Agent: notify/",
+            env!("CARGO_PKG_VERSION"),
+            "\r\n",
+            "MIME-Version: 1.0\r\n",
+            "Content-Type: text/plain; charset=utf-8\r\n",
+            "Content-Transfer-Encoding: 7bit\r\n",
+            "\r\n",
+            "All good.\r\n",
+            "Bytes copied: 12 MB\r\n",
+            "\r\n",
+        )
+    );
+}
+
+#[test]
+fn the_date_is_converted_to_utc() {
+    let n = Notification {
+        date: Some(datetime!(2024-03-01 01:30:00 +02:00)),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    assert_eq!(mail.header("Date"), Some("Thu, 29 Feb 2024 23:30:00 +0000"));
+}
+
+#[test]
+fn without_a_date_the_time_of_sending_is_used() {
+    let before = std::time::SystemTime::now();
+    let (_, mail) = format(&notification());
+    let date = mail.header("Date").unwrap();
+    let parsed =
+        time::OffsetDateTime::parse(date, &time::format_description::well_known::Rfc2822).unwrap();
+    let before = time::OffsetDateTime::from(before)
+        .replace_nanosecond(0)
+        .unwrap();
+    assert!(parsed >= before && parsed <= before + time::Duration::seconds(5));
+}
+
+#[test]
+fn a_date_before_1970_is_an_error_not_a_panic() {
+    let n = Notification {
+        date: Some(datetime!(1969-12-31 23:59:59 UTC)),
+        ..notification()
+    };
+    let err = format_message(&n).unwrap_err();
+    assert!(matches!(err, Error::InvalidDate { .. }), "{err:?}");
+    assert!(err.to_string().contains("1969-12-31T23:59:59Z"), "{err}");
+    let last = Notification {
+        date: Some(datetime!(9999-12-31 23:59:59 UTC)),
+        ..notification()
+    };
+    let (_, mail) = format(&last);
+    assert_eq!(mail.header("Date"), Some("Fri, 31 Dec 9999 23:59:59 +0000"));
+}
+
+#[test]
+fn recipients_cc_and_reply_to_become_headers() {
+    let n = Notification {
+        to: vec![
+            "Ops <ops@example.com>".into(),
+            "admin@example.org".into(),
+            "Dr. Who <who@example.net>".into(),
+        ],
+        cc: vec![
+            "Team Lead <lead@example.com>".into(),
+            "audit@example.com".into(),
+        ],
+        reply_to: Some("Helpdesk <help@example.com>".into()),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    assert_eq!(
+        mail.header("To"),
+        Some("Ops <ops@example.com>, admin@example.org, \"Dr. Who\" <who@example.net>")
+    );
+    assert_eq!(
+        mail.header("Cc"),
+        Some("\"Team Lead\" <lead@example.com>, audit@example.com")
+    );
+    assert_eq!(mail.header("Reply-To"), Some("Helpdesk <help@example.com>"));
+}
+
+#[test]
+fn bcc_is_in_the_envelope_only() {
+    let n = Notification {
+        to: vec!["ops@example.com".into()],
+        cc: vec!["lead@example.com".into(), "ops@example.com".into()],
+        bcc: vec!["Secret <hidden@example.com>".into()],
+        ..notification()
+    };
+    let message = build_message(&n).unwrap();
+    let envelope = message.envelope();
+    assert_eq!(
+        envelope.from().map(ToString::to_string),
+        Some("backup@example.com".to_owned())
+    );
+    let to: Vec<String> = envelope.to().iter().map(ToString::to_string).collect();
+    assert_eq!(
+        to,
+        ["ops@example.com", "lead@example.com", "hidden@example.com"],
+        "to + cc + bcc, duplicates dropped"
+    );
+    let bytes = message.formatted();
+    assert!(crate::util::find(&bytes, b"hidden").is_none(), "Bcc leaked");
+    let mail = Part::parse(&bytes);
+    assert!(!mail.names().contains(&"bcc".to_owned()));
+    assert!(message.headers().get_raw("Bcc").is_none());
+}
+
+#[test]
+fn bcc_alone_is_enough_recipients() {
+    let n = Notification {
+        to: vec![],
+        bcc: vec!["hidden@example.com".into()],
+        ..notification()
+    };
+    let (bytes, mail) = format(&n);
+    assert!(mail.header("To").is_none());
+    assert!(crate::util::find(&bytes, b"hidden").is_none());
+}
+
+// --- Message-ID ----------------------------------------------------------
+
+#[test]
+fn a_preset_message_id_is_kept_and_a_missing_one_generated_for_the_sender_domain() {
+    let (_, mail) = format(&fixed_notification());
+    assert_eq!(mail.header("Message-ID"), Some("<fixed.1@example.com>"));
+    let (_, mail) = format(&notification());
+    let id = mail.header("Message-ID").unwrap();
+    assert!(id.starts_with('<') && id.ends_with("@example.com>"), "{id}");
+}
+
+#[test]
+fn an_invalid_message_id_is_an_error_naming_it() {
+    for bad in [
+        "no-brackets@example.com",
+        "<no-at-sign>",
+        "<two words@example.com>",
+        "<a@b>\r\nBcc: evil@x",
+        "<ü@example.com>",
+    ] {
+        let n = Notification {
+            message_id: Some(bad.into()),
+            ..notification()
+        };
+        let err = format_message(&n).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidMessageId { .. }),
+            "{bad:?}: {err:?}"
+        );
+        assert!(err.to_string().contains("message_id"), "{err}");
+        assert!(err.to_string().contains(&format!("{bad:?}")), "{err}");
+        assert_eq!(TransportError::from(err).kind(), ErrorKind::Config);
+    }
+}
+
+#[test]
+fn ten_thousand_message_ids_are_distinct_and_well_formed() {
+    let ids: HashSet<String> = (0..10_000).map(|_| new_message_id("example.com")).collect();
+    assert_eq!(ids.len(), 10_000);
+    for id in &ids {
+        let inner = id
+            .strip_prefix('<')
+            .unwrap()
+            .strip_suffix("@example.com>")
+            .unwrap();
+        assert!(
+            inner.bytes().all(|b| b.is_ascii_hexdigit() || b == b'.'),
+            "{id}"
+        );
+    }
+}
+
+#[test]
+fn message_ids_are_distinct_across_threads() {
+    let handles: Vec<_> = (0..8)
+        .map(|_| {
+            std::thread::spawn(|| {
+                (0..2_000)
+                    .map(|_| new_message_id("x.org"))
+                    .collect::<Vec<_>>()
+            })
+        })
+        .collect();
+    let mut all = HashSet::new();
+    for h in handles {
+        for id in h.join().unwrap() {
+            assert!(all.insert(id));
+        }
+    }
+    assert_eq!(all.len(), 16_000);
+}
+
+#[test]
+fn message_ids_are_distinct_across_processes() {
+    let mut all = HashSet::new();
+    for _ in 0..3 {
+        let out = crate::util::run_child_test(
+            "message::child_prints_message_ids",
+            &[("NOTIFY_SMTP_TEST_CHILD", "ids")],
+        );
+        let stdout = String::from_utf8(out.stdout).unwrap();
+        // libtest may print "test name ... " on the first id's line.
+        let ids: Vec<&str> = stdout
+            .lines()
+            .filter_map(|l| l.find("ID <").map(|i| &l[i..]))
+            .collect();
+        assert_eq!(ids.len(), 1_000, "{stdout}");
+        for id in ids {
+            assert!(all.insert(id.to_owned()), "duplicate {id}");
+        }
+    }
+}
+
+/// Helper for the test above: prints ids when run as a child.
+#[test]
+fn child_prints_message_ids() {
+    if std::env::var("NOTIFY_SMTP_TEST_CHILD").as_deref() != Ok("ids") {
+        return;
+    }
+    for _ in 0..1_000 {
+        println!("ID {}", new_message_id("example.com"));
+    }
+}
+
+#[test]
+fn an_internationalized_sender_domain_gives_a_localhost_message_id() {
+    let n = Notification {
+        from: Some("x@bücher.de".into()),
+        ..notification()
+    };
+    let message = build_message(&n).unwrap();
+    let id = message.headers().get_raw("Message-ID").unwrap();
+    assert!(id.ends_with("@localhost>"), "{id}");
+}
+
+// --- errors ----------------------------------------------------------------
+
+#[test]
+fn a_missing_sender_is_an_error_naming_the_fix() {
+    for from in [None, Some(String::new()), Some("  ".to_owned())] {
+        let n = Notification {
+            from,
+            ..notification()
+        };
+        let err = format_message(&n).unwrap_err();
+        assert!(matches!(err, Error::MissingFrom), "{err:?}");
+        assert!(err.hint().unwrap().contains("from ="), "{:?}", err.hint());
+        let t = TransportError::from(err);
+        assert_eq!(t.kind(), ErrorKind::Config);
+        assert!(t.hint().unwrap().contains("[accounts."));
+    }
+}
+
+#[test]
+fn no_recipients_is_an_error() {
+    let n = Notification {
+        to: vec![],
+        ..notification()
+    };
+    let err = format_message(&n).unwrap_err();
+    assert!(matches!(err, Error::NoRecipients), "{err:?}");
+    assert!(err.hint().unwrap().contains("--to"));
+    assert_eq!(TransportError::from(err).kind(), ErrorKind::Config);
+}
+
+#[test]
+fn invalid_addresses_name_the_field_and_the_value() {
+    let cases: Vec<(&str, Notification, &str, &str)> = vec![
+        (
+            "from",
+            Notification {
+                from: Some("Backups backup.example.com".into()),
+                ..notification()
+            },
+            "Backups backup.example.com",
+            "has no '@'",
+        ),
+        (
+            "to",
+            Notification {
+                to: vec![
+                    "ops@example.com".into(),
+                    "a@example.com, b@example.com".into(),
+                ],
+                ..notification()
+            },
+            "a@example.com, b@example.com",
+            "holds more than one address",
+        ),
+        (
+            "cc",
+            Notification {
+                cc: vec!["lead@exa mple.com".into()],
+                ..notification()
+            },
+            "lead@exa mple.com",
+            "",
+        ),
+        (
+            "bcc",
+            Notification {
+                bcc: vec![String::new()],
+                ..notification()
+            },
+            "",
+            "is empty",
+        ),
+        (
+            "reply_to",
+            Notification {
+                reply_to: Some("Help <help@>".into()),
+                ..notification()
+            },
+            "Help <help@>",
+            "",
+        ),
+    ];
+    for (field, n, value, reason) in cases {
+        let err = format_message(&n).unwrap_err();
+        match &err {
+            Error::InvalidAddress {
+                field: f,
+                value: v,
+                reason: r,
+            } => {
+                assert_eq!(*f, field);
+                assert_eq!(v, value);
+                assert!(r.contains(reason), "{r}");
+            }
+            other => panic!("{field}: {other:?}"),
+        }
+        let text = err.to_string();
+        assert!(text.contains(&format!("`{field}`")), "{text}");
+        assert!(text.contains(&format!("{value:?}")), "{text}");
+        assert!(err.hint().unwrap().contains("Name <user@example.com>"));
+        let t = TransportError::from(err);
+        assert_eq!(t.kind(), ErrorKind::Config);
+        assert!(t.hint().is_some());
+    }
+}
+
+#[test]
+fn a_line_that_cannot_be_folded_is_an_error_not_a_broken_message() {
+    let n = Notification {
+        from: Some(format!("{} <backup@example.com>", "a".repeat(1200))),
+        ..notification()
+    };
+    let err = format_message(&n).unwrap_err();
+    match err {
+        Error::LineTooLong { line, len, .. } => {
+            assert_eq!(line, 2, "the From line");
+            assert!(len > 998);
+        }
+        other => panic!("{other:?}"),
+    }
+}
+
+// --- encodings -------------------------------------------------------------
+
+#[test]
+fn a_long_non_ascii_subject_is_encoded_folded_and_decodes_to_the_original() {
+    let subject = "Sicherung fehlgeschlagen auf Rechner „Büro-Server“: Größe überschritten, \
+                   Prüfsumme ungültig 😱🔥💾 — bitte sofort prüfen! "
+        .repeat(6);
+    let subject = subject.trim_end().to_owned();
+    let n = Notification {
+        subject: subject.clone(),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    let lines: Vec<&String> = mail
+        .raw_header_lines
+        .iter()
+        .skip_while(|l| !l.starts_with("Subject:"))
+        .take_while(|l| l.starts_with("Subject:") || l.starts_with(' '))
+        .collect();
+    assert!(lines.len() > 5, "not folded: {lines:?}");
+    for line in &lines {
+        assert!(line.len() <= 78, "{} octets: {line}", line.len());
+        assert!(line.is_ascii());
+    }
+    assert!(lines[0].contains("=?utf-8?b?"), "{}", lines[0]);
+    assert_eq!(decode_2047(mail.header("Subject").unwrap()), subject);
+}
+
+#[test]
+fn a_known_encoded_subject() {
+    let n = Notification {
+        subject: "Grüße".into(),
+        ..fixed_notification()
+    };
+    let (_, mail) = format(&n);
+    assert_eq!(mail.header("Subject"), Some("=?utf-8?b?R3LDvMOfZQ==?="));
+}
+
+#[test]
+fn a_subject_with_a_very_long_word_is_folded_into_encoded_words() {
+    for word in ["x".repeat(2000), "ü".repeat(1500)] {
+        let subject = format!("Backup {word} failed");
+        let n = Notification {
+            subject: subject.clone(),
+            ..notification()
+        };
+        let (bytes, mail) = format(&n);
+        assert_well_formed(&bytes);
+        assert_eq!(decode_2047(mail.header("Subject").unwrap()), subject);
+    }
+}
+
+#[test]
+fn control_characters_in_the_subject_become_spaces() {
+    let n = Notification {
+        subject: "a\r\nb\rc\nd\te\u{0}f\u{7f}g\u{85}h\u{2028}i".into(),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    assert_eq!(
+        decode_2047(mail.header("Subject").unwrap()),
+        "a  b c d e f g h i"
+    );
+}
+
+#[test]
+fn non_ascii_display_names_are_encoded() {
+    let n = Notification {
+        from: Some("Jörg Müller <joerg@example.com>".into()),
+        to: vec!["Δοκιμή Ομάδα <team@example.com>".into()],
+        reply_to: Some("\"Doe, Jane\" <jane@example.com>".into()),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    let from = mail.header("From").unwrap();
+    assert!(from.contains("=?utf-8?"), "{from}");
+    assert_eq!(decode_2047(from), "Jörg Müller <joerg@example.com>");
+    assert_eq!(
+        decode_2047(mail.header("To").unwrap()),
+        "Δοκιμή Ομάδα <team@example.com>"
+    );
+    // A comma is not allowed in a quoted display name by lettre's encoder,
+    // so it writes an encoded-word instead.
+    assert_eq!(
+        decode_2047(mail.header("Reply-To").unwrap()),
+        "Doe, Jane <jane@example.com>"
+    );
+}
+
+#[test]
+fn a_utf8_body_with_long_lines_is_transfer_encoded() {
+    let line = "Größe überschritten: ".repeat(250); // ~5500 octets, no break
+    let text = format!("Kurz.\n{line}\nEnde ✓\n");
+    let n = Notification {
+        text: text.clone(),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    let cte = mail.header("Content-Transfer-Encoding").unwrap();
+    assert!(cte == "quoted-printable" || cte == "base64", "{cte}");
+    for body_line in mail.body.split(|&b| b == b'\n') {
+        assert!(body_line.len() <= 78, "{}", body_line.len());
+    }
+    assert_eq!(mail.text(), format!("{text}\n"));
+}
+
+#[test]
+fn a_long_ascii_line_is_quoted_printable() {
+    let text = "x".repeat(3000);
+    let n = Notification {
+        text: text.clone(),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    assert_eq!(
+        mail.header("Content-Transfer-Encoding"),
+        Some("quoted-printable")
+    );
+    assert_eq!(mail.text(), format!("{text}\n"));
+}
+
+#[test]
+fn bare_cr_and_nul_in_the_body_are_escaped_and_preserved() {
+    let text = "progress 10%\rprogress 100%\nnul:\0:end\n";
+    let n = Notification {
+        text: text.into(),
+        ..notification()
+    };
+    let (bytes, mail) = format(&n);
+    assert_well_formed(&bytes);
+    assert_eq!(
+        mail.header("Content-Transfer-Encoding"),
+        Some("quoted-printable")
+    );
+    assert_eq!(mail.text(), format!("{text}\n"));
+}
+
+// --- structure -------------------------------------------------------------
+
+#[test]
+fn html_makes_multipart_alternative_text_first() {
+    let n = Notification {
+        html: Some("<p>All <b>good</b> – ✓</p>\n".into()),
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    let ct = mail.header("Content-Type").unwrap();
+    assert!(ct.starts_with("multipart/alternative;"), "{ct}");
+    assert_eq!(mail.header("MIME-Version"), Some("1.0"));
+    assert!(mail.header("Content-Transfer-Encoding").is_none());
+    let parts = mail.parts();
+    assert_eq!(parts.len(), 2);
+    assert_eq!(
+        parts[0].header("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(parts[0].text(), "All good.\nBytes copied: 12 MB\n");
+    assert_eq!(
+        parts[1].header("Content-Type"),
+        Some("text/html; charset=utf-8")
+    );
+    assert_eq!(parts[1].text(), "<p>All <b>good</b> – ✓</p>\n");
+}
+
+#[test]
+fn attachments_make_multipart_mixed_body_first() {
+    let log = b"line 1\nline 2\r\nbinary \x00\xff\n".to_vec();
+    let n = Notification {
+        attachments: vec![
+            attachment("backup.log", "text/plain; charset=utf-8", &log),
+            attachment("Prüfbericht – März.pdf", "application/pdf", b"%PDF-1.4"),
+        ],
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    assert!(mail
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("multipart/mixed;"));
+    let parts = mail.parts();
+    assert_eq!(parts.len(), 3);
+    assert_eq!(
+        parts[0].header("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(parts[0].text(), "All good.\nBytes copied: 12 MB\n");
+
+    assert_eq!(
+        parts[1].header("Content-Type"),
+        Some("text/plain; charset=utf-8")
+    );
+    assert_eq!(parts[1].header("Content-Transfer-Encoding"), Some("base64"));
+    let disposition = parts[1].header("Content-Disposition").unwrap();
+    assert!(disposition.starts_with("attachment;"), "{disposition}");
+    assert_eq!(disposition_filename(disposition), "backup.log");
+    assert_eq!(parts[1].decoded_body(), log, "attachment bytes changed");
+
+    assert_eq!(parts[2].header("Content-Type"), Some("application/pdf"));
+    let disposition = parts[2].header("Content-Disposition").unwrap();
+    assert!(disposition.is_ascii());
+    assert_eq!(disposition_filename(disposition), "Prüfbericht – März.pdf");
+}
+
+#[test]
+fn html_and_attachments_nest_alternative_inside_mixed() {
+    let n = Notification {
+        html: Some("<p>hi</p>".into()),
+        attachments: vec![attachment("a.txt", "text/plain", b"a")],
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    assert!(mail
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("multipart/mixed;"));
+    let parts = mail.parts();
+    assert_eq!(parts.len(), 2);
+    assert!(parts[0]
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("multipart/alternative;"));
+    let alternative = parts[0].parts();
+    assert_eq!(alternative.len(), 2);
+    assert!(alternative[0]
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/plain"));
+    assert!(alternative[1]
+        .header("Content-Type")
+        .unwrap()
+        .starts_with("text/html"));
+    assert_eq!(
+        disposition_filename(parts[1].header("Content-Disposition").unwrap()),
+        "a.txt"
+    );
+}
+
+#[test]
+fn an_invalid_content_type_is_an_error_naming_it() {
+    for bad in [
+        "bogus",
+        "text/",
+        "text/plain\r\nBcc: evil@x",
+        "multipart/mixed",
+        "",
+    ] {
+        let n = Notification {
+            attachments: vec![attachment("run.log", bad, b"x")],
+            ..notification()
+        };
+        let err = format_message(&n).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidContentType { .. }),
+            "{bad:?}: {err:?}"
+        );
+        let text = err.to_string();
+        assert!(text.contains(&format!("{bad:?}")), "{text}");
+        assert!(text.contains("\"run.log\""), "{text}");
+        assert_eq!(TransportError::from(err).kind(), ErrorKind::Config);
+    }
+}
+
+#[test]
+fn path_separators_in_file_names_are_replaced() {
+    let n = Notification {
+        attachments: vec![attachment("../../etc/passwd", "text/plain", b"x")],
+        ..notification()
+    };
+    let (_, mail) = format(&n);
+    let parts = mail.parts();
+    assert_eq!(
+        disposition_filename(parts[1].header("Content-Disposition").unwrap()),
+        ".._.._etc_passwd"
+    );
+}
+
+// --- header injection ------------------------------------------------------
+
+const EVIL: &str = "\r\nBcc: evil@x\r\nX-Injected: yes";
+
+fn assert_no_injection(bytes: &[u8]) {
+    assert_well_formed(bytes);
+    let mail = Part::parse(bytes);
+    let names = all_header_names(&mail);
+    for bad in ["bcc", "x-injected"] {
+        assert!(
+            !names.contains(&bad.to_owned()),
+            "{bad} header injected: {names:?}"
+        );
+    }
+    let text = String::from_utf8_lossy(bytes);
+    assert!(!text.contains("\nBcc:"), "{text}");
+    assert!(!text.contains("\nX-Injected:"), "{text}");
+}
+
+#[test]
+fn line_breaks_in_the_subject_cannot_add_headers() {
+    let n = Notification {
+        subject: format!("Backup{EVIL}"),
+        ..notification()
+    };
+    let bytes = format_message(&n).unwrap();
+    assert_no_injection(&bytes);
+    let mail = Part::parse(&bytes);
+    assert_eq!(
+        decode_2047(mail.header("Subject").unwrap()),
+        "Backup  Bcc: evil@x  X-Injected: yes"
+    );
+}
+
+#[test]
+fn line_breaks_in_a_file_name_cannot_add_headers() {
+    let n = Notification {
+        attachments: vec![
+            attachment(&format!("log{EVIL}.txt"), "text/plain", b"x"),
+            attachment(&format!("\"quoted\"{EVIL}ü.txt"), "text/plain", b"x"),
+        ],
+        ..notification()
+    };
+    let bytes = format_message(&n).unwrap();
+    assert_no_injection(&bytes);
+    let parts = Part::parse(&bytes).parts();
+    assert_eq!(
+        disposition_filename(parts[1].header("Content-Disposition").unwrap()),
+        "log  Bcc: evil@x  X-Injected: yes.txt"
+    );
+    assert_eq!(
+        disposition_filename(parts[2].header("Content-Disposition").unwrap()),
+        "\"quoted\"  Bcc: evil@x  X-Injected: yesü.txt"
+    );
+}
+
+#[test]
+fn line_breaks_in_addresses_and_display_names_are_refused() {
+    let evil_names = [
+        format!("Backups{EVIL} <backup@example.com>"),
+        format!("\"Backups{EVIL}\" <backup@example.com>"),
+        format!("backup@example.com{EVIL}"),
+        "Backups\r\n <backup@example.com>".to_owned(),
+    ];
+    for evil in evil_names {
+        for field in ["from", "to", "cc", "bcc", "reply_to"] {
+            let mut n = notification();
+            match field {
+                "from" => n.from = Some(evil.clone()),
+                "to" => n.to = vec![evil.clone()],
+                "cc" => n.cc = vec![evil.clone()],
+                "bcc" => n.bcc = vec![evil.clone()],
+                _ => n.reply_to = Some(evil.clone()),
+            }
+            match format_message(&n) {
+                Err(Error::InvalidAddress {
+                    field: f, reason, ..
+                }) => {
+                    assert_eq!(f, field);
+                    assert!(reason.contains("line break"), "{reason}");
+                }
+                other => panic!("{field} {evil:?}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn line_breaks_in_the_message_id_are_refused() {
+    let n = Notification {
+        message_id: Some(format!("<id@example.com>{EVIL}")),
+        ..notification()
+    };
+    assert!(matches!(
+        format_message(&n),
+        Err(Error::InvalidMessageId { .. })
+    ));
+}
+
+#[test]
+fn display_names_with_quotes_and_specials_stay_in_their_header() {
+    let n = Notification {
+        from: Some("\"Evil\\\" <x@y>, Bcc: evil@x\" <backup@example.com>".into()),
+        ..notification()
+    };
+    let bytes = format_message(&n).unwrap();
+    assert_no_injection(&bytes);
+    let message = build_message(&n).unwrap();
+    assert_eq!(
+        message.envelope().to().len(),
+        1,
+        "the display name added a recipient"
+    );
+}
+
+#[test]
+fn everything_at_once_is_well_formed() {
+    let n = Notification {
+        from: Some("Jörg <joerg@example.com>".into()),
+        to: vec!["a@example.com".into(), "B <b@example.com>".into()],
+        cc: vec!["c@example.com".into()],
+        bcc: vec!["d@example.com".into()],
+        reply_to: Some("r@example.com".into()),
+        subject: format!("Ünïcödé {EVIL} 🎉"),
+        text: "t".repeat(2000),
+        html: Some(format!("<pre>{}</pre>", "ä".repeat(2000))),
+        attachments: vec![attachment(
+            &format!("{}.log", "long-name-".repeat(30)),
+            "text/plain",
+            &[b'x'; 5000],
+        )],
+        message_id: Some("<all@example.com>".into()),
+        date: Some(datetime!(2030-01-01 00:00 UTC)),
+    };
+    let bytes = format_message(&n).unwrap();
+    assert_no_injection(&bytes);
+    let parts = Part::parse(&bytes).parts();
+    assert_eq!(
+        disposition_filename(parts[1].header("Content-Disposition").unwrap()),
+        format!("{}.log", "long-name-".repeat(30))
+    );
+}

@@ -1,0 +1,16 @@
+//! Integration tests of notify-smtp, one binary with a module per area.
+//!
+//! - `util`: an independent mail reader (unfolding, RFC 2047/2231, base64,
+//!   quoted-printable, multipart) and the child-process helper.
+//! - `message`: every header, encodings, multipart structure, errors,
+//!   Message-ID uniqueness, header-injection safety.
+//! - `maildir`: layout, permissions, LF line endings, concurrency across
+//!   threads, tasks and processes, error kinds and hints.
+//! - `writer`: `WriterTransport`, `StdoutTransport` (in a child process) and
+//!   the re-exported `StubTransport`.
+
+mod util;
+
+mod maildir;
+mod message;
+mod writer;
