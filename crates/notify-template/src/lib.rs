@@ -1,1 +1,297 @@
-//! stub
+//! The `##Value Name##` template engine of notify: it turns a
+//! [`notify_core::TaskResult`] into the subject and body of the notification
+//! mail.
+//!
+//! - [`Template`] compiles a template once into literal text and value
+//!   references; [`Template::render`] appends to a caller's `String`.
+//! - [`catalogue`] lists the values (`Task Name`, `Exit Status`, ...) with
+//!   their names, descriptions and [`sample_result`] samples; [`ValueId`]
+//!   names one.
+//! - [`Locale`] (`en`, `de`) holds every word and format as data: status
+//!   sentences, value names, dates, durations, sizes, the default subject and
+//!   body. Value names of every locale work in every template.
+//! - [`render_notification`] renders a whole mail and never fails: a broken
+//!   user template falls back to the locale's default, with a notice in the
+//!   mail and a warning for stderr.
+//!
+//! Formats, per locale (all data in [`Locale`], so a locale is added as data):
+//!
+//! | | `en` | `de` |
+//! |---|---|---|
+//! | times (in [`Context::offset`]) | `2026-11-21 02:00:05 +01:00` | `21.11.2026 02:00:05 +01:00` |
+//! | durations | `45 s`, `1 h 02 min 05 s`, `2 d 03 h 00 min 05 s` | `45 Sek.`, `1 Std. 02 Min. 05 Sek.`, `2 Tg. ...` |
+//! | sizes (decimal: 1 kB = 1000 bytes) | `1 byte`, `999 bytes`, `1.5 GB` | `1 Byte`, `999 Bytes`, `1,5 GB` |
+//! | counts | `12,345` | `12.345` |
+//! | absent value / no error lines | `n/a` / `none` | `k. A.` / `keine` |
+//! | signal | `signal 9 (SIGKILL)` | `Signal 9 (SIGKILL)` |
+//!
+//! A key design decision made in this crate is that compiling is strict and
+//! rendering cannot fail: an unknown or unclosed name is an error with line,
+//! column and "did you mean", because a typo should surface in
+//! `notify template check` (or as a warning beside a default-template mail),
+//! not as a silently blank line in a 3 a.m. failure mail; and once compiled,
+//! every value renders (absent ones as the locale's "n/a"), so a notification
+//! is never lost to a template. A newcomer might also expect `##Name##` to be
+//! looked up at render time: it is resolved once, at compile time, to a
+//! [`ValueId`], and rendering only appends to a buffer.
+#![deny(missing_docs)]
+
+mod catalogue;
+mod locale;
+mod render;
+mod template;
+
+use notify_core::TaskResult;
+use time::UtcOffset;
+
+pub use catalogue::{catalogue, sample_result, ValueId, ValueInfo};
+pub use locale::{locale, locales, Locale};
+pub use template::{escape, Template, TemplateError, TemplateErrorKind};
+
+/// What a template renders for: the task result, the language, and the
+/// offset in which to show times (the results carry UTC).
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// The run to report.
+    pub result: &'a TaskResult,
+    /// The language of status sentences, formats and placeholders.
+    pub locale: &'a Locale,
+    /// The local offset to show start and end times in.
+    pub offset: UtcOffset,
+}
+
+impl<'a> Context<'a> {
+    /// A context showing times in `offset`.
+    pub fn new(result: &'a TaskResult, locale: &'a Locale, offset: UtcOffset) -> Self {
+        Context {
+            result,
+            locale,
+            offset,
+        }
+    }
+}
+
+/// Where the rendered text goes, which decides how values are made safe.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// A header line: every control character and line break, in values and
+    /// template text alike, becomes a space.
+    Subject,
+    /// A plain-text body: values as they are.
+    Text,
+    /// An HTML body: values HTML-escaped, template text as written.
+    Html,
+}
+
+/// A user's template and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Source<'a> {
+    /// Where the template came from, for warnings: `body.txt`,
+    /// `email.subject`.
+    pub label: &'a str,
+    /// The template text.
+    pub text: &'a str,
+}
+
+/// The templates of a mail. `None` subject or body means the locale's
+/// default; `None` html means no HTML part.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sources<'a> {
+    /// The subject template.
+    pub subject: Option<Source<'a>>,
+    /// The plain-text body template.
+    pub body: Option<Source<'a>>,
+    /// The HTML body template.
+    pub html: Option<Source<'a>>,
+}
+
+/// A rendered mail, plus what went wrong on the way (for stderr).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Rendered {
+    /// The subject, free of line breaks and control characters.
+    pub subject: String,
+    /// The plain-text body.
+    pub text: String,
+    /// The HTML body, when an HTML template was given and compiled.
+    pub html: Option<String>,
+    /// One line per template that failed and was replaced, in English, for
+    /// stderr: `body.txt: line 2, column 7: unknown value ...`.
+    pub warnings: Vec<String>,
+}
+
+/// Renders subject, text body and optional HTML body of a notification.
+///
+/// Templates are compiled with the keys of `ctx.result.extra` and `extras`
+/// as extra names. A user template that fails to compile is replaced by the
+/// locale's default (the HTML template by no HTML part); each failure adds a
+/// warning and a localized notice at the top of the body. When `suppressed`
+/// is above zero, a notice says how many earlier notifications were held
+/// back. This function never fails and never panics.
+pub fn render_notification(
+    sources: &Sources<'_>,
+    ctx: &Context<'_>,
+    extras: &[&str],
+    suppressed: u32,
+) -> Rendered {
+    let locale = ctx.locale;
+    let mut names: Vec<&str> = ctx.result.extra.keys().map(String::as_str).collect();
+    names.extend_from_slice(extras);
+
+    let mut warnings = Vec::new();
+    let mut notices = Vec::new();
+    let mut compile = |source: Option<&Source<'_>>, default: &'static str, part: &str| {
+        if let Some(source) = source {
+            match Template::compile(source.text, &names) {
+                Ok(template) => return template,
+                Err(error) => {
+                    warnings.push(format!(
+                        "{}: {error}; the default {part} was used instead",
+                        source.label
+                    ));
+                    notices.push(fill(locale.template_error_notice, source.label, &error));
+                }
+            }
+        }
+        Template::compile(default, &[]).unwrap_or_else(|_| Template::literal(default))
+    };
+    let subject = compile(sources.subject.as_ref(), locale.default_subject, "subject");
+    let body = compile(sources.body.as_ref(), locale.default_body, "body");
+    let html =
+        sources
+            .html
+            .as_ref()
+            .and_then(|source| match Template::compile(source.text, &names) {
+                Ok(template) => Some(template),
+                Err(error) => {
+                    warnings.push(format!(
+                        "{}: {error}; the mail is sent without an HTML part",
+                        source.label
+                    ));
+                    notices.push(fill(locale.html_error_notice, source.label, &error));
+                    None
+                }
+            });
+    if suppressed > 0 {
+        let notice = if suppressed == 1 {
+            locale.suppressed_one
+        } else {
+            locale.suppressed_many
+        };
+        notices.push(notice.replace("{n}", &suppressed.to_string()));
+    }
+
+    let mut text = String::new();
+    for notice in &notices {
+        text.push_str(notice);
+        text.push('\n');
+    }
+    if !notices.is_empty() {
+        text.push('\n');
+    }
+    body.render(ctx, Mode::Text, &mut text);
+
+    let html = html.map(|template| {
+        let page = template.render_to_string(ctx, Mode::Html);
+        if notices.is_empty() {
+            return page;
+        }
+        let mut block = String::new();
+        for notice in &notices {
+            block.push_str("<p>");
+            render::push_value(&mut block, notice, Mode::Html);
+            block.push_str("</p>\n");
+        }
+        let at = after_body_tag(&page).unwrap_or(0);
+        let mut out = String::with_capacity(page.len() + block.len());
+        out.push_str(&page[..at]);
+        out.push_str(&block);
+        out.push_str(&page[at..]);
+        out
+    });
+
+    Rendered {
+        subject: subject.render_to_string(ctx, Mode::Subject),
+        text,
+        html,
+        warnings,
+    }
+}
+
+/// A notice with its `{label}` and `{error}` filled in.
+fn fill(notice: &str, label: &str, error: &TemplateError) -> String {
+    notice
+        .replace("{label}", label)
+        .replace("{error}", &error.to_string())
+}
+
+/// The position just after the `<body ...>` tag, if the page has one.
+fn after_body_tag(page: &str) -> Option<usize> {
+    let lower = page.to_ascii_lowercase();
+    let start = lower.find("<body")?;
+    let end = lower[start..].find('>')?;
+    Some(start + end + 1)
+}
+
+/// The fuzz target's body, shared with `tests/fuzz_corpus.rs` so the seeds
+/// run under plain `cargo test` too. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::{locales, render_notification, sample_result, Context, Mode, Source, Sources};
+    use crate::{Template, TemplateErrorKind};
+
+    /// Compiles `data` (lossily decoded) with a few extra names and renders
+    /// it in all three modes and locales; panics when an invariant breaks.
+    pub fn parse_and_render(data: &[u8]) {
+        let text = String::from_utf8_lossy(data);
+        let mut result = sample_result();
+        result.task_name = format!("Daily\r\nBcc: x@example.com\u{2028}{text}");
+        result.errors = vec![text.to_string(), "<b>&\"'</b>".to_owned()];
+        result
+            .extra
+            .insert("Repository".to_owned(), format!("<{text}>"));
+        let extras = ["Repository", "host_name"];
+        for locale in locales() {
+            let ctx = Context::new(&result, locale, time::UtcOffset::UTC);
+            match Template::compile(&text, &extras) {
+                Ok(template) => {
+                    for mode in [Mode::Subject, Mode::Text, Mode::Html] {
+                        let out = template.render_to_string(&ctx, mode);
+                        if mode == Mode::Subject {
+                            assert!(
+                                !out.chars().any(crate::render::is_header_unsafe),
+                                "control character in subject {out:?}"
+                            );
+                        }
+                    }
+                }
+                Err(error) => {
+                    assert!(error.line() >= 1 && error.column() >= 1);
+                    assert!(error.suggestions().len() <= 3);
+                    if error.kind() != TemplateErrorKind::UnknownValue {
+                        assert!(error.suggestions().is_empty());
+                    }
+                    assert!(error.to_string().starts_with("line "));
+                }
+            }
+            let source = Some(Source {
+                label: "fuzz",
+                text: &text,
+            });
+            let rendered = render_notification(
+                &Sources {
+                    subject: source,
+                    body: source,
+                    html: source,
+                },
+                &ctx,
+                &extras,
+                2,
+            );
+            assert!(!rendered
+                .subject
+                .chars()
+                .any(crate::render::is_header_unsafe));
+            assert!(!rendered.text.is_empty());
+        }
+    }
+}

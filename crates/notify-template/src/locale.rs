@@ -1,0 +1,311 @@
+//! Locales: every word and every formatting choice of a language, as data.
+//!
+//! Adding a locale means adding one more `const` [`Locale`] below and listing
+//! it in [`ALL`]; the engine, the catalogue and the value names pick it up
+//! from there (names in every locale are accepted in every template).
+
+use notify_core::Outcome;
+
+use crate::catalogue::VALUE_COUNT;
+
+/// The words and formats of one language: status sentences, value names and
+/// descriptions, date/time, duration, size and number formatting, the
+/// placeholder for absent values, the default subject and body, and the
+/// notices `render_notification` adds to a mail.
+///
+/// Locales are plain data (see [`locale`] and [`locales`]); obtain one with
+/// [`locale`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct Locale {
+    /// ISO 639-1 code, e.g. `en`.
+    pub(crate) code: &'static str,
+    /// The language's own name, e.g. `Deutsch`.
+    pub(crate) name: &'static str,
+    /// Status sentences in the order of [`Outcome::ALL`].
+    pub(crate) statuses: [&'static str; 4],
+    /// What an absent optional value renders as.
+    pub(crate) absent: &'static str,
+    /// What an empty list (no error lines) renders as.
+    pub(crate) none: &'static str,
+    /// The word before a signal number: `signal 9 (SIGKILL)`.
+    pub(crate) signal: &'static str,
+    /// Date and time pattern: `%Y` year, `%m` month, `%d` day, `%H` hour,
+    /// `%M` minute, `%S` second (all zero-padded), `%z` offset as `+01:00`,
+    /// `%%` a percent sign; anything else is copied.
+    pub(crate) date_time: &'static str,
+    /// Put between groups of three digits in counts (`12,345`).
+    pub(crate) thousands_sep: &'static str,
+    /// The decimal separator in sizes (`1.5 GB`).
+    pub(crate) decimal_sep: &'static str,
+    /// Sizes: the unit for exactly one byte, then for other byte counts
+    /// below 1000.
+    pub(crate) byte_one: &'static str,
+    /// Byte units: bytes, then kB, MB, GB, TB, PB, EB (decimal, powers of 1000).
+    pub(crate) byte_units: [&'static str; 7],
+    /// Duration units: days, hours, minutes, seconds.
+    pub(crate) duration_units: [&'static str; 4],
+    /// The display name of each value, indexed by `ValueId as usize`.
+    pub(crate) value_names: [&'static str; VALUE_COUNT],
+    /// A one-line description of each value, indexed by `ValueId as usize`.
+    pub(crate) value_descriptions: [&'static str; VALUE_COUNT],
+    /// The default subject template.
+    pub(crate) default_subject: &'static str,
+    /// The default body template.
+    pub(crate) default_body: &'static str,
+    /// Notice when a user template failed: `{label}` and `{error}` are
+    /// replaced.
+    pub(crate) template_error_notice: &'static str,
+    /// Notice when the HTML template failed: `{label}` and `{error}` are
+    /// replaced.
+    pub(crate) html_error_notice: &'static str,
+    /// Notice for exactly one held-back notification.
+    pub(crate) suppressed_one: &'static str,
+    /// Notice for `{n}` held-back notifications.
+    pub(crate) suppressed_many: &'static str,
+}
+
+impl Locale {
+    /// The ISO 639-1 code, e.g. `en` or `de`.
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    /// The language's own name, e.g. `English` or `Deutsch`.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The default subject template, written with this locale's value names.
+    pub fn default_subject(&self) -> &'static str {
+        self.default_subject
+    }
+
+    /// The default body template, written with this locale's value names.
+    pub fn default_body(&self) -> &'static str {
+        self.default_body
+    }
+
+    /// The status sentence for an outcome, e.g. `Finished successfully`.
+    pub fn status(&self, outcome: Outcome) -> &'static str {
+        self.statuses[outcome_index(outcome)]
+    }
+
+    /// What an absent optional value (no source, no exit code, ...) renders as.
+    pub fn absent(&self) -> &'static str {
+        self.absent
+    }
+}
+
+fn outcome_index(outcome: Outcome) -> usize {
+    match outcome {
+        Outcome::Success => 0,
+        Outcome::Warning => 1,
+        Outcome::Failure => 2,
+        Outcome::Cancelled => 3,
+    }
+}
+
+/// Looks a locale up by code, ignoring case, a region and an encoding:
+/// `en`, `DE`, `de-DE`, `de_DE.UTF-8` and `de_AT` all work. `None` for a
+/// language notify does not speak.
+pub fn locale(code: &str) -> Option<&'static Locale> {
+    let lang = code
+        .split(['-', '_', '.', '@'])
+        .next()
+        .unwrap_or_default()
+        .trim();
+    LOCALES
+        .iter()
+        .copied()
+        .find(|l| l.code.eq_ignore_ascii_case(lang))
+}
+
+/// Every locale notify speaks: `en` first, then `de`.
+pub fn locales() -> &'static [&'static Locale] {
+    &LOCALES
+}
+
+static LOCALES: [&Locale; LOCALE_COUNT] = [&EN, &DE];
+
+/// How many locales there are.
+pub(crate) const LOCALE_COUNT: usize = 2;
+
+/// All locales, as consts, so the catalogue's alias lists can be built at
+/// compile time.
+pub(crate) const ALL: [Locale; LOCALE_COUNT] = [EN, DE];
+
+/// English.
+pub(crate) const EN: Locale = Locale {
+    code: "en",
+    name: "English",
+    statuses: [
+        "Finished successfully",
+        "Finished with warnings",
+        "Failed",
+        "Cancelled",
+    ],
+    absent: "n/a",
+    none: "none",
+    signal: "signal",
+    date_time: "%Y-%m-%d %H:%M:%S %z",
+    thousands_sep: ",",
+    decimal_sep: ".",
+    byte_one: "byte",
+    byte_units: ["bytes", "kB", "MB", "GB", "TB", "PB", "EB"],
+    duration_units: ["d", "h", "min", "s"],
+    value_names: [
+        "Task Name",
+        "Exit Status",
+        "Exit Code",
+        "Computer Name",
+        "Source",
+        "Destination",
+        "Start Time",
+        "End Time",
+        "Elapsed Time",
+        "Data Copied",
+        "Files Copied",
+        "Error Count",
+        "Warning Count",
+        "Errors",
+        "Log Tail",
+        "Command",
+    ],
+    value_descriptions: [
+        "The name of the task (backup or job) that ran.",
+        "How the run ended, as a sentence: finished successfully, with warnings, failed or cancelled.",
+        "The command's exit code, or the signal that ended it.",
+        "The name of the computer the task ran on.",
+        "What was backed up or copied.",
+        "Where the data went.",
+        "When the run started, in local time.",
+        "When the run finished, in local time.",
+        "How long the run took.",
+        "How much data was copied (decimal units: 1 kB = 1000 bytes).",
+        "How many files were copied.",
+        "How many errors the task reported.",
+        "How many warnings the task reported.",
+        "The error lines the task reported, one per line.",
+        "The last lines the task printed.",
+        "The command line that ran.",
+    ],
+    default_subject: "##Computer Name##: ##Task Name##: ##Exit Status##",
+    default_body: "\
+##Task Name##: ##Exit Status##
+
+Task name:      ##Task Name##
+Status:         ##Exit Status##
+Exit code:      ##Exit Code##
+Computer:       ##Computer Name##
+Source:         ##Source##
+Destination:    ##Destination##
+Started:        ##Start Time##
+Finished:       ##End Time##
+Elapsed time:   ##Elapsed Time##
+Data copied:    ##Data Copied##
+Files copied:   ##Files Copied##
+Errors:         ##Error Count##
+Warnings:       ##Warning Count##
+Command:        ##Command##
+
+Errors
+------
+##Errors##
+
+Log tail
+--------
+##Log Tail##
+",
+    template_error_notice: "Note: the template {label} has an error ({error}); the default template was used instead.",
+    html_error_notice: "Note: the HTML template {label} has an error ({error}); this mail has no HTML part.",
+    suppressed_one: "1 earlier notification about this task was held back since the last mail.",
+    suppressed_many: "{n} earlier notifications about this task were held back since the last mail.",
+};
+
+/// German.
+pub(crate) const DE: Locale = Locale {
+    code: "de",
+    name: "Deutsch",
+    statuses: [
+        "Erfolgreich abgeschlossen",
+        "Mit Warnungen abgeschlossen",
+        "Fehlgeschlagen",
+        "Abgebrochen",
+    ],
+    absent: "k. A.",
+    none: "keine",
+    signal: "Signal",
+    date_time: "%d.%m.%Y %H:%M:%S %z",
+    thousands_sep: ".",
+    decimal_sep: ",",
+    byte_one: "Byte",
+    byte_units: ["Bytes", "kB", "MB", "GB", "TB", "PB", "EB"],
+    duration_units: ["Tg.", "Std.", "Min.", "Sek."],
+    value_names: [
+        "Backup-Name",
+        "Status beim Beenden",
+        "Exit-Code",
+        "Computername",
+        "Quelle",
+        "Ziel",
+        "Startzeit",
+        "Endzeit",
+        "Dauer",
+        "Kopierte Daten",
+        "Kopierte Dateien",
+        "Anzahl Fehler",
+        "Anzahl Warnungen",
+        "Fehler",
+        "Protokollauszug",
+        "Befehl",
+    ],
+    value_descriptions: [
+        "Der Name der Aufgabe (Backup oder Job), die gelaufen ist.",
+        "Wie der Lauf endete, als Satz: erfolgreich, mit Warnungen, fehlgeschlagen oder abgebrochen.",
+        "Der Exit-Code des Befehls oder das Signal, das ihn beendet hat.",
+        "Der Name des Computers, auf dem die Aufgabe lief.",
+        "Was gesichert oder kopiert wurde.",
+        "Wohin die Daten gingen.",
+        "Wann der Lauf begann, in Ortszeit.",
+        "Wann der Lauf endete, in Ortszeit.",
+        "Wie lange der Lauf dauerte.",
+        "Wie viele Daten kopiert wurden (Dezimaleinheiten: 1 kB = 1000 Bytes).",
+        "Wie viele Dateien kopiert wurden.",
+        "Wie viele Fehler die Aufgabe gemeldet hat.",
+        "Wie viele Warnungen die Aufgabe gemeldet hat.",
+        "Die gemeldeten Fehlerzeilen, eine pro Zeile.",
+        "Die letzten Zeilen, die die Aufgabe ausgegeben hat.",
+        "Die Befehlszeile, die ausgeführt wurde.",
+    ],
+    default_subject: "##Computername##: ##Backup-Name##: ##Status beim Beenden##",
+    default_body: "\
+##Backup-Name##: ##Status beim Beenden##
+
+Backup-Name:       ##Backup-Name##
+Status:            ##Status beim Beenden##
+Exit-Code:         ##Exit-Code##
+Computer:          ##Computername##
+Quelle:            ##Quelle##
+Ziel:              ##Ziel##
+Beginn:            ##Startzeit##
+Ende:              ##Endzeit##
+Dauer:             ##Dauer##
+Kopierte Daten:    ##Kopierte Daten##
+Kopierte Dateien:  ##Kopierte Dateien##
+Fehler:            ##Anzahl Fehler##
+Warnungen:         ##Anzahl Warnungen##
+Befehl:            ##Befehl##
+
+Fehler
+------
+##Fehler##
+
+Protokollauszug
+---------------
+##Protokollauszug##
+",
+    template_error_notice: "Hinweis: Die Vorlage {label} enthält einen Fehler ({error}); stattdessen wurde die Standardvorlage verwendet.",
+    html_error_notice: "Hinweis: Die HTML-Vorlage {label} enthält einen Fehler ({error}); diese Mail hat keinen HTML-Teil.",
+    suppressed_one: "1 frühere Benachrichtigung zu dieser Aufgabe wurde seit der letzten Mail zurückgehalten.",
+    suppressed_many: "{n} frühere Benachrichtigungen zu dieser Aufgabe wurden seit der letzten Mail zurückgehalten.",
+};

@@ -1,0 +1,313 @@
+//! Rendering: values formatted per locale and escaped per mode, appended to a
+//! caller's buffer. Nothing here allocates beyond growing that buffer.
+
+use time::{Duration, OffsetDateTime};
+
+use crate::catalogue::ValueId;
+use crate::locale::Locale;
+use crate::{Context, Mode};
+
+/// Appends `s`, a piece of template text, to `out`: folded in
+/// [`Mode::Subject`], as it is otherwise (template text is the author's own
+/// markup, so it is not HTML-escaped).
+pub(crate) fn push_literal(out: &mut String, s: &str, mode: Mode) {
+    match mode {
+        Mode::Subject => push_folded(out, s),
+        Mode::Text | Mode::Html => out.push_str(s),
+    }
+}
+
+/// Appends `s`, a piece of a value, to `out`, made safe for `mode`.
+pub(crate) fn push_value(out: &mut String, s: &str, mode: Mode) {
+    match mode {
+        Mode::Subject => push_folded(out, s),
+        Mode::Text => out.push_str(s),
+        Mode::Html => push_html(out, s),
+    }
+}
+
+/// Whether `c` must not appear in a header: C0 and C1 controls (CR, LF, TAB,
+/// NEL, ...), DEL, and the Unicode line and paragraph separators.
+pub(crate) fn is_header_unsafe(c: char) -> bool {
+    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
+}
+
+/// Appends `s` with every header-unsafe character replaced by one space.
+fn push_folded(out: &mut String, s: &str) {
+    // Fast path: no byte that is a C0 control or DEL, or that can start the
+    // UTF-8 form of a C1 control (0xC2) or of U+2028/U+2029 (0xE2).
+    if !s
+        .bytes()
+        .any(|b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)
+    {
+        out.push_str(s);
+        return;
+    }
+    out.reserve(s.len());
+    for c in s.chars() {
+        out.push(if is_header_unsafe(c) { ' ' } else { c });
+    }
+}
+
+/// Appends `s` HTML-escaped: `&`, `<`, `>`, `"` and `'`.
+fn push_html(out: &mut String, s: &str) {
+    let mut last = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let entity = match b {
+            b'&' => "&amp;",
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'\'' => "&#39;",
+            _ => continue,
+        };
+        out.push_str(&s[last..i]);
+        out.push_str(entity);
+        last = i + 1;
+    }
+    out.push_str(&s[last..]);
+}
+
+/// Appends the value `id` of `ctx.result` to `out`.
+pub(crate) fn write_value(id: ValueId, ctx: &Context<'_>, mode: Mode, out: &mut String) {
+    let r = ctx.result;
+    let l = ctx.locale;
+    match id {
+        ValueId::TaskName => push_value(out, &r.task_name, mode),
+        ValueId::ExitStatus => push_value(out, l.status(r.outcome), mode),
+        ValueId::ExitCode => match (r.signal, r.exit_code) {
+            (Some(signal), _) => {
+                push_value(out, l.signal, mode);
+                out.push(' ');
+                push_i64(out, i64::from(signal));
+                if let Some(name) = signal_name(signal) {
+                    out.push_str(" (");
+                    out.push_str(name);
+                    out.push(')');
+                }
+            }
+            (None, Some(code)) => push_i64(out, i64::from(code)),
+            (None, None) => push_value(out, l.absent, mode),
+        },
+        ValueId::ComputerName => push_opt(out, r.computer_name.as_deref(), l, mode),
+        ValueId::Source => push_opt(out, r.source.as_deref(), l, mode),
+        ValueId::Destination => push_opt(out, r.destination.as_deref(), l, mode),
+        ValueId::Command => push_opt(out, r.command.as_deref(), l, mode),
+        ValueId::StartTime => push_time(out, r.started_at, ctx, mode),
+        ValueId::EndTime => push_time(out, r.finished_at, ctx, mode),
+        ValueId::ElapsedTime => match r.elapsed() {
+            Some(d) => push_duration(out, d, l, mode),
+            None => push_value(out, l.absent, mode),
+        },
+        ValueId::DataCopied => match r.bytes_copied {
+            Some(n) => push_size(out, n, l, mode),
+            None => push_value(out, l.absent, mode),
+        },
+        ValueId::FilesCopied => match r.files_copied {
+            Some(n) => push_count(out, n, l, mode),
+            None => push_value(out, l.absent, mode),
+        },
+        ValueId::ErrorCount => push_count(out, r.error_count, l, mode),
+        ValueId::WarningCount => push_count(out, r.warning_count, l, mode),
+        ValueId::Errors => {
+            let mut any = false;
+            for line in r.errors.iter().map(|e| trim_line_ends(e)) {
+                if any {
+                    push_value(out, "\n", mode);
+                }
+                push_value(out, line, mode);
+                any = true;
+            }
+            if !any {
+                push_value(out, l.none, mode);
+            }
+        }
+        ValueId::LogTail => push_opt(out, r.log_tail.as_deref().map(trim_line_ends), l, mode),
+    }
+}
+
+/// Appends the extra value `key` of `ctx.result`: by exact key, else by a
+/// key that matches the way names do; absent when there is none.
+pub(crate) fn write_extra(key: &str, ctx: &Context<'_>, mode: Mode, out: &mut String) {
+    let extra = &ctx.result.extra;
+    let value = extra.get(key).or_else(|| {
+        extra
+            .iter()
+            .find(|(k, _)| crate::template::names_match(k, key))
+            .map(|(_, v)| v)
+    });
+    push_opt(out, value.map(String::as_str), ctx.locale, mode);
+}
+
+fn trim_line_ends(s: &str) -> &str {
+    s.trim_end_matches(['\n', '\r'])
+}
+
+/// An optional text value; absent, empty or blank renders the placeholder.
+fn push_opt(out: &mut String, value: Option<&str>, l: &Locale, mode: Mode) {
+    match value {
+        Some(v) if !v.trim().is_empty() => push_value(out, v, mode),
+        _ => push_value(out, l.absent, mode),
+    }
+}
+
+/// The portable POSIX signal numbers (the same on Linux, the BSDs and
+/// macOS); others are shown by number only.
+fn signal_name(signal: i32) -> Option<&'static str> {
+    Some(match signal {
+        1 => "SIGHUP",
+        2 => "SIGINT",
+        3 => "SIGQUIT",
+        4 => "SIGILL",
+        5 => "SIGTRAP",
+        6 => "SIGABRT",
+        8 => "SIGFPE",
+        9 => "SIGKILL",
+        11 => "SIGSEGV",
+        13 => "SIGPIPE",
+        14 => "SIGALRM",
+        15 => "SIGTERM",
+        _ => return None,
+    })
+}
+
+/// Appends the decimal digits of `n` (ASCII, safe in every mode).
+fn push_digits(out: &mut String, n: u64, min_width: usize, sep: &str, mode: Mode) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    let digits = &digits[i..];
+    for _ in digits.len()..min_width {
+        out.push('0');
+    }
+    let len = digits.len();
+    for (k, &d) in digits.iter().enumerate() {
+        if k > 0 && !sep.is_empty() && (len - k) % 3 == 0 {
+            push_value(out, sep, mode);
+        }
+        out.push(char::from(d));
+    }
+}
+
+fn push_i64(out: &mut String, n: i64) {
+    if n < 0 {
+        out.push('-');
+    }
+    push_digits(out, n.unsigned_abs(), 1, "", Mode::Text);
+}
+
+/// A count with the locale's thousands separator: `12,345` / `12.345`.
+fn push_count(out: &mut String, n: u64, l: &Locale, mode: Mode) {
+    push_digits(out, n, 1, l.thousands_sep, mode);
+}
+
+/// A byte count in decimal units (1 kB = 1000 bytes) with one decimal:
+/// `512 bytes`, `1.5 GB` / `1,5 GB`.
+fn push_size(out: &mut String, bytes: u64, l: &Locale, mode: Mode) {
+    if bytes < 1000 {
+        push_digits(out, bytes, 1, "", mode);
+        out.push(' ');
+        let unit = if bytes == 1 {
+            l.byte_one
+        } else {
+            l.byte_units[0]
+        };
+        push_value(out, unit, mode);
+        return;
+    }
+    let mut unit = 1;
+    let mut power: u128 = 1000;
+    let mut tenths;
+    loop {
+        // Rounded to the nearest tenth of the unit.
+        tenths = (u128::from(bytes) * 10 + power / 2) / power;
+        if tenths < 10_000 || unit + 1 >= l.byte_units.len() {
+            break;
+        }
+        unit += 1;
+        power *= 1000;
+    }
+    let whole = u64::try_from(tenths / 10).unwrap_or(u64::MAX);
+    push_digits(out, whole, 1, l.thousands_sep, mode);
+    push_value(out, l.decimal_sep, mode);
+    push_digits(out, (tenths % 10) as u64, 1, "", mode);
+    out.push(' ');
+    push_value(out, l.byte_units[unit], mode);
+}
+
+/// A duration as days, hours, minutes and seconds, leaving out leading zero
+/// parts: `45 s`, `2 min 05 s`, `1 h 02 min 05 s`, `2 d 03 h 00 min 05 s`.
+fn push_duration(out: &mut String, d: Duration, l: &Locale, mode: Mode) {
+    let total = d.whole_seconds().max(0).unsigned_abs();
+    let parts = [
+        total / 86_400,
+        total / 3600 % 24,
+        total / 60 % 60,
+        total % 60,
+    ];
+    let first = parts.iter().position(|&p| p > 0).unwrap_or(3);
+    for (k, (&value, unit)) in parts.iter().zip(l.duration_units).enumerate().skip(first) {
+        if k > first {
+            out.push(' ');
+        }
+        push_digits(out, value, if k > first { 2 } else { 1 }, "", mode);
+        out.push(' ');
+        push_value(out, unit, mode);
+    }
+}
+
+/// A point in time, shown in the context's offset, in the locale's pattern.
+fn push_time(out: &mut String, t: Option<OffsetDateTime>, ctx: &Context<'_>, mode: Mode) {
+    let Some(t) = t else {
+        push_value(out, ctx.locale.absent, mode);
+        return;
+    };
+    // Out of range (only near year ±9999): keep the original offset.
+    let t = t.checked_to_offset(ctx.offset).unwrap_or(t);
+    let pattern = ctx.locale.date_time;
+    let mut rest = pattern;
+    while let Some(pos) = rest.find('%') {
+        push_value(out, &rest[..pos], mode);
+        let mut chars = rest[pos + 1..].chars();
+        let directive = chars.next();
+        rest = chars.as_str();
+        match directive {
+            Some('Y') => {
+                let year = t.year();
+                if year < 0 {
+                    out.push('-');
+                }
+                push_digits(out, u64::from(year.unsigned_abs()), 4, "", mode);
+            }
+            Some('m') => push_digits(out, u64::from(u8::from(t.month())), 2, "", mode),
+            Some('d') => push_digits(out, u64::from(t.day()), 2, "", mode),
+            Some('H') => push_digits(out, u64::from(t.hour()), 2, "", mode),
+            Some('M') => push_digits(out, u64::from(t.minute()), 2, "", mode),
+            Some('S') => push_digits(out, u64::from(t.second()), 2, "", mode),
+            Some('z') => {
+                let offset = t.offset();
+                out.push(if offset.is_negative() { '-' } else { '+' });
+                let (h, m, _) = offset.as_hms();
+                push_digits(out, u64::from(h.unsigned_abs()), 2, "", mode);
+                out.push(':');
+                push_digits(out, u64::from(m.unsigned_abs()), 2, "", mode);
+            }
+            Some('%') => out.push('%'),
+            Some(other) => {
+                out.push('%');
+                let mut buf = [0u8; 4];
+                push_value(out, other.encode_utf8(&mut buf), mode);
+            }
+            None => out.push('%'),
+        }
+    }
+    push_value(out, rest, mode);
+}

@@ -1,0 +1,1108 @@
+//! Data-driven checks of the template engine, in rust-analyzer's style: each
+//! case is a template and what it renders to (or the error it gives). The
+//! helpers are at the top; the cases are grouped by topic below.
+//!
+//! Unless a case says otherwise it renders [`sample_result`] in English plain
+//! text with times shown at +01:00.
+
+use notify_core::{Outcome, TaskResult};
+use notify_template::{
+    catalogue, escape, locale, locales, render_notification, sample_result, Context, Locale, Mode,
+    Rendered, Source, Sources, Template, TemplateErrorKind, ValueId,
+};
+use time::macros::{datetime, offset};
+use time::{Duration, UtcOffset};
+
+const OFFSET: UtcOffset = offset!(+1);
+
+fn lang(code: &str) -> &'static Locale {
+    locale(code).unwrap()
+}
+
+/// Renders `template` for `result` and compares with `expected`.
+#[track_caller]
+fn check_with(result: &TaskResult, code: &str, mode: Mode, template: &str, expected: &str) {
+    let extras: Vec<&str> = result.extra.keys().map(String::as_str).collect();
+    let template = Template::compile(template, &extras)
+        .unwrap_or_else(|e| panic!("template does not compile: {e}"));
+    let ctx = Context::new(result, lang(code), OFFSET);
+    assert_eq!(template.render_to_string(&ctx, mode), expected);
+}
+
+/// English plain text, sample result.
+#[track_caller]
+fn check(template: &str, expected: &str) {
+    check_with(&sample_result(), "en", Mode::Text, template, expected);
+}
+
+/// German plain text, sample result.
+#[track_caller]
+fn check_de(template: &str, expected: &str) {
+    check_with(&sample_result(), "de", Mode::Text, template, expected);
+}
+
+/// English plain text of a result changed by `edit`.
+#[track_caller]
+fn check_result(edit: impl FnOnce(&mut TaskResult), template: &str, expected: &str) {
+    let mut result = sample_result();
+    edit(&mut result);
+    check_with(&result, "en", Mode::Text, template, expected);
+}
+
+/// The same, in German.
+#[track_caller]
+fn check_result_de(edit: impl FnOnce(&mut TaskResult), template: &str, expected: &str) {
+    let mut result = sample_result();
+    edit(&mut result);
+    check_with(&result, "de", Mode::Text, template, expected);
+}
+
+/// Compiles `template` (with `extras`) and compares the error's message.
+#[track_caller]
+fn check_error(template: &str, extras: &[&str], expected: &str) {
+    match Template::compile(template, extras) {
+        Ok(_) => panic!("{template:?} compiled, expected {expected}"),
+        Err(e) => assert_eq!(e.to_string(), expected),
+    }
+}
+
+fn mail(sources: Sources<'_>, code: &str, suppressed: u32) -> Rendered {
+    let result = sample_result();
+    let ctx = Context::new(&result, lang(code), OFFSET);
+    render_notification(&sources, &ctx, &[], suppressed)
+}
+
+fn src<'a>(label: &'a str, text: &'a str) -> Option<Source<'a>> {
+    Some(Source { label, text })
+}
+
+// ---------------------------------------------------------------- values
+
+#[test]
+fn each_value_in_english() {
+    check("##Task Name##", "Daily Backup");
+    check("##Exit Status##", "Finished successfully");
+    check("##Exit Code##", "0");
+    check("##Computer Name##", "fileserver");
+    check("##Source##", "/home");
+    check("##Destination##", "/mnt/backup/home");
+    check("##Start Time##", "2026-11-21 02:00:05 +01:00");
+    check("##End Time##", "2026-11-21 03:02:10 +01:00");
+    check("##Elapsed Time##", "1 h 02 min 05 s");
+    check("##Data Copied##", "1.5 GB");
+    check("##Files Copied##", "12,345");
+    check("##Error Count##", "0");
+    check("##Warning Count##", "0");
+    check("##Errors##", "none");
+    check(
+        "##Log Tail##",
+        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec\n\
+         total size is 48,318,382,080  speedup is 32.13",
+    );
+    check("##Command##", "rsync -a --delete /home/ /mnt/backup/home/");
+}
+
+#[test]
+fn each_value_by_its_german_name() {
+    check_de("##Backup-Name##", "Daily Backup");
+    check_de("##Status beim Beenden##", "Erfolgreich abgeschlossen");
+    check_de("##Exit-Code##", "0");
+    check_de("##Computername##", "fileserver");
+    check_de("##Quelle##", "/home");
+    check_de("##Ziel##", "/mnt/backup/home");
+    check_de("##Startzeit##", "21.11.2026 02:00:05 +01:00");
+    check_de("##Endzeit##", "21.11.2026 03:02:10 +01:00");
+    check_de("##Dauer##", "1 Std. 02 Min. 05 Sek.");
+    check_de("##Kopierte Daten##", "1,5 GB");
+    check_de("##Kopierte Dateien##", "12.345");
+    check_de("##Anzahl Fehler##", "0");
+    check_de("##Anzahl Warnungen##", "0");
+    check_de("##Fehler##", "keine");
+    check_de("##Befehl##", "rsync -a --delete /home/ /mnt/backup/home/");
+    check_de(
+        "##Protokollauszug##",
+        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec\n\
+         total size is 48,318,382,080  speedup is 32.13",
+    );
+}
+
+#[test]
+fn names_work_in_any_locale() {
+    // German names in an English mail and the other way round.
+    check("##Backup-Name## ##Dauer##", "Daily Backup 1 h 02 min 05 s");
+    check_de(
+        "##Task Name## ##Elapsed Time##",
+        "Daily Backup 1 Std. 02 Min. 05 Sek.",
+    );
+}
+
+#[test]
+fn status_sentences() {
+    let cases = [
+        (
+            Outcome::Success,
+            "Finished successfully",
+            "Erfolgreich abgeschlossen",
+        ),
+        (
+            Outcome::Warning,
+            "Finished with warnings",
+            "Mit Warnungen abgeschlossen",
+        ),
+        (Outcome::Failure, "Failed", "Fehlgeschlagen"),
+        (Outcome::Cancelled, "Cancelled", "Abgebrochen"),
+    ];
+    for (outcome, en, de) in cases {
+        check_result(|r| r.outcome = outcome, "##Exit Status##", en);
+        check_result_de(|r| r.outcome = outcome, "##Exit Status##", de);
+        assert_eq!(lang("en").status(outcome), en);
+        assert_eq!(lang("de").status(outcome), de);
+    }
+}
+
+#[test]
+fn exit_codes_and_signals() {
+    check_result(|r| r.exit_code = Some(23), "##Exit Code##", "23");
+    check_result(|r| r.exit_code = Some(-1), "##Exit Code##", "-1");
+    check_result(|r| r.exit_code = Some(12345), "##Exit Code##", "12345");
+    let killed = |r: &mut TaskResult| {
+        r.exit_code = None;
+        r.signal = Some(9);
+    };
+    check_result(killed, "##Exit Code##", "signal 9 (SIGKILL)");
+    check_result_de(killed, "##Exit Code##", "Signal 9 (SIGKILL)");
+    check_result(
+        |r| r.signal = Some(15),
+        "##Exit Code##",
+        "signal 15 (SIGTERM)",
+    );
+    check_result(|r| r.signal = Some(42), "##Exit Code##", "signal 42");
+}
+
+#[test]
+fn absent_values_render_the_placeholder() {
+    let bare = TaskResult::new("Nightly", Outcome::Failure);
+    let template = "##Exit Code##|##Computer Name##|##Source##|##Destination##|##Start Time##|\
+                    ##End Time##|##Elapsed Time##|##Data Copied##|##Files Copied##|##Log Tail##|\
+                    ##Command##|##Errors##|##Error Count##";
+    check_with(
+        &bare,
+        "en",
+        Mode::Text,
+        template,
+        "n/a|n/a|n/a|n/a|n/a|n/a|n/a|n/a|n/a|n/a|n/a|none|0",
+    );
+    check_with(
+        &bare,
+        "de",
+        Mode::Text,
+        template,
+        "k. A.|k. A.|k. A.|k. A.|k. A.|k. A.|k. A.|k. A.|k. A.|k. A.|k. A.|keine|0",
+    );
+    // Empty or blank text counts as absent.
+    check_result(|r| r.source = Some("  ".into()), "##Source##", "n/a");
+    check_result(|r| r.log_tail = Some("\n".into()), "##Log Tail##", "n/a");
+    // Times out of order: no elapsed time.
+    check_result(
+        |r| r.finished_at = Some(datetime!(2026-11-21 00:00 UTC)),
+        "##Elapsed Time##",
+        "n/a",
+    );
+}
+
+#[test]
+fn error_lines_one_per_line() {
+    let errors = |r: &mut TaskResult| {
+        r.errors = vec![
+            "rsync: open \"/home/a\": Permission denied (13)\n".into(),
+            "second".into(),
+        ];
+    };
+    check_result(
+        errors,
+        "##Errors##",
+        "rsync: open \"/home/a\": Permission denied (13)\nsecond",
+    );
+    check_result(|r| r.error_count = 1234, "##Error Count##", "1,234");
+    check_result_de(|r| r.warning_count = 1234, "##Anzahl Warnungen##", "1.234");
+}
+
+// ---------------------------------------------------------------- formats
+
+#[test]
+fn sizes_use_decimal_units() {
+    let cases = [
+        (0, "0 bytes", "0 Bytes"),
+        (1, "1 byte", "1 Byte"),
+        (999, "999 bytes", "999 Bytes"),
+        (1000, "1.0 kB", "1,0 kB"),
+        (1049, "1.0 kB", "1,0 kB"),
+        (1050, "1.1 kB", "1,1 kB"),
+        (999_949, "999.9 kB", "999,9 kB"),
+        (999_950, "1.0 MB", "1,0 MB"),
+        (1_503_238_553, "1.5 GB", "1,5 GB"),
+        (48_318_382_080, "48.3 GB", "48,3 GB"),
+        (2_000_000_000_000, "2.0 TB", "2,0 TB"),
+        (u64::MAX, "18.4 EB", "18,4 EB"),
+    ];
+    for (bytes, en, de) in cases {
+        check_result(|r| r.bytes_copied = Some(bytes), "##Data Copied##", en);
+        check_result_de(|r| r.bytes_copied = Some(bytes), "##Kopierte Daten##", de);
+    }
+}
+
+#[test]
+fn durations() {
+    let cases = [
+        (0, "0 s", "0 Sek."),
+        (45, "45 s", "45 Sek."),
+        (60, "1 min 00 s", "1 Min. 00 Sek."),
+        (125, "2 min 05 s", "2 Min. 05 Sek."),
+        (3725, "1 h 02 min 05 s", "1 Std. 02 Min. 05 Sek."),
+        (
+            2 * 86_400 + 3 * 3600 + 5,
+            "2 d 03 h 00 min 05 s",
+            "2 Tg. 03 Std. 00 Min. 05 Sek.",
+        ),
+    ];
+    for (secs, en, de) in cases {
+        let set = |r: &mut TaskResult| {
+            r.finished_at = r.started_at.map(|t| t + Duration::seconds(secs));
+        };
+        check_result(set, "##Elapsed Time##", en);
+        check_result_de(set, "##Dauer##", de);
+    }
+    // Fractions of a second are cut, not rounded.
+    check_result(
+        |r| r.finished_at = r.started_at.map(|t| t + Duration::milliseconds(999)),
+        "##Elapsed Time##",
+        "0 s",
+    );
+}
+
+#[test]
+fn counts_group_thousands() {
+    let cases = [
+        (0, "0", "0"),
+        (999, "999", "999"),
+        (1000, "1,000", "1.000"),
+        (1_234_567, "1,234,567", "1.234.567"),
+        (
+            u64::MAX,
+            "18,446,744,073,709,551,615",
+            "18.446.744.073.709.551.615",
+        ),
+    ];
+    for (n, en, de) in cases {
+        check_result(|r| r.files_copied = Some(n), "##Files Copied##", en);
+        check_result_de(|r| r.files_copied = Some(n), "##Files Copied##", de);
+    }
+}
+
+#[test]
+fn times_are_shown_in_the_context_offset() {
+    let result = sample_result();
+    let template = Template::compile("##Start Time##", &[]).unwrap();
+    let cases = [
+        (offset!(UTC), "en", "2026-11-21 01:00:05 +00:00"),
+        (offset!(-5), "en", "2026-11-20 20:00:05 -05:00"),
+        (offset!(+5:30), "en", "2026-11-21 06:30:05 +05:30"),
+        (offset!(-0:30), "de", "21.11.2026 00:30:05 -00:30"),
+        (offset!(+2), "de", "21.11.2026 03:00:05 +02:00"),
+    ];
+    for (offset, code, expected) in cases {
+        let ctx = Context::new(&result, lang(code), offset);
+        assert_eq!(template.render_to_string(&ctx, Mode::Text), expected);
+    }
+}
+
+// ---------------------------------------------------------------- syntax
+
+#[test]
+fn names_ignore_case_and_separators() {
+    for name in [
+        "Task Name",
+        "task name",
+        "TASK NAME",
+        "task_name",
+        "Task-Name",
+        "TaskName",
+        " task  name ",
+        "Backup-Name",
+        "backup name",
+        "BACKUP_NAME",
+        "backupname",
+    ] {
+        check(&format!("##{name}##"), "Daily Backup");
+    }
+    check("##STATUS BEIM BEENDEN##", "Finished successfully");
+    check("##exit-code##", "0");
+    check("##kopierte_daten##", "1.5 GB");
+}
+
+#[test]
+fn machine_keys_are_names_too() {
+    for info in catalogue() {
+        let key = info.id().key();
+        let compiled = Template::compile(&format!("##{key}##"), &[]).unwrap();
+        assert_eq!(compiled.values().collect::<Vec<_>>(), [info.id()], "{key}");
+    }
+}
+
+#[test]
+fn literal_text_and_escapes() {
+    check("", "");
+    check("plain text", "plain text");
+    check("a # b", "a # b");
+    check("#", "#");
+    check("#Task Name#", "#Task Name#");
+    check("\\##", "##");
+    check("\\##Task Name\\##", "##Task Name##");
+    check("\\#", "\\#");
+    check("\\", "\\");
+    check("C:\\Backups \\", "C:\\Backups \\");
+    check("\\\\##", "\\##");
+    check("\\## Summary", "## Summary");
+    check(
+        "a ##Task Name##, b ##Source## c",
+        "a Daily Backup, b /home c",
+    );
+    check("##Task Name####Source##", "Daily Backup/home");
+    check("##Task Name##\\####Source##", "Daily Backup##/home");
+    check(
+        "line 1\r\nline 2 ##Source##\r\n",
+        "line 1\r\nline 2 /home\r\n",
+    );
+    check("Grüße, ##Task Name## ✓", "Grüße, Daily Backup ✓");
+    // A lone # right before or after a value.
+    check("###Task Name##", "#Daily Backup");
+    check("##Task Name###", "Daily Backup#");
+    check("###Task Name###", "#Daily Backup#");
+}
+
+// ---------------------------------------------------------------- errors
+
+#[test]
+fn unknown_names_suggest_the_nearest() {
+    check_error(
+        "##Tsk Name##",
+        &[],
+        "line 1, column 1: unknown value ##Tsk Name##; did you mean ##Task Name##?",
+    );
+    check_error(
+        "Hello\n  ##Tsk Name##",
+        &[],
+        "line 2, column 3: unknown value ##Tsk Name##; did you mean ##Task Name##?",
+    );
+    check_error(
+        "##Time##",
+        &[],
+        "line 1, column 1: unknown value ##Time##; \
+         did you mean ##End Time##, ##Start Time## or ##Elapsed Time##?",
+    );
+    check_error(
+        "##Name##",
+        &[],
+        "line 1, column 1: unknown value ##Name##; did you mean ##Task Name## or ##Computer Name##?",
+    );
+    check_error(
+        "##Status##",
+        &[],
+        "line 1, column 1: unknown value ##Status##; did you mean ##Exit Status##?",
+    );
+    check_error(
+        "##xyzzy##",
+        &[],
+        "line 1, column 1: unknown value ##xyzzy## (`notify template values` lists the known values)",
+    );
+    // Columns count characters, not bytes.
+    check_error(
+        "Grüße ✓ ##Foo##",
+        &[],
+        "line 1, column 9: unknown value ##Foo## (`notify template values` lists the known values)",
+    );
+    // The first error wins; later lines are not looked at.
+    check_error(
+        "ok ##Source##\n\n##Destinaton## ##Bad##",
+        &[],
+        "line 3, column 1: unknown value ##Destinaton##; did you mean ##Destination##?",
+    );
+}
+
+#[test]
+fn german_typos_get_german_suggestions() {
+    check_error(
+        "##Backup-Nam##",
+        &[],
+        "line 1, column 1: unknown value ##Backup-Nam##; did you mean ##Backup-Name##?",
+    );
+    check_error(
+        "##Quele##",
+        &[],
+        "line 1, column 1: unknown value ##Quele##; did you mean ##Quelle##?",
+    );
+    check_error(
+        "##Fehlr##",
+        &[],
+        "line 1, column 1: unknown value ##Fehlr##; did you mean ##Fehler##?",
+    );
+    check_error(
+        "##Anzahl##",
+        &[],
+        "line 1, column 1: unknown value ##Anzahl##; \
+         did you mean ##Anzahl Fehler## or ##Anzahl Warnungen##?",
+    );
+}
+
+#[test]
+fn error_details() {
+    let e = Template::compile("x\ny ##Tsk Name##", &[]).unwrap_err();
+    assert_eq!(e.kind(), TemplateErrorKind::UnknownValue);
+    assert_eq!((e.line(), e.column()), (2, 3));
+    assert_eq!(e.name(), "Tsk Name");
+    assert_eq!(e.suggestions(), ["Task Name"]);
+    let e = Template::compile("##Task Name", &[]).unwrap_err();
+    assert_eq!(e.kind(), TemplateErrorKind::Unclosed);
+    assert!(e.suggestions().is_empty());
+    let e = Template::compile("a####", &[]).unwrap_err();
+    assert_eq!(e.kind(), TemplateErrorKind::EmptyName);
+    assert_eq!((e.line(), e.column()), (1, 2));
+    let boxed: Box<dyn std::error::Error> = Box::new(e);
+    assert!(boxed.to_string().contains("empty value name"));
+}
+
+#[test]
+fn unclosed_values() {
+    check_error(
+        "##Task Name",
+        &[],
+        "line 1, column 1: unclosed ##Task Name (a value ends with ##; write \\## for a literal ##)",
+    );
+    // A name cannot span a line break (LF or CRLF).
+    check_error(
+        "##Task\nName##",
+        &[],
+        "line 1, column 1: unclosed ##Task (a value ends with ##; write \\## for a literal ##)",
+    );
+    check_error(
+        "ok\r\n##Task\r\nName##",
+        &[],
+        "line 2, column 1: unclosed ##Task (a value ends with ##; write \\## for a literal ##)",
+    );
+    // A Markdown heading needs its ## escaped.
+    check_error(
+        "Report\n## Summary\n",
+        &[],
+        "line 2, column 1: unclosed ## Summary (a value ends with ##; write \\## for a literal ##)",
+    );
+    check_error(
+        "###",
+        &[],
+        "line 1, column 2: unclosed ## (a value ends with ##; write \\## for a literal ##)",
+    );
+    check_error(
+        "### Heading",
+        &[],
+        "line 1, column 2: unclosed ## Heading (a value ends with ##; write \\## for a literal ##)",
+    );
+    check_error(
+        "end ##",
+        &[],
+        "line 1, column 5: unclosed ## (a value ends with ##; write \\## for a literal ##)",
+    );
+    // The escape covers one ##: the second ## opens a value.
+    check_error(
+        "C:\\Backups\\##Task Name##",
+        &[],
+        "line 1, column 23: unclosed ## (a value ends with ##; write \\## for a literal ##)",
+    );
+    // Long rests of a line are shortened.
+    check_error(
+        &format!("##{}", "x".repeat(100)),
+        &[],
+        &format!(
+            "line 1, column 1: unclosed ##{}… (a value ends with ##; write \\## for a literal ##)",
+            "x".repeat(40)
+        ),
+    );
+}
+
+#[test]
+fn empty_names() {
+    check_error(
+        "####",
+        &[],
+        "line 1, column 1: empty value name #### (write \\## for a literal ##)",
+    );
+    check_error(
+        "a\n b ## ##",
+        &[],
+        "line 2, column 4: empty value name ## ## (write \\## for a literal ##)",
+    );
+    check_error(
+        "##-_-##",
+        &[],
+        "line 1, column 1: empty value name ##-_-## (write \\## for a literal ##)",
+    );
+}
+
+// ---------------------------------------------------------------- modes
+
+#[test]
+fn subject_folds_control_characters() {
+    let evil = |r: &mut TaskResult| {
+        r.task_name = "Daily\r\nBcc: everyone@example.com".into();
+    };
+    let mut result = sample_result();
+    evil(&mut result);
+    check_with(
+        &result,
+        "en",
+        Mode::Subject,
+        "##Task Name##",
+        "Daily  Bcc: everyone@example.com",
+    );
+    result.task_name = "a\tb\u{0}c\u{7f}d\u{85}e\u{2028}f\u{2029}g\u{1b}[31m\u{9b}h".into();
+    check_with(
+        &result,
+        "en",
+        Mode::Subject,
+        "##Task Name##",
+        "a b c d e f g [31m h",
+    );
+    // Template text is folded too; other Unicode stays.
+    check_with(
+        &sample_result(),
+        "de",
+        Mode::Subject,
+        "Grüße\r\n##Task Name##\t✓",
+        "Grüße  Daily Backup ✓",
+    );
+    // Multi-line values become one line.
+    check_with(
+        &sample_result(),
+        "en",
+        Mode::Subject,
+        "##Log Tail##",
+        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec \
+         total size is 48,318,382,080  speedup is 32.13",
+    );
+    // Text mode keeps them.
+    check_with(
+        &result,
+        "en",
+        Mode::Text,
+        "##Task Name##",
+        &result.task_name,
+    );
+}
+
+#[test]
+fn html_escapes_values_not_template_text() {
+    let mut result = sample_result();
+    result.task_name = "<b>\"Tom\" & 'Jerry'</b>".into();
+    check_with(
+        &result,
+        "en",
+        Mode::Html,
+        "<h1 class=\"x\">##Task Name##</h1>",
+        "<h1 class=\"x\">&lt;b&gt;&quot;Tom&quot; &amp; &#39;Jerry&#39;&lt;/b&gt;</h1>",
+    );
+    result.errors = vec!["a < b".into(), "c > d".into()];
+    check_with(
+        &result,
+        "en",
+        Mode::Html,
+        "<pre>##Errors##</pre>",
+        "<pre>a &lt; b\nc &gt; d</pre>",
+    );
+    // Formatted values pass through unchanged.
+    check_with(
+        &sample_result(),
+        "de",
+        Mode::Html,
+        "<td>##Dauer##</td>",
+        "<td>1 Std. 02 Min. 05 Sek.</td>",
+    );
+    check_with(
+        &result,
+        "en",
+        Mode::Text,
+        "##Task Name##",
+        "<b>\"Tom\" & 'Jerry'</b>",
+    );
+}
+
+// ---------------------------------------------------------------- extras
+
+#[test]
+fn extra_values() {
+    let with_extra = |r: &mut TaskResult| {
+        r.extra
+            .insert("Repository".into(), "s3:backups/home".into());
+        r.extra.insert("snapshot_id".into(), "4f2a9c1e".into());
+    };
+    check_result(with_extra, "##Repository##", "s3:backups/home");
+    check_result(
+        with_extra,
+        "##repository## ##Snapshot ID##",
+        "s3:backups/home 4f2a9c1e",
+    );
+    check_result(with_extra, "##SNAPSHOT-ID##", "4f2a9c1e");
+    // An extra allowed at compile time but missing at render time.
+    let template = Template::compile("##Tag##", &["tag"]).unwrap();
+    assert_eq!(template.extras().collect::<Vec<_>>(), ["tag"]);
+    let result = sample_result();
+    let ctx = Context::new(&result, lang("de"), OFFSET);
+    assert_eq!(template.render_to_string(&ctx, Mode::Text), "k. A.");
+    // Extras are escaped and folded like any value.
+    let mut result = sample_result();
+    result.extra.insert("note".into(), "<a>\nb".into());
+    check_with(&result, "en", Mode::Html, "##note##", "&lt;a&gt;\nb");
+    check_with(&result, "en", Mode::Subject, "##note##", "<a> b");
+    // Catalogue names win over an extra of the same name.
+    result.extra.insert("Source".into(), "from --set".into());
+    check_with(&result, "en", Mode::Text, "##Source##", "/home");
+}
+
+#[test]
+fn extras_are_suggested() {
+    check_error(
+        "##Repositry##",
+        &["Repository"],
+        "line 1, column 1: unknown value ##Repositry##; did you mean ##Repository##?",
+    );
+    check_error(
+        "##Repository##",
+        &[],
+        "line 1, column 1: unknown value ##Repository## (`notify template values` lists the known values)",
+    );
+}
+
+// ---------------------------------------------------------------- defaults
+
+#[test]
+fn default_templates_in_english() {
+    let en = lang("en");
+    assert_eq!(
+        en.default_subject(),
+        "##Computer Name##: ##Task Name##: ##Exit Status##"
+    );
+    let rendered = mail(Sources::default(), "en", 0);
+    assert_eq!(
+        rendered.subject,
+        "fileserver: Daily Backup: Finished successfully"
+    );
+    assert_eq!(rendered.html, None);
+    assert!(rendered.warnings.is_empty());
+    assert_eq!(
+        rendered.text,
+        "\
+Daily Backup: Finished successfully
+
+Task name:      Daily Backup
+Status:         Finished successfully
+Exit code:      0
+Computer:       fileserver
+Source:         /home
+Destination:    /mnt/backup/home
+Started:        2026-11-21 02:00:05 +01:00
+Finished:       2026-11-21 03:02:10 +01:00
+Elapsed time:   1 h 02 min 05 s
+Data copied:    1.5 GB
+Files copied:   12,345
+Errors:         0
+Warnings:       0
+Command:        rsync -a --delete /home/ /mnt/backup/home/
+
+Errors
+------
+none
+
+Log tail
+--------
+sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec
+total size is 48,318,382,080  speedup is 32.13
+"
+    );
+}
+
+#[test]
+fn default_templates_in_german_use_german_names() {
+    let de = lang("de");
+    assert_eq!(
+        de.default_subject(),
+        "##Computername##: ##Backup-Name##: ##Status beim Beenden##"
+    );
+    assert!(de.default_body().contains("##Protokollauszug##"));
+    assert!(!de.default_body().contains("##Task Name##"));
+    let rendered = mail(Sources::default(), "de", 0);
+    assert_eq!(
+        rendered.subject,
+        "fileserver: Daily Backup: Erfolgreich abgeschlossen"
+    );
+    assert_eq!(
+        rendered.text,
+        "\
+Daily Backup: Erfolgreich abgeschlossen
+
+Backup-Name:       Daily Backup
+Status:            Erfolgreich abgeschlossen
+Exit-Code:         0
+Computer:          fileserver
+Quelle:            /home
+Ziel:              /mnt/backup/home
+Beginn:            21.11.2026 02:00:05 +01:00
+Ende:              21.11.2026 03:02:10 +01:00
+Dauer:             1 Std. 02 Min. 05 Sek.
+Kopierte Daten:    1,5 GB
+Kopierte Dateien:  12.345
+Fehler:            0
+Warnungen:         0
+Befehl:            rsync -a --delete /home/ /mnt/backup/home/
+
+Fehler
+------
+keine
+
+Protokollauszug
+---------------
+sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec
+total size is 48,318,382,080  speedup is 32.13
+"
+    );
+}
+
+#[test]
+fn every_default_template_uses_every_important_value() {
+    for l in locales() {
+        let body = Template::compile(l.default_body(), &[]).unwrap();
+        let used: Vec<ValueId> = body.values().collect();
+        for id in ValueId::ALL {
+            assert!(used.contains(&id), "{} default body lacks {id:?}", l.code());
+        }
+        let subject = Template::compile(l.default_subject(), &[]).unwrap();
+        assert_eq!(
+            subject.values().collect::<Vec<_>>(),
+            [
+                ValueId::ComputerName,
+                ValueId::TaskName,
+                ValueId::ExitStatus
+            ]
+        );
+    }
+}
+
+// ---------------------------------------------------------------- render_notification
+
+#[test]
+fn user_templates_are_used() {
+    let rendered = mail(
+        Sources {
+            subject: src("email.subject", "[##Exit Status##] ##Task Name##"),
+            body: src("body.txt", "##Task Name## took ##Elapsed Time##."),
+            html: src("body.html", "<p>##Task Name##</p>"),
+        },
+        "en",
+        0,
+    );
+    assert_eq!(
+        rendered,
+        Rendered {
+            subject: "[Finished successfully] Daily Backup".into(),
+            text: "Daily Backup took 1 h 02 min 05 s.".into(),
+            html: Some("<p>Daily Backup</p>".into()),
+            warnings: vec![],
+        }
+    );
+}
+
+#[test]
+fn bad_subject_falls_back_to_the_default() {
+    let rendered = mail(
+        Sources {
+            subject: src("email.subject", "##Tsk Name## done"),
+            body: src("body.txt", "Body."),
+            html: None,
+        },
+        "en",
+        0,
+    );
+    assert_eq!(
+        rendered.subject,
+        "fileserver: Daily Backup: Finished successfully"
+    );
+    assert_eq!(
+        rendered.warnings,
+        ["email.subject: line 1, column 1: unknown value ##Tsk Name##; did you mean ##Task Name##?; \
+          the default subject was used instead"]
+    );
+    assert_eq!(
+        rendered.text,
+        "Note: the template email.subject has an error (line 1, column 1: unknown value \
+         ##Tsk Name##; did you mean ##Task Name##?); the default template was used instead.\n\nBody."
+    );
+}
+
+#[test]
+fn bad_body_falls_back_to_the_default() {
+    let rendered = mail(
+        Sources {
+            subject: None,
+            body: src("body.txt", "Hi\n##Task Name"),
+            html: None,
+        },
+        "de",
+        0,
+    );
+    assert_eq!(
+        rendered.warnings,
+        ["body.txt: line 2, column 1: unclosed ##Task Name (a value ends with ##; write \\## for \
+          a literal ##); the default body was used instead"]
+    );
+    let notice = "Hinweis: Die Vorlage body.txt enthält einen Fehler (line 2, column 1: unclosed \
+                  ##Task Name (a value ends with ##; write \\## for a literal ##)); stattdessen \
+                  wurde die Standardvorlage verwendet.\n\n";
+    assert!(rendered.text.starts_with(notice), "{}", rendered.text);
+    let default = mail(Sources::default(), "de", 0);
+    assert_eq!(&rendered.text[notice.len()..], default.text);
+}
+
+#[test]
+fn bad_html_drops_the_html_part() {
+    let rendered = mail(
+        Sources {
+            subject: None,
+            body: src("body.txt", "Body."),
+            html: src("body.html", "<p>##Nope##</p>"),
+        },
+        "en",
+        0,
+    );
+    assert_eq!(rendered.html, None);
+    assert_eq!(
+        rendered.warnings,
+        ["body.html: line 1, column 4: unknown value ##Nope## (`notify template values` lists the \
+          known values); the mail is sent without an HTML part"]
+    );
+    assert_eq!(
+        rendered.text,
+        "Note: the HTML template body.html has an error (line 1, column 4: unknown value ##Nope## \
+         (`notify template values` lists the known values)); this mail has no HTML part.\n\nBody."
+    );
+}
+
+#[test]
+fn notices_go_after_the_html_body_tag() {
+    let rendered = mail(
+        Sources {
+            subject: src("email.subject", "##Oops##"),
+            body: None,
+            html: src(
+                "body.html",
+                "<html><BODY class=\"m\"><p>##Task Name##</p></BODY></html>",
+            ),
+        },
+        "en",
+        2,
+    );
+    assert_eq!(rendered.warnings.len(), 1);
+    assert_eq!(
+        rendered.html.as_deref(),
+        Some(
+            "<html><BODY class=\"m\"><p>Note: the template email.subject has an error (line 1, \
+             column 1: unknown value ##Oops## (`notify template values` lists the known values)); \
+             the default template was used instead.</p>\n<p>2 earlier notifications about this \
+             task were held back since the last mail.</p>\n<p>Daily Backup</p></BODY></html>"
+        )
+    );
+    // Without a body tag the notices go first.
+    let rendered = mail(
+        Sources {
+            html: src("body.html", "<p>&</p>"),
+            ..Sources::default()
+        },
+        "en",
+        1,
+    );
+    assert_eq!(
+        rendered.html.as_deref(),
+        Some(
+            "<p>1 earlier notification about this task was held back since the last mail.</p>\n\
+             <p>&</p>"
+        )
+    );
+}
+
+#[test]
+fn suppressed_notifications_are_counted() {
+    let text = |code, n| {
+        mail(
+            Sources {
+                body: src("b", "Body."),
+                ..Sources::default()
+            },
+            code,
+            n,
+        )
+        .text
+    };
+    assert_eq!(text("en", 0), "Body.");
+    assert_eq!(
+        text("en", 1),
+        "1 earlier notification about this task was held back since the last mail.\n\nBody."
+    );
+    assert_eq!(
+        text("en", 3),
+        "3 earlier notifications about this task were held back since the last mail.\n\nBody."
+    );
+    assert_eq!(
+        text("de", 1),
+        "1 frühere Benachrichtigung zu dieser Aufgabe wurde seit der letzten Mail \
+         zurückgehalten.\n\nBody."
+    );
+    assert_eq!(
+        text("de", 12),
+        "12 frühere Benachrichtigungen zu dieser Aufgabe wurden seit der letzten Mail \
+         zurückgehalten.\n\nBody."
+    );
+}
+
+#[test]
+fn notification_extras() {
+    let mut result = sample_result();
+    result.extra.insert("Repository".into(), "s3:x".into());
+    let ctx = Context::new(&result, lang("en"), OFFSET);
+    let sources = Sources {
+        subject: src("s", "##Task Name## to ##repository##"),
+        body: src("b", "##Ticket##"),
+        html: None,
+    };
+    // Keys of result.extra are allowed without being passed.
+    let rendered = render_notification(&sources, &ctx, &["Ticket"], 0);
+    assert_eq!(rendered.subject, "Daily Backup to s3:x");
+    assert_eq!(rendered.text, "n/a");
+    assert!(rendered.warnings.is_empty());
+    // Not allowed: the body falls back.
+    let rendered = render_notification(&sources, &ctx, &[], 0);
+    assert_eq!(rendered.warnings.len(), 1);
+}
+
+#[test]
+fn hostile_subject_values_cannot_add_headers() {
+    let mut result = sample_result();
+    result.task_name = "x\r\nBcc: a@example.com\r\n\r\nbody".into();
+    result.computer_name = Some("host\u{2028}X-Evil: 1".into());
+    let ctx = Context::new(&result, lang("en"), OFFSET);
+    let rendered = render_notification(&Sources::default(), &ctx, &[], 0);
+    assert_eq!(
+        rendered.subject,
+        "host X-Evil: 1: x  Bcc: a@example.com    body: Finished successfully"
+    );
+}
+
+// ---------------------------------------------------------------- catalogue and locales
+
+#[test]
+fn locale_lookup() {
+    for (code, expected) in [
+        ("en", Some("en")),
+        ("EN", Some("en")),
+        ("en_US.UTF-8", Some("en")),
+        ("de", Some("de")),
+        ("DE", Some("de")),
+        ("de-DE", Some("de")),
+        ("de_DE.UTF-8", Some("de")),
+        ("de_AT", Some("de")),
+        ("de_CH@euro", Some("de")),
+        (" de ", Some("de")),
+        ("fr", None),
+        ("", None),
+        ("C", None),
+        ("deu", None),
+    ] {
+        assert_eq!(locale(code).map(Locale::code), expected, "{code:?}");
+    }
+    let codes: Vec<_> = locales().iter().map(|l| l.code()).collect();
+    assert_eq!(codes, ["en", "de"]);
+    assert_eq!(lang("de").name(), "Deutsch");
+    assert_eq!(lang("de").absent(), "k. A.");
+}
+
+#[test]
+fn catalogue_entries() {
+    let en = lang("en");
+    let de = lang("de");
+    assert_eq!(catalogue().len(), ValueId::ALL.len());
+    for (info, id) in catalogue().iter().zip(ValueId::ALL) {
+        assert_eq!(info.id(), id);
+        assert_eq!(id.info(), info);
+        assert_eq!(info.names(), [info.name(en), info.name(de)]);
+        assert!(!info.description(en).is_empty() && !info.description(de).is_empty());
+        assert!(!info.sample(en).is_empty());
+        // Every name of every value compiles to that value.
+        for name in info.names() {
+            let t = Template::compile(&format!("##{name}##"), &[]).unwrap();
+            assert_eq!(t.values().collect::<Vec<_>>(), [id], "{name}");
+        }
+    }
+    let task = ValueId::TaskName.info();
+    assert_eq!(task.names(), ["Task Name", "Backup-Name"]);
+    assert_eq!(task.name(de), "Backup-Name");
+    assert_eq!(ValueId::DataCopied.info().sample(en), "1.5 GB");
+    assert_eq!(ValueId::DataCopied.info().sample(de), "1,5 GB");
+    assert_eq!(
+        ValueId::StartTime.info().sample(en),
+        "2026-11-21 01:00:05 +00:00"
+    );
+    assert_eq!(
+        ValueId::ElapsedTime.info().sample(de),
+        "1 Std. 02 Min. 05 Sek."
+    );
+    assert_eq!(
+        ValueId::ExitStatus.info().sample(de),
+        "Erfolgreich abgeschlossen"
+    );
+}
+
+#[test]
+fn sample_result_is_complete() {
+    let r = sample_result();
+    assert_eq!(r.task_name, "Daily Backup");
+    assert!(r.source.is_some() && r.destination.is_some() && r.log_tail.is_some());
+    assert!(r.bytes_copied.is_some() && r.files_copied.is_some() && r.elapsed().is_some());
+}
+
+#[test]
+fn escape_round_trips() {
+    for text in [
+        "",
+        "##",
+        "###",
+        "####",
+        "\\##",
+        "a ## b",
+        "#\\##",
+        "## Heading\n\\\\##x##",
+    ] {
+        let template = Template::compile(&escape(text), &[]).unwrap();
+        let result = sample_result();
+        let ctx = Context::new(&result, lang("en"), OFFSET);
+        assert_eq!(
+            template.render_to_string(&ctx, Mode::Text),
+            text,
+            "{text:?}"
+        );
+    }
+}
+
+#[test]
+fn render_appends_to_the_buffer() {
+    let template = Template::compile("##Task Name##", &[]).unwrap();
+    let result = sample_result();
+    let ctx = Context::new(&result, lang("en"), OFFSET);
+    let mut out = String::from("> ");
+    template.render(&ctx, Mode::Text, &mut out);
+    template.render(&ctx, Mode::Subject, &mut out);
+    assert_eq!(out, "> Daily BackupDaily Backup");
+}
