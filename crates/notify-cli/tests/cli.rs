@@ -17,11 +17,7 @@ use support::{decode_header, TestEnv};
 #[test]
 fn run_errors_level_failure_sends_one_mail() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["run", "--task", "T", "--level", "errors", "--", "false"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "T", "--level", "errors", "--", "false"]);
     assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
     let mails = env.mails();
     assert_eq!(mails.len(), 1);
@@ -36,11 +32,7 @@ fn run_errors_level_failure_sends_one_mail() {
 #[test]
 fn run_errors_level_success_sends_nothing() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["run", "--task", "T", "--level", "errors", "--", "true"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "T", "--level", "errors", "--", "true"]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     assert_eq!(env.mails().len(), 0);
 }
@@ -49,11 +41,7 @@ fn run_errors_level_success_sends_nothing() {
 fn run_always_level_sends_on_success_and_failure() {
     for (cmd, code, status) in [("true", 0, "Finished successfully"), ("false", 1, "Failed")] {
         let env = TestEnv::new();
-        let out = env
-            .cmd()
-            .args(["run", "--task", "T", "--level", "always", "--", cmd])
-            .output()
-            .unwrap();
+        let out = env.notify(&["run", "--task", "T", "--level", "always", "--", cmd]);
         assert_eq!(out.status.code(), Some(code), "{}", env.describe(&out));
         let mails = env.mails();
         assert_eq!(mails.len(), 1, "{cmd}");
@@ -64,11 +52,7 @@ fn run_always_level_sends_on_success_and_failure() {
 #[test]
 fn run_never_level_sends_nothing() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["run", "--task", "T", "--level", "never", "--", "false"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "T", "--level", "never", "--", "false"]);
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(env.mails().len(), 0);
 }
@@ -82,13 +66,9 @@ fn run_propagates_exit_codes_and_signals() {
         ("kill -9 $$", 137),
         ("kill -TERM $$", 143),
     ] {
-        let out = env
-            .cmd()
-            .args([
-                "run", "--task", "codes", "--level", "never", "--", "sh", "-c", script,
-            ])
-            .output()
-            .unwrap();
+        let out = env.notify(&[
+            "run", "--task", "codes", "--level", "never", "--", "sh", "-c", script,
+        ]);
         assert_eq!(
             out.status.code(),
             Some(code),
@@ -101,34 +81,28 @@ fn run_propagates_exit_codes_and_signals() {
 #[test]
 fn run_signal_outcomes() {
     let env = TestEnv::new();
-    env.cmd()
-        .args([
-            "run",
-            "--task",
-            "term",
-            "--level",
-            "always",
-            "--",
-            "sh",
-            "-c",
-            "kill -TERM $$",
-        ])
-        .output()
-        .unwrap();
-    env.cmd()
-        .args([
-            "run",
-            "--task",
-            "kill",
-            "--level",
-            "always",
-            "--",
-            "sh",
-            "-c",
-            "kill -KILL $$",
-        ])
-        .output()
-        .unwrap();
+    env.notify(&[
+        "run",
+        "--task",
+        "term",
+        "--level",
+        "always",
+        "--",
+        "sh",
+        "-c",
+        "kill -TERM $$",
+    ]);
+    env.notify(&[
+        "run",
+        "--task",
+        "kill",
+        "--level",
+        "always",
+        "--",
+        "sh",
+        "-c",
+        "kill -KILL $$",
+    ]);
     let mails = env.mails();
     assert_eq!(mails.len(), 2);
     let all: Vec<String> = mails.iter().map(|m| m.header("Subject").unwrap()).collect();
@@ -170,21 +144,17 @@ fn run_failed_notification_keeps_the_commands_exit_code() {
 #[test]
 fn run_passes_output_through_and_keeps_the_tail() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args([
-            "run",
-            "--task",
-            "T",
-            "--level",
-            "always",
-            "--",
-            "sh",
-            "-c",
-            "echo copying; echo oops >&2; printf 'bin\\377ary\\n'; exit 1",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "T",
+        "--level",
+        "always",
+        "--",
+        "sh",
+        "-c",
+        "echo copying; echo oops >&2; printf 'bin\\377ary\\n'; exit 1",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     // Byte for byte, including the invalid UTF-8.
     assert_eq!(out.stdout, b"copying\nbin\xffary\n");
@@ -221,11 +191,7 @@ fn run_keeps_only_a_bounded_tail_of_huge_output() {
 #[test]
 fn run_command_not_found_is_a_failed_run() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["run", "--task", "T", "--", "/nonexistent/backup-tool"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "T", "--", "/nonexistent/backup-tool"]);
     assert_eq!(out.status.code(), Some(127), "{}", env.describe(&out));
     let mails = env.mails();
     assert_eq!(mails.len(), 1);
@@ -235,34 +201,26 @@ fn run_command_not_found_is_a_failed_run() {
 #[test]
 fn run_exit_code_presets() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args([
-            "run",
-            "--task",
-            "B",
-            "--level",
-            "always",
-            "--exit-codes",
-            "borg",
-            "--",
-            "sh",
-            "-c",
-            "exit 1",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "B",
+        "--level",
+        "always",
+        "--exit-codes",
+        "borg",
+        "--",
+        "sh",
+        "-c",
+        "exit 1",
+    ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(env.mails()[0]
         .header("Subject")
         .unwrap()
         .contains("Finished with warnings"));
 
-    let out = env
-        .cmd()
-        .args(["run", "--task", "B", "--exit-codes", "borgg", "--", "true"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "B", "--exit-codes", "borgg", "--", "true"]);
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -274,11 +232,7 @@ fn run_exit_code_presets() {
 #[test]
 fn run_dry_run_prints_and_delivers_nothing() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["run", "--task", "T", "--dry-run", "--", "false"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "T", "--dry-run", "--", "false"]);
     assert_eq!(out.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.contains("Subject: "), "{stdout}");
@@ -294,23 +248,19 @@ fn run_dry_run_prints_and_delivers_nothing() {
 #[test]
 fn send_with_flags() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args([
-            "send",
-            "--task",
-            "DB dump",
-            "--status",
-            "failure",
-            "--exit-code",
-            "3",
-            "--started",
-            "2026-11-21T02:00:00Z",
-            "--finished",
-            "2026-11-21T02:01:05Z",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "DB dump",
+        "--status",
+        "failure",
+        "--exit-code",
+        "3",
+        "--started",
+        "2026-11-21T02:00:00Z",
+        "--finished",
+        "2026-11-21T02:01:05Z",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     let mail = &env.mails()[0];
     assert!(mail.header("Subject").unwrap().contains("DB dump"));
@@ -321,11 +271,7 @@ fn send_with_flags() {
 #[test]
 fn send_success_at_errors_level_sends_nothing() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["send", "--task", "x", "--status", "success"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["send", "--task", "x", "--status", "success"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(env.mails().len(), 0);
 }
@@ -394,7 +340,7 @@ fn send_bad_input_is_a_usage_error() {
         ),
     ];
     for (args, message) in cases {
-        let out = env.cmd().args(*args).output().unwrap();
+        let out = env.notify(args);
         assert_eq!(
             out.status.code(),
             Some(2),
@@ -432,19 +378,15 @@ fn send_extras_are_template_values() {
 subject = "##Task Name## on ##Database##: ##Exit Status##"
 "###,
     );
-    let out = env
-        .cmd()
-        .args([
-            "send",
-            "--task",
-            "dump",
-            "--status",
-            "failure",
-            "--set",
-            "Database=prod-eu",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "dump",
+        "--status",
+        "failure",
+        "--set",
+        "Database=prod-eu",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     assert_eq!(
         env.mails()[0].header("Subject").unwrap(),
@@ -458,13 +400,9 @@ subject = "##Task Name## on ##Database##: ##Exit Status##"
 fn changes_level_sends_on_change_and_counts_repeats() {
     let env = TestEnv::new();
     let send = |status: &str| {
-        let out = env
-            .cmd()
-            .args([
-                "send", "--task", "Flaky", "--level", "changes", "--status", status,
-            ])
-            .output()
-            .unwrap();
+        let out = env.notify(&[
+            "send", "--task", "Flaky", "--level", "changes", "--status", status,
+        ]);
         assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     };
     send("success"); // first run, fine: nothing
@@ -498,11 +436,7 @@ fn changes_level_sends_on_change_and_counts_repeats() {
 #[test]
 fn template_values_in_german() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["template", "values", "--locale", "de"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["template", "values", "--locale", "de"]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     for name in [
@@ -513,11 +447,7 @@ fn template_values_in_german() {
     ] {
         assert!(stdout.contains(name), "{name} missing:\n{stdout}");
     }
-    let out = env
-        .cmd()
-        .args(["template", "values", "--json"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["template", "values", "--json"]);
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert!(json
         .as_array()
@@ -530,11 +460,7 @@ fn template_values_in_german() {
 fn german_locale_failed_run_has_german_encoded_subject() {
     let env = TestEnv::new();
     env.config("locale = \"de\"\n");
-    let out = env
-        .cmd()
-        .args(["run", "--task", "Tägliche Sicherung", "--", "false"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "Tägliche Sicherung", "--", "false"]);
     assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
     let mail = &env.mails()[0];
     let raw = mail.raw_header("Subject").unwrap();
@@ -582,29 +508,21 @@ Ok: ##Kopierte Daten##
     );
 
     let ok = TestEnv::new();
-    let out = ok.cmd().args(["template", "check"]).output().unwrap();
+    let out = ok.notify(&["template", "check"]);
     assert_eq!(out.status.code(), Some(0), "{}", ok.describe(&out));
 }
 
 #[test]
 fn template_preview_renders_samples() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args(["template", "preview", "--status", "failure"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["template", "preview", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(stdout.starts_with("Subject: "), "{stdout}");
     assert!(stdout.contains("Failed"), "{stdout}");
-    let out = env
-        .cmd()
-        .args([
-            "template", "preview", "--locale", "de", "--status", "failure",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "template", "preview", "--locale", "de", "--status", "failure",
+    ]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Fehlgeschlagen"));
 }
 
@@ -612,11 +530,7 @@ fn template_preview_renders_samples() {
 fn template_error_at_send_time_falls_back_to_the_default() {
     let env = TestEnv::new();
     env.config("[email]\nsubject = \"##Tsk Name## failed\"\n");
-    let out = env
-        .cmd()
-        .args(["run", "--task", "T", "--", "false"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["run", "--task", "T", "--", "false"]);
     assert_eq!(out.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -642,11 +556,7 @@ fn template_error_at_send_time_falls_back_to_the_default() {
 fn config_errors_name_file_line_and_key() {
     let env = TestEnv::new();
     env.config("locale = \"en\"\n[email]\nto = [\"ops@example.com\"]\nlevel = \"sometimes\"\n");
-    let out = env
-        .cmd()
-        .args(["send", "--task", "x", "--status", "failure"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["send", "--task", "x", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("config.toml"), "{stderr}");
@@ -656,22 +566,14 @@ fn config_errors_name_file_line_and_key() {
     assert!(stderr.contains("hint:"), "{stderr}");
 
     env.config("[email\nlevel = 3\n");
-    let out = env
-        .cmd()
-        .args(["send", "--task", "x", "--status", "failure"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["send", "--task", "x", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("config.toml"), "{stderr}");
     assert!(stderr.contains("line 1"), "{stderr}");
 
     env.config("[email]\nlevl = \"always\"\n");
-    let out = env
-        .cmd()
-        .args(["send", "--task", "x", "--status", "failure"])
-        .output()
-        .unwrap();
+    let out = env.notify(&["send", "--task", "x", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(78));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -684,19 +586,15 @@ fn config_errors_name_file_line_and_key() {
 #[test]
 fn config_missing_explicit_file_is_an_error() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args([
-            "--config",
-            "/nonexistent/notify.toml",
-            "send",
-            "--task",
-            "x",
-            "--status",
-            "failure",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "--config",
+        "/nonexistent/notify.toml",
+        "send",
+        "--task",
+        "x",
+        "--status",
+        "failure",
+    ]);
     assert_eq!(out.status.code(), Some(78));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/notify.toml"));
 }
@@ -713,15 +611,9 @@ level = "never"
 level = "always"
 "#,
     );
-    env.cmd()
-        .args(["send", "--task", "Other", "--status", "failure"])
-        .output()
-        .unwrap();
+    env.notify(&["send", "--task", "Other", "--status", "failure"]);
     assert_eq!(env.mails().len(), 0, "[email] level never");
-    env.cmd()
-        .args(["send", "--task", "Daily Backup", "--status", "success"])
-        .output()
-        .unwrap();
+    env.notify(&["send", "--task", "Daily Backup", "--status", "success"]);
     assert_eq!(env.mails().len(), 1, "the task's own level");
     // Environment beats the file; unrelated NOTIFY_* variables are ignored.
     let out = env
@@ -779,17 +671,13 @@ fn config_recipients_and_notify_data_dir_env() {
 #[test]
 fn header_task_name_with_line_breaks_cannot_add_headers() {
     let env = TestEnv::new();
-    let out = env
-        .cmd()
-        .args([
-            "send",
-            "--task",
-            "evil\r\nBcc: victim@example.com\nX-Injected: 1",
-            "--status",
-            "failure",
-        ])
-        .output()
-        .unwrap();
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "evil\r\nBcc: victim@example.com\nX-Injected: 1",
+        "--status",
+        "failure",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     let mail = &env.mails()[0];
     assert!(mail.header("Bcc").is_none(), "{}", mail.raw);
@@ -808,7 +696,7 @@ fn help_teaches() {
     assert_eq!(out.status.code(), Some(0));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Examples:"), "{text}");
-    let out = env.cmd().args(["run", "--help"]).output().unwrap();
+    let out = env.notify(&["run", "--help"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("notify run --task"));
     let out = env.cmd().arg("frobnicate").output().unwrap();
     assert_eq!(out.status.code(), Some(2));

@@ -10,9 +10,11 @@
 //! accident.
 #![deny(missing_docs)]
 
+mod backends;
 mod memory;
 mod reference;
 
+pub use backends::{expand_home, split_words, CommandStore, EnvStore, FileStore, COMMAND_TIMEOUT};
 pub use memory::MemoryStore;
 pub use reference::SecretRef;
 pub use secrecy::{ExposeSecret, SecretString};
@@ -34,6 +36,36 @@ pub enum Error {
         /// What went wrong, without any secret in it.
         reason: String,
     },
+    /// `env:VAR` names a variable that is not set, or is empty.
+    #[error("the environment variable {var} {}", if *.empty { "is empty" } else { "is not set" })]
+    EnvNotSet {
+        /// The variable's name.
+        var: String,
+        /// Whether it is set but empty.
+        empty: bool,
+    },
+    /// `file:PATH` names a file that does not exist.
+    #[error("the password file {} does not exist", .path.display())]
+    FileMissing {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// `file:PATH` names a file others can read.
+    #[error("the password file {} is readable by others (mode {mode:03o}); refusing to use it", .path.display())]
+    UnsafePermissions {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// `cmd:COMMAND` failed.
+    #[error("the password command `{command}` failed: {reason}")]
+    Command {
+        /// The command as configured (a reference, not a secret).
+        command: String,
+        /// What went wrong, including what it printed on stderr.
+        reason: String,
+    },
     /// The store cannot do this (e.g. `set` on a read-only backend).
     #[error("{0}")]
     Unsupported(String),
@@ -41,6 +73,50 @@ pub enum Error {
     /// is not kept: a user may have pasted the password there.
     #[error("`password` names no secret store; expected `keychain`, `env:VAR`, `file:PATH` or `cmd:COMMAND` (the password itself never goes into the config file)")]
     BadReference,
+}
+
+impl Error {
+    /// What the user can do about it, when there is something to say.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            Error::EnvNotSet { var, .. } => Some(format!(
+                "set {var} in the environment notify runs in (cron and systemd do not read your \
+                 shell's profile), or choose another `password =` store"
+            )),
+            Error::FileMissing { path } => Some(format!(
+                "put the password on the first line of {} and run `chmod 600 {}`",
+                path.display(),
+                path.display()
+            )),
+            Error::UnsafePermissions { path, .. } => {
+                Some(format!("run `chmod 600 {}`", path.display()))
+            }
+            Error::Command { .. } => Some(
+                "run the command by hand: it must print the password on its first line and exit 0"
+                    .to_owned(),
+            ),
+            Error::BadReference => Some(
+                "write e.g. password = \"env:SMTP_PASSWORD\" or password = \"file:~/.config/notify/password\""
+                    .to_owned(),
+            ),
+            Error::Inaccessible { .. } => Some(
+                "if the keychain is locked or absent (e.g. over ssh or in cron), use a `file:` or `env:` store".to_owned(),
+            ),
+            _ => None,
+        }
+    }
+}
+
+/// The store a [`SecretRef`] names, for the backends built into this crate
+/// (`env:`, `file:`, `cmd:`); `None` for `keychain`, which needs an OS
+/// keychain backend.
+pub fn store_for(reference: &SecretRef) -> Option<Box<dyn SecretStore>> {
+    match reference {
+        SecretRef::Keychain => None,
+        SecretRef::Env(var) => Some(Box::new(EnvStore::new(var.clone()))),
+        SecretRef::File(path) => Some(Box::new(FileStore::new(path))),
+        SecretRef::Command(cmd) => Some(Box::new(CommandStore::new(cmd.clone()))),
+    }
 }
 
 /// A place that keeps account secrets. Small on purpose: a backend or a test

@@ -266,3 +266,10 @@ fn quoted_printable(text: &str, underscore_is_space: bool) -> Vec<u8> {
     }
     out
 }
+
+impl TestEnv {
+    /// Runs `notify ARGS` (see [`TestEnv::cmd`]) and returns its output.
+    pub fn notify(&self, args: &[&str]) -> Output {
+        self.cmd().args(args).output().expect("run notify")
+    }
+}
