@@ -11,7 +11,10 @@ use crate::{Outcome, ParseError, TaskResult};
 pub const DEFAULT_REMIND_EVERY: Duration = Duration::hours(24);
 
 /// When a task sends a notification.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+///
+/// Deserializes from its name in any case (`"Always"` works in a config file
+/// as it does on the command line).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Level {
     /// Don't send email.
@@ -58,6 +61,13 @@ impl FromStr for Level {
             "changes" | "change" => Ok(Level::Changes),
             _ => Err(ParseError::new("level", s, Level::NAMES)),
         }
+    }
+}
+
+impl<'de> Deserialize<'de> for Level {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        text.parse().map_err(serde::de::Error::custom)
     }
 }
 

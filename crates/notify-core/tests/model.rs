@@ -4,27 +4,33 @@ use notify_core::{Outcome, TaskResult, TASK_RESULT_SCHEMA};
 use serde_json::Value;
 use time::macros::datetime;
 
+/// Every field set. A struct literal on purpose: a new field fails to compile
+/// here until it is added, and so cannot escape the schema check below.
 fn full() -> TaskResult {
-    let mut r = TaskResult::new("Daily Backup", Outcome::Warning);
-    r.exit_code = Some(1);
-    r.signal = Some(15);
-    r.started_at = Some(datetime!(2026-11-21 02:00:00 UTC));
-    r.finished_at = Some(datetime!(2026-11-21 02:14:05.5 UTC));
-    r.source = Some("/home".into());
-    r.destination = Some("sftp:backup@nas:/srv/restic".into());
-    r.bytes_copied = Some(1_234_567_890);
-    r.files_copied = Some(4242);
-    r.error_count = 2;
-    r.warning_count = 7;
-    r.errors = vec![
-        "cannot read /home/a: permission denied".into(),
-        "Ünïcode ✓".into(),
-    ];
-    r.log_tail = Some("line 1\nline 2\n".into());
-    r.command = Some("restic backup /home".into());
-    r.computer_name = Some("nas".into());
-    r.extra.insert("Ticket".into(), "OPS-1".into());
-    r
+    TaskResult {
+        task_name: "Daily Backup".into(),
+        outcome: Outcome::Warning,
+        exit_code: Some(1),
+        signal: Some(15),
+        started_at: Some(datetime!(2026-11-21 02:00:00 UTC)),
+        finished_at: Some(datetime!(2026-11-21 02:14:05.5 UTC)),
+        source: Some("/home".into()),
+        destination: Some("sftp:backup@nas:/srv/restic".into()),
+        bytes_copied: Some(1_234_567_890),
+        files_copied: Some(4242),
+        error_count: 2,
+        warning_count: 7,
+        errors: vec![
+            "cannot read /home/a: permission denied".into(),
+            "Ünïcode ✓".into(),
+        ],
+        log_tail: Some("line 1\nline 2\n".into()),
+        command: Some("restic backup /home".into()),
+        computer_name: Some("nas".into()),
+        extra: [("Ticket".to_owned(), "OPS-1".to_owned())]
+            .into_iter()
+            .collect(),
+    }
 }
 
 #[test]

@@ -273,6 +273,19 @@ fn levels_parse_with_clear_errors() {
         "unknown level `sometimes`; expected one of: never, always, errors, changes"
     );
     assert_eq!(Level::default(), Level::Errors);
+    let level: Level = serde_json::from_str(r#""Always""#).unwrap();
+    assert_eq!(level, Level::Always);
+    let err = serde_json::from_str::<Level>(r#""loud""#)
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("unknown level `loud`; expected one of"),
+        "{err}"
+    );
+    assert_eq!(
+        serde_json::to_string(&Level::Changes).unwrap(),
+        r#""changes""#
+    );
 }
 
 #[test]

@@ -353,12 +353,14 @@ mod tests {
     fn words() {
         let w = |s: &str| split_words(s).unwrap();
         assert_eq!(w("pass show mail/work"), ["pass", "show", "mail/work"]);
-        assert_eq!(w("sh -c 'echo a b | tr a x'"), ["sh", "-c", "echo a b | tr a x"]);
-        assert_eq!(w(r#"op read "op://Private/SMTP \"x\"/password""#), [
-            "op",
-            "read",
-            r#"op://Private/SMTP "x"/password"#
-        ]);
+        assert_eq!(
+            w("sh -c 'echo a b | tr a x'"),
+            ["sh", "-c", "echo a b | tr a x"]
+        );
+        assert_eq!(
+            w(r#"op read "op://Private/SMTP \"x\"/password""#),
+            ["op", "read", r#"op://Private/SMTP "x"/password"#]
+        );
         assert_eq!(w(r"a\ b ''"), ["a b", ""]);
         assert!(split_words("echo 'oops").is_err());
         assert!(split_words("echo \"oops").is_err());

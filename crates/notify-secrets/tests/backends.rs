@@ -25,10 +25,17 @@ fn env_store() {
     let s = EnvStore::new("NOTIFY_TEST_SECRET_SET");
     assert_eq!(s.get("work").unwrap().expose_secret(), CANARY);
     assert!(!format!("{s:?}").contains(CANARY));
-    let e = EnvStore::new("NOTIFY_TEST_SECRET_UNSET_X").get("work").unwrap_err();
-    assert_eq!(e.to_string(), "the environment variable NOTIFY_TEST_SECRET_UNSET_X is not set");
+    let e = EnvStore::new("NOTIFY_TEST_SECRET_UNSET_X")
+        .get("work")
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the environment variable NOTIFY_TEST_SECRET_UNSET_X is not set"
+    );
     assert!(e.hint().unwrap().contains("cron"));
-    let e = EnvStore::new("NOTIFY_TEST_SECRET_EMPTY").get("work").unwrap_err();
+    let e = EnvStore::new("NOTIFY_TEST_SECRET_EMPTY")
+        .get("work")
+        .unwrap_err();
     assert!(e.to_string().ends_with("is empty"), "{e}");
     let e = s.set("work", &SecretString::from(CANARY)).unwrap_err();
     assert!(matches!(e, Error::Unsupported(_)));
@@ -54,13 +61,23 @@ fn file_store_checks_permissions() {
     std::fs::write(&path, format!("{CANARY}\nsecond line\n")).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
     let e = s.get("work").unwrap_err();
-    assert!(e.to_string().contains("readable by others (mode 644)"), "{e}");
+    assert!(
+        e.to_string().contains("readable by others (mode 644)"),
+        "{e}"
+    );
     assert!(e.to_string().contains(path.to_str().unwrap()), "{e}");
-    assert_eq!(e.hint().unwrap(), format!("run `chmod 600 {}`", path.display()));
+    assert_eq!(
+        e.hint().unwrap(),
+        format!("run `chmod 600 {}`", path.display())
+    );
     no_canary(&e);
 
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o400)).unwrap();
-    assert_eq!(s.get("work").unwrap().expose_secret(), CANARY, "first line only");
+    assert_eq!(
+        s.get("work").unwrap().expose_secret(),
+        CANARY,
+        "first line only"
+    );
     s.delete("work").unwrap();
     s.delete("work").unwrap();
     assert!(!path.exists());
@@ -79,7 +96,9 @@ fn command_store() {
     let s = CommandStore::new(format!("printf '%s\\nmore\\n' {CANARY}"));
     assert_eq!(s.get("work").unwrap().expose_secret(), CANARY);
 
-    let s = CommandStore::new(format!("sh -c 'echo {CANARY} >/dev/null; echo no such entry >&2; exit 3'"));
+    let s = CommandStore::new(format!(
+        "sh -c 'echo {CANARY} >/dev/null; echo no such entry >&2; exit 3'"
+    ));
     let e = s.get("work").unwrap_err();
     let text = e.to_string();
     assert!(text.contains("exit status: 3"), "{text}");
@@ -89,8 +108,13 @@ fn command_store() {
     assert!(e.to_string().contains("printed nothing"), "{e}");
     no_canary(&e);
 
-    let e = CommandStore::new("/nonexistent/helper --x").get("work").unwrap_err();
-    assert!(e.to_string().contains("cannot start `/nonexistent/helper`"), "{e}");
+    let e = CommandStore::new("/nonexistent/helper --x")
+        .get("work")
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("cannot start `/nonexistent/helper`"),
+        "{e}"
+    );
 
     let e = CommandStore::new("sleep 5")
         .with_timeout(Duration::from_millis(200))
