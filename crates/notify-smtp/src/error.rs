@@ -83,6 +83,24 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The extra trusted certificates (`ca_file`) cannot be used.
+    #[error("cannot use the certificate file {file}: {reason}")]
+    CaFile {
+        /// The file's path (or `ca_pem` when the bytes came from elsewhere).
+        file: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// An SMTP setting is invalid.
+    #[error("invalid `{setting}` {value:?}: {reason}")]
+    InvalidSetting {
+        /// The setting's name as written in the config file.
+        setting: &'static str,
+        /// The value as given.
+        value: String,
+        /// What is wrong with it.
+        reason: String,
+    },
     /// Writing the message to stdout (or another writer) failed.
     #[error("cannot write the message to {target}")]
     Write {
@@ -127,6 +145,14 @@ impl Error {
                 Some("shorten the display name, subject or file name that holds it".to_owned())
             }
             Error::Build(_) => None,
+            Error::CaFile { .. } => Some(
+                "ca_file must hold one or more PEM certificates (\"-----BEGIN CERTIFICATE-----\"), \
+                 e.g. the CA that signed the server's certificate or the server's own certificate"
+                    .to_owned(),
+            ),
+            Error::InvalidSetting { setting, .. } => Some(format!(
+                "fix `{setting}` in the account's section of the config file"
+            )),
             Error::Io { path, source } => io_hint(path, source),
             Error::Write { .. } => None,
         }
@@ -143,7 +169,9 @@ impl Error {
             | Error::InvalidDate { .. }
             | Error::InvalidContentType { .. }
             | Error::LineTooLong { .. }
-            | Error::Build(_) => ErrorKind::Config,
+            | Error::Build(_)
+            | Error::CaFile { .. }
+            | Error::InvalidSetting { .. } => ErrorKind::Config,
             Error::Io { source, .. } => io_kind(source),
             Error::Write { .. } => ErrorKind::Permanent,
         }

@@ -6,6 +6,13 @@
 //!   Date, Message-ID ([`new_message_id`]), MIME-Version, User-Agent,
 //!   RFC 2047 encoded subject and display names, a UTF-8 text body,
 //!   `multipart/alternative` with HTML, `multipart/mixed` with attachments.
+//! - [`SmtpTransport`] delivers over SMTP ([`SmtpConfig`]: implicit TLS,
+//!   STARTTLS that is never skipped, or none; AUTH PLAIN/LOGIN/XOAUTH2 via
+//!   [`AuthMechanism`] and [`Credentials`]; extra trusted CAs), one
+//!   connection per batch, with a redacted transcript for `-v` and
+//!   failures classified as temporary, permanent or configuration, with
+//!   hints for the known cases (app passwords, Microsoft's 5.7.139, wrong
+//!   TLS mode for the port, untrusted certificates).
 //! - [`MaildirTransport`] writes into a local Maildir (the default when no
 //!   account is configured), [`StdoutTransport`] prints (`--dry-run`),
 //!   [`WriterTransport`] writes to any `Write`, and [`StubTransport`] (from
@@ -24,16 +31,29 @@
 //! as an encoded-word, and never folds a long word. So what `--dry-run`
 //! prints, what lands in the Maildir (with LF line endings) and what SMTP
 //! sends are the same message, checked once.
+//!
+//! For SMTP, lettre only speaks the protocol over a stream this crate
+//! connects, encrypts (rustls with the ring provider, Mozilla's roots) and
+//! watches itself, because lettre's low-level client checks nothing on its
+//! own: it has no timeouts, would send a password in the clear, and its
+//! STARTTLS would hide the dialogue from the transcript. See `smtp.rs`.
 #![deny(missing_docs)]
 
+mod classify;
 mod error;
 mod maildir;
 mod message;
+pub mod providers;
+mod smtp;
 mod stdout;
+mod tls;
+mod transcript;
 
 pub use error::Error;
 pub use lettre::Message;
 pub use maildir::MaildirTransport;
 pub use message::{build_message, format_message, new_message_id, MAX_LINE_LEN, USER_AGENT};
 pub use notify_core::StubTransport;
+pub use providers::{Provider, Security};
+pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpTransport};
 pub use stdout::{StdoutTransport, WriterTransport};

@@ -8,9 +8,13 @@
 //!   threads, tasks and processes, error kinds and hints.
 //! - `writer`: `WriterTransport`, `StdoutTransport` (in a child process) and
 //!   the re-exported `StubTransport`.
+//! - `smtp`: `SmtpTransport` against a real aiosmtpd server (notify-testkit)
+//!   over real TLS: every security mode, AUTH mechanisms, certificate
+//!   checks, faults and their hints, batches, transcript redaction.
 
 mod util;
 
 mod maildir;
 mod message;
+mod smtp;
 mod writer;

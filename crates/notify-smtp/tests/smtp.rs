@@ -1,0 +1,871 @@
+//! SMTP delivery against a real server: aiosmtpd started by
+//! `notify-testkit`, over real TLS with test certificates. Every test reads
+//! the message back from the server's side. Outside CI the tests skip (with
+//! a printed reason) when the test server's Python is missing; under
+//! `CI=true` they fail instead.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use notify_core::{ErrorKind, Notification, Transport, TransportError};
+use notify_smtp::{
+    format_message, AuthMechanism, Credentials, Security, SmtpConfig, SmtpTransport,
+};
+use notify_testkit::{require_server, Cert, Listener, ServerOptions, SmtpServer};
+use time::macros::datetime;
+
+use crate::util::Part;
+
+const USER: &str = "user@example.com";
+const PASSWORD: &str = "canary-Pa55-w0rd";
+const TOKEN: &str = "canary-oauth-T0ken";
+
+/// A notification with To, Cc and Bcc, non-ASCII text, fixed Date and
+/// Message-ID.
+fn note(n: u32) -> Notification {
+    Notification {
+        from: Some("Backups <backup@example.com>".into()),
+        to: vec!["Ops <ops@example.com>".into()],
+        cc: vec!["cc@example.com".into()],
+        bcc: vec!["hidden@example.com".into()],
+        subject: format!("nas: Daily Backup #{n}: Failed"),
+        text: format!("Backup {n} failed.\nFehler: Datei gesperrt – ü\n"),
+        message_id: Some(format!("<test.{n}@example.com>")),
+        date: Some(datetime!(2024-05-01 12:00:00 UTC)),
+        ..Notification::default()
+    }
+}
+
+/// Collects transcript lines.
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<String>>>);
+
+impl Lines {
+    fn all(&self) -> String {
+        self.0.lock().unwrap().join("\n")
+    }
+}
+
+fn config(server: &SmtpServer, listener: &str, security: Security) -> SmtpConfig {
+    let mut config = SmtpConfig::new("127.0.0.1", server.port(listener), security);
+    config.timeout = Duration::from_secs(10);
+    config
+}
+
+fn with_ca(mut config: SmtpConfig, server: &SmtpServer) -> SmtpConfig {
+    let ca = server.certs().ca();
+    config.ca_pem = Some(server.certs().read(&ca));
+    config.ca_file_label = Some(ca.display().to_string());
+    config
+}
+
+fn login(mut config: SmtpConfig, secret: &str) -> SmtpConfig {
+    config.credentials = Some(Credentials::new(USER, secret));
+    config
+}
+
+fn transport(config: SmtpConfig) -> (SmtpTransport, Lines) {
+    let lines = Lines::default();
+    let sink = lines.clone();
+    let transport = SmtpTransport::new(config)
+        .expect("valid config")
+        .with_transcript(Arc::new(move |line: &str| {
+            sink.0.lock().unwrap().push(line.to_owned())
+        }));
+    (transport, lines)
+}
+
+fn b64(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// The transcript holds none of the secret's forms.
+fn assert_no_secrets(transcript: &str) {
+    let forbidden = [
+        PASSWORD.to_owned(),
+        TOKEN.to_owned(),
+        b64(format!("\0{USER}\0{PASSWORD}").as_bytes()),
+        b64(PASSWORD.as_bytes()),
+        b64(format!("user={USER}\x01auth=Bearer {TOKEN}\x01\x01").as_bytes()),
+        b64(TOKEN.as_bytes()),
+    ];
+    for secret in &forbidden {
+        assert!(
+            !transcript.contains(secret.as_str()),
+            "transcript leaks {secret:?}:\n{transcript}"
+        );
+    }
+}
+
+/// Checks the message the server received against what was sent.
+fn assert_received(server: &SmtpServer, index: usize, sent: &Notification) {
+    let messages = server.messages();
+    let got = messages.get(index).unwrap_or_else(|| {
+        panic!(
+            "message #{index} not received; server log:\n{}",
+            server.log()
+        )
+    });
+    assert_eq!(got.meta["mail_from"], "backup@example.com");
+    assert_eq!(
+        got.meta["rcpt_tos"],
+        notify_testkit::serde_json::json!([
+            "ops@example.com",
+            "cc@example.com",
+            "hidden@example.com"
+        ])
+    );
+    // Exactly the bytes --dry-run would print (lettre ends DATA with one
+    // more CRLF).
+    let expected = format_message(sent).unwrap();
+    let raw = got.raw.strip_suffix(b"\r\n").unwrap_or(&got.raw);
+    assert_eq!(
+        String::from_utf8_lossy(raw),
+        String::from_utf8_lossy(&expected),
+        "received message differs from format_message"
+    );
+    let part = Part::parse(&got.raw);
+    assert_eq!(part.header("Subject"), Some(sent.subject.as_str()));
+    assert_eq!(part.header("To"), Some("Ops <ops@example.com>"));
+    assert_eq!(part.header("Cc"), Some("cc@example.com"));
+    assert_eq!(part.header("Bcc"), None);
+    assert_eq!(part.header("Message-ID"), sent.message_id.as_deref());
+    assert_eq!(part.text().trim_end(), sent.text.trim_end());
+}
+
+fn err_of(result: &Result<notify_core::Delivery, TransportError>) -> &TransportError {
+    match result {
+        Ok(d) => panic!("expected a failure, got {d:?}"),
+        Err(e) => {
+            // Shown with --nocapture: what a user would read.
+            eprintln!(
+                "error: {e}\n  kind: {:?}\n  hint: {}",
+                e.kind(),
+                e.hint().unwrap_or("-")
+            );
+            e
+        }
+    }
+}
+
+fn hint(err: &TransportError) -> &str {
+    err.hint().unwrap_or("")
+}
+
+// ---------------------------------------------------------------- TLS modes
+
+#[tokio::test]
+async fn starttls_with_ca_file_and_auto_plain() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission"))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let sent = note(1);
+    let delivery = t
+        .send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:?}\n{}", e.hint(), lines.all()));
+    let port = server.port("submission");
+    assert_eq!(
+        delivery.detail,
+        format!("250 2.0.0 Ok: queued as Q00001 (127.0.0.1:{port}, starttls)")
+    );
+    assert_received(&server, 0, &sent);
+    let meta = &server.messages()[0].meta;
+    assert_eq!(meta["tls"], true);
+    assert_eq!(meta["auth_login"], USER);
+    assert_eq!(
+        server.commands("submission"),
+        ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "RCPT", "RCPT", "DATA", "QUIT"]
+    );
+    let transcript = lines.all();
+    for piece in [
+        "* connected to 127.0.0.1:",
+        "S: 220 ",
+        "C: STARTTLS",
+        "* TLS established (TLSv1_3",
+        "certificate verified for 127.0.0.1",
+        "C: AUTH PLAIN [redacted]",
+        "S: 235 2.7.0 Authentication successful",
+        "C: MAIL FROM:<backup@example.com>",
+        "C: RCPT TO:<hidden@example.com>",
+        "C: DATA",
+        "S: 354 ",
+        "C: [message body: ",
+        "S: 250 2.0.0 Ok: queued as Q00001",
+        "C: QUIT",
+    ] {
+        assert!(
+            transcript.contains(piece),
+            "transcript lacks {piece:?}:\n{transcript}"
+        );
+    }
+    eprintln!("{transcript}");
+    // The greeting is shown once although lettre reads it again.
+    assert_eq!(
+        transcript.matches("S: 220 mx.test.invalid").count(),
+        1,
+        "{transcript}"
+    );
+    assert!(
+        !transcript.contains("Backup 1 failed"),
+        "body in transcript:\n{transcript}"
+    );
+    assert_no_secrets(&transcript);
+}
+
+#[tokio::test]
+async fn implicit_tls_with_ca_file_by_host_name() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::tls("smtps"))
+        .user(USER, PASSWORD));
+    let mut config = login(
+        with_ca(config(&server, "smtps", Security::Tls), &server),
+        PASSWORD,
+    );
+    config.host = "localhost".into();
+    let (t, lines) = transport(config);
+    let sent = note(2);
+    let delivery = t
+        .send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:?}\n{}", e.hint(), lines.all()));
+    assert!(
+        delivery
+            .detail
+            .ends_with(&format!("(localhost:{}, tls)", server.port("smtps"))),
+        "{}",
+        delivery.detail
+    );
+    assert_received(&server, 0, &sent);
+    assert_eq!(server.messages()[0].meta["tls"], true);
+    let transcript = lines.all();
+    assert!(
+        transcript.contains("certificate verified for localhost"),
+        "{transcript}"
+    );
+    assert!(transcript.contains("C: EHLO "), "{transcript}");
+    assert_no_secrets(&transcript);
+}
+
+#[tokio::test]
+async fn accept_invalid_certs_works_with_a_self_signed_server() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::tls("smtps").cert(Cert::SelfSigned))
+        .listener(Listener::starttls("submission").cert(Cert::SelfSigned))
+        .user(USER, PASSWORD));
+    for (listener, security) in [("smtps", Security::Tls), ("submission", Security::StartTls)] {
+        let mut config = login(config(&server, listener, security), PASSWORD);
+        config.accept_invalid_certs = true;
+        let (t, lines) = transport(config);
+        t.send(&note(3))
+            .await
+            .unwrap_or_else(|e| panic!("{listener}: {e}: {:?}\n{}", e.hint(), lines.all()));
+        assert!(
+            lines.all().contains("the certificate was NOT verified"),
+            "{}",
+            lines.all()
+        );
+    }
+    assert_eq!(server.messages().len(), 2);
+    assert_received(&server, 1, &note(3));
+}
+
+#[tokio::test]
+async fn certificates_are_verified_by_default() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::tls("self").cert(Cert::SelfSigned))
+        .listener(Listener::starttls("starttls-self").cert(Cert::SelfSigned))
+        .listener(Listener::tls("leaf"))
+        .listener(Listener::tls("wrongname").cert(Cert::WrongName))
+        .user(USER, PASSWORD));
+
+    // Self-signed, nothing added: refused before anything is sent.
+    for (listener, security) in [
+        ("self", Security::Tls),
+        ("starttls-self", Security::StartTls),
+    ] {
+        let (t, _) = transport(login(config(&server, listener, security), PASSWORD));
+        let result = t.send(&note(4)).await;
+        let err = err_of(&result);
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains("self-signed"), "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("127.0.0.1:{}", server.port(listener))),
+            "{err}"
+        );
+        assert!(
+            hint(err).contains("ca_file = \"/path/ca.pem\""),
+            "{:?}",
+            err.hint()
+        );
+        assert!(
+            hint(err).contains("accept_invalid_certs = true"),
+            "{:?}",
+            err.hint()
+        );
+    }
+
+    // Signed by the test CA, but only Mozilla's roots are trusted.
+    let (t, _) = transport(login(config(&server, "leaf", Security::Tls), PASSWORD));
+    let result = t.send(&note(4)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("unknown CA (UnknownIssuer)"),
+        "{err}"
+    );
+
+    // A ca_file with the wrong CA: the hint names the file.
+    let mut c = login(config(&server, "leaf", Security::Tls), PASSWORD);
+    let other = server.certs().other_ca();
+    c.ca_pem = Some(server.certs().read(&other));
+    c.ca_file_label = Some(other.display().to_string());
+    let (t, _) = transport(c);
+    let result = t.send(&note(4)).await;
+    let err = err_of(&result);
+    assert!(err.to_string().contains("UnknownIssuer"), "{err}");
+    assert!(
+        hint(err).contains(&other.display().to_string()),
+        "{:?}",
+        err.hint()
+    );
+
+    // The right CA but the wrong name.
+    let (t, _) = transport(login(
+        with_ca(config(&server, "wrongname", Security::Tls), &server),
+        PASSWORD,
+    ));
+    let result = t.send(&note(4)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string()
+            .contains("not valid for the name `127.0.0.1` (it is for wrong.example)"),
+        "{err}"
+    );
+    assert!(
+        hint(err).contains("server = \"wrong.example:"),
+        "{:?}",
+        err.hint()
+    );
+
+    assert!(server.messages().is_empty());
+    assert!(!server
+        .commands("starttls-self")
+        .contains(&"AUTH".to_owned()));
+}
+
+// ------------------------------------------------------------- plain, AUTH
+
+#[tokio::test]
+async fn plaintext_relay_without_auth() {
+    let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
+    let mut c = config(&server, "relay", Security::None);
+    c.helo_name = Some("backup-host.example.org".into());
+    let (t, lines) = transport(c);
+    let sent = note(5);
+    t.send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    assert_received(&server, 0, &sent);
+    let meta = &server.messages()[0].meta;
+    assert_eq!(meta["tls"], false);
+    assert_eq!(meta["auth_login"], notify_testkit::serde_json::Value::Null);
+    assert_eq!(meta["helo"], "backup-host.example.org");
+    assert!(
+        lines.all().contains("C: EHLO backup-host.example.org"),
+        "{}",
+        lines.all()
+    );
+}
+
+#[tokio::test]
+async fn default_helo_is_a_name_or_address_literal() {
+    let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
+    let (t, _) = transport(config(&server, "relay", Security::None));
+    t.send(&note(5)).await.unwrap();
+    let helo = server.messages()[0].meta["helo"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        !helo.is_empty() && helo != "localhost" && helo != ".",
+        "{helo}"
+    );
+}
+
+#[tokio::test]
+async fn auth_plain_login_pinned_and_auto() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("both"))
+        .listener(Listener::tls("login-only").exclude_mechanism("PLAIN"))
+        .user(USER, PASSWORD));
+    let cases = [
+        (
+            "both",
+            Security::StartTls,
+            Some(AuthMechanism::Plain),
+            "PLAIN",
+        ),
+        (
+            "both",
+            Security::StartTls,
+            Some(AuthMechanism::Login),
+            "LOGIN",
+        ),
+        ("both", Security::StartTls, None, "PLAIN"),
+        ("login-only", Security::Tls, None, "LOGIN"),
+    ];
+    for (i, (listener, security, auth, expected)) in cases.into_iter().enumerate() {
+        let mut c = login(
+            with_ca(config(&server, listener, security), &server),
+            PASSWORD,
+        );
+        c.auth = auth;
+        let (t, lines) = transport(c);
+        let sent = note(10 + i as u32);
+        t.send(&sent)
+            .await
+            .unwrap_or_else(|e| panic!("{listener} {auth:?}: {e}\n{}", lines.all()));
+        assert_received(&server, i, &sent);
+        assert_eq!(server.messages()[i].meta["auth_login"], USER);
+        let mechanisms: Vec<String> = server
+            .events()
+            .iter()
+            .filter(|e| e["event"] == "auth")
+            .map(|e| e["mechanism"].as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(
+            mechanisms.last().map(String::as_str),
+            Some(expected),
+            "{listener} {auth:?}"
+        );
+        let transcript = lines.all();
+        assert!(
+            transcript.contains(&format!("C: AUTH {expected}")),
+            "{transcript}"
+        );
+        if expected == "LOGIN" {
+            assert!(
+                transcript.contains("S: 334 VXNlciBOYW1lAA=="),
+                "{transcript}"
+            );
+            assert_eq!(
+                transcript.matches("C: [redacted]").count(),
+                2,
+                "{transcript}"
+            );
+        }
+        assert_no_secrets(&transcript);
+    }
+}
+
+#[tokio::test]
+async fn wrong_password_is_permanent_for_plain_and_login() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission"))
+        .user(USER, "the-real-password"));
+    for auth in [AuthMechanism::Plain, AuthMechanism::Login] {
+        let mut c = login(
+            with_ca(config(&server, "submission", Security::StartTls), &server),
+            PASSWORD,
+        );
+        c.auth = Some(auth);
+        let (t, lines) = transport(c);
+        let results = t.send_batch(&[note(20), note(21)]).await;
+        let err = err_of(&results[0]);
+        assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("authentication as {USER} failed at 127.0.0.1:")),
+            "{err}"
+        );
+        assert!(err.to_string().contains("535 5.7.8"), "{err}");
+        assert!(hint(err).contains("check the username"), "{:?}", err.hint());
+        // The second message is not tried again with the same password.
+        assert_eq!(err_of(&results[1]).to_string(), err.to_string());
+        assert_no_secrets(&lines.all());
+    }
+    assert!(server.messages().is_empty());
+    assert_eq!(server.connections("submission"), 2);
+}
+
+#[tokio::test]
+async fn no_password_over_plaintext_unless_allowed() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::plain("plain-auth").auth(true))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        config(&server, "plain-auth", Security::None),
+        PASSWORD,
+    ));
+    let result = t.send(&note(30)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(
+        err.to_string().contains("refusing to send the password"),
+        "{err}"
+    );
+    assert!(
+        err.to_string()
+            .contains(&format!("127.0.0.1:{}", server.port("plain-auth"))),
+        "{err}"
+    );
+    assert!(
+        hint(err).contains("allow_insecure_auth = true"),
+        "{:?}",
+        err.hint()
+    );
+    // Nothing was sent: the server never even saw a connection.
+    assert_eq!(server.connections("plain-auth"), 0);
+    assert!(!server.commands("plain-auth").contains(&"AUTH".to_owned()));
+    assert_no_secrets(&lines.all());
+
+    let mut c = login(config(&server, "plain-auth", Security::None), PASSWORD);
+    c.allow_insecure_auth = true;
+    let (t, lines) = transport(c);
+    let sent = note(31);
+    t.send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    assert_received(&server, 0, &sent);
+    assert_eq!(server.messages()[0].meta["auth_login"], USER);
+    assert_no_secrets(&lines.all());
+}
+
+#[tokio::test]
+async fn starttls_is_required_when_asked_for() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::plain("no-starttls").auth(true))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        config(&server, "no-starttls", Security::StartTls),
+        PASSWORD,
+    ));
+    let result = t.send(&note(40)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Config);
+    assert!(err.to_string().contains("does not offer STARTTLS"), "{err}");
+    assert!(hint(err).contains("security = \"tls\""), "{:?}", err.hint());
+    assert_eq!(
+        server.commands("no-starttls"),
+        ["EHLO", "QUIT"],
+        "{}",
+        lines.all()
+    );
+    assert!(server.messages().is_empty());
+    assert_no_secrets(&lines.all());
+}
+
+#[tokio::test]
+async fn wrong_security_mode_for_the_port() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::plain("relay"))
+        .listener(Listener::tls("smtps"))
+        .user(USER, PASSWORD));
+
+    // security = "tls" on a plaintext port.
+    let (t, _) = transport(config(&server, "relay", Security::Tls));
+    let result = t.send(&note(50)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("answered in plaintext"), "{err}");
+    assert!(
+        hint(err).contains("security = \"starttls\""),
+        "{:?}",
+        err.hint()
+    );
+
+    // security = "starttls" (and "none") on an implicit-TLS port: the
+    // server waits for a ClientHello and says nothing.
+    for security in [Security::StartTls, Security::None] {
+        let mut c = config(&server, "smtps", security);
+        c.timeout = Duration::from_secs(1);
+        let (t, _) = transport(c);
+        let result = t.send(&note(51)).await;
+        let err = err_of(&result);
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(err.to_string().contains("expects implicit TLS"), "{err}");
+        assert!(hint(err).contains("security = \"tls\""), "{:?}", err.hint());
+    }
+    assert!(server.messages().is_empty());
+}
+
+// ------------------------------------------------------------------ faults
+
+#[tokio::test]
+async fn rejected_recipient_is_permanent_and_named() {
+    let server = require_server!(
+        ServerOptions::new().listener(Listener::plain("relay").reject_rcpt("cc@example.com"))
+    );
+    let (t, _) = transport(config(&server, "relay", Security::None));
+    let result = t.send(&note(60)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    let text = err.to_string();
+    assert!(
+        text.contains("rejected recipient <cc@example.com>"),
+        "{text}"
+    );
+    assert!(
+        text.contains("550 5.1.1 <cc@example.com>: Recipient address rejected"),
+        "{text}"
+    );
+    assert!(!text.contains('\n'));
+    assert!(server.messages().is_empty());
+}
+
+#[tokio::test]
+async fn a_451_is_temporary_and_the_next_message_gets_a_fresh_connection() {
+    let server =
+        require_server!(ServerOptions::new().listener(Listener::plain("relay").data_451(1)));
+    let (t, _) = transport(config(&server, "relay", Security::None));
+    let results = t.send_batch(&[note(70), note(71)]).await;
+    let err = err_of(&results[0]);
+    assert_eq!(err.kind(), ErrorKind::Temporary);
+    assert!(err.to_string().contains("451 4.3.0"), "{err}");
+    assert!(results[1].is_ok(), "{:?}", results[1]);
+    assert_eq!(server.connections("relay"), 2);
+    assert_eq!(server.messages().len(), 1);
+    assert_received(&server, 0, &note(71));
+}
+
+#[tokio::test]
+async fn connection_closed_after_data_is_temporary() {
+    let server =
+        require_server!(ServerOptions::new().listener(Listener::plain("relay").drop_after_data()));
+    let (t, lines) = transport(config(&server, "relay", Security::None));
+    let result = t.send(&note(80)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+    assert!(err.to_string().contains("closed the connection"), "{err}");
+    assert!(
+        hint(err).contains("may or may not have been delivered"),
+        "{:?}",
+        err.hint()
+    );
+    // The server did receive it: the retry is a recognisable duplicate.
+    assert_eq!(server.messages()[0].meta["dropped"], true);
+    assert!(
+        lines.all().contains("* the server closed the connection"),
+        "{}",
+        lines.all()
+    );
+}
+
+#[tokio::test]
+async fn silent_server_times_out() {
+    let server = require_server!(ServerOptions::new().listener(Listener::silent("silent")));
+    let mut c = config(&server, "silent", Security::StartTls);
+    c.timeout = Duration::from_secs(1);
+    let (t, _) = transport(c);
+    let start = Instant::now();
+    let result = t.send(&note(90)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+    assert!(
+        err.to_string()
+            .contains("timed out after 1 s waiting for the server's greeting"),
+        "{err}"
+    );
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(server.connections("silent") >= 1);
+}
+
+#[tokio::test]
+async fn connection_refused_names_the_port() {
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let (t, _) = transport(SmtpConfig::new("127.0.0.1", port, Security::StartTls));
+    let result = t.send(&note(91)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Temporary);
+    assert!(
+        err.to_string()
+            .contains(&format!("cannot connect to 127.0.0.1:{port}")),
+        "{err}"
+    );
+    assert!(
+        hint(err).contains(&format!("nothing listens on 127.0.0.1:{port}")),
+        "{:?}",
+        err.hint()
+    );
+}
+
+// ------------------------------------------------------- provider answers
+
+#[tokio::test]
+async fn gmail_and_microsoft_auth_answers_get_their_hints() {
+    let gmail_user = "me@gmail.com";
+    let ms_user = "me@contoso.example";
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::tls("smtps"))
+        .auth_reply(gmail_user, "534 5.7.9 Application-specific password required. Learn more at https://support.google.com/mail/?p=InvalidSecondFactor")
+        .auth_reply(ms_user, "535 5.7.139 Authentication unsuccessful, basic authentication is disabled."));
+
+    let mut c = with_ca(config(&server, "smtps", Security::Tls), &server);
+    c.credentials = Some(Credentials::new(gmail_user, PASSWORD));
+    let (t, _) = transport(c);
+    let mut n = note(100);
+    n.from = Some(format!("Me <{gmail_user}>"));
+    let result = t.send(&n).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert!(
+        err.to_string()
+            .contains("534 5.7.9 Application-specific password required"),
+        "{err}"
+    );
+    assert!(
+        hint(err).contains("https://myaccount.google.com/apppasswords"),
+        "{:?}",
+        err.hint()
+    );
+
+    let mut c = with_ca(config(&server, "smtps", Security::Tls), &server);
+    c.credentials = Some(Credentials::new(ms_user, PASSWORD));
+    let (t, _) = transport(c);
+    let result = t.send(&note(101)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert!(err.to_string().contains("535 5.7.139"), "{err}");
+    assert!(hint(err).contains("auth = \"xoauth2\""), "{:?}", err.hint());
+    assert!(hint(err).contains("password = \"cmd:"), "{:?}", err.hint());
+}
+
+#[tokio::test]
+async fn xoauth2_when_pinned() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission"))
+        .token(USER, TOKEN));
+    let mut c = login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        TOKEN,
+    );
+    c.auth = Some(AuthMechanism::Xoauth2);
+    let (t, lines) = transport(c);
+    let sent = note(110);
+    t.send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    assert_received(&server, 0, &sent);
+    assert_eq!(server.messages()[0].meta["auth_login"], USER);
+    let transcript = lines.all();
+    assert!(
+        transcript.contains("C: AUTH XOAUTH2 [redacted]"),
+        "{transcript}"
+    );
+    assert_no_secrets(&transcript);
+
+    // A wrong token: the error challenge is answered, the 535 reported.
+    let mut c = login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        "expired-token",
+    );
+    c.auth = Some(AuthMechanism::Xoauth2);
+    let (t, lines) = transport(c);
+    let result = t.send(&note(111)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+    assert!(
+        err.to_string().contains("535 5.7.8"),
+        "{err}\n{}",
+        lines.all()
+    );
+    assert!(lines.all().contains("S: 334 "), "{}", lines.all());
+    assert!(!lines.all().contains("expired-token"));
+    assert_eq!(
+        server
+            .commands("submission")
+            .iter()
+            .filter(|v| *v == "AUTH")
+            .count(),
+        2
+    );
+}
+
+// ------------------------------------------------------------------- batch
+
+#[tokio::test]
+async fn a_batch_uses_one_connection() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission"))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let batch = [note(120), note(121), note(122)];
+    let results = t.send_batch(&batch).await;
+    for (i, r) in results.iter().enumerate() {
+        let d = r
+            .as_ref()
+            .unwrap_or_else(|e| panic!("#{i}: {e}\n{}", lines.all()));
+        assert!(
+            d.detail
+                .starts_with(&format!("250 2.0.0 Ok: queued as Q0000{}", i + 1)),
+            "{}",
+            d.detail
+        );
+    }
+    assert_eq!(server.connections("submission"), 1);
+    for (i, sent) in batch.iter().enumerate() {
+        assert_received(&server, i, sent);
+    }
+    let conns: Vec<_> = server
+        .messages()
+        .iter()
+        .map(|m| m.meta["conn"].clone())
+        .collect();
+    assert!(conns.iter().all(|c| *c == conns[0]), "{conns:?}");
+    let commands = server.commands("submission");
+    assert_eq!(commands.iter().filter(|v| *v == "AUTH").count(), 1);
+    assert_eq!(commands.iter().filter(|v| *v == "MAIL").count(), 3);
+    assert_eq!(commands.last().map(String::as_str), Some("QUIT"));
+    assert_eq!(lines.all().matches("C: [message body: ").count(), 3);
+    assert_no_secrets(&lines.all());
+}
+
+#[tokio::test]
+async fn a_bad_message_in_a_batch_fails_alone() {
+    let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
+    let (t, _) = transport(config(&server, "relay", Security::None));
+    let mut bad = note(130);
+    bad.to = vec!["not an address".into()];
+    bad.cc.clear();
+    bad.bcc.clear();
+    let results = t.send_batch(&[note(131), bad, note(132)]).await;
+    assert!(results[0].is_ok());
+    assert_eq!(err_of(&results[1]).kind(), ErrorKind::Config);
+    assert!(results[2].is_ok());
+    assert_eq!(server.connections("relay"), 1);
+    assert_eq!(server.messages().len(), 2);
+}
