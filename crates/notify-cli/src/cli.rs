@@ -95,9 +95,30 @@ pub enum Command {
     /// Example: notify send --task "DB dump" --status failure --exit-code 3
     Send(SendArgs),
 
+    /// Send a test mail rendered from sample values
+    ///
+    /// Goes through the configured account (or --account), to the configured
+    /// recipients (or --to), and reports the server's answer, or what went
+    /// wrong and what to do about it. With no account it goes to the local
+    /// Maildir.
+    ///
+    /// Example: notify test --account work --to me@example.com -v
+    Test(TestArgs),
+
     /// Inspect, check and preview templates
     #[command(subcommand)]
     Template(TemplateCommand),
+
+    /// List the built-in mail provider presets
+    ///
+    /// Each preset gives the server, port and security of a provider, the
+    /// login it expects and what to do about passwords. An account uses one
+    /// with `provider = "ID"`, or by its from address when `server` is unset.
+    Providers {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 /// Delivery flags shared by `run` and `send`.
@@ -111,7 +132,19 @@ pub struct DeliveryArgs {
     #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
     pub to: Vec<String>,
 
-    /// The account to send from (a name under [accounts] in the config)
+    /// Copy recipients, comma-separated or repeated
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub cc: Vec<String>,
+
+    /// Blind-copy recipients, comma-separated or repeated
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub bcc: Vec<String>,
+
+    /// Where replies go
+    #[arg(long, value_name = "ADDR")]
+    pub reply_to: Option<String>,
+
+    /// The account to send from (a name under `[accounts]` in the config)
     #[arg(long, value_name = "NAME")]
     pub account: Option<String>,
 
@@ -131,8 +164,8 @@ pub struct DeliveryArgs {
   notify run --task Sync --level always --exit-codes rsync -- rsync -a /src /dst
   notify run --task Nightly --dry-run -- sh -c 'echo copying; exit 1'")]
 pub struct RunArgs {
-    /// The task's name, as shown in the mail and used for [tasks."NAME"]
-    #[arg(long, value_name = "NAME")]
+    /// The task's name, as shown in the mail and used for `[tasks."NAME"]`
+    #[arg(long, value_name = "NAME", value_parser = non_empty)]
     pub task: String,
 
     /// How exit codes map to outcomes: default, borg, restic or rsync
@@ -147,6 +180,34 @@ pub struct RunArgs {
     pub command: Vec<OsString>,
 }
 
+/// `notify test`.
+#[derive(Debug, Args)]
+pub struct TestArgs {
+    /// Recipients, comma-separated or repeated (overrides the config)
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub to: Vec<String>,
+
+    /// The account to send from (a name under `[accounts]` in the config)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Print the message to stdout instead of sending it
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+impl TestArgs {
+    /// The delivery flags these amount to.
+    pub fn delivery(&self) -> DeliveryArgs {
+        DeliveryArgs {
+            to: self.to.clone(),
+            account: self.account.clone(),
+            dry_run: self.dry_run,
+            ..DeliveryArgs::default()
+        }
+    }
+}
+
 /// `notify send`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
@@ -155,7 +216,7 @@ pub struct RunArgs {
   my-backup --json | notify send --result -")]
 pub struct SendArgs {
     /// The task's name (required unless --result gives it)
-    #[arg(long, value_name = "NAME")]
+    #[arg(long, value_name = "NAME", value_parser = non_empty)]
     pub task: Option<String>,
 
     /// success, warning, failure or cancelled (required unless --result gives it)
@@ -186,6 +247,14 @@ pub struct SendArgs {
     pub delivery: DeliveryArgs,
 }
 
+fn non_empty(s: &str) -> Result<String, String> {
+    if s.trim().is_empty() {
+        Err("the task name must not be empty".to_owned())
+    } else {
+        Ok(s.to_owned())
+    }
+}
+
 /// `notify template ...`.
 #[derive(Debug, Subcommand)]
 pub enum TemplateCommand {
@@ -200,8 +269,8 @@ pub enum TemplateCommand {
     },
     /// Check the configured templates (and any FILE given) for errors
     ///
-    /// Checks the subject, body and HTML templates of [email] and of every
-    /// [tasks."NAME"], and reports each error with its line, column and the
+    /// Checks the subject, body and HTML templates of `[email]` and of every
+    /// `[tasks."NAME"]`, and reports each error with its line, column and the
     /// nearest known value names. Exits 78 when any template is bad.
     Check {
         /// Template files to check as well
@@ -225,6 +294,9 @@ pub enum TemplateCommand {
         /// Render a task result from JSON (a file or `-`) instead of samples
         #[arg(long, value_name = "FILE|-")]
         result: Option<PathBuf>,
+        /// Set a value or an extra value, as `notify send --set` does (repeatable)
+        #[arg(long = "set", value_name = "KEY=VALUE")]
+        set: Vec<String>,
         /// Show the HTML body too, when one is configured
         #[arg(long)]
         html: bool,

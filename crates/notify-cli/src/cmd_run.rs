@@ -36,7 +36,6 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
 
     let started = OffsetDateTime::now_utc();
     let finished = runner::run(&args.command, &tail).await;
-    let ended = OffsetDateTime::now_utc();
 
     let tail = tail.into_inner();
     let mut result = TaskResult::new(
@@ -46,7 +45,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     result.exit_code = finished.exit_code;
     result.signal = finished.signal;
     result.started_at = Some(started);
-    result.finished_at = Some(ended);
+    result.finished_at = Some(finished.finished_at);
     result.command = Some(runner::display_command(&args.command));
     result.computer_name = Some(crate::computer_name());
     if let Some(e) = &finished.spawn_error {
@@ -58,8 +57,19 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
         result.log_tail = Some(text);
     }
 
-    if let Err(e) = deliver::notify(env, &result, &args.delivery, Some(tail.bytes())).await {
-        eprintln!("notify: the notification for `{}` failed:", args.task);
+    if let Err(e) = deliver::notify(
+        env,
+        &result,
+        &args.delivery,
+        Some(tail.bytes()),
+        deliver::Caller::Run,
+    )
+    .await
+    {
+        eprintln!(
+            "notify: the notification for `{}` failed:",
+            deliver::shown(&args.task)
+        );
         e.report();
     }
     finished.process_exit_code()

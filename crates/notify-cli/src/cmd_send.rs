@@ -14,7 +14,7 @@ use crate::error::CliError;
 /// Builds the task result from `--result` and the flags, then notifies.
 pub async fn send(env: &Env<'_>, args: SendArgs) -> Result<u8, CliError> {
     let result = task_result(&args)?;
-    deliver::notify(env, &result, &args.delivery, None).await
+    deliver::notify(env, &result, &args.delivery, None, deliver::Caller::Send).await
 }
 
 /// Reads a task result from a JSON file or `-` (stdin).
@@ -24,6 +24,10 @@ pub fn read_result(path: &Path) -> Result<TaskResult, CliError> {
         std::io::stdin()
             .read_to_string(&mut text)
             .map_err(|e| CliError::usage(format!("cannot read the task result from stdin: {e}")))?;
+        if text.trim().is_empty() {
+            return Err(CliError::usage("--result -: standard input was empty")
+                .hint("pipe a task result as JSON, e.g. {\"task_name\": \"Backup\", \"outcome\": \"failure\"}"));
+        }
         ("stdin".to_owned(), text)
     } else {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -86,17 +90,73 @@ fn task_result(args: &SendArgs) -> Result<TaskResult, CliError> {
         result.computer_name = Some(crate::computer_name());
     }
     for kv in &args.set {
-        let (k, v) = kv.split_once('=').ok_or_else(|| {
-            CliError::usage(format!("--set `{kv}` is not KEY=VALUE"))
-                .hint("e.g. --set Database=prod; use the value in a template as ##Database##")
-        })?;
-        let k = k.trim();
-        if k.is_empty() || k.contains("##") {
-            return Err(CliError::usage(format!("--set `{kv}` has no usable key")));
-        }
-        result.extra.insert(k.to_owned(), v.to_owned());
+        apply_set(&mut result, kv)?;
     }
     Ok(result)
+}
+
+/// Applies one `--set KEY=VALUE`. A KEY that names a template value
+/// (`Source`, `Quelle`, `files_copied`, ...) sets that field of the task
+/// result; any other KEY is an extra value, used in templates as `##KEY##`.
+pub fn apply_set(result: &mut TaskResult, kv: &str) -> Result<(), CliError> {
+    let (k, v) = kv.split_once('=').ok_or_else(|| {
+        CliError::usage(format!("--set `{kv}` is not KEY=VALUE"))
+            .hint("e.g. --set Database=prod; use the value in a template as ##Database##")
+    })?;
+    let key = k.trim();
+    if key.is_empty() || key.contains('#') || key.contains(['\r', '\n']) {
+        return Err(CliError::usage(format!("--set `{kv}` has no usable key"))
+            .hint("a key is a name such as Database or Source, without # or line breaks"));
+    }
+    let known = notify_template::Template::compile(&format!("##{key}##"), &[])
+        .ok()
+        .and_then(|t| t.values().next());
+    let Some(id) = known else {
+        result.extra.insert(key.to_owned(), v.to_owned());
+        return Ok(());
+    };
+    let number = |what: &str| {
+        v.trim()
+            .replace(['_', ','], "")
+            .parse::<u64>()
+            .map_err(|_| {
+                CliError::usage(format!("--set {key}=`{v}`: {what} must be a whole number"))
+            })
+    };
+    let text = || Some(v.to_owned());
+    use notify_template::ValueId as V;
+    match id {
+        V::TaskName => result.task_name = v.to_owned(),
+        V::ExitStatus => {
+            result.outcome = v
+                .parse()
+                .map_err(|e| CliError::usage(format!("--set {key}: {e}")))?
+        }
+        V::ExitCode => {
+            result.exit_code = Some(v.trim().parse().map_err(|_| {
+                CliError::usage(format!("--set {key}=`{v}`: an exit code is a whole number"))
+            })?)
+        }
+        V::ComputerName => result.computer_name = text(),
+        V::Source => result.source = text(),
+        V::Destination => result.destination = text(),
+        V::StartTime => result.started_at = Some(parse_time(v, &format!("--set {key}"))?),
+        V::EndTime => result.finished_at = Some(parse_time(v, &format!("--set {key}"))?),
+        V::DataCopied => result.bytes_copied = Some(number("the number of bytes")?),
+        V::FilesCopied => result.files_copied = Some(number("the number of files")?),
+        V::ErrorCount => result.error_count = number("the error count")?,
+        V::WarningCount => result.warning_count = number("the warning count")?,
+        V::Errors => result.errors.push(v.to_owned()),
+        V::LogTail => result.log_tail = text(),
+        V::Command => result.command = text(),
+        V::ElapsedTime => {
+            return Err(CliError::usage(format!(
+                "--set {key}: the elapsed time is computed from the start and end times"
+            ))
+            .hint("pass --started and --finished instead"))
+        }
+    }
+    Ok(())
 }
 
 /// Parses `now`, `@UNIX-SECONDS` or RFC 3339.
@@ -121,6 +181,34 @@ pub fn parse_time(text: &str, flag: &str) -> Result<OffsetDateTime, CliError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn set_maps_known_names_onto_fields() {
+        let mut r = TaskResult::new("t", notify_core::Outcome::Failure);
+        for kv in [
+            "Source=/srv/data",
+            "Ziel=nas:/backup",
+            "files_copied=1,234",
+            "Data Copied=5000",
+            "Errors=disk full",
+            "Database=prod",
+        ] {
+            apply_set(&mut r, kv).unwrap();
+        }
+        assert_eq!(r.source.as_deref(), Some("/srv/data"));
+        assert_eq!(r.destination.as_deref(), Some("nas:/backup"));
+        assert_eq!(r.files_copied, Some(1234));
+        assert_eq!(r.bytes_copied, Some(5000));
+        assert_eq!(r.errors, ["disk full"]);
+        assert_eq!(r.extra.get("Database").map(String::as_str), Some("prod"));
+        let err = apply_set(&mut r, "Files Copied=many")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("must be a whole number"), "{err}");
+        let err = apply_set(&mut r, "Elapsed Time=5").unwrap_err().to_string();
+        assert!(err.contains("computed from the start and end"), "{err}");
+        assert!(apply_set(&mut r, "##x=1").is_err());
+    }
 
     #[test]
     fn times() {

@@ -1,11 +1,11 @@
 //! `notify template values | check | preview`.
 
+use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use notify_template::{catalogue, Context, Template};
 
 use crate::cli::TemplateCommand;
-use crate::config::Settings;
 use crate::deliver::{self, Env, TemplateTexts};
 use crate::error::{exit, CliError};
 
@@ -18,8 +18,9 @@ pub fn template(env: &Env<'_>, cmd: TemplateCommand) -> Result<u8, CliError> {
             locale,
             status,
             result,
+            set,
             html,
-        } => preview(env, task, locale, status, result, html),
+        } => preview(env, task, locale, status, result, set, html),
     }
 }
 
@@ -28,7 +29,7 @@ fn chosen_locale(
     flag: Option<String>,
 ) -> Result<&'static notify_template::Locale, CliError> {
     let code = flag
-        .or_else(|| env.loaded.config.locale.clone())
+        .or_else(|| env.loaded.config.locale.clone().map(|l| l.0))
         .unwrap_or_else(|| "en".to_owned());
     deliver::locale(&code)
 }
@@ -51,9 +52,10 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
             .collect();
         let text = serde_json::to_string_pretty(&list)
             .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
-        println!("{text}");
+        crate::emit(&format!("{text}\n"));
         return Ok(exit::OK);
     }
+    let mut out = String::new();
     let width = catalogue()
         .iter()
         .map(|v| v.name(locale).chars().count() + 4)
@@ -62,10 +64,10 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
     for v in catalogue() {
         let name = format!("##{}##", v.name(locale));
         let pad = width.saturating_sub(name.chars().count());
-        println!("{name}{}  {}", " ".repeat(pad), v.description(locale));
+        let _ = writeln!(out, "{name}{}  {}", " ".repeat(pad), v.description(locale));
         let other = v.name(english);
         if other != v.name(locale) {
-            println!("{}  also: ##{other}##", " ".repeat(width));
+            let _ = writeln!(out, "{}  also: ##{other}##", " ".repeat(width));
         }
         let sample = v.sample(locale);
         let first = sample.lines().next().unwrap_or("");
@@ -74,11 +76,11 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
         } else {
             ""
         };
-        println!("{}  e.g. {first}{more}", " ".repeat(width));
+        let _ = writeln!(out, "{}  e.g. {first}{more}", " ".repeat(width));
     }
-    println!();
-    println!("Extra values set with `notify send --set KEY=VALUE` are used as ##KEY##.");
-    println!("Names match in any case and in every locale; write \\## for a literal ##.");
+    out.push_str("\nExtra values set with `notify send --set KEY=VALUE` are used as ##KEY##.\n");
+    out.push_str("Names match in any case and in every locale; write \\## for a literal ##.\n");
+    crate::emit(&out);
     Ok(exit::OK)
 }
 
@@ -86,66 +88,64 @@ fn check(env: &Env<'_>, files: Vec<PathBuf>, extras: Vec<String>) -> Result<u8, 
     let extras: Vec<&str> = extras.iter().map(String::as_str).collect();
     let mut checked = 0usize;
     let mut bad = 0usize;
-    let check_one = |label: &str, text: &str, checked: &mut usize, bad: &mut usize| {
-        *checked += 1;
-        if let Err(e) = Template::compile(text, &extras) {
-            *bad += 1;
-            eprintln!("{label}: {e}");
-        } else {
-            env.ui.verbose(&format!("{label}: ok"));
+    let mut seen = std::collections::BTreeSet::new();
+    let mut check_one = |label: &str, text: &str| {
+        checked += 1;
+        match Template::compile(text, &extras) {
+            Ok(_) => env.ui.verbose(&format!("{label}: ok")),
+            Err(e) => {
+                bad += 1;
+                let mut line = format!("{label}: {e}");
+                if e.suggestions().is_empty() {
+                    line.push_str(" (an extra value set with --set NAME=... is accepted here with --extra NAME)");
+                }
+                eprintln!("{line}");
+            }
         }
     };
 
-    let config = &env.loaded.config;
-    let mut scopes: Vec<(String, Settings)> = vec![("email".to_owned(), config.email.clone())];
-    for (name, s) in &config.tasks {
-        scopes.push((format!("tasks.\"{name}\""), s.clone()));
-    }
-    for (scope, settings) in scopes {
-        let eff = crate::config::Effective {
-            settings,
-            locale: "en".to_owned(),
-        };
-        let texts = TemplateTexts::of(env, &eff, &scope);
+    // The [email] templates, then each task's own; a template shared by
+    // several tasks is checked once.
+    let mut tasks: Vec<Option<&str>> = vec![None];
+    tasks.extend(env.loaded.config.tasks.keys().map(|t| Some(t.as_str())));
+    let mut unreadable = Vec::new();
+    for task in tasks {
+        let texts = TemplateTexts::of(env, task);
         for (label, text) in [texts.subject, texts.body, texts.html]
             .into_iter()
             .flatten()
         {
-            check_one(&label, &text, &mut checked, &mut bad);
+            if seen.insert(label.clone()) {
+                check_one(&label, &text);
+            }
         }
-        for (key, file) in [
-            ("body_file", &eff.settings.body_file),
-            ("html_file", &eff.settings.html_file),
-        ] {
-            if let Some(file) = file {
-                let path = env.loaded.base_dir().join(file);
-                if !path.is_file() {
-                    bad += 1;
-                    eprintln!("{scope}.{key}: cannot read {}", path.display());
-                }
+        for note in texts.notes {
+            if seen.insert(note.clone()) {
+                unreadable.push(note);
             }
         }
     }
     for file in files {
         match std::fs::read_to_string(&file) {
-            Ok(text) => check_one(&file.display().to_string(), &text, &mut checked, &mut bad),
-            Err(e) => {
-                checked += 1;
-                bad += 1;
-                eprintln!("{}: cannot read: {e}", file.display());
-            }
+            Ok(text) => check_one(&file.display().to_string(), &text),
+            Err(e) => unreadable.push(format!("{}: cannot read: {e}", file.display())),
         }
     }
+    for note in &unreadable {
+        eprintln!("{note}");
+    }
+    let total = checked + unreadable.len();
+    let bad = bad + unreadable.len();
     if bad > 0 {
         return Err(
-            CliError::config(format!("{bad} of {checked} template(s) have errors"))
+            CliError::config(format!("{bad} of {total} template(s) have errors"))
                 .hint("`notify template values` lists every value name"),
         );
     }
-    env.ui.info(&if checked == 0 {
+    env.ui.info(&if total == 0 {
         "no templates configured: the built-in defaults are used".to_owned()
     } else {
-        format!("{checked} template(s) ok")
+        format!("{total} template(s) ok")
     });
     Ok(exit::OK)
 }
@@ -156,8 +156,10 @@ fn preview(
     locale: Option<String>,
     status: Option<notify_core::Outcome>,
     result: Option<PathBuf>,
+    set: Vec<String>,
     html: bool,
 ) -> Result<u8, CliError> {
+    let sample = result.is_none();
     let mut r = match &result {
         Some(path) => crate::cmd_send::read_result(path)?,
         None => notify_template::sample_result(),
@@ -167,15 +169,25 @@ fn preview(
     }
     if let Some(status) = status {
         r.outcome = status;
+        if sample {
+            // Keep the sample consistent with the status asked for.
+            use notify_core::Outcome;
+            (r.exit_code, r.signal) = match status {
+                Outcome::Success => (Some(0), None),
+                Outcome::Warning | Outcome::Failure => (Some(1), None),
+                Outcome::Cancelled => (None, Some(15)),
+            };
+        }
+    }
+    for kv in &set {
+        crate::cmd_send::apply_set(&mut r, kv)?;
     }
     let eff = env.loaded.config.for_task(&r.task_name);
     let locale = deliver::locale(&locale.unwrap_or_else(|| eff.locale.clone()))?;
-    let scope = if env.loaded.config.tasks.contains_key(&r.task_name) {
-        format!("tasks.\"{}\"", r.task_name)
-    } else {
-        "email".to_owned()
-    };
-    let texts = TemplateTexts::of(env, &eff, &scope);
+    let texts = TemplateTexts::of(env, Some(&r.task_name));
+    for note in &texts.notes {
+        env.ui.warn(note);
+    }
     let ctx = Context {
         result: &r,
         locale,
@@ -185,21 +197,18 @@ fn preview(
     for w in &rendered.warnings {
         env.ui.warn(w);
     }
-    println!("Subject: {}", rendered.subject);
-    println!();
-    print!("{}", rendered.text);
-    if !rendered.text.ends_with('\n') {
-        println!();
+    let mut out = format!("Subject: {}\n\n{}", rendered.subject, rendered.text);
+    if !out.ends_with('\n') {
+        out.push('\n');
     }
     if html {
         match &rendered.html {
             Some(h) => {
-                println!();
-                println!("--- HTML ---");
-                println!("{h}");
+                let _ = write!(out, "\n--- HTML ---\n{h}\n");
             }
             None => env.ui.info("no HTML template is configured"),
         }
     }
+    crate::emit(&out);
     Ok(exit::OK)
 }

@@ -26,7 +26,7 @@ const TOP_LEVEL_KEYS: &[&str] = &["locale", "email", "accounts", "tasks"];
 pub struct Config {
     /// The language of mails: `en` (default) or `de`.
     #[serde(default)]
-    pub locale: Option<String>,
+    pub locale: Option<LocaleName>,
     /// Delivery settings for every task.
     #[serde(default)]
     pub email: Settings,
@@ -79,7 +79,7 @@ pub struct Settings {
     /// Whether a cancelled run counts as an error (default true).
     pub cancelled_is_error: Option<bool>,
     /// The language of this task's mails.
-    pub locale: Option<String>,
+    pub locale: Option<LocaleName>,
 }
 
 /// An SMTP account (`[accounts.NAME]`). The password is never here: only
@@ -112,6 +112,30 @@ pub struct Account {
     pub helo_name: Option<String>,
     /// Connect and command timeout.
     pub timeout: Option<HumanDuration>,
+}
+
+/// A locale code that notify knows (`en`, `de`, `de_DE.UTF-8`, ...),
+/// checked while the configuration is read so that an error names the file,
+/// line and key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LocaleName(pub String);
+
+impl<'de> Deserialize<'de> for LocaleName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        if notify_template::locale(&code).is_some() {
+            Ok(LocaleName(code))
+        } else {
+            let known: Vec<&str> = notify_template::locales()
+                .iter()
+                .map(|l| l.code())
+                .collect();
+            Err(de::Error::custom(format!(
+                "unknown locale `{code}`; expected one of: {}",
+                known.join(", ")
+            )))
+        }
+    }
 }
 
 /// A list of addresses: `["a@x", "b@x"]` or `"a@x, b@x"`.
@@ -237,7 +261,7 @@ impl<'de> Deserialize<'de> for HumanDuration {
 }
 
 /// Where the configuration came from.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct Loaded {
     /// The merged configuration.
     pub config: Config,
@@ -402,7 +426,7 @@ impl Config {
             .locale
             .clone()
             .or_else(|| self.locale.clone())
-            .unwrap_or_else(|| "en".to_owned());
+            .map_or_else(|| "en".to_owned(), |l| l.0);
         Effective {
             settings: s,
             locale,

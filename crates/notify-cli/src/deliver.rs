@@ -1,19 +1,20 @@
-//! From a task result to a delivered notification: decide, render, build,
-//! deliver, remember. The wiring of SPEC section 2; every step is a call into
-//! a library crate.
+//! From a task result to a delivered notification: plan, decide, render,
+//! build, deliver, remember. The wiring of SPEC section 2; every step is a
+//! call into a library crate.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use notify_core::{
     decide, Attachment, Level, Notification, PolicyOptions, TaskResult, Transport,
     DEFAULT_REMIND_EVERY,
 };
-use notify_smtp::{MaildirTransport, StdoutTransport};
-use notify_template::{Context, Source, Sources};
+use notify_smtp::{MaildirTransport, SmtpConfig, StdoutTransport};
+use notify_template::{Context, Locale, Source, Sources};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::account;
 use crate::cli::DeliveryArgs;
-use crate::config::{Addresses, Effective, Loaded};
+use crate::config::{Account, Addresses, Effective, Loaded, Settings};
 use crate::error::{exit, CliError};
 use crate::state::StateStore;
 use crate::Ui;
@@ -22,6 +23,8 @@ use crate::Ui;
 pub const DEFAULT_LOG_TAIL_LINES: usize = 50;
 /// Default cap of a log attachment (SPEC: 1 MiB, keeping the tail).
 pub const DEFAULT_ATTACH_LOG_MAX: u64 = 1024 * 1024;
+/// The sender of local Maildir notifications.
+const LOCAL_FROM: &str = "notify <notify@localhost>";
 
 /// What the rest of the program needs to deliver.
 pub struct Env<'a> {
@@ -41,6 +44,15 @@ pub fn effective(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Effective {
     if !flags.to.is_empty() {
         s.to = Some(Addresses::from_parts(&flags.to));
     }
+    if !flags.cc.is_empty() {
+        s.cc = Some(Addresses::from_parts(&flags.cc));
+    }
+    if !flags.bcc.is_empty() {
+        s.bcc = Some(Addresses::from_parts(&flags.bcc));
+    }
+    if let Some(r) = &flags.reply_to {
+        s.reply_to = Some(r.clone());
+    }
     if let Some(account) = &flags.account {
         s.account = Some(account.clone());
     }
@@ -50,47 +62,54 @@ pub fn effective(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Effective {
     eff
 }
 
-/// Reads a template given inline or as a file (relative to the config
-/// file's directory). A file that cannot be read is reported and treated as
-/// absent, so the default template is used: a notification is never lost to
-/// a missing template file.
-fn template_text(
-    env: &Env<'_>,
-    inline: &Option<String>,
-    file: &Option<PathBuf>,
-    key: &str,
-) -> Option<(String, String)> {
-    if let Some(text) = inline {
-        return Some((key.to_owned(), text.clone()));
-    }
-    let file = file.as_ref()?;
-    let path = env.loaded.base_dir().join(file);
-    match std::fs::read_to_string(&path) {
-        Ok(text) => Some((path.display().to_string(), text)),
-        Err(e) => {
-            env.ui.warn(&format!(
-                "cannot read the template {} ({e}); using the default template",
-                path.display()
-            ));
-            None
-        }
-    }
+/// A task name as shown in diagnostics: control characters escaped, so a
+/// name from a JSON result cannot move the terminal's cursor.
+pub fn shown(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
 }
 
-/// The subject, body and HTML template sources of a task: (label, text).
+/// The subject, body and HTML templates of a task, each with the label of
+/// where it came from (`email.subject`, `tasks."T".body`, a file path), and
+/// notes about templates that could not be read.
 pub struct TemplateTexts {
     pub subject: Option<(String, String)>,
     pub body: Option<(String, String)>,
     pub html: Option<(String, String)>,
+    pub notes: Vec<String>,
 }
 
 impl TemplateTexts {
-    pub fn of(env: &Env<'_>, eff: &Effective, scope: &str) -> Self {
-        let s = &eff.settings;
+    /// The templates in force for `task` (`None`: the `[email]` ones).
+    pub fn of(env: &Env<'_>, task: Option<&str>) -> Self {
+        let config = &env.loaded.config;
+        let task_table = task.and_then(|t| config.tasks.get(t).map(|s| (t, s)));
+        // The table each template comes from: the task's own when it sets it.
+        let pick = |set: &dyn Fn(&Settings) -> bool| -> (String, &Settings) {
+            match task_table {
+                Some((t, s)) if set(s) => (format!("tasks.\"{}\"", shown(t)), s),
+                _ => ("email".to_owned(), &config.email),
+            }
+        };
+        let mut notes = Vec::new();
+        let (scope, s) = pick(&|s| s.subject.is_some());
+        let subject = s.subject.clone().map(|t| (format!("{scope}.subject"), t));
+        let (scope, s) = pick(&|s| s.body.is_some() || s.body_file.is_some());
+        let body = read_template(env, &s.body, &s.body_file, &scope, "body", &mut notes);
+        let (scope, s) = pick(&|s| s.html.is_some() || s.html_file.is_some());
+        let html = read_template(env, &s.html, &s.html_file, &scope, "html", &mut notes);
         TemplateTexts {
-            subject: s.subject.clone().map(|t| (format!("{scope}.subject"), t)),
-            body: template_text(env, &s.body, &s.body_file, &format!("{scope}.body")),
-            html: template_text(env, &s.html, &s.html_file, &format!("{scope}.html")),
+            subject,
+            body,
+            html,
+            notes,
         }
     }
 
@@ -109,8 +128,37 @@ impl TemplateTexts {
     }
 }
 
+/// Reads a template given inline or as a file (relative to the config
+/// file's directory). A file that cannot be read becomes a note and the
+/// default template is used: a notification is never lost to a missing
+/// template file.
+fn read_template(
+    env: &Env<'_>,
+    inline: &Option<String>,
+    file: &Option<std::path::PathBuf>,
+    scope: &str,
+    key: &str,
+    notes: &mut Vec<String>,
+) -> Option<(String, String)> {
+    if let Some(text) = inline {
+        return Some((format!("{scope}.{key}"), text.clone()));
+    }
+    let file = file.as_ref()?;
+    let path = env.loaded.base_dir().join(file);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => Some((path.display().to_string(), text)),
+        Err(e) => {
+            notes.push(format!(
+                "{scope}.{key}_file: cannot read {} ({e}); the default template was used",
+                path.display()
+            ));
+            None
+        }
+    }
+}
+
 /// The locale of a task, or a config error naming the bad value.
-pub fn locale(code: &str) -> Result<&'static notify_template::Locale, CliError> {
+pub fn locale(code: &str) -> Result<&'static Locale, CliError> {
     notify_template::locale(code).ok_or_else(|| {
         let known: Vec<&str> = notify_template::locales()
             .iter()
@@ -121,6 +169,171 @@ pub fn locale(code: &str) -> Result<&'static notify_template::Locale, CliError> 
     })
 }
 
+/// Where a notification goes.
+pub enum Route {
+    /// Through an SMTP account (the password is fetched only when sending).
+    Smtp {
+        name: String,
+        account: Box<Account>,
+        config: Box<SmtpConfig>,
+    },
+    /// Into the local Maildir.
+    Maildir,
+}
+
+/// Everything decided before the job's result is known: settings, locale,
+/// addresses, route. Checked on every run, so that a mistake shows up on the
+/// first run, not on the first failure.
+pub struct Plan {
+    pub eff: Effective,
+    pub level: Level,
+    pub options: PolicyOptions,
+    pub locale: &'static Locale,
+    pub route: Route,
+    pub from: String,
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub bcc: Vec<String>,
+    pub reply_to: Option<String>,
+}
+
+impl Plan {
+    /// Checks and resolves the settings of `task`.
+    pub fn new(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Result<Plan, CliError> {
+        let eff = effective(env, task, flags);
+        let s = &eff.settings;
+        let locale = locale(&eff.locale)?;
+        let route = match s.account.as_deref() {
+            None => Route::Maildir,
+            Some(name) => {
+                let account = env.loaded.config.accounts.get(name).ok_or_else(|| {
+                    let known: Vec<&str> = env
+                        .loaded
+                        .config
+                        .accounts
+                        .keys()
+                        .map(String::as_str)
+                        .collect();
+                    CliError::config(format!("unknown account `{name}`")).hint(
+                        if known.is_empty() {
+                            "no [accounts.NAME] table is configured; add one (see README, \
+                         \"Send through your mail provider\"), or remove `account` to deliver \
+                         to the local Maildir"
+                                .to_owned()
+                        } else {
+                            format!("configured accounts: {}", known.join(", "))
+                        },
+                    )
+                })?;
+                let config = account::smtp_config(name, account, env.ui)?;
+                Route::Smtp {
+                    name: name.to_owned(),
+                    account: Box::new(account.clone()),
+                    config: Box::new(config),
+                }
+            }
+        };
+        let (from, to) = match &route {
+            Route::Maildir => (
+                LOCAL_FROM.to_owned(),
+                match &s.to {
+                    Some(list) if !list.0.is_empty() => list.0.clone(),
+                    _ => vec![format!("{}@localhost", local_user())],
+                },
+            ),
+            Route::Smtp { name, account, .. } => {
+                let from = account.from.clone().ok_or_else(|| {
+                    CliError::config(format!("account `{name}` has no `from` address"))
+                        .hint("add from = \"Backups <backup@example.com>\" to [accounts.NAME]")
+                })?;
+                let to = match &s.to {
+                    Some(list) if !list.0.is_empty() => list.0.clone(),
+                    _ => {
+                        return Err(CliError::config(format!(
+                            "no recipient for task `{}`",
+                            shown(task)
+                        ))
+                        .hint("set `to` under [email] or the task's table, or pass --to ADDR"))
+                    }
+                };
+                (from, to)
+            }
+        };
+        let plan = Plan {
+            level: s.level.unwrap_or(Level::Errors),
+            options: PolicyOptions {
+                remind_every: s.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
+                cancelled_is_error: s.cancelled_is_error.unwrap_or(true),
+            },
+            locale,
+            route,
+            from,
+            to,
+            cc: s.cc.clone().map(|a| a.0).unwrap_or_default(),
+            bcc: s.bcc.clone().map(|a| a.0).unwrap_or_default(),
+            reply_to: s.reply_to.clone(),
+            eff,
+        };
+        plan.check_addresses()?;
+        Ok(plan)
+    }
+
+    /// The plan of last resort: the task's level, but English if its locale
+    /// is bad, and the local Maildir.
+    pub fn local(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Plan {
+        let eff = effective(env, task, flags);
+        let s = &eff.settings;
+        Plan {
+            level: s.level.unwrap_or(Level::Errors),
+            options: PolicyOptions {
+                remind_every: s.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
+                cancelled_is_error: s.cancelled_is_error.unwrap_or(true),
+            },
+            locale: notify_template::locale(&eff.locale)
+                .unwrap_or_else(|| notify_template::locales()[0]),
+            route: Route::Maildir,
+            from: LOCAL_FROM.to_owned(),
+            to: vec![format!("{}@localhost", local_user())],
+            cc: Vec::new(),
+            bcc: Vec::new(),
+            reply_to: None,
+            eff,
+        }
+    }
+
+    /// Validates every address exactly as delivery will, by building a
+    /// message with them.
+    fn check_addresses(&self) -> Result<(), CliError> {
+        let probe = Notification {
+            from: Some(self.from.clone()),
+            to: self.to.clone(),
+            cc: self.cc.clone(),
+            bcc: self.bcc.clone(),
+            reply_to: self.reply_to.clone(),
+            subject: "check".to_owned(),
+            text: String::new(),
+            ..Notification::default()
+        };
+        notify_smtp::build_message(&probe).map(|_| ()).map_err(|e| {
+            let hint = e.hint();
+            let err = CliError::config(e.to_string());
+            match hint {
+                Some(h) => err.hint(h),
+                None => err
+                    .hint("addresses look like ops@example.com or \"Ops Team <ops@example.com>\""),
+            }
+        })
+    }
+}
+
+/// How `notify` was asked to deliver: `run` must never lose a
+/// notification to a configuration mistake, `send` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Run,
+    Send,
+}
+
 /// Everything `run` and `send` do after the job: decide, render, deliver and
 /// remember. Returns the exit code for `send`.
 pub async fn notify(
@@ -128,15 +341,20 @@ pub async fn notify(
     result: &TaskResult,
     flags: &DeliveryArgs,
     log: Option<&[u8]>,
+    caller: Caller,
 ) -> Result<u8, CliError> {
-    let eff = effective(env, &result.task_name, flags);
-    let settings = &eff.settings;
-    let level = settings.level.unwrap_or(Level::Errors);
-    let options = PolicyOptions {
-        remind_every: settings.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
-        cancelled_is_error: settings.cancelled_is_error.unwrap_or(true),
+    let name = shown(&result.task_name);
+    let plan = match Plan::new(env, &result.task_name, flags) {
+        Ok(plan) => plan,
+        Err(e) if caller == Caller::Run => {
+            e.report();
+            env.ui.warn(&format!(
+                "the notification for `{name}` goes to the local Maildir instead, so that it is not lost"
+            ));
+            Plan::local(env, &result.task_name, flags)
+        }
+        Err(e) => return Err(e),
     };
-    let locale = locale(&eff.locale)?;
 
     let states = StateStore::new(env.data_dir);
     let (previous, warning) = states.load(&result.task_name);
@@ -144,10 +362,10 @@ pub async fn notify(
         env.ui.warn(&w);
     }
     let now = OffsetDateTime::now_utc();
-    let decision = decide(level, result, previous.as_ref(), &options, now);
+    let decision = decide(plan.level, result, previous.as_ref(), &plan.options, now);
+    let level = plan.level;
     env.ui.verbose(&format!(
-        "{}: {} ({}; level {level})",
-        result.task_name,
+        "{name}: {} ({}; level {level})",
         if decision.send {
             "notifying"
         } else {
@@ -155,79 +373,128 @@ pub async fn notify(
         },
         decision.reason,
     ));
-
     let remember = |state: &notify_core::TaskState| {
         if flags.dry_run {
             return;
         }
         if let Err(e) = states.save(&result.task_name, state) {
             env.ui.warn(&format!(
-                "cannot save the state of task `{}` in {}: {e}",
-                result.task_name,
+                "cannot save the state of task `{name}` in {}: {e}",
                 states.path(&result.task_name).display()
             ));
         }
     };
-
     if !decision.send {
         if flags.dry_run {
             env.ui.info(&format!(
-                "dry run: no notification for `{}`: {} (level {level})",
-                result.task_name, decision.reason
+                "dry run: no notification for `{name}`: {} (level {level})",
+                decision.reason
             ));
         }
         remember(&decision.state);
         return Ok(exit::OK);
     }
 
-    let texts = TemplateTexts::of(env, &eff, &scope_of(env, &result.task_name));
+    let notification = render(env, &plan, result, decision.suppressed, log, now);
+
+    if flags.dry_run {
+        StdoutTransport.send(&notification).await?;
+        return Ok(exit::OK);
+    }
+
+    match send_planned(env, &plan, &notification).await {
+        Ok(line) => {
+            remember(&decision.state);
+            env.ui.info(&format!("notify: `{name}` {line}"));
+            Ok(exit::OK)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Delivers a rendered notification the way `plan` says. On success returns
+/// one line saying where it went; when an SMTP delivery fails, a copy is kept
+/// in the local Maildir and the error is returned.
+pub async fn send_planned(
+    env: &Env<'_>,
+    plan: &Plan,
+    notification: &Notification,
+) -> Result<String, CliError> {
+    match &plan.route {
+        Route::Maildir => {
+            let delivery = maildir(env).send(notification).await?;
+            Ok(format!(
+                "→ local Maildir {} (no email account is configured; see the README, \"Send through your mail provider\")",
+                delivery.detail
+            ))
+        }
+        Route::Smtp {
+            name: account_name,
+            account,
+            config,
+        } => {
+            let sent = async {
+                let transport =
+                    account::transport(account_name, account, (**config).clone(), env.ui)?;
+                transport.send(notification).await.map_err(CliError::from)
+            }
+            .await;
+            match sent {
+                Ok(delivery) => Ok(format!(
+                    "sent to {} through account `{account_name}`: {}",
+                    notification.to.join(", "),
+                    delivery.detail
+                )),
+                Err(e) => {
+                    // Keep a copy where the user can find it.
+                    match maildir(env).send(notification).await {
+                        Ok(copy) => env.ui.warn(&format!(
+                            "not sent; a copy is in the local Maildir: {}",
+                            copy.detail
+                        )),
+                        Err(copy_err) => env.ui.warn(&format!(
+                            "not sent, and no local copy could be kept: {copy_err}"
+                        )),
+                    }
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+fn maildir(env: &Env<'_>) -> MaildirTransport {
+    MaildirTransport::new(env.data_dir.join("maildir")).with_hostname(&crate::computer_name())
+}
+
+/// Renders the mail for `result` according to `plan`.
+pub fn render(
+    env: &Env<'_>,
+    plan: &Plan,
+    result: &TaskResult,
+    suppressed: u32,
+    log: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Notification {
+    let texts = TemplateTexts::of(env, Some(&result.task_name));
     let ctx = Context {
         result,
-        locale,
+        locale: plan.locale,
         offset: env.offset,
     };
-    let rendered =
-        notify_template::render_notification(&texts.sources(), &ctx, &[], decision.suppressed);
-    for w in &rendered.warnings {
+    let mut rendered =
+        notify_template::render_notification(&texts.sources(), &ctx, &[], suppressed);
+    for w in texts.notes.iter().chain(&rendered.warnings) {
         env.ui.warn(w);
     }
-
-    let account = settings.account.as_deref();
-    if let Some(name) = account {
-        if !env.loaded.config.accounts.contains_key(name) {
-            let known: Vec<&str> = env
-                .loaded
-                .config
-                .accounts
-                .keys()
-                .map(String::as_str)
-                .collect();
-            return Err(CliError::config(format!("unknown account `{name}`")).hint(
-                if known.is_empty() {
-                    "no [accounts.NAME] table is configured; remove `account` to deliver to the local Maildir".to_owned()
-                } else {
-                    format!("configured accounts: {}", known.join(", "))
-                },
-            ));
-        }
+    if !texts.notes.is_empty() {
+        let mut text = texts.notes.join("\n");
+        text.push_str("\n\n");
+        text.push_str(&rendered.text);
+        rendered.text = text;
     }
 
-    let local_user = local_user();
-    let to = match &settings.to {
-        Some(list) if !list.0.is_empty() => list.0.clone(),
-        _ if account.is_none() => vec![format!("{local_user}@localhost")],
-        _ => {
-            return Err(
-                CliError::config(format!("no recipient for task `{}`", result.task_name))
-                    .hint("set `to` under [email] or the task's table, or pass --to ADDR"),
-            )
-        }
-    };
-    let from = account
-        .and_then(|a| env.loaded.config.accounts.get(a))
-        .and_then(|a| a.from.clone())
-        .unwrap_or_else(|| "notify <notify@localhost>".to_owned());
-
+    let settings = &plan.eff.settings;
     let mut attachments = Vec::new();
     if settings.attach_log.unwrap_or(false) {
         if let Some(log) = log.filter(|l| !l.is_empty()) {
@@ -244,57 +511,21 @@ pub async fn notify(
             });
         }
     }
-
-    let notification = Notification {
-        from: Some(from),
-        to,
-        cc: settings.cc.clone().map(|a| a.0).unwrap_or_default(),
-        bcc: settings.bcc.clone().map(|a| a.0).unwrap_or_default(),
-        reply_to: settings.reply_to.clone(),
+    let domain = account::bare_address(&plan.from)
+        .rsplit_once('@')
+        .map_or("localhost", |(_, d)| d);
+    Notification {
+        from: Some(plan.from.clone()),
+        to: plan.to.clone(),
+        cc: plan.cc.clone(),
+        bcc: plan.bcc.clone(),
+        reply_to: plan.reply_to.clone(),
         subject: rendered.subject,
         text: rendered.text,
         html: rendered.html,
         attachments,
-        message_id: Some(notify_smtp::new_message_id("localhost")),
+        message_id: Some(notify_smtp::new_message_id(domain)),
         date: Some(now.to_offset(env.offset)),
-    };
-
-    if flags.dry_run {
-        StdoutTransport.send(&notification).await?;
-        return Ok(exit::OK);
-    }
-
-    if let Some(name) = account {
-        return Err(CliError::config(format!(
-            "account `{name}` is configured, but this build of notify cannot send over SMTP yet"
-        ))
-        .hint(
-            "remove `account` to deliver to the local Maildir, or use --dry-run to see the message",
-        ));
-    }
-
-    let maildir = MaildirTransport::new(env.data_dir.join("maildir"));
-    match maildir.send(&notification).await {
-        Ok(delivery) => {
-            remember(&decision.state);
-            env.ui.info(&format!(
-                "notify: `{}` delivered to the local Maildir {} ({}); to send email, configure an account (see README: Configuration)",
-                result.task_name,
-                maildir.root().display(),
-                delivery.detail,
-            ));
-            Ok(exit::OK)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
-/// The config table a task's settings come from, for labels in warnings.
-fn scope_of(env: &Env<'_>, task: &str) -> String {
-    if env.loaded.config.tasks.contains_key(task) {
-        format!("tasks.\"{task}\"")
-    } else {
-        "email".to_owned()
     }
 }
 

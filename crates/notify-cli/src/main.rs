@@ -16,10 +16,13 @@ use std::process::ExitCode;
 
 use time::UtcOffset;
 
+mod account;
 mod cli;
+mod cmd_providers;
 mod cmd_run;
 mod cmd_send;
 mod cmd_template;
+mod cmd_test;
 mod config;
 mod deliver;
 mod env_vars;
@@ -51,12 +54,25 @@ impl Ui {
         eprintln!("warning: {line}");
     }
 
+    /// Whether `-v` was given.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose > 0
+    }
+
     /// Detail shown with `-v`.
     pub fn verbose(&self, line: &str) {
         if self.verbose > 0 {
             eprintln!("{line}");
         }
     }
+}
+
+/// Writes a command's result to stdout in one go. A reader that went away
+/// (`notify template values | head -1`) is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
 /// This machine's name, for `##Computer Name##`.
@@ -107,8 +123,27 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
         quiet: cli.global.quiet,
     };
     let (config_path, explicit) = paths::config_file(cli.global.config.clone());
-    let loaded = config::load(&config_path, explicit)?;
-    let data_dir = paths::data_dir(cli.global.data_dir.clone())?;
+    let is_run = matches!(cli.command, Command::Run(_));
+    // `run` runs the job whatever is wrong with the configuration: a typo in
+    // config.toml must not switch backups off. The error is reported and the
+    // notification goes to the local Maildir.
+    let loaded = match config::load(&config_path, explicit) {
+        Ok(loaded) => loaded,
+        Err(e) if is_run => {
+            e.report();
+            ui.warn("running the command anyway, with the built-in defaults");
+            config::Loaded::default()
+        }
+        Err(e) => return Err(e),
+    };
+    let data_dir = match paths::data_dir(cli.global.data_dir.clone()) {
+        Ok(dir) => dir,
+        Err(e) if is_run => {
+            e.report();
+            std::env::temp_dir().join("notify")
+        }
+        Err(e) => return Err(e),
+    };
     let env = deliver::Env {
         loaded: &loaded,
         data_dir: &data_dir,
@@ -124,7 +159,9 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
     match cli.command {
         Command::Run(args) => Ok(runtime.block_on(cmd_run::run(&env, args))),
         Command::Send(args) => runtime.block_on(cmd_send::send(&env, args)),
+        Command::Test(args) => runtime.block_on(cmd_test::test(&env, args)),
         Command::Template(cmd) => cmd_template::template(&env, cmd),
+        Command::Providers { json } => cmd_providers::providers(json),
     }
 }
 

@@ -11,9 +11,15 @@ use tokio::process::Command;
 
 use crate::tail::Tail;
 
+/// How long output may keep coming after the command exited, from a
+/// background process that inherited its stdout or stderr.
+pub const OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// How the command ended.
 #[derive(Debug)]
 pub struct Finished {
+    /// When the command exited (not when its output pipes closed).
+    pub finished_at: time::OffsetDateTime,
     /// Its exit code, when it exited.
     pub exit_code: Option<i32>,
     /// The signal that ended it, when one did.
@@ -42,11 +48,14 @@ impl Finished {
 pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
     let Some((program, args)) = argv.split_first() else {
         return Finished {
+            finished_at: time::OffsetDateTime::now_utc(),
             exit_code: Some(2),
             signal: None,
             spawn_error: Some("no command given".into()),
         };
     };
+    // Listen for signals before the child exists, so none is missed.
+    let mut signals = Signals::new();
     let mut child = match Command::new(program)
         .args(args)
         .stdin(Stdio::inherit())
@@ -65,6 +74,7 @@ pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
             tail.borrow_mut()
                 .push(format!("notify: {message}\n").as_bytes());
             return Finished {
+                finished_at: time::OffsetDateTime::now_utc(),
                 exit_code: Some(code),
                 signal: None,
                 spawn_error: Some(message),
@@ -75,25 +85,36 @@ pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
     let stdout = child.stdout.take();
     let stderr = child.stderr.take();
     let pid = child.id();
-    let pumps = async {
+    let mut pumps = std::pin::pin!(async {
         tokio::join!(
             pump(stdout, std::io::stdout(), tail),
             pump(stderr, std::io::stderr(), tail)
         )
+    });
+    let mut wait = std::pin::pin!(signals.wait(&mut child, pid));
+    let mut pumps_done = false;
+    let status = loop {
+        tokio::select! {
+            _ = &mut pumps, if !pumps_done => pumps_done = true,
+            status = &mut wait => break status,
+        }
     };
-    let status = async {
-        let (_, status) = tokio::join!(pumps, wait_forwarding_signals(&mut child, pid));
-        status
+    let finished_at = time::OffsetDateTime::now_utc();
+    if !pumps_done {
+        // A background process the job started may hold its output open;
+        // take what comes for a moment, then stop listening.
+        let _ = tokio::time::timeout(OUTPUT_GRACE, &mut pumps).await;
     }
-    .await;
 
     match status {
         Ok(status) => Finished {
+            finished_at,
             exit_code: status.code(),
             signal: exit_signal(&status),
             spawn_error: None,
         },
         Err(e) => Finished {
+            finished_at,
             exit_code: None,
             signal: None,
             spawn_error: Some(format!("cannot wait for the command: {e}")),
@@ -132,30 +153,67 @@ async fn pump<R: AsyncRead + Unpin, W: Write>(reader: Option<R>, mut out: W, tai
     }
 }
 
-/// Waits for the child. SIGTERM and SIGHUP sent to notify are passed on to
-/// the command, and notify keeps waiting so that it can report the run;
-/// SIGINT is not passed on, since a terminal's Ctrl-C already reaches the
-/// whole process group, but it does not end notify either.
-#[cfg(unix)]
-async fn wait_forwarding_signals(
-    child: &mut tokio::process::Child,
-    pid: Option<u32>,
-) -> std::io::Result<std::process::ExitStatus> {
-    use tokio::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut hup), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::hangup()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        return child.wait().await;
-    };
-    loop {
-        tokio::select! {
-            status = child.wait() => return status,
-            _ = term.recv() => forward(pid, libc::SIGTERM),
-            _ = hup.recv() => forward(pid, libc::SIGHUP),
-            _ = int.recv() => {}
+/// The signals notify listens to while the command runs. SIGTERM and SIGHUP
+/// sent to notify are passed on to the command, and notify keeps waiting so
+/// that it can report the run; SIGINT is not passed on, since a terminal's
+/// Ctrl-C already reaches the whole process group, but it does not end notify
+/// either.
+struct Signals {
+    #[cfg(unix)]
+    streams: Option<(
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+        tokio::signal::unix::Signal,
+    )>,
+}
+
+impl Signals {
+    #[cfg(unix)]
+    fn new() -> Self {
+        use tokio::signal::unix::{signal, SignalKind};
+        let streams = match (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::hangup()),
+            signal(SignalKind::interrupt()),
+        ) {
+            (Ok(term), Ok(hup), Ok(int)) => Some((term, hup, int)),
+            _ => None,
+        };
+        Signals { streams }
+    }
+
+    #[cfg(not(unix))]
+    fn new() -> Self {
+        Signals {}
+    }
+
+    /// Waits for the child, forwarding signals as described above.
+    #[cfg(unix)]
+    async fn wait(
+        &mut self,
+        child: &mut tokio::process::Child,
+        pid: Option<u32>,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        let Some((term, hup, int)) = self.streams.as_mut() else {
+            return child.wait().await;
+        };
+        loop {
+            tokio::select! {
+                status = child.wait() => return status,
+                _ = term.recv() => forward(pid, libc::SIGTERM),
+                _ = hup.recv() => forward(pid, libc::SIGHUP),
+                _ = int.recv() => {}
+            }
         }
+    }
+
+    #[cfg(not(unix))]
+    async fn wait(
+        &mut self,
+        child: &mut tokio::process::Child,
+        _pid: Option<u32>,
+    ) -> std::io::Result<std::process::ExitStatus> {
+        child.wait().await
     }
 }
 
@@ -168,14 +226,6 @@ fn forward(pid: Option<u32>, sig: i32) {
             libc::kill(pid, sig);
         }
     }
-}
-
-#[cfg(not(unix))]
-async fn wait_forwarding_signals(
-    child: &mut tokio::process::Child,
-    _pid: Option<u32>,
-) -> std::io::Result<std::process::ExitStatus> {
-    child.wait().await
 }
 
 /// The command line as one string, quoted for a POSIX shell where needed.
@@ -215,6 +265,7 @@ mod tests {
     #[test]
     fn exit_codes_for_the_process() {
         let f = |exit_code, signal| Finished {
+            finished_at: time::OffsetDateTime::UNIX_EPOCH,
             exit_code,
             signal,
             spawn_error: None,

@@ -20,8 +20,10 @@ impl StateStore {
 
     /// The file of `task`: its name with everything but ASCII letters,
     /// digits, `-`, `_` and `.` percent-encoded, so any task name is a safe,
-    /// distinct file name.
+    /// distinct file name. Long names keep a readable prefix and end in a
+    /// hash of the whole name, to stay within file-name limits (255 bytes).
     pub fn path(&self, task: &str) -> PathBuf {
+        const MAX: usize = 100;
         let mut name = String::with_capacity(task.len() + 5);
         for b in task.bytes() {
             if b.is_ascii_alphanumeric()
@@ -32,6 +34,21 @@ impl StateStore {
             } else {
                 name.push_str(&format!("%{b:02X}"));
             }
+        }
+        if name.len() > MAX {
+            // Cut on a character boundary of the encoded form (never inside
+            // a %XX escape), then add the hash of the full task name.
+            let mut cut = MAX;
+            while cut > 0
+                && name
+                    .as_bytes()
+                    .get(cut.saturating_sub(2)..cut)
+                    .is_some_and(|w| w.contains(&b'%'))
+            {
+                cut -= 1;
+            }
+            name.truncate(cut);
+            name.push_str(&format!("~{:016x}", fnv1a64(task.as_bytes())));
         }
         name.push_str(".json");
         self.dir.join(name)
@@ -81,6 +98,17 @@ impl StateStore {
     }
 }
 
+/// FNV-1a, 64 bit: a stable hash (the same in every version and on every
+/// platform, unlike std's `DefaultHasher`).
+fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
 fn unique_suffix() -> u128 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
@@ -106,6 +134,31 @@ mod tests {
         );
         assert_ne!(s.path("a/b"), s.path("a%2Fb"));
         assert_eq!(s.path("Ü").file_name().unwrap(), "%C3%9C.json");
+    }
+
+    #[test]
+    fn long_names_stay_short_and_distinct() {
+        let s = StateStore::new(Path::new("/d"));
+        let a = "Ü ".repeat(200);
+        let b = format!("{a}x");
+        let pa = s.path(&a);
+        let name = pa.file_name().unwrap().to_str().unwrap();
+        assert!(name.len() <= 130, "{} bytes: {name}", name.len());
+        assert!(name.starts_with("%C3%9C%20"), "{name}");
+        assert_ne!(pa, s.path(&b));
+        assert_eq!(pa, s.path(&a), "stable");
+        // Saving really works with such a name.
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let st = TaskState {
+            failing: false,
+            last_outcome: Outcome::Success,
+            last_run_at: time::macros::datetime!(2026-11-21 02:00 UTC),
+            last_notified_at: None,
+            suppressed: 0,
+        };
+        store.save(&"長".repeat(100), &st).unwrap();
+        assert_eq!(store.load(&"長".repeat(100)).0, Some(st));
     }
 
     #[test]

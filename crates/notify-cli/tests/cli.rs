@@ -26,7 +26,10 @@ fn run_errors_level_failure_sends_one_mail() {
     assert!(subject.contains("Failed"), "{subject}");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("local Maildir"), "{stderr}");
-    assert!(stderr.contains("configure an account"), "{stderr}");
+    assert!(
+        stderr.contains("Send through your mail provider"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -189,6 +192,127 @@ fn run_keeps_only_a_bounded_tail_of_huge_output() {
 }
 
 #[test]
+fn run_does_not_wait_for_background_processes_holding_its_output() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .args([
+            "run",
+            "--task",
+            "T",
+            "--level",
+            "always",
+            "--",
+            "sh",
+            "-c",
+            "sleep 20 & echo started; exit 1",
+        ])
+        .timeout(std::time::Duration::from_secs(15))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let body = env.mails()[0].body_text();
+    assert!(body.contains("started"), "{body}");
+    assert!(
+        body.contains("Elapsed time:   0 s"),
+        "finished when the command exited: {body}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn run_passes_sigterm_on_and_still_reports() {
+    let env = TestEnv::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("notify"))
+        .args(["--data-dir"])
+        .arg(env.path().join("data"))
+        .args([
+            "run",
+            "--task",
+            "T",
+            "--level",
+            "always",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got-term; exit 5' TERM; echo ready; sleep 10 & wait",
+        ])
+        .env("HOME", env.path())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert_eq!(&first, b"ready\n");
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, libc::SIGTERM);
+    }
+    let status = child.wait().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(status.code(), Some(5), "{rest}");
+    assert!(rest.contains("got-term"), "{rest}");
+    let body = env.mails()[0].body_text();
+    assert!(body.contains("got-term"), "{body}");
+}
+
+#[test]
+fn run_runs_the_job_even_with_a_broken_config() {
+    let env = TestEnv::new();
+    env.config("[email\nlevel = \"always\"\n");
+    let out = env.notify(&["run", "--task", "T", "--", "sh", "-c", "echo RAN; exit 4"]);
+    assert_eq!(out.status.code(), Some(4), "{}", env.describe(&out));
+    assert_eq!(out.stdout, b"RAN\n");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("config.toml"),
+        "the error is reported: {stderr}"
+    );
+    assert!(stderr.contains("running the command anyway"), "{stderr}");
+    assert_eq!(env.mails().len(), 1, "the failure is still notified");
+}
+
+#[test]
+fn run_with_bad_delivery_settings_keeps_the_notification_locally() {
+    let env = TestEnv::new();
+    env.config("[email]\naccount = \"nope\"\n");
+    let out = env.notify(&["run", "--task", "T", "--", "false"]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown account `nope`"), "{stderr}");
+    assert!(
+        stderr.contains("goes to the local Maildir instead"),
+        "{stderr}"
+    );
+    assert_eq!(env.mails().len(), 1);
+    // Also on a success, the mistake is reported at once, not on the first failure.
+    let out = env.notify(&["run", "--task", "T", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown account `nope`"));
+    // send reports it as a configuration error.
+    let out = env.notify(&["send", "--task", "T", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(78));
+}
+
+#[test]
+fn run_long_task_names_keep_their_state() {
+    let env = TestEnv::new();
+    let name = "Ü ".repeat(150);
+    for _ in 0..2 {
+        let out = env.notify(&["run", "--task", &name, "--level", "changes", "--", "false"]);
+        assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+        assert!(!String::from_utf8_lossy(&out.stderr).contains("cannot save"));
+    }
+    assert_eq!(
+        env.mails().len(),
+        1,
+        "the repeat is held back, so state was saved"
+    );
+}
+
+#[test]
 fn run_command_not_found_is_a_failed_run() {
     let env = TestEnv::new();
     let out = env.notify(&["run", "--task", "T", "--", "/nonexistent/backup-tool"]);
@@ -265,7 +389,63 @@ fn send_with_flags() {
     let mail = &env.mails()[0];
     assert!(mail.header("Subject").unwrap().contains("DB dump"));
     let body = mail.body_text();
-    assert!(body.contains('3'), "{body}");
+    assert!(body.contains("Exit code:      3\n"), "{body}");
+    assert!(body.contains("Elapsed time:   1 min 05 s\n"), "{body}");
+    assert!(
+        body.contains("Started:        2026-11-21 02:00:00 +00:00\n"),
+        "{body}"
+    );
+}
+
+#[test]
+fn send_set_fills_known_values() {
+    let env = TestEnv::new();
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "sync",
+        "--status",
+        "failure",
+        "--set",
+        "Source=/srv/data",
+        "--set",
+        "Kopierte Dateien=42",
+        "--set",
+        "Ticket=OPS-7",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let body = env.mails()[0].body_text();
+    assert!(body.contains("Source:         /srv/data\n"), "{body}");
+    assert!(body.contains("Files copied:   42\n"), "{body}");
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "sync",
+        "--status",
+        "failure",
+        "--set",
+        "Files Copied=lots",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("must be a whole number"));
+}
+
+#[test]
+fn send_rejects_bad_addresses_before_anything_is_sent() {
+    let env = TestEnv::new();
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "x",
+        "--status",
+        "success",
+        "--to",
+        "ok@example.com,not-an-address",
+    ]);
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not-an-address"), "{stderr}");
+    assert!(stderr.contains("to"), "{stderr}");
 }
 
 #[test]
@@ -513,6 +693,36 @@ Ok: ##Kopierte Daten##
 }
 
 #[test]
+fn template_check_counts_unreadable_files() {
+    let env = TestEnv::new();
+    env.config("[email]\nbody_file = \"missing.txt\"\n");
+    let out = env.notify(&["template", "check"]);
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("missing.txt"), "{stderr}");
+    assert!(
+        stderr.contains("1 of 1 template(s) have errors"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn template_output_survives_a_closed_pipe() {
+    let env = TestEnv::new();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "'{}' template values | true",
+            assert_cmd::cargo::cargo_bin("notify").display()
+        ))
+        .env("HOME", env.path())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+}
+
+#[test]
 fn template_preview_renders_samples() {
     let env = TestEnv::new();
     let out = env.notify(&["template", "preview", "--status", "failure"]);
@@ -524,6 +734,22 @@ fn template_preview_renders_samples() {
         "template", "preview", "--locale", "de", "--status", "failure",
     ]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("Fehlgeschlagen"));
+    // Extras and values can be set, as with send.
+    env.config("[email]\nsubject = \"##Task Name## on ##Database##\"\n");
+    let out = env.notify(&[
+        "template",
+        "preview",
+        "--set",
+        "Database=prod",
+        "--set",
+        "Source=/srv",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("Subject: Daily Backup on prod\n"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("/srv"), "{stdout}");
 }
 
 #[test]
@@ -581,6 +807,26 @@ fn config_errors_name_file_line_and_key() {
         "{stderr}"
     );
     assert_eq!(env.mails().len(), 0);
+}
+
+#[test]
+fn config_values_are_checked_with_file_and_line() {
+    let env = TestEnv::new();
+    env.config("[email]\nlevel = \"Always\"\n\n[tasks.x]\nlocale = \"fr\"\n");
+    let out = env.notify(&["send", "--task", "x", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("line 5"), "{stderr}");
+    assert!(stderr.contains("tasks.x.locale"), "{stderr}");
+    assert!(
+        stderr.contains("unknown locale `fr`; expected one of: en, de"),
+        "{stderr}"
+    );
+    // A level in any case is fine.
+    env.config("[email]\nlevel = \"Always\"\n");
+    let out = env.notify(&["send", "--task", "x", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(env.mails().len(), 1);
 }
 
 #[test]

@@ -1,0 +1,189 @@
+//! From an `[accounts.NAME]` table to a ready SMTP configuration: provider
+//! preset, server and security, login, the password from its store, extra
+//! certificates.
+
+use std::sync::Arc;
+
+use notify_secrets::{normalize_app_password, store_for, SecretRef};
+use notify_smtp::providers::{self, Provider};
+use notify_smtp::{AuthMechanism, Credentials, Security, SmtpConfig, SmtpTransport};
+
+use crate::config::Account;
+use crate::error::CliError;
+use crate::Ui;
+
+/// Default connect and command timeout (SPEC: 30 s).
+pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The bare address in `Name <addr>` or `addr`.
+pub fn bare_address(mailbox: &str) -> &str {
+    let m = mailbox.trim();
+    match (m.rfind('<'), m.rfind('>')) {
+        (Some(a), Some(b)) if a < b => m[a + 1..b].trim(),
+        _ => m,
+    }
+}
+
+/// The provider preset of an account: `provider =`, else the from address's
+/// domain when no `server` is set.
+pub fn provider_of(name: &str, account: &Account) -> Result<Option<&'static Provider>, CliError> {
+    if let Some(id) = &account.provider {
+        return providers::by_id(id).map(Some).ok_or_else(|| {
+            let ids: Vec<&str> = providers::PROVIDERS.iter().map(|p| p.id).collect();
+            CliError::config(format!("account `{name}`: unknown provider `{id}`")).hint(format!(
+                "known providers: {} (see `notify providers`)",
+                ids.join(", ")
+            ))
+        });
+    }
+    if account.server.is_none() {
+        if let Some(from) = &account.from {
+            return Ok(providers::by_address(bare_address(from)));
+        }
+    }
+    Ok(None)
+}
+
+/// Everything but the password: host, port, security, login, TLS options.
+pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig, CliError> {
+    let err = |msg: String| CliError::config(format!("account `{name}`: {msg}"));
+    let provider = provider_of(name, account)?;
+    let security = match &account.security {
+        Some(s) => Some(s.parse::<Security>().map_err(err)?),
+        None => None,
+    };
+    let mut config = match (&account.server, provider) {
+        (Some(server), _) => {
+            let (host, port, security) =
+                SmtpConfig::parse_server(server, security).map_err(err)?;
+            SmtpConfig::new(host, port, security)
+        }
+        (None, Some(p)) => {
+            let security = security.unwrap_or(p.security);
+            let port = if security == p.security {
+                p.port
+            } else {
+                security.default_port()
+            };
+            SmtpConfig::new(p.host, port, security)
+        }
+        (None, None) => {
+            return Err(err("no `server` is set".into()).hint(
+                "add server = \"smtp.example.com:587\", or provider = \"gmail\" (see `notify providers`)",
+            ))
+        }
+    };
+    if let Some(auth) = &account.auth {
+        config.auth = Some(auth.parse::<AuthMechanism>().map_err(err)?);
+    }
+    if let Some(path) = &account.ca_file {
+        let path = notify_secrets::expand_home(path);
+        let pem = std::fs::read(&path).map_err(|e| {
+            err(format!("cannot read ca_file {}: {e}", path.display())).hint(
+                "ca_file names a PEM file with the certificate(s) to trust, e.g. your company CA",
+            )
+        })?;
+        config.ca_pem = Some(pem);
+        config.ca_file_label = Some(path.display().to_string());
+    }
+    config.accept_invalid_certs = account.accept_invalid_certs.unwrap_or(false);
+    if config.accept_invalid_certs {
+        ui.warn(&format!(
+            "account `{name}` has accept_invalid_certs = true: the certificate of {} is NOT \
+             checked, so anyone on the network path can read and change this mail and the \
+             password; use ca_file with the server's certificate instead",
+            config.host
+        ));
+    }
+    config.allow_insecure_auth = account.allow_insecure_auth.unwrap_or(false);
+    config.helo_name = account.helo_name.clone();
+    config.timeout = account
+        .timeout
+        .map(|d| std::time::Duration::from_secs(d.0.whole_seconds().max(1).unsigned_abs()))
+        .unwrap_or(DEFAULT_TIMEOUT);
+    if let Some(p) = provider {
+        if let Some(user) = username_of(account) {
+            if let Err(msg) = providers::check_username(p, &user) {
+                ui.warn(&format!("account `{name}`: {msg}"));
+            }
+        }
+    }
+    Ok(config)
+}
+
+/// The login: `username`, else the from address.
+pub fn username_of(account: &Account) -> Option<String> {
+    account
+        .username
+        .clone()
+        .or_else(|| account.from.as_deref().map(|f| bare_address(f).to_owned()))
+}
+
+/// Adds the credentials, fetching the secret from its store. An account
+/// without `password` does not authenticate (a plain relay).
+pub fn with_credentials(
+    name: &str,
+    account: &Account,
+    mut config: SmtpConfig,
+) -> Result<SmtpConfig, CliError> {
+    let Some(reference) = &account.password else {
+        return Ok(config);
+    };
+    let secret_err = |e: notify_secrets::Error| {
+        let hint = e.hint();
+        let err = CliError::config(format!("account `{name}`: {e}"));
+        match hint {
+            Some(h) => err.hint(h),
+            None => err,
+        }
+    };
+    let reference: SecretRef = reference.parse().map_err(secret_err)?;
+    let store = store_for(&reference).ok_or_else(|| {
+        CliError::config(format!(
+            "account `{name}`: password = \"keychain\" needs the OS keychain, which this build of notify does not include"
+        ))
+        .hint("use password = \"env:VAR\", \"file:PATH\" or \"cmd:COMMAND\"")
+    })?;
+    let secret = store.get(name).map_err(secret_err)?;
+    let secret = normalize_app_password(secret);
+    let username = username_of(account).ok_or_else(|| {
+        CliError::config(format!("account `{name}`: no username and no from address"))
+            .hint("set username = \"...\" or from = \"you@example.com\"")
+    })?;
+    config.credentials = Some(Credentials { username, secret });
+    Ok(config)
+}
+
+/// The transport for an account, with its password fetched now, and the
+/// SMTP transcript on stderr at `-v`.
+pub fn transport(
+    name: &str,
+    account: &Account,
+    config: SmtpConfig,
+    ui: &Ui,
+) -> Result<SmtpTransport, CliError> {
+    let config = with_credentials(name, account, config)?;
+    let transport = SmtpTransport::new(config).map_err(|e| {
+        let e: notify_core::TransportError = e.into();
+        CliError::from(e)
+    })?;
+    Ok(if ui.is_verbose() {
+        transport.with_transcript(Arc::new(|line: &str| eprintln!("{line}")))
+    } else {
+        transport
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn addresses() {
+        assert_eq!(
+            bare_address("Backups <backup@example.com>"),
+            "backup@example.com"
+        );
+        assert_eq!(bare_address(" me@x.org "), "me@x.org");
+    }
+}
