@@ -282,7 +282,7 @@ pub enum TemplateCommand {
     },
     /// Render a task's subject and body with sample values
     Preview {
-        /// The task whose templates to use [default: the [email] ones]
+        /// The task whose templates to use [default: the `[email]` ones]
         #[arg(long, value_name = "NAME")]
         task: Option<String>,
         /// Render in this locale (en, de)

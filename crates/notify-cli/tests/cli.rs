@@ -7,7 +7,11 @@
 //! - `template_*`: values, check, preview, fallback at send time.
 //! - `config_*`: files, environment overrides, errors.
 //! - `header_*`: nothing a task name holds can add a header.
+//! - `smtp::*` (tests/cases/smtp.rs): `run`, `send` and `test` through a
+//!   real SMTP server over real TLS, and the canary password checks.
 
+#[path = "cases/smtp.rs"]
+mod smtp;
 mod support;
 
 use support::{decode_header, TestEnv};

@@ -241,7 +241,7 @@ pub(crate) mod hints {
         let user = ctx.username.as_deref().unwrap_or("the from address");
         format!(
             "check the username ({user}; it is the from address unless `username` is set) and \
-             the password; store a new password with `notify account set-password NAME`"
+             the password that the account's `password =` store holds"
         )
     }
 
