@@ -44,6 +44,7 @@ pub struct Config {
 #[serde(deny_unknown_fields)]
 pub struct Settings {
     /// The account to send from; absent: the local Maildir.
+    #[serde(default, deserialize_with = "text")]
     pub account: Option<String>,
     /// Recipients (a list, or one comma-separated string).
     pub to: Option<Addresses>,
@@ -52,16 +53,20 @@ pub struct Settings {
     /// Blind-copy recipients.
     pub bcc: Option<Addresses>,
     /// Reply-To address.
+    #[serde(default, deserialize_with = "text")]
     pub reply_to: Option<String>,
     /// When to send.
     pub level: Option<Level>,
     /// The subject template.
+    #[serde(default, deserialize_with = "text")]
     pub subject: Option<String>,
     /// The body template, inline.
+    #[serde(default, deserialize_with = "text")]
     pub body: Option<String>,
     /// The body template, from a file (relative to the config file).
     pub body_file: Option<PathBuf>,
     /// An HTML body template, inline.
+    #[serde(default, deserialize_with = "text")]
     pub html: Option<String>,
     /// An HTML body template, from a file (relative to the config file).
     pub html_file: Option<PathBuf>,
@@ -112,6 +117,34 @@ pub struct Account {
     pub helo_name: Option<String>,
     /// Connect and command timeout.
     pub timeout: Option<HumanDuration>,
+}
+
+/// A text value that may also arrive as a number or a boolean: figment reads
+/// `NOTIFY_EMAIL__SUBJECT=true` as a boolean, but a subject is text.
+fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+    struct V;
+    impl Visitor<'_> for V {
+        type Value = Option<String>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(v.to_owned()))
+        }
+        fn visit_bool<E: de::Error>(self, v: bool) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_i64<E: de::Error>(self, v: i64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_u64<E: de::Error>(self, v: u64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+        fn visit_f64<E: de::Error>(self, v: f64) -> Result<Self::Value, E> {
+            Ok(Some(v.to_string()))
+        }
+    }
+    d.deserialize_any(V)
 }
 
 /// A locale code that notify knows (`en`, `de`, `de_DE.UTF-8`, ...),

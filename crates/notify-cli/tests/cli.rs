@@ -875,6 +875,19 @@ level = "always"
         .unwrap();
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     assert_eq!(env.mails().len(), 2);
+    // A value that looks like a number or a boolean is still text.
+    let out = env
+        .cmd()
+        .env("NOTIFY_EMAIL__LEVEL", "always")
+        .env("NOTIFY_EMAIL__SUBJECT", "true")
+        .args(["send", "--task", "Other", "--status", "success"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert!(env
+        .mails()
+        .iter()
+        .any(|m| m.header("Subject").as_deref() == Some("true")));
     // Flags beat both.
     env.cmd()
         .env("NOTIFY_EMAIL__LEVEL", "always")
@@ -883,7 +896,7 @@ level = "always"
         ])
         .output()
         .unwrap();
-    assert_eq!(env.mails().len(), 2);
+    assert_eq!(env.mails().len(), 3);
     // A bad environment value is named as such.
     let out = env
         .cmd()
@@ -937,6 +950,92 @@ fn header_task_name_with_line_breaks_cannot_add_headers() {
         subject.contains("evil  Bcc: victim@example.com X-Injected: 1"),
         "{subject}"
     );
+}
+
+#[test]
+fn providers_are_listed_and_chosen_by_address() {
+    let env = TestEnv::new();
+    let out = env.notify(&["providers"]);
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for id in [
+        "gmail",
+        "icloud",
+        "yahoo",
+        "aol",
+        "outlook",
+        "office365",
+        "zoho",
+        "fastmail",
+        "gmx",
+    ] {
+        assert!(text.contains(id), "{id} missing:\n{text}");
+    }
+    assert!(text.contains("smtp.gmail.com:465"), "{text}");
+    let out = env.notify(&["providers", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json.as_array().unwrap().len(), 9);
+
+    // No server: the preset of the from address's domain; `provider =` picks one.
+    env.config(
+        r#"
+[email]
+account = "g"
+to = "me@example.com"
+[accounts.g]
+from = "Me <me@gmail.com>"
+password = "env:UNUSED"
+[accounts.i]
+from = "me@custom.example"
+provider = "icloud"
+username = "me@example.com"
+password = "env:UNUSED"
+"#,
+    );
+    let body = |out: &std::process::Output| {
+        support::Mail {
+            raw: String::from_utf8_lossy(&out.stdout).into_owned(),
+        }
+        .body_text()
+    };
+    let out = env.notify(&["test", "--dry-run"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = body(&out);
+    assert!(
+        text.contains("account `g` (smtp.gmail.com:465, tls)"),
+        "{text}"
+    );
+    let out = env.notify(&["test", "--dry-run", "--account", "i"]);
+    let text = body(&out);
+    assert!(text.contains("(smtp.mail.me.com:587, starttls)"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("@icloud.com"),
+        "the iCloud login rule is explained: {stderr}"
+    );
+}
+
+#[test]
+fn attached_log_is_capped_and_keeps_the_tail() {
+    let env = TestEnv::new();
+    env.config("[email]\nattach_log_max = 2000\n");
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "T",
+        "--attach-log",
+        "--",
+        "sh",
+        "-c",
+        "i=0; while [ $i -lt 500 ]; do echo line-$i; i=$((i+1)); done; exit 1",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    assert!(mail.raw.contains("multipart/mixed"), "{}", mail.raw);
+    assert!(mail.raw.contains("log.txt"), "{}", mail.raw);
+    let all = mail.body_text();
+    assert!(all.contains("line-499"), "the tail is kept");
+    assert!(!all.contains("line-10\n"), "the head is cut");
 }
 
 #[test]
