@@ -36,7 +36,9 @@ Certificates (openssl CLI): `--make-certs DIR` writes ca.pem (test CA),
 leaf.pem/leaf.key (localhost, 127.0.0.1, ::1; signed by the CA, CA:FALSE),
 self.pem/self.key (self-signed, CA:FALSE), wrongname.pem/.key (signed by
 the CA for wrong.example only) and other-ca.pem (a CA that signed nothing
-here). Existing complete directories are reused.
+here). Existing complete directories are reused. A listener's "cert" may
+also be "expiring" (valid for 5 more days) or "expired" (since yesterday):
+those are made at each start, signed by the test CA, next to "outdir".
 """
 
 import argparse
@@ -144,7 +146,35 @@ def make_certs(certdir):
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def server_context(certdir, cert):
+# Certificates that depend on today's date, made at each start (signed by
+# the test CA, for localhost): name -> validity in days from now.
+DATED_CERTS = {"expiring": 5, "expired": -1}
+
+
+def dated_cert(certdir, workdir, name):
+    """Makes workdir/<name>.pem/.key unless there; returns workdir."""
+    if os.path.exists(os.path.join(workdir, f"{name}.pem")):
+        return workdir
+    os.makedirs(workdir, exist_ok=True)
+    san = "DNS:localhost, IP:127.0.0.1, IP:::1"
+    _key(name, workdir)
+    _openssl("req", "-new", "-key", f"{name}.key", "-subj", "/CN=localhost", "-out", f"{name}.csr", cwd=workdir)
+    _ext(workdir, name, LEAF_EXT.format(san=san))
+    _openssl(
+        "x509", "-req", "-in", f"{name}.csr",
+        "-CA", os.path.abspath(os.path.join(certdir, "ca.pem")),
+        "-CAkey", os.path.abspath(os.path.join(certdir, "ca.key")),
+        # A serial file of our own: the shared ca.srl is not ours to write.
+        "-CAserial", f"{name}.srl", "-CAcreateserial",
+        "-days", str(DATED_CERTS[name]), "-extfile", f"{name}.ext", "-out", f"{name}.pem",
+        cwd=workdir,
+    )
+    return workdir
+
+
+def server_context(certdir, cert, workdir):
+    if cert in DATED_CERTS:
+        certdir = dated_cert(certdir, workdir, cert)
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     ctx.load_cert_chain(os.path.join(certdir, f"{cert}.pem"), os.path.join(certdir, f"{cert}.key"))
     return ctx
@@ -158,6 +188,8 @@ class State:
     def __init__(self, config):
         self.outdir = config["outdir"]
         os.makedirs(self.outdir, exist_ok=True)
+        # Where the dated certificates of this run are made.
+        self.certwork = os.path.abspath(self.outdir) + "-certs"
         self.users = {k: v for k, v in config.get("users", {}).items()}
         self.tokens = dict(config.get("tokens", {}))
         self.auth_replies = dict(config.get("auth_replies", {}))
@@ -345,11 +377,11 @@ async def start_listener(loop, spec, state, certdir, port):
         # Offer AUTH in the clear only when this listener does AUTH at all.
         kwargs["auth_require_tls"] = not auth
     elif mode == "starttls":
-        kwargs["tls_context"] = server_context(certdir, spec.get("cert", "leaf"))
+        kwargs["tls_context"] = server_context(certdir, spec.get("cert", "leaf"), state.certwork)
         kwargs["require_starttls"] = True
         kwargs["auth_require_tls"] = True
     elif mode == "tls":
-        ssl_ctx = server_context(certdir, spec.get("cert", "leaf"))
+        ssl_ctx = server_context(certdir, spec.get("cert", "leaf"), state.certwork)
         # aiosmtpd only counts STARTTLS as TLS: with True it would never
         # offer AUTH on an implicit-TLS listener.
         kwargs["auth_require_tls"] = False

@@ -13,6 +13,10 @@
 //!   failures classified as temporary, permanent or configuration, with
 //!   hints for the known cases (app passwords, Microsoft's 5.7.139, wrong
 //!   TLS mode for the port, untrusted certificates).
+//! - [`doctor::diagnose`] checks an SMTP account step by step (DNS, TCP,
+//!   STARTTLS, TLS with the server's certificate, EHLO, AUTH) for
+//!   `notify doctor`, through the same code as a delivery, without sending
+//!   mail.
 //! - [`MaildirTransport`] writes into a local Maildir (the default when no
 //!   account is configured), [`StdoutTransport`] prints (`--dry-run`),
 //!   [`WriterTransport`] writes to any `Write`, and [`StubTransport`] (from
@@ -40,6 +44,7 @@
 #![deny(missing_docs)]
 
 mod classify;
+pub mod doctor;
 mod error;
 mod maildir;
 mod message;
@@ -48,6 +53,7 @@ mod smtp;
 mod stdout;
 mod tls;
 mod transcript;
+mod x509;
 
 pub use error::Error;
 pub use lettre::Message;

@@ -32,7 +32,7 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use lettre::transport::smtp::authentication::{Credentials as LettreCredentials, Mechanism};
@@ -42,7 +42,7 @@ use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter,
 use lettre::transport::smtp::response::Response;
 use lettre::Message;
 use notify_core::{Delivery, ErrorKind, Notification, Transport, TransportError};
-use rustls_pki_types::ServerName;
+use rustls_pki_types::{CertificateDer, ServerName};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -82,7 +82,7 @@ impl AuthMechanism {
         }
     }
 
-    fn lettre(self) -> Mechanism {
+    pub(crate) fn lettre(self) -> Mechanism {
         match self {
             AuthMechanism::Plain => Mechanism::Plain,
             AuthMechanism::Login => Mechanism::Login,
@@ -286,7 +286,7 @@ impl SmtpConfig {
         Ok((host.to_owned(), port, security))
     }
 
-    fn label(&self) -> String {
+    pub(crate) fn label(&self) -> String {
         classify::server_label(&self.host, self.port)
     }
 }
@@ -324,6 +324,8 @@ pub struct SmtpTransport {
     /// Accepts any certificate: only to find out whether a silent port
     /// speaks TLS, never to send anything.
     probe_tls: Arc<ClientConfig>,
+    /// The `ca_pem` certificates, for [`SmtpTransport::recording_tls`].
+    extra_roots: Vec<CertificateDer<'static>>,
     helo: Helo,
     transcript: Option<Sink>,
 }
@@ -432,6 +434,7 @@ impl SmtpTransport {
             config,
             tls,
             probe_tls,
+            extra_roots: extra,
             helo,
             transcript: None,
         })
@@ -452,6 +455,15 @@ impl SmtpTransport {
     /// The settings this transport was built with.
     pub fn config(&self) -> &SmtpConfig {
         &self.config
+    }
+
+    /// The transport's TLS settings, with a verifier that also records the
+    /// chain the server presents into `record` (`notify doctor`).
+    pub(crate) fn recording_tls(
+        &self,
+        record: Arc<tls::Presented>,
+    ) -> Result<Arc<ClientConfig>, String> {
+        tls::recording_client_config(&self.extra_roots, self.config.accept_invalid_certs, record)
     }
 
     /// Delivers `messages` over one connection, in order, and returns one
@@ -519,7 +531,7 @@ impl SmtpTransport {
         results
     }
 
-    fn ctx(&self, message: Option<&Message>) -> Ctx {
+    pub(crate) fn ctx(&self, message: Option<&Message>) -> Ctx {
         Ctx {
             host: self.config.host.clone(),
             port: self.config.port,
@@ -533,7 +545,7 @@ impl SmtpTransport {
         }
     }
 
-    fn client_id(&self, local: Option<SocketAddr>) -> ClientId {
+    pub(crate) fn client_id(&self, local: Option<SocketAddr>) -> ClientId {
         match &self.helo {
             Helo::Fixed(id) => id.clone(),
             Helo::Hostname(name) => ClientId::Domain(name.clone()),
@@ -567,6 +579,56 @@ impl SmtpTransport {
         }
         let transcript = Transcript::new(self.transcript.clone());
 
+        let addrs = self.resolve(ctx).await?;
+        let attempts = self.connect_tcp(ctx, &addrs).await;
+        let Some(connected) = attempts.connected else {
+            return Err(attempts.failures.into_iter().last().map_or_else(
+                || Failure::new(ErrorKind::Temporary, "no address to connect to"),
+                |(_, failure)| failure,
+            ));
+        };
+        let Connected { tcp, addr, .. } = connected;
+        let local = tcp.local_addr().ok();
+        self.note_connected(&transcript, addr);
+
+        let sniff = Sniff::new(tcp);
+        let mut encrypted = cfg.security == Security::Tls;
+        let stream = if encrypted {
+            self.handshake(ctx, sniff, &transcript).await?
+        } else {
+            Stream::Plain(sniff)
+        };
+        let mut wire = Wire::new(stream, transcript);
+        let mut pending = Vec::new();
+        let greeting = self
+            .read_greeting(ctx, &mut wire, &mut pending, addr)
+            .await?;
+        let hello = self.client_id(local);
+
+        if cfg.security == Security::StartTls {
+            let upgrade = self
+                .starttls_prepare(ctx, wire, &mut pending, &hello)
+                .await?;
+            let stream = self
+                .handshake(ctx, upgrade.sniff, &upgrade.transcript)
+                .await?;
+            encrypted = true;
+            wire = Wire::new(stream, upgrade.transcript);
+        }
+
+        let conn = self
+            .lettre_connect(ctx, wire, greeting.raw, pending, &hello)
+            .await?;
+        let mut session = Session { conn, encrypted };
+        if let Some(creds) = &cfg.credentials {
+            self.authenticate(ctx, &mut session, creds).await?;
+        }
+        Ok(session)
+    }
+
+    /// Resolves the host name (with the timeout).
+    pub(crate) async fn resolve(&self, ctx: &Ctx) -> Result<Vec<SocketAddr>, Failure> {
+        let cfg = &self.config;
         let addrs: Vec<SocketAddr> = match timeout(
             cfg.timeout,
             tokio::net::lookup_host((cfg.host.as_str(), cfg.port)),
@@ -581,52 +643,60 @@ impl SmtpTransport {
             let err = std::io::Error::other("no address found");
             return Err(classify::dns(ctx, &err));
         }
+        Ok(addrs)
+    }
 
-        let mut last_failure = None;
-        let mut connected = None;
-        for addr in &addrs {
-            match timeout(cfg.timeout, TcpStream::connect(addr)).await {
-                Ok(Ok(stream)) => {
-                    connected = Some((stream, *addr));
-                    break;
+    /// Connects to the first address that answers, each within the
+    /// timeout, with `TCP_NODELAY` set.
+    pub(crate) async fn connect_tcp(&self, ctx: &Ctx, addrs: &[SocketAddr]) -> Attempts {
+        let mut failures = Vec::new();
+        for addr in addrs {
+            let start = Instant::now();
+            match timeout(self.config.timeout, TcpStream::connect(addr)).await {
+                Ok(Ok(tcp)) => {
+                    // Best effort: without it each message waits for a
+                    // delayed ACK.
+                    let _ = tcp.set_nodelay(true);
+                    return Attempts {
+                        connected: Some(Connected {
+                            tcp,
+                            addr: *addr,
+                            elapsed: start.elapsed(),
+                        }),
+                        failures,
+                    };
                 }
                 Ok(Err(err)) => {
-                    last_failure = Some(classify::connect(ctx, &addr.to_string(), &err))
+                    failures.push((*addr, classify::connect(ctx, &addr.to_string(), &err)))
                 }
-                Err(_) => last_failure = Some(classify::timeout(ctx, Step::Connect)),
+                Err(_) => failures.push((*addr, classify::timeout(ctx, Step::Connect))),
             }
         }
-        let Some((tcp, addr)) = connected else {
-            return Err(last_failure.unwrap_or_else(|| {
-                Failure::new(ErrorKind::Temporary, "no address to connect to")
-            }));
-        };
-        // Best effort: without it each message waits for a delayed ACK.
-        let _ = tcp.set_nodelay(true);
-        let local = tcp.local_addr().ok();
-        let label = cfg.label();
+        Attempts {
+            connected: None,
+            failures,
+        }
+    }
+
+    /// The transcript's "* connected to ..." note.
+    pub(crate) fn note_connected(&self, transcript: &Transcript, addr: SocketAddr) {
+        let label = self.config.label();
         if label == addr.to_string() {
             transcript.note(&format!("connected to {label}"));
         } else {
             transcript.note(&format!("connected to {label} ({addr})"));
         }
+    }
 
-        let mut encrypted = false;
-        let mut stream = Stream::Plain(Sniff::new(tcp));
-        if cfg.security == Security::Tls {
-            let Stream::Plain(sniff) = stream else {
-                return Err(Failure::new(
-                    ErrorKind::Temporary,
-                    "internal: stream already encrypted",
-                ));
-            };
-            stream = self.handshake(ctx, sniff, &transcript).await?;
-            encrypted = true;
-        }
-        let mut wire = Wire::new(stream, transcript);
-        let mut pending = Vec::new();
-
-        let greeting = match timeout(cfg.timeout, read_reply(&mut wire, &mut pending)).await {
+    /// Reads the greeting (with the timeout); anything but 2xx is an error.
+    pub(crate) async fn read_greeting(
+        &self,
+        ctx: &Ctx,
+        wire: &mut Wire,
+        pending: &mut Vec<u8>,
+        addr: SocketAddr,
+    ) -> Result<Reply, Failure> {
+        let greeting = match timeout(self.config.timeout, read_reply(wire, pending)).await {
             Err(_) => return Err(self.greeting_timeout(ctx, addr).await),
             Ok(Err(err)) => return Err(read_failure(ctx, Step::Greeting, err)),
             Ok(Ok(reply)) => reply,
@@ -640,113 +710,142 @@ impl SmtpTransport {
                 None,
             ));
         }
-        let hello = self.client_id(local);
+        Ok(greeting)
+    }
 
-        if cfg.security == Security::StartTls {
-            let ehlo = self
-                .exchange(
-                    ctx,
-                    &mut wire,
-                    &mut pending,
-                    Step::Ehlo,
-                    &format!("EHLO {hello}"),
-                )
-                .await?;
-            if ehlo.code != 250 {
-                return Err(classify::reply(
-                    ctx,
-                    Step::Ehlo,
-                    ehlo.code,
-                    &ehlo.text(),
-                    None,
-                ));
-            }
-            if !ehlo.has_keyword("STARTTLS") {
-                let failure = Failure::new(
-                    ErrorKind::Config,
-                    format!(
-                        "{} does not offer STARTTLS, and security = \"starttls\" requires it; \
-                         nothing was sent",
-                        ctx.server()
-                    ),
-                )
-                .hint(format!(
-                    "if this port expects implicit TLS, set security = \"tls\"; only for a \
-                     trusted relay without TLS, set security = \"none\"{}",
-                    if cfg.credentials.is_some() {
-                        " (and allow_insecure_auth = true to send the password unencrypted)"
-                    } else {
-                        ""
-                    }
-                ));
-                let _ = timeout(
-                    cfg.timeout.min(Duration::from_secs(5)),
-                    self.exchange(ctx, &mut wire, &mut pending, Step::Quit, "QUIT"),
-                )
-                .await;
-                return Err(failure);
-            }
-            let reply = self
-                .exchange(ctx, &mut wire, &mut pending, Step::StartTls, "STARTTLS")
-                .await?;
-            if reply.code != 220 {
-                return Err(classify::reply(
-                    ctx,
-                    Step::StartTls,
-                    reply.code,
-                    &reply.text(),
-                    None,
-                ));
-            }
-            if !pending.is_empty() {
-                return Err(Failure::new(
-                    ErrorKind::Permanent,
-                    format!(
-                        "{} sent data after its STARTTLS reply and before the TLS handshake; \
-                         refusing to continue (a sign of a STARTTLS injection attack)",
-                        ctx.server_mode()
-                    ),
-                ));
-            }
-            let (stream, transcript) = wire.into_parts();
-            let Stream::Plain(mut sniff) = stream else {
-                return Err(Failure::new(
-                    ErrorKind::Temporary,
-                    "internal: stream already encrypted",
-                ));
-            };
-            sniff.restart();
-            let stream = self.handshake(ctx, sniff, &transcript).await?;
-            encrypted = true;
-            wire = Wire::new(stream, transcript);
+    /// The plaintext part of STARTTLS, after the greeting: EHLO, check that
+    /// STARTTLS is offered (else QUIT and fail), STARTTLS, 220, and nothing
+    /// pipelined after it. Returns the stream, ready for the handshake.
+    pub(crate) async fn starttls_prepare(
+        &self,
+        ctx: &Ctx,
+        mut wire: Wire,
+        pending: &mut Vec<u8>,
+        hello: &ClientId,
+    ) -> Result<Upgrade, Failure> {
+        let cfg = &self.config;
+        let ehlo = self
+            .exchange(
+                ctx,
+                &mut wire,
+                pending,
+                Step::Ehlo,
+                &format!("EHLO {hello}"),
+            )
+            .await?;
+        if ehlo.code != 250 {
+            return Err(classify::reply(
+                ctx,
+                Step::Ehlo,
+                ehlo.code,
+                &ehlo.text(),
+                None,
+            ));
         }
+        if !ehlo.has_keyword("STARTTLS") {
+            let failure = Failure::new(
+                ErrorKind::Config,
+                format!(
+                    "{} does not offer STARTTLS, and security = \"starttls\" requires it; \
+                     nothing was sent",
+                    ctx.server()
+                ),
+            )
+            .hint(format!(
+                "if this port expects implicit TLS, set security = \"tls\"; only for a \
+                 trusted relay without TLS, set security = \"none\"{}",
+                if cfg.credentials.is_some() {
+                    " (and allow_insecure_auth = true to send the password unencrypted)"
+                } else {
+                    ""
+                }
+            ));
+            let _ = timeout(
+                cfg.timeout.min(Duration::from_secs(5)),
+                self.exchange(ctx, &mut wire, pending, Step::Quit, "QUIT"),
+            )
+            .await;
+            return Err(failure);
+        }
+        let reply = self
+            .exchange(ctx, &mut wire, pending, Step::StartTls, "STARTTLS")
+            .await?;
+        if reply.code != 220 {
+            return Err(classify::reply(
+                ctx,
+                Step::StartTls,
+                reply.code,
+                &reply.text(),
+                None,
+            ));
+        }
+        if !pending.is_empty() {
+            return Err(Failure::new(
+                ErrorKind::Permanent,
+                format!(
+                    "{} sent data after its STARTTLS reply and before the TLS handshake; \
+                     refusing to continue (a sign of a STARTTLS injection attack)",
+                    ctx.server_mode()
+                ),
+            ));
+        }
+        let (stream, transcript) = wire.into_parts();
+        let Stream::Plain(mut sniff) = stream else {
+            return Err(Failure::new(
+                ErrorKind::Temporary,
+                "internal: stream already encrypted",
+            ));
+        };
+        sniff.restart();
+        Ok(Upgrade {
+            sniff,
+            transcript,
+            reply,
+        })
+    }
 
-        // lettre reads a greeting first, then sends EHLO: give it the one we
-        // read (plus anything the server pipelined after it).
-        let mut replay = greeting.raw;
+    /// Hands the connection to lettre, which sends EHLO: it reads a
+    /// greeting first, so it is given the one we read (plus anything the
+    /// server pipelined after it).
+    pub(crate) async fn lettre_connect(
+        &self,
+        ctx: &Ctx,
+        mut wire: Wire,
+        greeting: Vec<u8>,
+        mut pending: Vec<u8>,
+        hello: &ClientId,
+    ) -> Result<AsyncSmtpConnection, Failure> {
+        let mut replay = greeting;
         replay.append(&mut pending);
         wire.set_replay(replay);
-
-        let conn = match timeout(
-            cfg.timeout,
-            AsyncSmtpConnection::connect_with_transport(Box::new(wire), &hello),
+        match timeout(
+            self.config.timeout,
+            AsyncSmtpConnection::connect_with_transport(Box::new(wire), hello),
         )
         .await
         {
-            Err(_) => return Err(classify::timeout(ctx, Step::Ehlo)),
-            Ok(Err(err)) => return Err(lettre_failure(ctx, Step::Ehlo, err, None)),
-            Ok(Ok(conn)) => conn,
-        };
-        let mut session = Session { conn, encrypted };
-        if let Some(creds) = &cfg.credentials {
-            self.authenticate(ctx, &mut session, creds).await?;
+            Err(_) => Err(classify::timeout(ctx, Step::Ehlo)),
+            Ok(Err(err)) => Err(lettre_failure(ctx, Step::Ehlo, err, None)),
+            Ok(Ok(conn)) => Ok(conn),
         }
-        Ok(session)
     }
 
-    /// Runs the TLS handshake over `sniff`.
+    /// Runs the TLS handshake over `sniff` with the transport's TLS
+    /// settings.
     async fn handshake(
         &self,
+        ctx: &Ctx,
+        sniff: Sniff,
+        transcript: &Transcript,
+    ) -> Result<Stream, Failure> {
+        self.handshake_with(self.tls.clone(), ctx, sniff, transcript)
+            .await
+    }
+
+    /// Runs the TLS handshake over `sniff` with `tls`.
+    pub(crate) async fn handshake_with(
+        &self,
+        tls: Arc<ClientConfig>,
         ctx: &Ctx,
         sniff: Sniff,
         transcript: &Transcript,
@@ -758,7 +857,7 @@ impl SmtpTransport {
                 format!("`{}` is not a valid TLS server name: {err}", cfg.host),
             )
         })?;
-        let connector = TlsConnector::from(self.tls.clone());
+        let connector = TlsConnector::from(tls);
         match timeout(cfg.timeout, connector.connect(name, sniff).into_fallible()).await {
             Err(_) => Err(classify::timeout(ctx, Step::TlsHandshake)),
             Ok(Err((err, sniff))) => {
@@ -830,7 +929,7 @@ impl SmtpTransport {
 
     /// Sends one command line of our own (before lettre takes over) and
     /// reads the reply.
-    async fn exchange(
+    pub(crate) async fn exchange(
         &self,
         ctx: &Ctx,
         wire: &mut Wire,
@@ -852,12 +951,15 @@ impl SmtpTransport {
         }
     }
 
-    async fn authenticate(
+    /// Logs in with the configured or the best offered mechanism, never
+    /// over an unencrypted connection unless allowed; returns the
+    /// mechanism used.
+    pub(crate) async fn authenticate(
         &self,
         ctx: &Ctx,
         session: &mut Session,
         creds: &Credentials,
-    ) -> Result<(), Failure> {
+    ) -> Result<AuthMechanism, Failure> {
         let cfg = &self.config;
         if !session.encrypted && !cfg.allow_insecure_auth {
             return Err(Failure::new(
@@ -960,7 +1062,7 @@ impl SmtpTransport {
             };
             reply = self.command(session, ctx, Step::Auth, next, None).await?;
         }
-        Ok(())
+        Ok(mechanism)
     }
 
     /// One lettre command with the timeout; a negative reply is an error.
@@ -1059,7 +1161,8 @@ impl SmtpTransport {
         })
     }
 
-    async fn quit(&self, mut session: Session) {
+    /// Ends the session politely (QUIT, a short timeout).
+    pub(crate) async fn quit(&self, mut session: Session) {
         let limit = self.config.timeout.min(Duration::from_secs(5));
         let _ = timeout(limit, session.conn.quit()).await;
     }
@@ -1078,9 +1181,38 @@ impl Transport for SmtpTransport {
     }
 }
 
-struct Session {
-    conn: AsyncSmtpConnection,
-    encrypted: bool,
+/// A connection lettre speaks over, greeted (and logged in).
+pub(crate) struct Session {
+    pub(crate) conn: AsyncSmtpConnection,
+    /// Whether it is TLS (lettre's own `is_encrypted` cannot know).
+    pub(crate) encrypted: bool,
+}
+
+/// A TCP connection made by [`SmtpTransport::connect_tcp`].
+#[derive(Debug)]
+pub(crate) struct Connected {
+    pub(crate) tcp: TcpStream,
+    pub(crate) addr: SocketAddr,
+    /// How long the successful attempt took.
+    pub(crate) elapsed: Duration,
+}
+
+/// What [`SmtpTransport::connect_tcp`] did: the connection, if any, and
+/// each address that failed before it, in order.
+#[derive(Debug)]
+pub(crate) struct Attempts {
+    pub(crate) connected: Option<Connected>,
+    pub(crate) failures: Vec<(SocketAddr, Failure)>,
+}
+
+/// The plaintext part of STARTTLS done: the stream for the handshake and
+/// what the server said.
+#[derive(Debug)]
+pub(crate) struct Upgrade {
+    pub(crate) sniff: Sniff,
+    pub(crate) transcript: Transcript,
+    /// The 220 to STARTTLS.
+    pub(crate) reply: Reply,
 }
 
 /// An error from lettre at `step`, classified.
@@ -1121,19 +1253,20 @@ fn lettre_failure(
 /// A reply we read ourselves (greeting, EHLO and STARTTLS before lettre
 /// takes over).
 #[derive(Debug)]
-struct Reply {
-    code: u16,
-    lines: Vec<String>,
-    raw: Vec<u8>,
+pub(crate) struct Reply {
+    pub(crate) code: u16,
+    /// The text of each line, without the code.
+    pub(crate) lines: Vec<String>,
+    pub(crate) raw: Vec<u8>,
 }
 
 impl Reply {
-    fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         self.lines.join(" ")
     }
 
     /// Whether an EHLO reply lists `keyword` (e.g. STARTTLS).
-    fn has_keyword(&self, keyword: &str) -> bool {
+    pub(crate) fn has_keyword(&self, keyword: &str) -> bool {
         self.lines.iter().skip(1).any(|line| {
             line.split_whitespace()
                 .next()

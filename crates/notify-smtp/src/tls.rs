@@ -15,7 +15,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{ready, Context, Poll};
 
 use rustls_pki_types::pem::PemObject;
@@ -32,6 +32,8 @@ use tokio_rustls::rustls::{
     self, CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore,
     SignatureScheme,
 };
+
+use crate::x509;
 
 /// How many bytes the server sent first are kept, to recognise a plaintext
 /// SMTP greeting where a TLS handshake was expected.
@@ -64,6 +66,26 @@ pub(crate) fn client_config(
     extra: &[CertificateDer<'static>],
     accept_invalid: bool,
 ) -> Result<Arc<ClientConfig>, String> {
+    build_config(extra, accept_invalid, None)
+}
+
+/// [`client_config`], with a verifier that also keeps the chain the server
+/// presented and what webpki thought of it in `record` (for `notify
+/// doctor`): the handshake itself succeeds or fails exactly as with
+/// [`client_config`].
+pub(crate) fn recording_client_config(
+    extra: &[CertificateDer<'static>],
+    accept_invalid: bool,
+    record: Arc<Presented>,
+) -> Result<Arc<ClientConfig>, String> {
+    build_config(extra, accept_invalid, Some(record))
+}
+
+fn build_config(
+    extra: &[CertificateDer<'static>],
+    accept_invalid: bool,
+    record: Option<Arc<Presented>>,
+) -> Result<Arc<ClientConfig>, String> {
     let provider = Arc::new(ring::default_provider());
     let mut roots = RootCertStore {
         roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
@@ -82,6 +104,7 @@ pub(crate) fn client_config(
     let verifier = Arc::new(Verifier {
         inner,
         accept_invalid,
+        record,
     });
     let config = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -92,13 +115,39 @@ pub(crate) fn client_config(
     Ok(Arc::new(config))
 }
 
-/// webpki's verifier, plus two things: it tells a self-signed certificate
-/// apart from one of an unknown CA, and it can be told to accept any
-/// certificate (`accept_invalid_certs`).
+/// webpki's verifier, plus three things: it tells a self-signed
+/// certificate apart from one of an unknown CA, it can be told to accept
+/// any certificate (`accept_invalid_certs`), and it can keep what it saw.
 #[derive(Debug)]
 struct Verifier {
     inner: Arc<WebPkiServerVerifier>,
     accept_invalid: bool,
+    record: Option<Arc<Presented>>,
+}
+
+/// The certificate chain a server presented, and why webpki would refuse
+/// it (`None`: it verified).
+#[derive(Debug, Clone)]
+pub(crate) struct PresentedChain {
+    /// The server's own certificate first, then the intermediates it sent.
+    pub chain: Vec<CertificateDer<'static>>,
+    /// webpki's objection, even when `accept_invalid_certs` overrode it.
+    pub problem: Option<HandshakeProblem>,
+}
+
+/// Where a recording verifier puts the last chain it was shown.
+#[derive(Debug, Default)]
+pub(crate) struct Presented(Mutex<Option<PresentedChain>>);
+
+impl Presented {
+    /// The recorded chain, if the handshake got that far.
+    pub(crate) fn take(&self) -> Option<PresentedChain> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).take()
+    }
+
+    fn set(&self, chain: PresentedChain) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Some(chain);
+    }
 }
 
 /// Why a certificate was refused, when webpki's own error is too vague.
@@ -127,15 +176,13 @@ impl ServerCertVerifier for Verifier {
         ocsp_response: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, rustls::Error> {
-        match self.inner.verify_server_cert(
+        let strict = match self.inner.verify_server_cert(
             end_entity,
             intermediates,
             server_name,
             ocsp_response,
             now,
         ) {
-            Ok(verified) => Ok(verified),
-            Err(_) if self.accept_invalid => Ok(ServerCertVerified::assertion()),
             Err(rustls::Error::InvalidCertificate(CertificateError::UnknownIssuer))
                 if is_self_signed(end_entity.as_ref()) =>
             {
@@ -143,6 +190,23 @@ impl ServerCertVerifier for Verifier {
                     OtherError(Arc::new(CertProblem::SelfSigned)),
                 )))
             }
+            other => other,
+        };
+        if let Some(record) = &self.record {
+            record.set(PresentedChain {
+                chain: std::iter::once(end_entity)
+                    .chain(intermediates)
+                    .map(|c| c.clone().into_owned())
+                    .collect(),
+                problem: strict.as_ref().err().map(|err| match err {
+                    rustls::Error::InvalidCertificate(cert) => certificate_problem(cert),
+                    other => HandshakeProblem::Other(other.to_string()),
+                }),
+            });
+        }
+        match strict {
+            Ok(verified) => Ok(verified),
+            Err(_) if self.accept_invalid => Ok(ServerCertVerified::assertion()),
             Err(err) => Err(err),
         }
     }
@@ -170,61 +234,9 @@ impl ServerCertVerifier for Verifier {
     }
 }
 
-/// One DER element.
-struct Der<'a> {
-    /// The whole element, header included.
-    whole: &'a [u8],
-    /// Its contents.
-    content: &'a [u8],
-    /// What follows it.
-    rest: &'a [u8],
-}
-
-/// Parses the DER element at the start of `input`.
-fn der_element(input: &[u8]) -> Option<Der<'_>> {
-    let first = *input.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2)
-    } else {
-        let n = usize::from(first & 0x7f);
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = (len << 8) | usize::from(*input.get(2 + i)?);
-        }
-        (len, 2 + n)
-    };
-    let end = header.checked_add(len)?;
-    if end > input.len() {
-        return None;
-    }
-    Some(Der {
-        whole: &input[..end],
-        content: &input[header..end],
-        rest: &input[end..],
-    })
-}
-
 /// Whether an X.509 certificate names itself as its issuer.
 fn is_self_signed(cert: &[u8]) -> bool {
-    fn issuer_and_subject(cert: &[u8]) -> Option<(&[u8], &[u8])> {
-        let certificate = der_element(cert)?.content;
-        let tbs = der_element(certificate)?.content;
-        let mut rest = tbs;
-        // version [0] EXPLICIT, optional
-        if rest.first() == Some(&0xa0) {
-            rest = der_element(rest)?.rest;
-        }
-        let rest = der_element(rest)?.rest; // serialNumber
-        let rest = der_element(rest)?.rest; // signature algorithm
-        let issuer = der_element(rest)?;
-        let validity = der_element(issuer.rest)?;
-        let subject = der_element(validity.rest)?;
-        Some((issuer.whole, subject.whole))
-    }
-    issuer_and_subject(cert).is_some_and(|(issuer, subject)| issuer == subject)
+    x509::issuer_and_subject(cert).is_some_and(|(issuer, subject)| issuer == subject)
 }
 
 /// A TCP stream that keeps the first bytes the server sends, so a failed
@@ -337,6 +349,24 @@ impl Stream {
                 Some(format!("{version}{suite}"))
             }
         }
+    }
+
+    /// "TLS 1.3, TLS13_AES_256_GCM_SHA384", for people.
+    pub(crate) fn tls_description(&self) -> Option<String> {
+        let Stream::Tls(s) = self else {
+            return None;
+        };
+        let conn = s.get_ref().1;
+        let version = match conn.protocol_version() {
+            Some(rustls::ProtocolVersion::TLSv1_3) => "TLS 1.3".to_owned(),
+            Some(rustls::ProtocolVersion::TLSv1_2) => "TLS 1.2".to_owned(),
+            Some(other) => format!("{other:?}"),
+            None => "TLS".to_owned(),
+        };
+        Some(match conn.negotiated_cipher_suite() {
+            Some(suite) => format!("{version}, {:?}", suite.suite()),
+            None => version,
+        })
     }
 }
 
@@ -508,20 +538,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn der_length_forms() {
-        assert_eq!(
-            der_element(&[0x30, 0x01, 0xff]).map(|e| e.content),
-            Some(&[0xff][..])
-        );
-        let long = [&[0x30, 0x81, 0x02][..], &[1, 2, 3]].concat();
-        let e = der_element(&long).unwrap();
-        assert_eq!(
-            (e.whole.len(), e.content, e.rest),
-            (5, &[1, 2][..], &[3][..])
-        );
-        assert!(der_element(&[0x30, 0x05, 1]).is_none());
-        assert!(der_element(&[0x30]).is_none());
+    fn self_signed_needs_a_certificate() {
         assert!(!is_self_signed(b"not a certificate"));
+        assert!(!is_self_signed(b""));
     }
 
     #[test]

@@ -8,12 +8,15 @@
 //!   threads, tasks and processes, error kinds and hints.
 //! - `writer`: `WriterTransport`, `StdoutTransport` (in a child process) and
 //!   the re-exported `StubTransport`.
+//! - `doctor`: `doctor::diagnose` against the same server: every step,
+//!   its verdicts, details and hints.
 //! - `smtp`: `SmtpTransport` against a real aiosmtpd server (notify-testkit)
 //!   over real TLS: every security mode, AUTH mechanisms, certificate
 //!   checks, faults and their hints, batches, transcript redaction.
 
 mod util;
 
+mod doctor;
 mod maildir;
 mod message;
 mod smtp;

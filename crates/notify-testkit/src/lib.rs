@@ -116,6 +116,11 @@ pub enum Cert {
     SelfSigned,
     /// Signed by the test CA, but only for `wrong.example`.
     WrongName,
+    /// Like [`Cert::Leaf`], but valid for 5 more days only (made at each
+    /// start).
+    Expiring,
+    /// Like [`Cert::Leaf`], but expired yesterday (made at each start).
+    Expired,
 }
 
 impl Cert {
@@ -124,6 +129,8 @@ impl Cert {
             Cert::Leaf => "leaf",
             Cert::SelfSigned => "self",
             Cert::WrongName => "wrongname",
+            Cert::Expiring => "expiring",
+            Cert::Expired => "expired",
         }
     }
 }
@@ -320,6 +327,39 @@ impl Certs {
     pub fn read(&self, path: &Path) -> Vec<u8> {
         fs::read(path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
     }
+}
+
+/// The test certificates ([`Certs`]), without starting a server: made
+/// once per workspace by `smtp_server.py --make-certs` with the `openssl`
+/// CLI. [`Skipped`] when Python, aiosmtpd or openssl is missing — or a
+/// panic under `CI=true`, as for [`SmtpServer::try_start`].
+pub fn test_certs() -> Result<Certs, Skipped> {
+    match check_python().and_then(|python| certs(&python)) {
+        Ok(certs) => Ok(certs),
+        Err(reason) if in_ci() => {
+            panic!("CI=true and the test certificates are unavailable: {reason}")
+        }
+        Err(reason) => Err(Skipped(reason)),
+    }
+}
+
+/// Runs the `openssl` CLI in `dir` (to make or inspect a certificate) and
+/// returns its standard output. [`Skipped`] when there is no `openssl`
+/// command (a panic under `CI=true`); a panic when it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> Result<String, Skipped> {
+    let out = match Command::new("openssl").args(args).current_dir(dir).output() {
+        Ok(out) => out,
+        Err(e) if in_ci() => panic!("CI=true and `openssl` cannot run: {e}"),
+        Err(e) => return Err(Skipped(format!("cannot run `openssl`: {e}"))),
+    };
+    if !out.status.success() {
+        panic!(
+            "openssl {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 /// A message the server accepted.

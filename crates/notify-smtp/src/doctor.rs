@@ -1,0 +1,1057 @@
+//! `notify doctor`: checks an SMTP account step by step and says, for each
+//! step, what it found, a verdict and what to do about it.
+//!
+//! [`diagnose`] goes through the same code as a real delivery
+//! ([`SmtpTransport`]'s own resolver, connector, TLS
+//! settings, STARTTLS, lettre's EHLO and the AUTH logic with its error
+//! hints), stopping after AUTH: it never sends MAIL, and it ends with QUIT.
+//! The steps, in order:
+//!
+//! | step       | what it does |
+//! |------------|--------------|
+//! | `DNS`      | resolves the host name and lists the addresses (up to 4) |
+//! | `TCP`      | connects to the first address that answers, timed |
+//! | `STARTTLS` | `security = "starttls"` only: greeting, EHLO offers STARTTLS, 220 |
+//! | `TLS`      | the handshake: protocol, cipher and the server's certificate (subject, issuer, names, expiry, trusted or not) |
+//! | `EHLO`     | the server's capabilities after TLS |
+//! | `AUTH`     | logs in, when a password is configured |
+//!
+//! The first [`Verdict::Fail`] stops the run: the steps after it are
+//! reported as [`Verdict::Skipped`] with the reason. When the settings
+//! themselves are invalid (a `ca_file` that is not PEM, a bad
+//! `helo_name`), the only check made is a failed `CONFIG` step before all
+//! the others.
+//!
+//! A certificate is shown even when it is not trusted: the TLS settings
+//! used here are the transport's, with a verifier that also keeps the
+//! chain it was shown, so a refused handshake still tells *which*
+//! certificate the server presented (on the same connection, so a load
+//! balancer cannot show a different one), and with
+//! `accept_invalid_certs = true` the report still says whether the
+//! certificate would have been trusted.
+//!
+//! The secret is never part of any detail or hint.
+
+use std::fmt;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use time::OffsetDateTime;
+
+use crate::classify::{hints, secs, Ctx, Failure};
+use crate::providers::Security;
+use crate::smtp::{AuthMechanism, Session, SmtpConfig, SmtpTransport};
+use crate::tls::{HandshakeProblem, Presented, PresentedChain, Sniff, Stream};
+use crate::transcript::{Sink, Transcript, Wire};
+use crate::x509::Certificate;
+
+/// The step that checks the settings, reported only when they are invalid.
+pub const CONFIG: &str = "CONFIG";
+/// Resolving the host name.
+pub const DNS: &str = "DNS";
+/// Connecting.
+pub const TCP: &str = "TCP";
+/// The plaintext part of STARTTLS (only for `security = "starttls"`).
+pub const STARTTLS: &str = "STARTTLS";
+/// The TLS handshake and the server's certificate.
+pub const TLS: &str = "TLS";
+/// The server's capabilities.
+pub const EHLO: &str = "EHLO";
+/// Logging in.
+pub const AUTH: &str = "AUTH";
+
+/// A certificate that expires within this many days is a warning.
+pub const EXPIRY_WARNING_DAYS: i64 = 14;
+
+/// How a step went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// Fine.
+    Ok,
+    /// Works, but something deserves attention (an expiring or unchecked
+    /// certificate, no encryption, a mechanism not offered, ...).
+    Warn,
+    /// Does not work; the later steps were not checked.
+    Fail,
+    /// Not checked (an earlier step failed, or there is nothing to check).
+    Skipped,
+}
+
+impl Verdict {
+    /// `ok`, `warn`, `fail` or `skipped`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Warn => "warn",
+            Verdict::Fail => "fail",
+            Verdict::Skipped => "skipped",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    /// [`Verdict::as_str`]; width and alignment are honoured (`{:<7}`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.pad(self.as_str())
+    }
+}
+
+/// The result of one step.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// [`DNS`], [`TCP`], [`STARTTLS`], [`TLS`], [`EHLO`], [`AUTH`] (or
+    /// [`CONFIG`]).
+    pub step: &'static str,
+    /// How it went.
+    pub verdict: Verdict,
+    /// What was found, on one line.
+    pub detail: String,
+    /// What to do about it, for `Warn` and `Fail` (and a few `Skipped`).
+    pub hint: Option<String>,
+}
+
+/// The worst verdict of a run: `Fail`, else `Warn`, else `Ok` (skipped
+/// steps do not count).
+pub fn overall(checks: &[Check]) -> Verdict {
+    let has = |v: Verdict| checks.iter().any(|c| c.verdict == v);
+    if has(Verdict::Fail) {
+        Verdict::Fail
+    } else if has(Verdict::Warn) {
+        Verdict::Warn
+    } else {
+        Verdict::Ok
+    }
+}
+
+/// Runs the checks in order: `DNS`, `TCP`, (`STARTTLS`,) `TLS`, `EHLO`,
+/// `AUTH`. Stops at the first `Fail` (the later steps are reported as
+/// `Skipped` with the reason). Never sends mail; ends with QUIT.
+pub async fn diagnose(config: &SmtpConfig) -> Vec<Check> {
+    run(config, None).await
+}
+
+/// [`diagnose`], also handing each line of the SMTP dialogue to
+/// `transcript`, redacted as in
+/// [`SmtpTransport::with_transcript`]
+/// (for `notify doctor -v`).
+pub async fn diagnose_with_transcript(
+    config: &SmtpConfig,
+    transcript: Arc<dyn Fn(&str) + Send + Sync>,
+) -> Vec<Check> {
+    run(config, Some(transcript)).await
+}
+
+async fn run(config: &SmtpConfig, user_sink: Option<Sink>) -> Vec<Check> {
+    let mut report = Report::new(config.security);
+    let transport = match SmtpTransport::new(config.clone()) {
+        Ok(t) => t,
+        Err(err) => {
+            report.fail(CONFIG, err.to_string(), err.hint());
+            return report.finish();
+        }
+    };
+    let lines: Arc<Mutex<Vec<String>>> = Arc::default();
+    let capture = lines.clone();
+    let sink: Sink = Arc::new(move |line: &str| {
+        if let Some(user) = &user_sink {
+            user(line);
+        }
+        capture
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(line.to_owned());
+    });
+    let doctor = Doctor {
+        ctx: transport.ctx(None),
+        transport: &transport,
+        sink,
+        lines,
+    };
+    // A failed step has already been reported.
+    let _ = doctor.run(&mut report).await;
+    report.finish()
+}
+
+/// A failed step was reported; stop.
+struct Stop;
+
+/// The checks so far, and which steps are still to come.
+struct Report {
+    planned: &'static [&'static str],
+    checks: Vec<Check>,
+    failed: Option<&'static str>,
+}
+
+impl Report {
+    fn new(security: Security) -> Report {
+        let planned: &'static [&'static str] = match security {
+            Security::StartTls => &[DNS, TCP, STARTTLS, TLS, EHLO, AUTH],
+            Security::Tls | Security::None => &[DNS, TCP, TLS, EHLO, AUTH],
+        };
+        Report {
+            planned,
+            checks: Vec::new(),
+            failed: None,
+        }
+    }
+
+    fn add(&mut self, step: &'static str, verdict: Verdict, detail: String, hint: Option<String>) {
+        self.checks.push(Check {
+            step,
+            verdict,
+            detail: printable(&detail),
+            hint: hint.map(|h| printable(&h)),
+        });
+    }
+
+    fn fail(&mut self, step: &'static str, detail: String, hint: Option<String>) -> Stop {
+        self.add(step, Verdict::Fail, detail, hint);
+        self.failed.get_or_insert(step);
+        Stop
+    }
+
+    fn failure(&mut self, step: &'static str, failure: Failure) -> Stop {
+        self.fail(step, failure.message, failure.hint)
+    }
+
+    /// The checks, with every planned step not reported as `Skipped`.
+    fn finish(mut self) -> Vec<Check> {
+        let reason = match self.failed {
+            Some(CONFIG) => {
+                "not checked: the account's settings are invalid (see CONFIG)".to_owned()
+            }
+            Some(step) => format!("not checked: the {step} step failed"),
+            None => "not checked".to_owned(),
+        };
+        for step in self.planned {
+            if !self.checks.iter().any(|c| c.step == *step) {
+                self.checks.push(Check {
+                    step,
+                    verdict: Verdict::Skipped,
+                    detail: reason.clone(),
+                    hint: None,
+                });
+            }
+        }
+        // CONFIG first, then the planned order.
+        let order = |step: &str| {
+            self.planned
+                .iter()
+                .position(|s| *s == step)
+                .map_or(0, |i| i + 1)
+        };
+        self.checks.sort_by_key(|c| order(c.step));
+        self.checks
+    }
+}
+
+struct Doctor<'a> {
+    transport: &'a SmtpTransport,
+    ctx: Ctx,
+    /// Feeds `lines` (and the caller's transcript, if any).
+    sink: Sink,
+    /// The transcript so far, to read the EHLO reply lettre received.
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Doctor<'_> {
+    async fn run(&self, report: &mut Report) -> Result<(), Stop> {
+        let t = self.transport;
+        let cfg = t.config();
+        let ctx = &self.ctx;
+
+        // DNS
+        let start = Instant::now();
+        let addrs = t.resolve(ctx).await.map_err(|f| report.failure(DNS, f))?;
+        report.add(
+            DNS,
+            Verdict::Ok,
+            dns_detail(&cfg.host, &addrs, start.elapsed()),
+            None,
+        );
+
+        // TCP
+        let attempts = t.connect_tcp(ctx, &addrs).await;
+        let reached = attempts.connected.as_ref().map(|c| (c.addr, c.elapsed));
+        let (verdict, detail, hint) = tcp_check(reached, &attempts.failures, cfg.timeout);
+        let Some(connected) = attempts.connected else {
+            return Err(report.fail(TCP, detail, hint));
+        };
+        report.add(TCP, verdict, detail, hint);
+        let addr = connected.addr;
+        let local = connected.tcp.local_addr().ok();
+        let hello = t.client_id(local);
+        let transcript = Transcript::new(Some(self.sink.clone()));
+        t.note_connected(&transcript, addr);
+        let sniff = Sniff::new(connected.tcp);
+
+        // STARTTLS / TLS, and the greeting
+        let (wire, greeting, pending, encrypted) = match cfg.security {
+            Security::Tls => {
+                let stream = self.tls_step(report, sniff, &transcript).await?;
+                let mut wire = Wire::new(stream, transcript);
+                let mut pending = Vec::new();
+                let greeting = t
+                    .read_greeting(ctx, &mut wire, &mut pending, addr)
+                    .await
+                    .map_err(|f| report.failure(EHLO, f))?;
+                (wire, greeting, pending, true)
+            }
+            Security::StartTls => {
+                let mut wire = Wire::new(Stream::Plain(sniff), transcript);
+                let mut pending = Vec::new();
+                let greeting = t
+                    .read_greeting(ctx, &mut wire, &mut pending, addr)
+                    .await
+                    .map_err(|f| report.failure(STARTTLS, f))?;
+                let upgrade = t
+                    .starttls_prepare(ctx, wire, &mut pending, &hello)
+                    .await
+                    .map_err(|f| report.failure(STARTTLS, f))?;
+                report.add(
+                    STARTTLS,
+                    Verdict::Ok,
+                    format!(
+                        "greeting: {} {}; EHLO offers STARTTLS; STARTTLS: {} {}",
+                        greeting.code,
+                        greeting.text(),
+                        upgrade.reply.code,
+                        upgrade.reply.text()
+                    ),
+                    None,
+                );
+                let stream = self
+                    .tls_step(report, upgrade.sniff, &upgrade.transcript)
+                    .await?;
+                (
+                    Wire::new(stream, upgrade.transcript),
+                    greeting,
+                    pending,
+                    true,
+                )
+            }
+            Security::None => {
+                let (detail, hint) = plaintext_check(cfg);
+                report.add(TLS, Verdict::Warn, detail, Some(hint));
+                let mut wire = Wire::new(Stream::Plain(sniff), transcript);
+                let mut pending = Vec::new();
+                let greeting = t
+                    .read_greeting(ctx, &mut wire, &mut pending, addr)
+                    .await
+                    .map_err(|f| report.failure(EHLO, f))?;
+                (wire, greeting, pending, false)
+            }
+        };
+
+        // EHLO (by lettre, as for a delivery)
+        let conn = t
+            .lettre_connect(ctx, wire, greeting.raw, pending, &hello)
+            .await
+            .map_err(|f| report.failure(EHLO, f))?;
+        let mut session = Session { conn, encrypted };
+        let capabilities = {
+            let lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
+            ehlo_capabilities(&lines)
+        };
+        let auth_offered = capabilities.iter().any(|c| {
+            let upper = c.to_ascii_uppercase();
+            upper == "AUTH" || upper.starts_with("AUTH ") || upper.starts_with("AUTH=")
+        });
+        let detail = if capabilities.is_empty() {
+            "the server lists no extensions (its EHLO reply is its name only)".to_owned()
+        } else {
+            capabilities.join(", ")
+        };
+        let info = session.conn.server_info();
+        let offered: Vec<AuthMechanism> = [
+            AuthMechanism::Plain,
+            AuthMechanism::Login,
+            AuthMechanism::Xoauth2,
+        ]
+        .into_iter()
+        .filter(|m| info.supports_auth_mechanism(m.lettre()))
+        .collect();
+        match (&cfg.credentials, cfg.auth) {
+            (Some(_), _) if !auth_offered => {
+                let hint = match cfg.security {
+                    Security::None => {
+                        "on many servers AUTH appears only after STARTTLS: set security = \
+                         \"starttls\" (port 587), or \"tls\" for port 465"
+                    }
+                    Security::StartTls | Security::Tls => {
+                        "check the port: the submission ports (587 with starttls, 465 with tls) \
+                         offer AUTH, a relay port (25) often does not; or, if this relay needs \
+                         no login, remove `password`"
+                    }
+                };
+                report.add(
+                    EHLO,
+                    Verdict::Warn,
+                    format!("{detail}; no AUTH offered, but a password is configured"),
+                    Some(hint.to_owned()),
+                );
+            }
+            (Some(_), Some(pinned)) if !offered.contains(&pinned) => {
+                report.add(
+                    EHLO,
+                    Verdict::Warn,
+                    format!(
+                        "{detail}; auth = \"{pinned}\" is set, but the server does not offer \
+                         AUTH {}",
+                        pinned.as_str().to_ascii_uppercase()
+                    ),
+                    Some(
+                        "remove `auth` to use what the server offers, or set it to one of those"
+                            .to_owned(),
+                    ),
+                );
+            }
+            _ => report.add(EHLO, Verdict::Ok, detail, None),
+        }
+
+        // AUTH
+        match &cfg.credentials {
+            None => {
+                let hint = auth_offered.then(|| {
+                    "this server offers AUTH: if it refuses mail without a login, set \
+                     `password` (and `username`) for this account"
+                        .to_owned()
+                });
+                report.add(
+                    AUTH,
+                    Verdict::Skipped,
+                    "no password configured: the server must accept mail without login (a \
+                     relay)"
+                        .to_owned(),
+                    hint,
+                );
+            }
+            Some(creds) => match t.authenticate(ctx, &mut session, creds).await {
+                Ok(mechanism) => report.add(
+                    AUTH,
+                    Verdict::Ok,
+                    format!(
+                        "authenticated as {} with {}",
+                        creds.username,
+                        mechanism.as_str().to_ascii_uppercase()
+                    ),
+                    None,
+                ),
+                Err(failure) => {
+                    // In step with the server (a refusal, or nothing was
+                    // sent): say goodbye.
+                    let polite = failure.in_sync || failure.kind == notify_core::ErrorKind::Config;
+                    let stop = report.failure(AUTH, failure);
+                    if polite {
+                        t.quit(session).await;
+                    }
+                    return Err(stop);
+                }
+            },
+        }
+        t.quit(session).await;
+        Ok(())
+    }
+
+    /// The handshake with the transport's TLS settings, recording the
+    /// certificate; reports the `TLS` step.
+    async fn tls_step(
+        &self,
+        report: &mut Report,
+        sniff: Sniff,
+        transcript: &Transcript,
+    ) -> Result<Stream, Stop> {
+        let t = self.transport;
+        let record = Arc::new(Presented::default());
+        let tls = t
+            .recording_tls(record.clone())
+            .map_err(|reason| report.fail(TLS, format!("cannot set up TLS: {reason}"), None))?;
+        let result = t.handshake_with(tls, &self.ctx, sniff, transcript).await;
+        let presented = record.take();
+        let now = OffsetDateTime::now_utc();
+        match result {
+            Ok(stream) => {
+                let check = tls_check(t.config(), &stream, presented.as_ref(), now);
+                let verdict = check.verdict;
+                report.add(TLS, verdict, check.detail, check.hint);
+                if verdict == Verdict::Fail {
+                    report.failed.get_or_insert(TLS);
+                    return Err(Stop);
+                }
+                Ok(stream)
+            }
+            Err(failure) => {
+                let mut detail = failure.message;
+                if let Some(presented) = &presented {
+                    let cert = presented.chain.first().and_then(|c| Certificate::parse(c));
+                    detail.push_str("; the server presented ");
+                    detail.push_str(&describe(cert.as_ref(), presented, now));
+                }
+                Err(report.fail(TLS, detail, failure.hint))
+            }
+        }
+    }
+}
+
+/// What the `TLS` step says about a completed handshake.
+struct TlsVerdict {
+    verdict: Verdict,
+    detail: String,
+    hint: Option<String>,
+}
+
+fn tls_check(
+    cfg: &SmtpConfig,
+    stream: &Stream,
+    presented: Option<&PresentedChain>,
+    now: OffsetDateTime,
+) -> TlsVerdict {
+    let protocol = stream.tls_description().unwrap_or_else(|| "TLS".to_owned());
+    let Some(presented) = presented else {
+        // Cannot happen with a fresh configuration (no resumption).
+        return TlsVerdict {
+            verdict: Verdict::Warn,
+            detail: format!("{protocol}; the server's certificate was not seen"),
+            hint: None,
+        };
+    };
+    let cert = presented.chain.first().and_then(|c| Certificate::parse(c));
+    let shown = describe(cert.as_ref(), presented, now);
+    if cfg.accept_invalid_certs {
+        return match &presented.problem {
+            None => TlsVerdict {
+                verdict: Verdict::Warn,
+                detail: format!(
+                    "{protocol}; {shown}; NOT checked (accept_invalid_certs = true), but it \
+                     would be trusted"
+                ),
+                hint: Some(
+                    "the certificate is valid: remove accept_invalid_certs so that it stays \
+                     checked"
+                        .to_owned(),
+                ),
+            },
+            Some(problem) => TlsVerdict {
+                verdict: Verdict::Warn,
+                detail: format!(
+                    "{protocol}; {shown}; NOT checked (accept_invalid_certs = true): it would \
+                     NOT be trusted: {}",
+                    problem_text(problem, &cfg.host, cert.as_ref(), now)
+                ),
+                hint: Some(format!(
+                    "without the check, an impostor in the network path can read the mail and \
+                     the password; {}",
+                    unchecked_fix(problem, cfg)
+                )),
+            },
+        };
+    }
+    let roots = match &cfg.ca_file_label {
+        Some(file) => format!("Mozilla's roots plus ca_file {file}"),
+        None if cfg.ca_pem.is_some() => "Mozilla's roots plus the extra CA certificates".to_owned(),
+        None => "Mozilla's roots".to_owned(),
+    };
+    let detail = format!(
+        "{protocol}; {shown}; trusted (verified for {} against {roots})",
+        cfg.host
+    );
+    match cert {
+        Some(c) if c.not_after <= now => TlsVerdict {
+            verdict: Verdict::Fail,
+            detail,
+            hint: Some(expired_hint()),
+        },
+        Some(c) if c.not_after - now < time::Duration::days(EXPIRY_WARNING_DAYS) => TlsVerdict {
+            verdict: Verdict::Warn,
+            detail,
+            hint: Some(format!(
+                "the server's certificate expires in less than {EXPIRY_WARNING_DAYS} days: once \
+                 it has, delivery fails until it is renewed; tell the server's administrator \
+                 (or renew it, if the server is yours)"
+            )),
+        },
+        _ => TlsVerdict {
+            verdict: Verdict::Ok,
+            detail,
+            hint: None,
+        },
+    }
+}
+
+fn expired_hint() -> String {
+    "check this machine's clock; otherwise the server's certificate must be renewed".to_owned()
+}
+
+/// What to do instead of `accept_invalid_certs`.
+fn unchecked_fix(problem: &HandshakeProblem, cfg: &SmtpConfig) -> String {
+    match problem {
+        HandshakeProblem::WrongName { .. } => {
+            "connect with a name the certificate covers in `server =`, then remove \
+             accept_invalid_certs"
+                .to_owned()
+        }
+        HandshakeProblem::Expired(_) => expired_hint(),
+        _ if cfg.ca_file_label.is_some() || cfg.ca_pem.is_some() => {
+            "put the CA certificate that issued it (or the server's own certificate) into \
+             ca_file, then remove accept_invalid_certs"
+                .to_owned()
+        }
+        _ => "add its CA certificate (or the server's own certificate) in PEM form with \
+              ca_file = \"/path/ca.pem\", then remove accept_invalid_certs"
+            .to_owned(),
+    }
+}
+
+/// Why webpki would refuse the certificate, short.
+fn problem_text(
+    problem: &HandshakeProblem,
+    host: &str,
+    cert: Option<&Certificate>,
+    now: OffsetDateTime,
+) -> String {
+    match problem {
+        HandshakeProblem::UnknownIssuer => "issued by an unknown CA (UnknownIssuer)".to_owned(),
+        HandshakeProblem::SelfSigned => "it is self-signed".to_owned(),
+        HandshakeProblem::WrongName { .. } => format!("it is not valid for the name `{host}`"),
+        HandshakeProblem::Expired(detail) => match cert {
+            Some(c) if c.not_after <= now => format!("it expired on {}", c.not_after.date()),
+            Some(c) if c.not_before > now => {
+                format!("it is not valid before {}", c.not_before.date())
+            }
+            _ => detail.clone(),
+        },
+        HandshakeProblem::OtherCertificate(detail) | HandshakeProblem::Other(detail) => {
+            detail.clone()
+        }
+        other => format!("{other:?}"),
+    }
+}
+
+/// `certificate "mx.example.com" issued by "R3" (Let's Encrypt); names:
+/// mx.example.com; expires 2025-03-01 (45 days left)`.
+fn describe(cert: Option<&Certificate>, presented: &PresentedChain, now: OffsetDateTime) -> String {
+    let Some(c) = cert else {
+        let len = presented.chain.first().map_or(0, |c| c.as_ref().len());
+        return format!("a certificate notify cannot decode ({len} bytes)");
+    };
+    let issuer = if c.self_issued {
+        "itself (self-signed)".to_owned()
+    } else {
+        let org = c
+            .issuer
+            .get("O")
+            .filter(|o| Some(*o) != c.issuer.get("CN"))
+            .map(|o| format!(" ({o})"))
+            .unwrap_or_default();
+        format!("\"{}\"{org}", c.issuer.short())
+    };
+    let names = c.names();
+    let names = match names.len() {
+        0 => "no subjectAltName names".to_owned(),
+        n if n > 8 => format!("names: {} and {} more", names[..8].join(", "), n - 8),
+        _ => format!("names: {}", names.join(", ")),
+    };
+    format!(
+        "certificate \"{}\" issued by {issuer}; {names}; {}",
+        c.subject.short(),
+        expiry_text(c, now)
+    )
+}
+
+/// `expires 2036-11-18 (3649 days left)`, or `EXPIRED on ... (N days
+/// ago)`, or `not valid before ...`.
+fn expiry_text(c: &Certificate, now: OffsetDateTime) -> String {
+    let date = c.not_after.date();
+    if c.not_after <= now {
+        let ago = (now - c.not_after).whole_days();
+        return match ago {
+            0 => format!("EXPIRED on {date} (today)"),
+            1 => format!("EXPIRED on {date} (1 day ago)"),
+            n => format!("EXPIRED on {date} ({n} days ago)"),
+        };
+    }
+    if c.not_before > now {
+        return format!(
+            "NOT valid before {} (this machine's clock says {}); expires {date}",
+            c.not_before.date(),
+            now.date()
+        );
+    }
+    match (c.not_after - now).whole_days() {
+        0 => format!("expires {date} (less than a day left)"),
+        1 => format!("expires {date} (1 day left)"),
+        n => format!("expires {date} ({n} days left)"),
+    }
+}
+
+/// The `TLS` step for `security = "none"`.
+fn plaintext_check(cfg: &SmtpConfig) -> (String, String) {
+    match (&cfg.credentials, cfg.allow_insecure_auth) {
+        (Some(creds), false) => (
+            format!(
+                "not encrypted (security = \"none\"): mail travels in plaintext, and the password \
+                 of {} is not sent over it (allow_insecure_auth is off)",
+                creds.username
+            ),
+            hints::insecure_auth(),
+        ),
+        (Some(_), true) => (
+            "not encrypted (security = \"none\"): mail and the password travel in plaintext \
+             (allow_insecure_auth = true)"
+                .to_owned(),
+            "use security = \"starttls\" (port 587) or \"tls\" (port 465) if the server offers it"
+                .to_owned(),
+        ),
+        (None, _) => (
+            "not encrypted (security = \"none\"): mail travels in plaintext".to_owned(),
+            "fine for a relay on this machine or a trusted network; elsewhere use security = \
+             \"starttls\" (port 587) or \"tls\" (port 465)"
+                .to_owned(),
+        ),
+    }
+}
+
+/// The `TCP` step: `reached` is the address connected to and how long it
+/// took; `failures` are the addresses that failed (before it).
+fn tcp_check(
+    reached: Option<(SocketAddr, Duration)>,
+    failures: &[(SocketAddr, Failure)],
+    timeout: Duration,
+) -> (Verdict, String, Option<String>) {
+    let Some((addr, elapsed)) = reached else {
+        let detail = failures
+            .iter()
+            .map(|(_, f)| f.message.as_str())
+            .collect::<Vec<_>>()
+            .join("; ");
+        let detail = if detail.is_empty() {
+            "no address to connect to".to_owned()
+        } else {
+            detail
+        };
+        let hint = failures.last().and_then(|(_, f)| f.hint.clone());
+        return (Verdict::Fail, detail, hint);
+    };
+    let mut detail = format!("connected to {addr} in {}", millis(elapsed));
+    if failures.is_empty() {
+        return (Verdict::Ok, detail, None);
+    }
+    for (failed, failure) in failures {
+        detail.push_str(&format!("; {failed} failed first: {}", failure.message));
+    }
+    let timed_out = failures
+        .iter()
+        .any(|(_, f)| f.message.starts_with("timed out"));
+    let hint = format!(
+        "notify tries the addresses in this order for every connection, so each delivery \
+         waits for the failing ones first{}; fix this machine's route to them (often a broken \
+         IPv6 setup)",
+        if timed_out {
+            format!(" (up to `timeout`, now {}, each)", secs(timeout))
+        } else {
+            String::new()
+        }
+    );
+    (Verdict::Warn, detail, Some(hint))
+}
+
+/// `smtp.example.com resolves to 192.0.2.1, 2001:db8::1 (3.1 ms)`.
+fn dns_detail(host: &str, addrs: &[SocketAddr], elapsed: Duration) -> String {
+    if host.parse::<IpAddr>().is_ok() {
+        return format!("{host} is an IP address: no lookup needed");
+    }
+    let mut ips: Vec<IpAddr> = Vec::new();
+    for addr in addrs {
+        if !ips.contains(&addr.ip()) {
+            ips.push(addr.ip());
+        }
+    }
+    let mut shown: Vec<String> = ips.iter().take(4).map(IpAddr::to_string).collect();
+    if ips.len() > 4 {
+        shown.push(format!("and {} more", ips.len() - 4));
+    }
+    format!(
+        "{host} resolves to {} ({})",
+        shown.join(", "),
+        millis(elapsed)
+    )
+}
+
+/// `0.4 ms`, `23 ms`.
+fn millis(d: Duration) -> String {
+    let ms = d.as_secs_f64() * 1000.0;
+    if ms < 10.0 {
+        format!("{ms:.1} ms")
+    } else {
+        format!("{ms:.0} ms")
+    }
+}
+
+/// The capabilities of the last EHLO reply in a transcript (without the
+/// server's name on its first line).
+fn ehlo_capabilities(lines: &[String]) -> Vec<String> {
+    let Some(start) = lines.iter().rposition(|l| {
+        l.get(..8)
+            .is_some_and(|p| p.eq_ignore_ascii_case("C: EHLO "))
+    }) else {
+        return Vec::new();
+    };
+    let mut reply = Vec::new();
+    for line in lines.iter().skip(start + 1) {
+        let Some(text) = line.strip_prefix("S: ") else {
+            break;
+        };
+        reply.push(text.get(4..).unwrap_or_default().trim().to_owned());
+        if text.as_bytes().get(3) != Some(&b'-') {
+            break;
+        }
+    }
+    reply
+        .into_iter()
+        .skip(1)
+        .filter(|c| !c.is_empty())
+        .collect()
+}
+
+/// Server-supplied text made safe for a terminal: control characters
+/// escaped (no length cap: details are ours, with quotes from the server).
+fn printable(text: &str) -> String {
+    if text.chars().any(char::is_control) {
+        text.chars()
+            .map(|c| {
+                if c.is_control() {
+                    c.escape_unicode().to_string()
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect()
+    } else {
+        text.to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn capabilities_from_the_last_ehlo() {
+        let lines: Vec<String> = [
+            "* connected to mx:587",
+            "S: 220 mx ESMTP",
+            "C: EHLO host",
+            "S: 250-mx",
+            "S: 250 STARTTLS",
+            "C: STARTTLS",
+            "S: 220 go",
+            "* TLS established",
+            "C: EHLO host",
+            "S: 250-mx.example.com at your service",
+            "S: 250-SIZE 35882577",
+            "S: 250-8BITMIME",
+            "S: 250-AUTH LOGIN PLAIN XOAUTH2",
+            "S: 250 PIPELINING",
+            "C: AUTH PLAIN [redacted]",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        assert_eq!(
+            ehlo_capabilities(&lines),
+            [
+                "SIZE 35882577",
+                "8BITMIME",
+                "AUTH LOGIN PLAIN XOAUTH2",
+                "PIPELINING"
+            ]
+        );
+        assert!(ehlo_capabilities(&[]).is_empty());
+        assert!(ehlo_capabilities(&["C: EHLO x".to_owned(), "S: 250 mx".to_owned()]).is_empty());
+    }
+
+    #[test]
+    fn skipped_steps_name_the_failure() {
+        let mut report = Report::new(Security::StartTls);
+        report.add(DNS, Verdict::Ok, "ok".into(), None);
+        let _ = report.fail(TCP, "refused".into(), Some("hint".into()));
+        let checks = report.finish();
+        let steps: Vec<_> = checks.iter().map(|c| (c.step, c.verdict)).collect();
+        assert_eq!(
+            steps,
+            [
+                (DNS, Verdict::Ok),
+                (TCP, Verdict::Fail),
+                (STARTTLS, Verdict::Skipped),
+                (TLS, Verdict::Skipped),
+                (EHLO, Verdict::Skipped),
+                (AUTH, Verdict::Skipped),
+            ]
+        );
+        assert_eq!(checks[3].detail, "not checked: the TCP step failed");
+        assert_eq!(overall(&checks), Verdict::Fail);
+
+        let mut report = Report::new(Security::Tls);
+        let _ = report.fail(CONFIG, "bad ca_file".into(), None);
+        let checks = report.finish();
+        assert_eq!(checks[0].step, CONFIG);
+        assert_eq!(checks.len(), 6);
+        assert!(checks[1].detail.contains("settings are invalid"));
+    }
+
+    #[test]
+    fn details_are_printable() {
+        let mut report = Report::new(Security::None);
+        report.add(EHLO, Verdict::Ok, "evil\x1b[2J".into(), Some("a\nb".into()));
+        let c = &report.checks[0];
+        assert_eq!(c.detail, "evil\\u{1b}[2J");
+        assert_eq!(c.hint.as_deref(), Some("a\\u{a}b"));
+    }
+
+    #[test]
+    fn expiry_texts_and_verdicts() {
+        let now = time::macros::datetime!(2026-01-10 12:00 UTC);
+        let cert = |not_before: OffsetDateTime, not_after: OffsetDateTime| Certificate {
+            subject: x509_name("mx.example.com"),
+            issuer: x509_name("R3"),
+            not_before,
+            not_after,
+            dns_names: vec!["mx.example.com".into()],
+            ip_addresses: Vec::new(),
+            self_issued: false,
+        };
+        let day = time::Duration::days(1);
+        let long_ago = now - 400 * day;
+        assert_eq!(
+            expiry_text(&cert(long_ago, now + 100 * day), now),
+            "expires 2026-04-20 (100 days left)"
+        );
+        assert_eq!(
+            expiry_text(&cert(long_ago, now + time::Duration::hours(3)), now),
+            "expires 2026-01-10 (less than a day left)"
+        );
+        assert_eq!(
+            expiry_text(&cert(long_ago, now - 3 * day), now),
+            "EXPIRED on 2026-01-07 (3 days ago)"
+        );
+        assert!(expiry_text(&cert(now + day, now + 90 * day), now)
+            .starts_with("NOT valid before 2026-01-11"));
+
+        let presented = PresentedChain {
+            chain: Vec::new(),
+            problem: None,
+        };
+        let c = cert(long_ago, now + 100 * day);
+        assert_eq!(
+            describe(Some(&c), &presented, now),
+            "certificate \"mx.example.com\" issued by \"R3\"; names: mx.example.com; expires \
+             2026-04-20 (100 days left)"
+        );
+        assert_eq!(
+            describe(None, &presented, now),
+            "a certificate notify cannot decode (0 bytes)"
+        );
+        assert_eq!(
+            problem_text(
+                &HandshakeProblem::Expired("x".into()),
+                "mx",
+                Some(&cert(long_ago, now - day)),
+                now
+            ),
+            "it expired on 2026-01-09"
+        );
+    }
+
+    fn x509_name(cn: &str) -> crate::x509::Name {
+        crate::x509::Name {
+            rdns: vec![vec![("CN".to_owned(), cn.to_owned())]],
+        }
+    }
+
+    #[test]
+    fn tcp_texts() {
+        let ctx = Ctx {
+            host: "mx.example.com".into(),
+            port: 587,
+            security: Security::StartTls,
+            username: None,
+            from: None,
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+        };
+        let v6: SocketAddr = "[2001:db8::1]:587".parse().unwrap();
+        let v4: SocketAddr = "192.0.2.1:587".parse().unwrap();
+        let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
+        let timeout = crate::classify::timeout(&ctx, crate::classify::Step::Connect);
+
+        let (verdict, detail, hint) = tcp_check(
+            Some((v4, Duration::from_millis(12))),
+            &[(v6, timeout.clone())],
+            ctx.timeout,
+        );
+        assert_eq!(verdict, Verdict::Warn);
+        assert_eq!(
+            detail,
+            "connected to 192.0.2.1:587 in 12 ms; [2001:db8::1]:587 failed first: timed out \
+             after 30 s connecting to mx.example.com:587"
+        );
+        assert!(hint.unwrap().contains("(up to `timeout`, now 30 s, each)"));
+
+        let (verdict, detail, hint) = tcp_check(
+            None,
+            &[
+                (
+                    v6,
+                    crate::classify::connect(&ctx, &v6.to_string(), &refused),
+                ),
+                (v4, timeout),
+            ],
+            ctx.timeout,
+        );
+        assert_eq!(verdict, Verdict::Fail);
+        assert!(detail.starts_with("cannot connect to mx.example.com:587 ([2001:db8::1]:587)"));
+        assert!(detail.contains("; timed out after 30 s"), "{detail}");
+        assert!(hint.unwrap().contains("firewall"));
+
+        let (verdict, detail, hint) =
+            tcp_check(Some((v4, Duration::from_micros(300))), &[], ctx.timeout);
+        assert_eq!(
+            (verdict, detail.as_str(), hint),
+            (Verdict::Ok, "connected to 192.0.2.1:587 in 0.3 ms", None)
+        );
+    }
+
+    /// The CLI may spawn it on a multi-threaded runtime.
+    #[test]
+    fn diagnose_is_send() {
+        fn assert_send<T: Send>(_: &T) {}
+        let config = SmtpConfig::new("127.0.0.1", 25, Security::None);
+        let future = diagnose(&config);
+        assert_send(&future);
+        let sink: Arc<dyn Fn(&str) + Send + Sync> = Arc::new(|_: &str| {});
+        assert_send(&diagnose_with_transcript(&config, sink));
+    }
+
+    #[test]
+    fn dns_and_time_texts() {
+        let addrs: Vec<SocketAddr> = ["192.0.2.1:587", "192.0.2.1:587", "[2001:db8::1]:587"]
+            .iter()
+            .map(|a| a.parse().unwrap())
+            .collect();
+        assert_eq!(
+            dns_detail("mx.example.com", &addrs, Duration::from_micros(1500)),
+            "mx.example.com resolves to 192.0.2.1, 2001:db8::1 (1.5 ms)"
+        );
+        assert_eq!(
+            dns_detail("192.0.2.1", &addrs[..1], Duration::ZERO),
+            "192.0.2.1 is an IP address: no lookup needed"
+        );
+        let many: Vec<SocketAddr> = (1..=6)
+            .map(|i| format!("192.0.2.{i}:25").parse().unwrap())
+            .collect();
+        assert!(dns_detail("mx", &many, Duration::from_millis(20))
+            .ends_with("192.0.2.4, and 2 more (20 ms)"));
+        assert_eq!(millis(Duration::from_micros(400)), "0.4 ms");
+        assert_eq!(millis(Duration::from_millis(23)), "23 ms");
+    }
+}
