@@ -7,6 +7,8 @@
 //! - `bench`: the criterion benchmarks.
 //! - `smtp-server`: the SMTP test server (aiosmtpd) in the foreground, for
 //!   trying notify by hand: prints its ports, login and CA file.
+//! - `keychain -- COMMAND...`: runs a command inside a private keychain
+//!   session (below), e.g. the keychain tests by hand.
 //!
 //! Before the tests, `ci` sets up what they need on a fresh machine: a
 //! Python venv in `target/testenv` with aiosmtpd 1.4.6 (the real SMTP
@@ -15,6 +17,14 @@
 //! (apt-get only as root; otherwise it names the packages). A second run
 //! finds them and takes no time. The tests get the venv's Python through
 //! `NOTIFY_TEST_PYTHON`.
+//!
+//! On Linux the tests also get a real keychain: `ci` installs
+//! `gnome-keyring libsecret-tools dbus` when their commands are missing and
+//! runs the whole test step inside `dbus-run-session`, where an unlocked
+//! `gnome-keyring-daemon` (its home in `target/keychain-session-PID`, never
+//! the user's) owns the Secret Service. The daemon is stopped by its PID when
+//! the tests end, also when they fail. The tests see `NOTIFY_TEST_KEYCHAIN=1`
+//! there and fail rather than skip when the keychain is missing.
 //!
 //! It needs only cargo and has no dependencies, so it builds in seconds.
 
@@ -30,6 +40,7 @@ fn main() -> ExitCode {
         "ci" => ci(rest),
         "bench" => bench(rest),
         "smtp-server" => smtp_server(rest),
+        "keychain" => keychain(rest),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
@@ -56,7 +67,11 @@ tasks:
   smtp-server [--port-base N]
           run the SMTP test server (plaintext relay, STARTTLS, implicit TLS)
           in the foreground on free ports (or N, N+1, N+2); prints the ports,
-          a login and the CA file; Ctrl-C stops it";
+          a login and the CA file; Ctrl-C stops it
+  keychain [--] COMMAND [ARGS...]
+          run COMMAND in a private D-Bus session with an unlocked
+          gnome-keyring (Linux), e.g.
+          `cargo xtask keychain -- cargo test -p notify-secrets --test keychain`";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -102,9 +117,11 @@ fn ci(_args: &[String]) -> Result<(), String> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     step("cargo fmt --check", fmt)?;
 
-    println!("==> test environment (target/testenv: aiosmtpd, openssl)");
+    println!("==> test environment (target/testenv: aiosmtpd, openssl; keychain tools)");
     let env_start = Instant::now();
-    let python = test_env()?;
+    let mut apt = Apt { updated: false };
+    let python = test_env(&mut apt)?;
+    let keychain = keychain_tools(&mut apt)?;
     println!(
         "    test environment: {:.1}s",
         env_start.elapsed().as_secs_f64()
@@ -122,31 +139,42 @@ fn ci(_args: &[String]) -> Result<(), String> {
     ]);
     step("cargo clippy -D warnings", clippy)?;
 
-    if has_nextest() {
-        let mut test = cargo();
-        test.args([
-            "nextest",
-            "run",
-            "--workspace",
-            "--locked",
-            "--no-fail-fast",
-        ]);
-        test.env(PYTHON_ENV, &python);
-        step("cargo nextest run", test)?;
+    // Every test runs inside the keychain session (one build, one run), so
+    // any test that needs the keychain has one.
+    let mut argv = vec![std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())];
+    let name = if has_nextest() {
+        argv.extend(
+            [
+                "nextest",
+                "run",
+                "--workspace",
+                "--locked",
+                "--no-fail-fast",
+            ]
+            .map(String::from),
+        );
+        "cargo nextest run"
     } else {
         println!("    (cargo-nextest not installed: using cargo test)");
-        let mut test = cargo();
-        test.args([
-            "test",
-            "--workspace",
-            "--locked",
-            "--lib",
-            "--bins",
-            "--tests",
-        ]);
-        test.env(PYTHON_ENV, &python);
-        step("cargo test", test)?;
-    }
+        argv.extend(
+            [
+                "test",
+                "--workspace",
+                "--locked",
+                "--lib",
+                "--bins",
+                "--tests",
+            ]
+            .map(String::from),
+        );
+        "cargo test"
+    };
+    let session = KeychainSession::new(keychain)?;
+    let mut test = session.command(&argv);
+    test.env(PYTHON_ENV, &python);
+    let tested = step(name, test);
+    session.finish();
+    tested?;
 
     let mut doc = cargo();
     doc.args(["test", "--workspace", "--locked", "--doc"]);
@@ -210,7 +238,7 @@ fn smtp_server(args: &[String]) -> Result<(), String> {
             other => return Err(format!("smtp-server: unknown argument `{other}`\n\n{HELP}")),
         }
     }
-    let python = test_env()?;
+    let python = test_env(&mut Apt { updated: false })?;
     let state = root().join("target/testenv/demo");
     let mut cmd = Command::new(&python);
     cmd.arg(root().join("crates/notify-testkit/smtp_server.py"))
@@ -275,15 +303,16 @@ impl Apt {
             .args(["install", "-y", "-q", "--no-install-recommends"])
             .args(packages)
             .env("DEBIAN_FRONTEND", "noninteractive");
-        step(&format!("apt-get install {list}"), install)
+        step(&format!("apt-get install {list}"), install)?;
+        println!("    installed: {list}");
+        Ok(())
     }
 }
 
 /// Makes sure the SMTP tests can run: `openssl`, and a venv in
 /// `target/testenv` with aiosmtpd. Returns the venv's Python. Fast when
 /// everything is already there.
-fn test_env() -> Result<PathBuf, String> {
-    let mut apt = Apt { updated: false };
+fn test_env(apt: &mut Apt) -> Result<PathBuf, String> {
     if !succeeds(Path::new("openssl"), &["version"]) {
         apt.install(
             &["openssl"],
@@ -341,4 +370,192 @@ fn test_env() -> Result<PathBuf, String> {
         ));
     }
     Ok(python)
+}
+
+/// The commands the keychain tests need, and the Debian package of each.
+const KEYCHAIN_TOOLS: &[(&str, &str)] = &[
+    ("gnome-keyring-daemon", "gnome-keyring"),
+    ("secret-tool", "libsecret-tools"),
+    ("dbus-run-session", "dbus"),
+    ("dbus-daemon", "dbus"),
+    ("dbus-send", "dbus"),
+];
+
+/// Whether `program` is an executable file in a `PATH` directory.
+fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| is_executable(&dir.join(program)))
+    })
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
+}
+
+/// Makes sure the keychain tests can run (Linux only): installs the
+/// packages of [`KEYCHAIN_TOOLS`] whose commands are missing. `false` where
+/// there is no Secret Service to set up (other systems).
+fn keychain_tools(apt: &mut Apt) -> Result<bool, String> {
+    if !cfg!(target_os = "linux") {
+        println!("    keychain session: Linux only; keychain tests run without one");
+        return Ok(false);
+    }
+    let mut missing: Vec<&str> = Vec::new();
+    for (command, package) in KEYCHAIN_TOOLS {
+        if !on_path(command) && !missing.contains(package) {
+            missing.push(package);
+        }
+    }
+    if missing.is_empty() {
+        println!("    keychain tools already installed (gnome-keyring, libsecret-tools, dbus)");
+        return Ok(true);
+    }
+    apt.install(
+        &missing,
+        "the keychain tests need a Secret Service (gnome-keyring), secret-tool and dbus-run-session",
+    )?;
+    if let Some((command, _)) = KEYCHAIN_TOOLS.iter().find(|(c, _)| !on_path(c)) {
+        return Err(format!(
+            "`{command}` is still missing after apt-get install"
+        ));
+    }
+    Ok(true)
+}
+
+/// A throwaway password for the test keyring: it only has to exist.
+fn throwaway_password() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    format!("notify-test-{}-{nanos}", std::process::id())
+}
+
+/// Starts the daemon, waits until it owns the Secret Service name, runs
+/// "$@" and stops the daemon by its PID, whatever happens. Runs as
+/// `dbus-run-session -- sh -c SCRIPT sh COMMAND...`. The daemon alone gets
+/// the temporary HOME / XDG dirs: the command keeps the real ones (cargo and
+/// rustup live there).
+const SESSION_SCRIPT: &str = r#"
+set -u
+d=$NOTIFY_KEYCHAIN_DIR
+pw=$NOTIFY_KEYCHAIN_PW
+unset NOTIFY_KEYCHAIN_PW NOTIFY_KEYCHAIN_DIR
+mkdir -p "$d/home" "$d/data" "$d/run" && chmod 700 "$d/run" || exit 1
+printf %s "$pw" | HOME="$d/home" XDG_DATA_HOME="$d/data" XDG_RUNTIME_DIR="$d/run" \
+    gnome-keyring-daemon --foreground --unlock --components=secrets >"$d/daemon.log" 2>&1 &
+daemon=$!
+stop() { kill "$daemon" 2>/dev/null; wait "$daemon" 2>/dev/null; }
+trap stop EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+owned() {
+    dbus-send --session --print-reply --dest=org.freedesktop.DBus /org/freedesktop/DBus \
+        org.freedesktop.DBus.NameHasOwner string:org.freedesktop.secrets 2>/dev/null |
+        grep -q 'boolean true'
+}
+n=0
+until owned; do
+    if ! kill -0 "$daemon" 2>/dev/null; then
+        echo "xtask: gnome-keyring-daemon exited before it owned org.freedesktop.secrets; it said:" >&2
+        cat "$d/daemon.log" >&2
+        exit 1
+    fi
+    n=$((n + 1))
+    if [ "$n" -ge 100 ]; then
+        echo "xtask: gnome-keyring-daemon (pid $daemon) did not own org.freedesktop.secrets within 10 s; it said:" >&2
+        cat "$d/daemon.log" >&2
+        exit 1
+    fi
+    sleep 0.1
+done
+echo "    keychain session: gnome-keyring-daemon pid $daemon owns org.freedesktop.secrets"
+NOTIFY_TEST_KEYCHAIN=1 "$@"
+status=$?
+stop
+trap - EXIT
+echo "    keychain session: gnome-keyring-daemon pid $daemon stopped"
+exit "$status"
+"#;
+
+/// A private D-Bus session with an unlocked gnome-keyring for the commands
+/// it wraps, or (when `active` is false) nothing: commands run as they are.
+struct KeychainSession {
+    dir: Option<PathBuf>,
+}
+
+impl KeychainSession {
+    fn new(active: bool) -> Result<Self, String> {
+        if !active {
+            return Ok(KeychainSession { dir: None });
+        }
+        let dir = root().join(format!("target/keychain-session-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        Ok(KeychainSession { dir: Some(dir) })
+    }
+
+    /// `argv` as a command, inside the session when there is one.
+    fn command(&self, argv: &[String]) -> Command {
+        let (program, args) = match argv.split_first() {
+            Some((program, args)) => (program.as_str(), args),
+            None => ("true", &[][..]),
+        };
+        let Some(dir) = &self.dir else {
+            let mut cmd = Command::new(program);
+            cmd.args(args).current_dir(root());
+            return cmd;
+        };
+        let mut cmd = Command::new("dbus-run-session");
+        cmd.args([
+            "--",
+            "sh",
+            "-c",
+            SESSION_SCRIPT,
+            "keychain-session",
+            program,
+        ])
+        .args(args)
+        .current_dir(root())
+        .env("NOTIFY_KEYCHAIN_DIR", dir)
+        .env("NOTIFY_KEYCHAIN_PW", throwaway_password());
+        cmd
+    }
+
+    /// Removes the session's files.
+    fn finish(self) {
+        if let Some(dir) = self.dir {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
+}
+
+fn keychain(args: &[String]) -> Result<(), String> {
+    let argv = match args.split_first() {
+        Some((dashes, rest)) if dashes == "--" => rest,
+        _ => args,
+    };
+    if argv.is_empty() {
+        return Err(format!("keychain: which command?\n\n{HELP}"));
+    }
+    let active = keychain_tools(&mut Apt { updated: false })?;
+    let session = KeychainSession::new(active)?;
+    let mut cmd = session.command(argv);
+    let status = cmd
+        .status()
+        .map_err(|e| format!("cannot start {:?}: {e}", cmd.get_program()));
+    session.finish();
+    let status = status?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("`{}` failed ({status})", argv.join(" ")))
+    }
 }

@@ -121,8 +121,8 @@ impl SecretStore for FileStore {
         let secret = SecretString::from(first_line(&text).to_owned());
         drop(SecretString::from(text));
         if secret.expose_secret().is_empty() {
-            return Err(Error::NoEntry {
-                account: format!("file {}", self.path.display()),
+            return Err(Error::FileEmpty {
+                path: self.path.clone(),
             });
         }
         Ok(secret)

@@ -2,6 +2,30 @@
 //! [`SecretRef`] that names a backend in configuration (`keychain`,
 //! `env:VAR`, `file:PATH`, `cmd:COMMAND`), and an in-memory store for tests.
 //!
+//! The backends, and what [`store_for`] returns for each `password =`:
+//!
+//! - `keychain`: `KeychainStore`, the OS keychain through the `keyring`
+//!   crate (the Secret Service over D-Bus on Linux, e.g. gnome-keyring or
+//!   KWallet; the Keychain on macOS; Credential Manager on Windows), service
+//!   `notify`, user = the account name. Behind the cargo feature `keychain`,
+//!   on by default; with `default-features = false` nothing native is linked
+//!   and `store_for` returns `None` for `keychain`. It never falls back to
+//!   keyring's in-memory mock (which forgets everything when the process
+//!   ends): where there is no native store, it fails with
+//!   [`Error::Inaccessible`]. Keychain items do not move to a new machine:
+//!   a missing one is [`Error::NoEntry`], whose hint names the command that
+//!   stores it. No keychain where notify runs (cron, systemd services and
+//!   ssh sessions often have no session D-Bus) or a locked one is
+//!   [`Error::Inaccessible`], with the reason. On Linux libdbus is built from
+//!   source (keyring's `vendored` feature), so building needs a C compiler
+//!   but no libdbus-1-dev. Calls are synchronous, fine inside a tokio
+//!   runtime, and give up after a timeout instead of hanging on an unlock
+//!   prompt.
+//! - `env:VAR`: [`EnvStore`], read-only.
+//! - `file:PATH`: [`FileStore`], refused when group- or world-readable.
+//! - `cmd:COMMAND`: [`CommandStore`], the first line a command prints.
+//! - [`MemoryStore`]: in memory with failures on demand, for tests.
+//!
 //! A key design decision made in this crate is that a secret is a
 //! [`secrecy::SecretString`] from the moment it is read until the transport
 //! hands it to the mail server: its `Debug` prints `[REDACTED]`, its memory is
@@ -11,10 +35,14 @@
 #![deny(missing_docs)]
 
 mod backends;
+#[cfg(feature = "keychain")]
+mod keychain;
 mod memory;
 mod reference;
 
 pub use backends::{expand_home, split_words, CommandStore, EnvStore, FileStore, COMMAND_TIMEOUT};
+#[cfg(feature = "keychain")]
+pub use keychain::{KeychainStore, KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT};
 pub use memory::MemoryStore;
 pub use reference::SecretRef;
 pub use secrecy::{ExposeSecret, SecretString};
@@ -23,7 +51,8 @@ pub use secrecy::{ExposeSecret, SecretString};
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// The store works, but holds nothing for this account.
+    /// The store works, but holds nothing for this account (for the keychain:
+    /// never stored on this machine, or deleted).
     #[error("no secret stored for account `{account}`")]
     NoEntry {
         /// The account asked for.
@@ -47,6 +76,12 @@ pub enum Error {
     /// `file:PATH` names a file that does not exist.
     #[error("the password file {} does not exist", .path.display())]
     FileMissing {
+        /// The file.
+        path: std::path::PathBuf,
+    },
+    /// `file:PATH` names a file whose first line is empty.
+    #[error("the password file {} is empty (the password goes on its first line)", .path.display())]
+    FileEmpty {
         /// The file.
         path: std::path::PathBuf,
     },
@@ -88,6 +123,10 @@ impl Error {
                 path.display(),
                 path.display()
             )),
+            Error::FileEmpty { path } => Some(format!(
+                "put the password on the first line of {}",
+                path.display()
+            )),
             Error::UnsafePermissions { path, .. } => {
                 Some(format!("run `chmod 600 {}`", path.display()))
             }
@@ -99,19 +138,29 @@ impl Error {
                 "write e.g. password = \"env:SMTP_PASSWORD\" or password = \"file:~/.config/notify/password\""
                     .to_owned(),
             ),
+            Error::NoEntry { account } => Some(format!(
+                "store it with `notify account set-password {account}`; keychain items do not \
+                 move with a migration to a new machine"
+            )),
             Error::Inaccessible { .. } => Some(
-                "if the keychain is locked or absent (e.g. over ssh or in cron), use a `file:` or `env:` store".to_owned(),
+                "the keychain must be running and unlocked where notify runs (cron, systemd \
+                 services and ssh sessions often have none); otherwise keep the password in a \
+                 file only you can read, password = \"file:~/.config/notify/password\" \
+                 (chmod 600), or in the job's environment, password = \"env:SMTP_PASSWORD\""
+                    .to_owned(),
             ),
             _ => None,
         }
     }
 }
 
-/// The store a [`SecretRef`] names, for the backends built into this crate
-/// (`env:`, `file:`, `cmd:`); `None` for `keychain`, which needs an OS
-/// keychain backend.
+/// The store a [`SecretRef`] names. `None` only for `keychain` in a build
+/// without the `keychain` feature.
 pub fn store_for(reference: &SecretRef) -> Option<Box<dyn SecretStore>> {
     match reference {
+        #[cfg(feature = "keychain")]
+        SecretRef::Keychain => Some(Box::new(KeychainStore::new())),
+        #[cfg(not(feature = "keychain"))]
         SecretRef::Keychain => None,
         SecretRef::Env(var) => Some(Box::new(EnvStore::new(var.clone()))),
         SecretRef::File(path) => Some(Box::new(FileStore::new(path))),
@@ -168,5 +217,34 @@ mod tests {
             account: "work".into(),
         };
         assert_eq!(e.to_string(), "no secret stored for account `work`");
+    }
+
+    #[test]
+    fn a_missing_entry_names_the_command_that_stores_it() {
+        let e = Error::NoEntry {
+            account: "work-smtp".into(),
+        };
+        let hint = e.hint().unwrap_or_default();
+        assert!(
+            hint.contains("`notify account set-password work-smtp`"),
+            "{hint}"
+        );
+        assert!(hint.contains("new machine"), "{hint}");
+    }
+
+    #[test]
+    fn an_inaccessible_keychain_suggests_file_and_env() {
+        let e = Error::Inaccessible {
+            reason: "the keychain is locked".into(),
+        };
+        let hint = e.hint().unwrap_or_default();
+        assert!(hint.contains("password = \"file:"), "{hint}");
+        assert!(hint.contains("password = \"env:"), "{hint}");
+    }
+
+    #[test]
+    fn store_for_keychain_follows_the_feature() {
+        let store = store_for(&SecretRef::Keychain);
+        assert_eq!(store.is_some(), cfg!(feature = "keychain"));
     }
 }

@@ -78,6 +78,12 @@ fn file_store_checks_permissions() {
         CANARY,
         "first line only"
     );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+    std::fs::write(&path, "\nsecond line\n").unwrap();
+    let e = s.get("work").unwrap_err();
+    assert!(matches!(e, Error::FileEmpty { .. }), "{e}");
+    assert!(e.hint().unwrap().contains("first line"), "{e}");
+
     s.delete("work").unwrap();
     s.delete("work").unwrap();
     assert!(!path.exists());
@@ -128,7 +134,12 @@ fn command_store() {
 
 #[test]
 fn references_pick_stores() {
-    assert!(store_for(&SecretRef::Keychain).is_none());
+    // With the `keychain` feature (the default) `keychain` is the OS
+    // keychain; without it there is no store for it.
+    assert_eq!(
+        store_for(&SecretRef::Keychain).is_some(),
+        cfg!(feature = "keychain")
+    );
     std::env::set_var("NOTIFY_TEST_SECRET_REF", CANARY);
     let r: SecretRef = "env:NOTIFY_TEST_SECRET_REF".parse().unwrap();
     let store = store_for(&r).unwrap();
