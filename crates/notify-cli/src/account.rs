@@ -44,6 +44,19 @@ pub fn provider_of(name: &str, account: &Account) -> Result<Option<&'static Prov
     Ok(None)
 }
 
+/// The error for an account name that is not configured, listing the ones
+/// that are.
+pub fn unknown_account(config: &crate::config::Config, name: &str) -> CliError {
+    let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
+    CliError::config(format!("unknown account `{name}`")).hint(if known.is_empty() {
+        "no accounts are configured: add one with `notify account add NAME`, or remove \
+         `account` to deliver to the local Maildir"
+            .to_owned()
+    } else {
+        format!("configured accounts: {}", known.join(", "))
+    })
+}
+
 /// Everything but the password: host, port, security, login, TLS options.
 pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig, CliError> {
     let err = |msg: String| CliError::config(format!("account `{name}`: {msg}"));
@@ -177,6 +190,38 @@ pub fn transport(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn debug_prints_carry_no_secret() {
+        const CANARY: &str = "canary-Pa55-w0rd-debug";
+        std::env::set_var("NOTIFY_UNIT_CANARY_PW", CANARY);
+        let account = Account {
+            from: Some("me@example.com".into()),
+            server: Some("smtp.example.com:587".into()),
+            password: Some("env:NOTIFY_UNIT_CANARY_PW".into()),
+            ..Account::default()
+        };
+        let ui = Ui::silent();
+        let config = smtp_config("work", &account, &ui).unwrap();
+        let config = with_credentials("work", &account, config).unwrap();
+        assert!(config.credentials.is_some());
+        for text in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{account:?}"),
+            format!("{:?}", config.credentials),
+        ] {
+            assert!(!text.contains(CANARY), "{text}");
+        }
+        let transport = transport(
+            "work",
+            &account,
+            smtp_config("work", &account, &ui).unwrap(),
+            &ui,
+        )
+        .unwrap();
+        assert!(!format!("{transport:?}").contains(CANARY));
+    }
 
     #[test]
     fn addresses() {

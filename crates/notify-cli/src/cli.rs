@@ -109,6 +109,28 @@ pub enum Command {
     #[command(subcommand)]
     Template(TemplateCommand),
 
+    /// Add, list and change sending accounts
+    ///
+    /// Accounts live in the config file as `[accounts.NAME]`; their passwords
+    /// live in the OS keychain (or a file, an environment variable, a
+    /// command), never in the config file.
+    #[command(subcommand)]
+    Account(AccountCommand),
+
+    /// Check an account's server step by step, without sending mail
+    ///
+    /// DNS, TCP connect, TLS handshake and certificate (subject, issuer,
+    /// expiry, whether it is trusted), EHLO capabilities, and AUTH; each step
+    /// gets a verdict, and a hint when something is wrong. Exits 1 when a
+    /// check fails, 78 when the account's settings or password are unusable.
+    ///
+    /// Example: notify doctor --account work -v
+    Doctor {
+        /// The account to check [default: the one `[email]` uses]
+        #[arg(long, value_name = "NAME")]
+        account: Option<String>,
+    },
+
     /// List the built-in mail provider presets
     ///
     /// Each preset gives the server, port and security of a provider, the
@@ -253,6 +275,85 @@ fn non_empty(s: &str) -> Result<String, String> {
     } else {
         Ok(s.to_owned())
     }
+}
+
+/// `notify account ...`.
+#[derive(Debug, Subcommand)]
+pub enum AccountCommand {
+    /// Add an account, store its password and send a test mail
+    ///
+    /// Asks for what the flags leave out when run on a terminal. The password
+    /// is read without echo, or from the first line of stdin when stdin is
+    /// not a terminal; the spaces of a Gmail/Yahoo app password are removed.
+    /// The account is written into the config file (comments and layout are
+    /// kept) and, when `[email]` has no account yet, becomes the one it uses.
+    Add(AccountAddArgs),
+    /// List the accounts, where their passwords live and whether they are there
+    List,
+    /// Store a new password for an account (keychain or file stores)
+    SetPassword {
+        /// The account's name
+        name: String,
+    },
+    /// Remove an account from the config file, and its keychain entry
+    Remove {
+        /// The account's name
+        name: String,
+    },
+    /// Import accounts from another tool's configuration
+    ///
+    /// From msmtp: host, port, tls / tls_starttls, from, user, auth and
+    /// passwordeval (which becomes `password = "cmd:sh -c '...'"`). A plain
+    /// `password` in the msmtprc is not copied: the account gets
+    /// `password = "keychain"`, and `notify account set-password NAME`
+    /// stores it. Existing accounts are left alone.
+    ///
+    /// Example: notify account import --msmtp ~/.msmtprc
+    Import {
+        /// An msmtp configuration file
+        #[arg(long, value_name = "FILE")]
+        msmtp: std::path::PathBuf,
+    },
+}
+
+/// `notify account add`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  notify account add gmail --from \"Backups <me@gmail.com>\"
+  notify account add work --from backup@corp.example --server mail.corp.example:587
+  printf '%s\\n' \"$PW\" | notify account add relay --from cron@host.example --server smtp.host.example:465 --no-test
+  notify account add fm --from me@fastmail.com --password-store file:~/.config/notify/fm.pw")]
+pub struct AccountAddArgs {
+    /// The account's name: letters, digits, `-`, `_`, `.`
+    pub name: String,
+    /// A provider preset (see `notify providers`) [default: by the from address]
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// The sender, e.g. "Backups <backup@example.com>"
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+    /// The SMTP server, `host[:port]`
+    #[arg(long, value_name = "HOST:PORT")]
+    pub server: Option<String>,
+    /// tls, starttls or none [default: tls on port 465, else starttls]
+    #[arg(long, value_name = "MODE")]
+    pub security: Option<String>,
+    /// The login [default: the from address]
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Extra trusted certificate(s) in PEM, e.g. a company CA or the server's
+    /// self-signed certificate
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Where the password lives: keychain, file:PATH, env:VAR or cmd:COMMAND
+    #[arg(long, value_name = "STORE", default_value = "keychain")]
+    pub password_store: Option<String>,
+    /// Where the test mail goes [default: `[email]` to, else the from address]
+    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    pub to: Vec<String>,
+    /// Do not send a test mail
+    #[arg(long)]
+    pub no_test: bool,
 }
 
 /// `notify template ...`.

@@ -29,6 +29,8 @@ const LOCAL_FROM: &str = "notify <notify@localhost>";
 /// What the rest of the program needs to deliver.
 pub struct Env<'a> {
     pub loaded: &'a Loaded,
+    /// The config file in use, or where it would be (for `account add`).
+    pub config_path: &'a Path,
     pub data_dir: &'a Path,
     pub offset: UtcOffset,
     pub ui: &'a Ui,
@@ -206,25 +208,12 @@ impl Plan {
         let route = match s.account.as_deref() {
             None => Route::Maildir,
             Some(name) => {
-                let account = env.loaded.config.accounts.get(name).ok_or_else(|| {
-                    let known: Vec<&str> = env
-                        .loaded
-                        .config
-                        .accounts
-                        .keys()
-                        .map(String::as_str)
-                        .collect();
-                    CliError::config(format!("unknown account `{name}`")).hint(
-                        if known.is_empty() {
-                            "no [accounts.NAME] table is configured; add one (see README, \
-                         \"Send through your mail provider\"), or remove `account` to deliver \
-                         to the local Maildir"
-                                .to_owned()
-                        } else {
-                            format!("configured accounts: {}", known.join(", "))
-                        },
-                    )
-                })?;
+                let account = env
+                    .loaded
+                    .config
+                    .accounts
+                    .get(name)
+                    .ok_or_else(|| account::unknown_account(&env.loaded.config, name))?;
                 let config = account::smtp_config(name, account, env.ui)?;
                 Route::Smtp {
                     name: name.to_owned(),

@@ -53,6 +53,16 @@ impl CliError {
         self
     }
 
+    /// The message, without `error: `.
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The hint, if there is one.
+    pub fn hint_text(&self) -> Option<&str> {
+        self.hint.as_deref()
+    }
+
     /// The exit code.
     pub fn code(&self) -> u8 {
         self.code

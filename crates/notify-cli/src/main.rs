@@ -18,6 +18,8 @@ use time::UtcOffset;
 
 mod account;
 mod cli;
+mod cmd_account;
+mod cmd_doctor;
 mod cmd_providers;
 mod cmd_run;
 mod cmd_send;
@@ -27,6 +29,7 @@ mod config;
 mod deliver;
 mod env_vars;
 mod error;
+mod msmtp;
 mod paths;
 mod runner;
 mod state;
@@ -42,6 +45,14 @@ pub struct Ui {
 }
 
 impl Ui {
+    /// A Ui that says nothing but warnings.
+    pub fn silent() -> Self {
+        Ui {
+            verbose: 0,
+            quiet: true,
+        }
+    }
+
     /// A line about what happened; silenced by `-q`.
     pub fn info(&self, line: &str) {
         if !self.quiet {
@@ -146,6 +157,7 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
     };
     let env = deliver::Env {
         loaded: &loaded,
+        config_path: &config_path,
         data_dir: &data_dir,
         offset,
         ui: &ui,
@@ -162,6 +174,8 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
         Command::Test(args) => runtime.block_on(cmd_test::test(&env, args)),
         Command::Template(cmd) => cmd_template::template(&env, cmd),
         Command::Providers { json } => cmd_providers::providers(json),
+        Command::Doctor { account } => runtime.block_on(cmd_doctor::doctor(&env, account)),
+        Command::Account(cmd) => runtime.block_on(cmd_account::account(&env, cmd)),
     }
 }
 

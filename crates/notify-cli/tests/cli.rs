@@ -9,7 +9,10 @@
 //! - `header_*`: nothing a task name holds can add a header.
 //! - `smtp::*` (tests/cases/smtp.rs): `run`, `send` and `test` through a
 //!   real SMTP server over real TLS, and the canary password checks.
+//! - `account::*` (tests/cases/account.rs): the account commands.
 
+#[path = "cases/account.rs"]
+mod account;
 #[path = "cases/smtp.rs"]
 mod smtp;
 mod support;

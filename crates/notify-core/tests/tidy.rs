@@ -171,3 +171,44 @@ fn dependencies_point_inward() {
         assert!(cli.iter().any(|d| d == lib), "notify-cli should use {lib}");
     }
 }
+
+/// Every read of a secret is a greppable `expose_secret()`; outside the
+/// secret stores themselves there is exactly one in the delivery path (where
+/// the SMTP AUTH payload is built) and one in `account add` (refusing an
+/// empty password). A new one needs a reason, and an update here.
+#[test]
+fn secrets_are_exposed_in_few_places() {
+    let root = workspace_root().join("crates");
+    let mut found: Vec<(String, usize)> = Vec::new();
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+            let path = entry.path();
+            let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            if path.is_dir() {
+                if name != "tests" && name != "target" && name != "fuzz" && name != "benches" {
+                    stack.push(path);
+                }
+            } else if name.ends_with(".rs") {
+                let text = std::fs::read_to_string(&path).expect("read source");
+                // Test modules may look at secrets freely.
+                let code = text.split("#[cfg(test)]").next().unwrap_or("");
+                let n = code.matches("expose_secret()").count();
+                if n > 0 {
+                    let rel = path.strip_prefix(&root).unwrap_or(&path);
+                    found.push((rel.display().to_string(), n));
+                }
+            }
+        }
+    }
+    for (file, n) in &found {
+        let allowed = file.starts_with("notify-secrets/")
+            || (file == "notify-smtp/src/smtp.rs" && *n == 1)
+            || (file == "notify-cli/src/cmd_account.rs" && *n == 1);
+        assert!(allowed, "{file} reads a secret {n} time(s): {found:?}");
+    }
+    assert!(
+        found.iter().any(|(f, _)| f == "notify-smtp/src/smtp.rs"),
+        "the SMTP transport builds the AUTH payload: {found:?}"
+    );
+}

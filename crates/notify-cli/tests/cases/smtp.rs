@@ -396,3 +396,112 @@ fn secret_store_problems_are_configuration_errors() {
     assert!(stderr.contains("hint:"), "{stderr}");
     assert_eq!(env.mails().len(), 1, "a copy is kept locally");
 }
+
+#[test]
+fn server_down_is_temporary_and_leaks_nothing() {
+    let server = require_server!(server());
+    let env = TestEnv::new();
+    // A port that was free a moment ago: nothing listens there.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let down = format!(
+        "[accounts.down]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:{closed}\"\n\
+         password = \"env:NOTIFY_TEST_PW\"\ntimeout = \"5s\"\n"
+    );
+    configure(&env, &server, "down", &down);
+    let out = notify(
+        &env,
+        PASSWORD,
+        &["-vvv", "send", "--task", "x", "--status", "failure"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("refused"), "{stderr}");
+    assert!(stderr.contains("hint:"), "{stderr}");
+    assert_eq!(env.mails().len(), 1, "a copy is kept locally");
+    assert_no_leak(&env, &out);
+    let out = notify(
+        &env,
+        PASSWORD,
+        &["-vvv", "run", "--task", "x", "--", "sh", "-c", "exit 2"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
+    assert_no_leak(&env, &out);
+}
+
+#[test]
+fn doctor_checks_each_step() {
+    let server = require_server!(server());
+    let env = TestEnv::new();
+    configure(&env, &server, "starttls", "");
+    let out = notify(&env, PASSWORD, &["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    for step in [
+        "PASSWORD  ok",
+        "DNS",
+        "TCP",
+        "STARTTLS",
+        "TLS",
+        "EHLO",
+        "AUTH",
+    ] {
+        assert!(stdout.contains(step), "{step} missing:\n{stdout}");
+    }
+    assert!(stdout.contains("issued by \"notify test CA\""), "{stdout}");
+    assert!(
+        stdout.contains("authenticated as user@example.com"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("All checks passed."), "{stdout}");
+    assert_no_leak(&env, &out);
+    assert!(server.messages().is_empty(), "the doctor sends no mail");
+
+    let out = notify(&env, PASSWORD, &["doctor", "--account", "untrusted"]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("TLS       fail"), "{stdout}");
+    assert!(
+        stdout.contains("hint: if you trust this server"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("EHLO      skipped"), "{stdout}");
+
+    let out = notify(
+        &env,
+        "canary-Pa55-w0rd-wrong",
+        &["doctor", "--account", "tls"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("AUTH      fail"), "{stdout}");
+    assert!(!stdout.contains("canary-Pa55-w0rd-wrong"), "{stdout}");
+
+    let out = env
+        .cmd()
+        .env_remove("NOTIFY_TEST_PW")
+        .args(["doctor"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("PASSWORD  fail"), "{stdout}");
+    assert!(stdout.contains("NOTIFY_TEST_PW is not set"), "{stdout}");
+    assert!(
+        stdout.contains("AUTH      skipped not checked: the password is not available"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn doctor_without_an_account_points_to_the_maildir() {
+    let env = TestEnv::new();
+    let out = env.notify(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no account configured"), "{stderr}");
+    assert!(stderr.contains("notify account add"), "{stderr}");
+}

@@ -1,0 +1,614 @@
+//! `notify account add | list | set-password | remove`.
+//!
+//! The config file is edited with toml_edit, so the user's comments and
+//! layout stay as they were. Passwords go to the account's store (the OS
+//! keychain by default, or a `file:`), never into the config file, and are
+//! read without echo on a terminal or from the first line of stdin.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::Path;
+
+use notify_secrets::{normalize_app_password, store_for, ExposeSecret, SecretRef, SecretString};
+use notify_smtp::providers;
+use toml_edit::{value, DocumentMut, Item, Table};
+
+use crate::account::{self, bare_address};
+use crate::cli::{AccountAddArgs, AccountCommand};
+use crate::config::Account;
+use crate::deliver::Env;
+use crate::error::{exit, CliError};
+
+pub async fn account(env: &Env<'_>, cmd: AccountCommand) -> Result<u8, CliError> {
+    match cmd {
+        AccountCommand::Add(args) => add(env, args).await,
+        AccountCommand::List => list(env),
+        AccountCommand::SetPassword { name } => set_password(env, &name),
+        AccountCommand::Remove { name } => remove(env, &name),
+        AccountCommand::Import { msmtp } => import_msmtp(env, &msmtp),
+    }
+}
+
+/// Account names become TOML keys and keychain user names: keep them plain.
+fn check_name(name: &str) -> Result<(), CliError> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c));
+    if ok {
+        Ok(())
+    } else {
+        Err(
+            CliError::usage(format!("`{name}` is not a usable account name"))
+                .hint("use letters, digits, `-`, `_` and `.`, e.g. `work` or `gmail-backup`"),
+        )
+    }
+}
+
+fn interactive() -> bool {
+    std::io::stdin().is_terminal() && std::io::stderr().is_terminal()
+}
+
+/// Asks on the terminal; an empty answer takes `default`.
+fn ask(question: &str, default: Option<&str>) -> Result<String, CliError> {
+    let mut err = std::io::stderr();
+    match default {
+        Some(d) => {
+            let _ = write!(err, "{question} [{d}]: ");
+        }
+        None => {
+            let _ = write!(err, "{question}: ");
+        }
+    }
+    let _ = err.flush();
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .map_err(|e| CliError::usage(format!("cannot read the answer: {e}")))?;
+    let answer = line.trim();
+    Ok(if answer.is_empty() {
+        default.unwrap_or("").to_owned()
+    } else {
+        answer.to_owned()
+    })
+}
+
+/// Reads a password: without echo from the terminal, or the first line of
+/// stdin when it is not a terminal. App-password spaces are removed.
+fn read_password(account: &str) -> Result<SecretString, CliError> {
+    let secret = if std::io::stdin().is_terminal() {
+        let pw = rpassword::prompt_password(format!("Password for account `{account}`: "))
+            .map_err(|e| CliError::usage(format!("cannot read the password: {e}")))?;
+        SecretString::from(pw)
+    } else {
+        let mut line = String::new();
+        std::io::stdin()
+            .lock()
+            .read_line(&mut line)
+            .map_err(|e| CliError::usage(format!("cannot read the password from stdin: {e}")))?;
+        let pw = line.trim_end_matches(['\n', '\r']).to_owned();
+        drop(SecretString::from(line));
+        SecretString::from(pw)
+    };
+    if secret.expose_secret().is_empty() {
+        return Err(CliError::usage("the password is empty").hint(
+            "type it at the prompt, or pipe it: printf '%s\\n' \"$PW\" | notify account add ...",
+        ));
+    }
+    Ok(normalize_app_password(secret))
+}
+
+fn secret_error(name: &str, e: notify_secrets::Error) -> CliError {
+    let hint = e.hint();
+    let err = CliError::config(format!("account `{name}`: {e}"));
+    match hint {
+        Some(h) => err.hint(h),
+        None => err,
+    }
+}
+
+/// The store of a reference, or a clear error for `keychain` in a build
+/// without it.
+fn store(
+    name: &str,
+    reference: &SecretRef,
+) -> Result<Box<dyn notify_secrets::SecretStore>, CliError> {
+    store_for(reference).ok_or_else(|| {
+        CliError::config(format!(
+            "account `{name}`: this build of notify has no OS keychain support"
+        ))
+        .hint("use --password-store file:PATH, env:VAR or cmd:COMMAND")
+    })
+}
+
+/// Reads the config file for editing (an absent file is an empty document).
+fn read_doc(path: &Path) -> Result<DocumentMut, CliError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(e) => {
+            return Err(CliError::config(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            )))
+        }
+    };
+    text.parse::<DocumentMut>().map_err(|e| {
+        CliError::config(format!("cannot edit {}: {e}", path.display()))
+            .hint("fix the file by hand first; `notify template check` shows what notify reads")
+    })
+}
+
+/// The table `key` of the document, created when absent (`[accounts]` is
+/// implicit: only its `[accounts.NAME]` sub-tables are written).
+fn table_mut<'d>(
+    doc: &'d mut DocumentMut,
+    key: &str,
+    path: &Path,
+) -> Result<&'d mut Table, CliError> {
+    doc.entry(key)
+        .or_insert_with(|| {
+            let mut t = Table::new();
+            t.set_implicit(key == "accounts");
+            Item::Table(t)
+        })
+        .as_table_mut()
+        .ok_or_else(|| {
+            CliError::config(format!("`{key}` in {} is not a table", path.display()))
+                .hint("fix the file by hand: it must be a [table]")
+        })
+}
+
+/// Writes the config file atomically, keeping its permissions.
+fn write_doc(path: &Path, doc: &DocumentMut) -> Result<(), CliError> {
+    let fail = |e: std::io::Error| {
+        CliError::config(format!(
+            "cannot write the config file {}: {e}",
+            path.display()
+        ))
+    };
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir).map_err(fail)?;
+    }
+    let tmp = path.with_extension(format!("toml.tmp-{}", std::process::id()));
+    let result = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(doc.to_string().as_bytes())?;
+        f.sync_all()?;
+        if let Ok(meta) = std::fs::metadata(path) {
+            std::fs::set_permissions(&tmp, meta.permissions())?;
+        }
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result.map_err(fail)
+}
+
+async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
+    let name = args.name.clone();
+    check_name(&name)?;
+    if env.loaded.config.accounts.contains_key(&name) {
+        return Err(CliError::usage(format!("account `{name}` exists already")).hint(format!(
+            "change its password with `notify account set-password {name}`, or remove it first with `notify account remove {name}`"
+        )));
+    }
+    let tty = interactive();
+
+    let from = match (&args.from, tty) {
+        (Some(f), _) => f.clone(),
+        (None, true) => ask("Send from (e.g. Backups <you@example.com>)", None)?,
+        (None, false) => {
+            return Err(CliError::usage(
+                "--from ADDR is required when not run interactively",
+            ))
+        }
+    };
+    if !bare_address(&from).contains('@') {
+        return Err(CliError::usage(format!("`{from}` is not an email address"))
+            .hint("e.g. --from \"Backups <backup@example.com>\""));
+    }
+
+    // The provider: --provider, else by the address's domain unless a
+    // server is given.
+    let provider = match &args.provider {
+        Some(id) => Some(providers::by_id(id).ok_or_else(|| {
+            let ids: Vec<&str> = providers::PROVIDERS.iter().map(|p| p.id).collect();
+            CliError::usage(format!("unknown provider `{id}`"))
+                .hint(format!("known providers: {}", ids.join(", ")))
+        })?),
+        None if args.server.is_none() => providers::by_address(bare_address(&from)),
+        None => None,
+    };
+    let server = match (&args.server, provider, tty) {
+        (Some(s), _, _) => Some(s.clone()),
+        (None, Some(_), _) => None,
+        (None, None, true) => Some(ask("SMTP server (host:port)", None)?),
+        (None, None, false) => {
+            return Err(CliError::usage(format!(
+                "no provider preset matches `{}`; --server HOST:PORT is required",
+                bare_address(&from)
+            ))
+            .hint("`notify providers` lists the presets; --provider ID picks one"))
+        }
+    };
+    if let Some(p) = provider {
+        env.ui.info(&format!(
+            "Using the {} preset ({}:{}, {}). {}",
+            p.name, p.host, p.port, p.security, p.password_note
+        ));
+    }
+    let username = match (&args.username, provider, tty) {
+        (Some(u), _, _) => Some(u.clone()),
+        (None, Some(p), true) if providers::check_username(p, bare_address(&from)).is_err() => {
+            Some(ask(
+                &format!("Login for {} (your @icloud.com address)", p.name),
+                None,
+            )?)
+        }
+        _ => None,
+    };
+
+    let store_text = args
+        .password_store
+        .clone()
+        .unwrap_or_else(|| "keychain".to_owned());
+    let reference: SecretRef = store_text.parse().map_err(|e| secret_error(&name, e))?;
+
+    let mut table = Table::new();
+    table["from"] = value(from.clone());
+    if let Some(p) = &args.provider {
+        table["provider"] = value(p.clone());
+    }
+    if let Some(s) = &server {
+        table["server"] = value(s.clone());
+    }
+    if let Some(s) = &args.security {
+        table["security"] = value(s.clone());
+    }
+    if let Some(u) = &username {
+        table["username"] = value(u.clone());
+    }
+    let ca_file = match &args.ca_file {
+        Some(p) => Some(
+            std::path::absolute(p)
+                .map_err(|e| CliError::usage(format!("--ca-file {}: {e}", p.display())))?,
+        ),
+        None => None,
+    };
+    if let Some(p) = &ca_file {
+        table["ca_file"] = value(p.display().to_string());
+    }
+    table["password"] = value(reference.to_string());
+
+    // Check what was given before anything is stored or written.
+    let as_account = Account {
+        from: Some(from.clone()),
+        provider: args.provider.clone(),
+        server: server.clone(),
+        security: args.security.clone(),
+        username: username.clone(),
+        password: Some(reference.to_string()),
+        ca_file: ca_file.clone(),
+        ..Account::default()
+    };
+    account::smtp_config(&name, &as_account, env.ui)?;
+
+    // Store the password where the reference says, when notify can.
+    match &reference {
+        SecretRef::Keychain | SecretRef::File(_) => {
+            let secret = read_password(&name)?;
+            store(&name, &reference)?
+                .set(&name, &secret)
+                .map_err(|e| secret_error(&name, e))?;
+        }
+        SecretRef::Env(var) => env.ui.info(&format!(
+            "The password is read from ${var} when notify runs; set it in that environment."
+        )),
+        SecretRef::Command(cmd) => env.ui.info(&format!(
+            "The password is the first line `{cmd}` prints when notify runs."
+        )),
+    }
+
+    let mut doc = read_doc(env.config_path)?;
+    let accounts = table_mut(&mut doc, "accounts", env.config_path)?;
+    accounts.insert(&name, Item::Table(table));
+    let mut made_default = false;
+    if env.loaded.config.email.account.is_none() {
+        let email = table_mut(&mut doc, "email", env.config_path)?;
+        email["account"] = value(name.clone());
+        made_default = true;
+    }
+    write_doc(env.config_path, &doc)?;
+    env.ui.info(&format!(
+        "Added account `{name}` to {}{}; its password is in {}.",
+        env.config_path.display(),
+        if made_default {
+            " and made it the one [email] uses"
+        } else {
+            ""
+        },
+        describe_store(&reference)
+    ));
+
+    if args.no_test {
+        return Ok(exit::OK);
+    }
+    // Send a test mail through the new account, as `notify test` does.
+    let reloaded = crate::config::load(env.config_path, true)?;
+    let test_env = Env {
+        loaded: &reloaded,
+        config_path: env.config_path,
+        data_dir: env.data_dir,
+        offset: env.offset,
+        ui: env.ui,
+    };
+    let to = if args.to.is_empty() && reloaded.config.email.to.is_none() {
+        vec![bare_address(&from).to_owned()]
+    } else {
+        args.to.clone()
+    };
+    let test = crate::cli::TestArgs {
+        to,
+        account: Some(name.clone()),
+        dry_run: false,
+    };
+    crate::cmd_test::test(&test_env, test).await.inspect_err(|_| {
+        env.ui.warn(&format!(
+            "the account was added, but the test mail failed; fix it and run `notify test --account {name}`"
+        ));
+    })
+}
+
+fn describe_store(reference: &SecretRef) -> String {
+    match reference {
+        SecretRef::Keychain => "the OS keychain (service `notify`)".to_owned(),
+        SecretRef::File(p) => format!("the file {}", p.display()),
+        SecretRef::Env(v) => format!("the environment variable {v}"),
+        SecretRef::Command(c) => format!("the output of `{c}`"),
+    }
+}
+
+fn list(env: &Env<'_>) -> Result<u8, CliError> {
+    let config = &env.loaded.config;
+    if config.accounts.is_empty() {
+        env.ui.info(&format!(
+            "no accounts in {}: notifications go to the local Maildir; add one with `notify account add NAME`",
+            env.config_path.display()
+        ));
+        return Ok(exit::OK);
+    }
+    let mut out = String::new();
+    for (name, acc) in &config.accounts {
+        let default = config.email.account.as_deref() == Some(name.as_str());
+        let server = match account::smtp_config(name, acc, &crate::Ui::silent()) {
+            Ok(c) => format!("{}:{} ({})", c.host, c.port, c.security),
+            Err(e) => format!("invalid: {e}"),
+        };
+        let password = match &acc.password {
+            None => "none (no login)".to_owned(),
+            Some(text) => match text.parse::<SecretRef>() {
+                Err(e) => format!("invalid: {e}"),
+                Ok(reference) => format!("{reference}: {}", password_state(name, &reference)),
+            },
+        };
+        out.push_str(&format!(
+            "{name}{}\n  from:     {}\n  server:   {server}\n  login:    {}\n  password: {password}\n",
+            if default { " (used by [email])" } else { "" },
+            acc.from.as_deref().unwrap_or("(none)"),
+            account::username_of(acc).unwrap_or_else(|| "(none)".to_owned()),
+        ));
+    }
+    crate::emit(&out);
+    Ok(exit::OK)
+}
+
+/// Whether a password is there, without showing it. Commands are not run.
+fn password_state(name: &str, reference: &SecretRef) -> String {
+    if let SecretRef::Command(_) = reference {
+        return "a command (not run by `account list`)".to_owned();
+    }
+    let Some(store) = store_for(reference) else {
+        return "not available in this build".to_owned();
+    };
+    match store.get(name) {
+        Ok(_) => "found".to_owned(),
+        Err(e) => format!("NOT usable: {e}"),
+    }
+}
+
+fn set_password(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
+    let acc = env
+        .loaded
+        .config
+        .accounts
+        .get(name)
+        .ok_or_else(|| unknown(env, name))?;
+    let reference: SecretRef = acc
+        .password
+        .as_deref()
+        .unwrap_or("keychain")
+        .parse()
+        .map_err(|e| secret_error(name, e))?;
+    if matches!(reference, SecretRef::Env(_) | SecretRef::Command(_)) {
+        return Err(CliError::usage(format!(
+            "account `{name}` reads its password from {}, which notify cannot write",
+            describe_store(&reference)
+        ))
+        .hint(
+            "change it there, or set password = \"keychain\" in the account and run this again",
+        ));
+    }
+    let secret = read_password(name)?;
+    store(name, &reference)?
+        .set(name, &secret)
+        .map_err(|e| secret_error(name, e))?;
+    env.ui.info(&format!(
+        "Stored the password of account `{name}` in {}.",
+        describe_store(&reference)
+    ));
+    Ok(exit::OK)
+}
+
+fn remove(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
+    let acc = env
+        .loaded
+        .config
+        .accounts
+        .get(name)
+        .ok_or_else(|| unknown(env, name))?;
+    let mut doc = read_doc(env.config_path)?;
+    if let Some(accounts) = doc.get_mut("accounts").and_then(Item::as_table_mut) {
+        accounts.remove(name);
+    }
+    let was_default = env.loaded.config.email.account.as_deref() == Some(name);
+    if was_default {
+        if let Some(email) = doc.get_mut("email").and_then(Item::as_table_mut) {
+            email.remove("account");
+        }
+    }
+    write_doc(env.config_path, &doc)?;
+    let reference = acc.password.as_deref().map(str::parse::<SecretRef>);
+    match reference {
+        Some(Ok(SecretRef::Keychain)) => {
+            if let Some(store) = store_for(&SecretRef::Keychain) {
+                if let Err(e) = store.delete(name) {
+                    env.ui
+                        .warn(&format!("could not remove the keychain entry: {e}"));
+                }
+            }
+        }
+        Some(Ok(SecretRef::File(p))) => env.ui.info(&format!(
+            "The password file {} was left in place.",
+            p.display()
+        )),
+        _ => {}
+    }
+    env.ui.info(&format!(
+        "Removed account `{name}`{}.",
+        if was_default {
+            "; [email] has no account now, so notifications go to the local Maildir"
+        } else {
+            ""
+        }
+    ));
+    Ok(exit::OK)
+}
+
+fn unknown(env: &Env<'_>, name: &str) -> CliError {
+    account::unknown_account(&env.loaded.config, name)
+}
+
+fn import_msmtp(env: &Env<'_>, path: &Path) -> Result<u8, CliError> {
+    let path = notify_secrets::expand_home(path);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
+    let rc = crate::msmtp::parse(&text)
+        .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
+    let mut doc = read_doc(env.config_path)?;
+    let mut imported = Vec::new();
+    let mut need_password = Vec::new();
+    for acc in &rc.accounts {
+        if check_name(&acc.name).is_err() {
+            env.ui.warn(&format!(
+                "skipping msmtp account `{}`: not a usable account name",
+                acc.name
+            ));
+            continue;
+        }
+        if env.loaded.config.accounts.contains_key(&acc.name) {
+            env.ui.warn(&format!(
+                "skipping msmtp account `{}`: an account of that name exists",
+                acc.name
+            ));
+            continue;
+        }
+        let (Some(from), Some(server)) = (&acc.from, acc.server()) else {
+            env.ui.warn(&format!(
+                "skipping msmtp account `{}`: it has no from address or host",
+                acc.name
+            ));
+            continue;
+        };
+        let mut table = Table::new();
+        table["from"] = value(from.clone());
+        table["server"] = value(server);
+        table["security"] = value(acc.security());
+        if let Some(user) = acc
+            .user
+            .as_ref()
+            .filter(|u| u.as_str() != bare_address(from))
+        {
+            table["username"] = value(user.clone());
+        }
+        if let Some(auth) = acc.auth_mechanism() {
+            table["auth"] = value(auth);
+        }
+        if let Some(trust) = acc.tls_trust_file.as_ref().filter(|t| !is_system_bundle(t)) {
+            table["ca_file"] = value(trust.clone());
+        }
+        if acc.authenticates() {
+            match &acc.passwordeval {
+                // msmtp runs passwordeval through a shell; so does this.
+                Some(eval) => {
+                    table["password"] =
+                        value(format!("cmd:sh -c '{}'", eval.replace('\'', "'\\''")));
+                }
+                None => {
+                    table["password"] = value("keychain");
+                    need_password.push(acc.name.clone());
+                }
+            }
+        }
+        table_mut(&mut doc, "accounts", env.config_path)?.insert(&acc.name, Item::Table(table));
+        imported.push(acc.name.clone());
+    }
+    if imported.is_empty() {
+        env.ui
+            .info(&format!("nothing to import from {}", path.display()));
+        return Ok(exit::OK);
+    }
+    let default = rc
+        .default
+        .clone()
+        .filter(|d| imported.contains(d))
+        .or_else(|| imported.first().cloned());
+    if env.loaded.config.email.account.is_none() {
+        if let Some(d) = &default {
+            table_mut(&mut doc, "email", env.config_path)?["account"] = value(d.clone());
+        }
+    }
+    write_doc(env.config_path, &doc)?;
+    env.ui.info(&format!(
+        "Imported {} into {}.",
+        imported
+            .iter()
+            .map(|n| format!("`{n}`"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        env.config_path.display()
+    ));
+    for name in need_password {
+        env.ui.info(&format!(
+            "Account `{name}` had its password in the msmtprc; store it with `notify account set-password {name}`."
+        ));
+    }
+    env.ui
+        .info("Check them with `notify doctor --account NAME` and `notify test --account NAME`.");
+    Ok(exit::OK)
+}
+
+/// The system CA bundles msmtp users name in `tls_trust_file`: notify
+/// trusts the public roots anyway, so they are not copied into `ca_file`.
+fn is_system_bundle(path: &str) -> bool {
+    [
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/cert.pem",
+        "/etc/ssl/ca-bundle.pem",
+        "system",
+    ]
+    .contains(&path)
+}

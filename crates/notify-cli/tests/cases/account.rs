@@ -1,0 +1,327 @@
+//! `notify account add | list | set-password | remove` with the file store
+//! (the keychain store has its own tests in notify-secrets), editing a real
+//! config file and sending the closing test mail through a real SMTP server.
+
+use notify_testkit::{require_server, Listener, ServerOptions};
+
+use crate::support::TestEnv;
+
+const USER: &str = "user@example.com";
+const PASSWORD: &str = "canary-Pa55-w0rd";
+
+const CONFIG: &str = "# my notify settings\n\
+[email]\n\
+to = [\"ops@example.com\"]   # who hears about it\n\
+\n\
+[tasks.\"Daily Backup\"]\n\
+level = \"always\"\n";
+
+#[test]
+fn add_list_set_password_remove_with_a_file_store() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("starttls")));
+    let env = TestEnv::new();
+    env.config(CONFIG);
+    let pw_file = env.path().join("secret/work.pw");
+    let store = format!("file:{}", pw_file.display());
+    let server_arg = format!("127.0.0.1:{}", server.port("starttls"));
+    let ca = server.certs().ca();
+
+    let out = env
+        .cmd()
+        .args([
+            "account",
+            "add",
+            "work",
+            "--from",
+            &format!("Backups <{USER}>"),
+        ])
+        .args([
+            "--server",
+            &server_arg,
+            "--security",
+            "starttls",
+            "--password-store",
+            &store,
+        ])
+        .arg("--ca-file")
+        .arg(&ca)
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Added account `work`"), "{stderr}");
+    assert!(
+        stderr.contains("notify test: sent to ops@example.com"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains(PASSWORD));
+
+    // The password went to the file, 0600; the config keeps its comments.
+    assert_eq!(
+        std::fs::read_to_string(&pw_file).unwrap(),
+        format!("{PASSWORD}\n")
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&pw_file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.starts_with("# my notify settings\n"), "{config}");
+    assert!(config.contains("# who hears about it"), "{config}");
+    assert!(config.contains("[accounts.work]"), "{config}");
+    assert!(config.contains("account = \"work\""), "{config}");
+    assert!(!config.contains(PASSWORD), "{config}");
+
+    // The test mail arrived, authenticated with the stored password.
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].meta["auth_login"], USER);
+    assert!(got[0].text().contains("Subject: Test: "));
+
+    // Notifications now go through the account.
+    let out = env.notify(&["run", "--task", "Daily Backup", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(server.messages().len(), 2);
+
+    let out = env.notify(&["account", "list"]);
+    assert_eq!(out.status.code(), Some(0));
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("work (used by [email])"), "{list}");
+    assert!(
+        list.contains(&format!("127.0.0.1:{} (starttls)", server.port("starttls"))),
+        "{list}"
+    );
+    assert!(list.contains(": found"), "{list}");
+    assert!(!list.contains(PASSWORD), "{list}");
+
+    // A new password, with app-password spaces stripped.
+    let out = env
+        .cmd()
+        .args(["account", "set-password", "work"])
+        .write_stdin("abcd efgh ijkl mnop\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(
+        std::fs::read_to_string(&pw_file).unwrap(),
+        "abcdefghijklmnop\n"
+    );
+    let out = env.notify(&["send", "--task", "x", "--status", "failure"]);
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "the server refuses the new password"
+    );
+
+    let out = env.notify(&["account", "remove", "work"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!config.contains("[accounts.work]"), "{config}");
+    assert!(!config.contains("account = \"work\""), "{config}");
+    assert!(config.contains("# who hears about it"), "{config}");
+    let out = env.notify(&["account", "list"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no accounts"));
+}
+
+#[test]
+fn add_checks_its_input_before_writing_anything() {
+    let env = TestEnv::new();
+    env.config(CONFIG);
+    let cases: &[(&[&str], i32, &str)] = &[
+        (
+            &["account", "add", "bad name", "--from", "a@b.example"],
+            2,
+            "not a usable account name",
+        ),
+        (
+            &["account", "add", "x", "--from", "nobody"],
+            2,
+            "not an email address",
+        ),
+        (&["account", "add", "x"], 2, "--from ADDR is required"),
+        (
+            &["account", "add", "x", "--from", "a@unknown.example"],
+            2,
+            "--server HOST:PORT is required",
+        ),
+        (
+            &[
+                "account",
+                "add",
+                "x",
+                "--from",
+                "a@b.example",
+                "--provider",
+                "nope",
+            ],
+            2,
+            "unknown provider `nope`",
+        ),
+        (
+            &[
+                "account",
+                "add",
+                "x",
+                "--from",
+                "a@b.example",
+                "--server",
+                "h:99999",
+            ],
+            78,
+            "99999",
+        ),
+        (
+            &[
+                "account",
+                "add",
+                "x",
+                "--from",
+                "a@b.example",
+                "--server",
+                "h",
+                "--password-store",
+                "vault:x",
+            ],
+            78,
+            "names no secret store",
+        ),
+        (
+            &["account", "set-password", "ghost"],
+            78,
+            "unknown account `ghost`",
+        ),
+        (
+            &["account", "remove", "ghost"],
+            78,
+            "unknown account `ghost`",
+        ),
+    ];
+    for (args, code, message) in cases {
+        let out = env.cmd().args(*args).write_stdin("pw\n").output().unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(*code),
+            "{args:?}: {}",
+            env.describe(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), CONFIG);
+
+    // env: and cmd: stores are read-only: nothing is prompted or stored.
+    let out = env.notify(&[
+        "account",
+        "add",
+        "relay",
+        "--from",
+        "cron@host.example",
+        "--server",
+        "smtp.host.example:465",
+        "--password-store",
+        "env:RELAY_PW",
+        "--no-test",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let out = env
+        .cmd()
+        .args(["account", "set-password", "relay"])
+        .write_stdin("x\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot write"));
+    let out = env.notify(&[
+        "account",
+        "add",
+        "relay",
+        "--from",
+        "a@b.example",
+        "--server",
+        "h",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("exists already"));
+}
+
+#[test]
+fn import_from_msmtp() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("starttls")));
+    let env = TestEnv::new();
+    env.config(CONFIG);
+    let rc = env.path().join("msmtprc");
+    std::fs::write(
+        &rc,
+        format!(
+            "defaults\nauth on\ntls on\ntls_trust_file {ca}\n\n\
+             account local\nhost 127.0.0.1\nport {port}\nfrom {USER}\nuser {USER}\n\
+             passwordeval \"printf '%s\\n' {PASSWORD}\"\n\n\
+             account plain\nhost relay.example\nauth off\ntls off\nfrom cron@host.example\n\n\
+             account secret\nhost smtp.example.com\nport 465\ntls_starttls off\n\
+             from me@example.com\npassword hunter2\n\n\
+             account default : local\n",
+            ca = server.certs().ca().display(),
+            port = server.port("starttls"),
+        ),
+    )
+    .unwrap();
+    let out = env
+        .cmd()
+        .args(["account", "import", "--msmtp"])
+        .arg(&rc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Imported `local`, `plain`, `secret`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("notify account set-password secret"),
+        "{stderr}"
+    );
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("# who hears about it"), "{config}");
+    assert!(config.contains("account = \"local\""), "{config}");
+    assert!(config.contains("security = \"none\""), "{config}");
+    assert!(
+        config.contains("server = \"smtp.example.com:465\""),
+        "{config}"
+    );
+    assert!(config.contains("security = \"tls\""), "{config}");
+    assert!(!config.contains("hunter2"), "{config}");
+
+    // The imported account works, its password coming from the command.
+    let out = env.notify(&["test"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(server.messages().len(), 1);
+    assert_eq!(server.messages()[0].meta["auth_login"], USER);
+
+    // Importing again leaves the existing accounts alone.
+    let out = env
+        .cmd()
+        .args(["account", "import", "--msmtp"])
+        .arg(&rc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("nothing to import"));
+
+    std::fs::write(&rc, "account a : missing\n").unwrap();
+    let out = env
+        .cmd()
+        .args(["account", "import", "--msmtp"])
+        .arg(&rc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: unknown account `missing`"));
+}
