@@ -325,3 +325,108 @@ fn import_from_msmtp() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: unknown account `missing`"));
 }
+
+/// Whether a Secret Service answers on the session bus; under CI (or in
+/// `cargo xtask keychain`) its absence is a failure, elsewhere a skip.
+fn keychain_available() -> bool {
+    let reachable = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
+        && std::process::Command::new("dbus-send")
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                "string:org.freedesktop.secrets",
+            ])
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"));
+    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+        || std::env::var("NOTIFY_TEST_KEYCHAIN").is_ok_and(|v| v == "1");
+    if !reachable {
+        assert!(
+            !required,
+            "no Secret Service on the session D-Bus; `cargo xtask ci` starts one"
+        );
+        println!("skipped: no Secret Service on the session D-Bus (run under `cargo xtask keychain -- ...`)");
+    }
+    reachable
+}
+
+#[test]
+fn add_with_the_keychain_then_test_and_send() {
+    if !keychain_available() {
+        return;
+    }
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::tls("tls")));
+    let env = TestEnv::new();
+    env.config(CONFIG);
+    let name = format!("kc-{}", std::process::id());
+    let out = env
+        .cmd()
+        .args(["account", "add", &name, "--from", USER, "--security", "tls"])
+        .args(["--server", &format!("127.0.0.1:{}", server.port("tls"))])
+        .arg("--ca-file")
+        .arg(server.certs().ca())
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
+    // Whatever happens below, the keychain item goes.
+    struct Cleanup(String, std::path::PathBuf);
+    impl Drop for Cleanup {
+        fn drop(&mut self) {
+            let _ = std::process::Command::new(assert_cmd::cargo::cargo_bin("notify"))
+                .arg("--config")
+                .arg(&self.1)
+                .args(["account", "remove", &self.0])
+                .output();
+        }
+    }
+    let _cleanup = Cleanup(name.clone(), env.config_path());
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("OS keychain"), "{stderr}");
+    assert!(
+        stderr.contains("notify test: sent to ops@example.com"),
+        "{stderr}"
+    );
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(config.contains("password = \"keychain\""), "{config}");
+    assert!(!config.contains(PASSWORD));
+
+    // secret-tool, independently, finds what notify stored.
+    let found = std::process::Command::new("secret-tool")
+        .args(["lookup", "service", "notify", "username", &name])
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&found.stdout).trim_end(), PASSWORD);
+
+    // A later process reads it from the keychain for a notification.
+    let out = env.notify(&["send", "--task", "kc", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let got = server.messages();
+    assert_eq!(got.len(), 2);
+    assert!(got.iter().all(|m| m.meta["auth_login"] == USER));
+
+    let out = env.notify(&["account", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("keychain: found"));
+
+    // Gone from the keychain (e.g. a new machine): the error names the fix.
+    let removed = std::process::Command::new("secret-tool")
+        .args(["clear", "service", "notify", "username", &name])
+        .status()
+        .unwrap();
+    assert!(removed.success());
+    let out = env.notify(&["send", "--task", "kc", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("notify account set-password {name}")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("new machine"), "{stderr}");
+    let out = env.notify(&["account", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("NOT usable"));
+}

@@ -395,6 +395,56 @@ fn secret_store_problems_are_configuration_errors() {
     assert!(stderr.contains("NOTIFY_TEST_PW is not set"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
     assert_eq!(env.mails().len(), 1, "a copy is kept locally");
+
+    // A password file others can read, and a failing password command.
+    let pw = env.path().join("pw");
+    std::fs::write(&pw, format!("{PASSWORD}\n")).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&pw, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let extra = format!(
+        "[accounts.open]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:1\"\npassword = \"file:{}\"\n\
+         [accounts.failing]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:1\"\n\
+         password = \"cmd:sh -c 'echo vault sealed >&2; exit 3'\"\n",
+        pw.display()
+    );
+    configure(&env, &server, "open", &extra);
+    let out = notify(
+        &env,
+        PASSWORD,
+        &["send", "--task", "x", "--status", "failure"],
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("readable by others"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("hint: run `chmod 600 {}`", pw.display())),
+        "{stderr}"
+    );
+    assert_no_leak(&env, &out);
+    let out = notify(
+        &env,
+        PASSWORD,
+        &[
+            "send",
+            "--task",
+            "x",
+            "--status",
+            "failure",
+            "--account",
+            "failing",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("exit status: 3"), "{stderr}");
+    assert!(
+        stderr.contains("vault sealed"),
+        "its stderr is shown: {stderr}"
+    );
+    assert!(stderr.contains("hint:"), "{stderr}");
 }
 
 #[test]
