@@ -17,7 +17,14 @@ pub async fn test(env: &Env<'_>, args: TestArgs) -> Result<u8, CliError> {
     let mut sample = notify_template::sample_result();
     sample.computer_name = Some(crate::computer_name());
     let now = OffsetDateTime::now_utc();
-    let mut notification = deliver::render(env, &plan, &sample, 0, None, now);
+    let mut notification = deliver::render(
+        env,
+        &plan,
+        &sample,
+        &notify_template::History::default(),
+        None,
+        now,
+    );
     let via = match &plan.route {
         deliver::Route::Smtp { name, config, .. } => format!(
             "account `{name}` ({}:{}, {})",

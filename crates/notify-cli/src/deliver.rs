@@ -384,7 +384,11 @@ pub async fn notify(
         return Ok(exit::OK);
     }
 
-    let notification = render(env, &plan, result, decision.suppressed, log, now);
+    let history = notify_template::History {
+        suppressed: decision.suppressed,
+        streak: decision.streak,
+    };
+    let notification = render(env, &plan, result, &history, log, now);
 
     if flags.dry_run {
         StdoutTransport.send(&notification).await?;
@@ -461,7 +465,7 @@ pub fn render(
     env: &Env<'_>,
     plan: &Plan,
     result: &TaskResult,
-    suppressed: u32,
+    history: &notify_template::History,
     log: Option<&[u8]>,
     now: OffsetDateTime,
 ) -> Notification {
@@ -472,7 +476,7 @@ pub fn render(
         offset: env.offset,
     };
     let mut rendered =
-        notify_template::render_notification(&texts.sources(), &ctx, &[], suppressed);
+        notify_template::render_notification_with(&texts.sources(), &ctx, &[], history);
     for w in texts.notes.iter().chain(&rendered.warnings) {
         env.ui.warn(w);
     }

@@ -156,6 +156,8 @@ mod tests {
             last_run_at: time::macros::datetime!(2026-11-21 02:00 UTC),
             last_notified_at: None,
             suppressed: 0,
+            failing_since: None,
+            failed_runs: 0,
         };
         store.save(&"長".repeat(100), &st).unwrap();
         assert_eq!(store.load(&"長".repeat(100)).0, Some(st));
@@ -172,6 +174,8 @@ mod tests {
             last_run_at: time::macros::datetime!(2026-11-21 02:00 UTC),
             last_notified_at: None,
             suppressed: 3,
+            failing_since: None,
+            failed_runs: 2,
         };
         s.save("t", &st).unwrap();
         assert_eq!(s.load("t"), (Some(st), None));

@@ -610,10 +610,16 @@ fn changes_level_sends_on_change_and_counts_repeats() {
                 .contains("Finished successfully")
         })
         .expect("a recovery mail");
+    let body = recovery.body_text();
     assert!(
-        recovery.body_text().contains('2'),
-        "{}",
-        recovery.body_text()
+        body.contains(
+            "2 earlier notifications about this task were held back since the last mail."
+        ),
+        "{body}"
+    );
+    assert!(
+        body.contains("The task works again, after 3 failed runs in a row over "),
+        "{body}"
     );
     assert!(env.path().join("data/state/Flaky.json").is_file());
 }

@@ -25,7 +25,9 @@ mod transport;
 
 pub use error::ParseError;
 pub use exit_codes::{CustomExitCodes, ExitCodes, Preset};
-pub use policy::{decide, Decision, Level, PolicyOptions, Reason, TaskState, DEFAULT_REMIND_EVERY};
+pub use policy::{
+    decide, Decision, Level, PolicyOptions, Reason, Streak, TaskState, DEFAULT_REMIND_EVERY,
+};
 pub use result::{Outcome, TaskResult};
 pub use transport::{
     Attachment, Delivery, ErrorKind, Notification, StubTransport, Transport, TransportError,

@@ -107,6 +107,12 @@ pub struct TaskState {
     /// Runs whose notification was suppressed since the last one sent.
     #[serde(default)]
     pub suppressed: u32,
+    /// When the current run of failures began (`None` while not failing).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub failing_since: Option<OffsetDateTime>,
+    /// How many runs in a row have failed (0 while not failing).
+    #[serde(default)]
+    pub failed_runs: u32,
 }
 
 /// Why [`decide`] decided as it did.
@@ -167,6 +173,21 @@ pub struct Decision {
     pub suppressed: u32,
     /// The state to remember for the next run.
     pub state: TaskState,
+    /// The failures this mail is about, for reminders and recoveries: when
+    /// they began and how many runs failed in a row (for a recovery, the
+    /// streak that just ended).
+    pub streak: Option<Streak>,
+}
+
+/// A run of consecutive failures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Streak {
+    /// When the first of them started (or was decided on).
+    pub since: OffsetDateTime,
+    /// How many runs failed in a row.
+    pub runs: u32,
+    /// Whether the streak has just ended with this run.
+    pub ended: bool,
 }
 
 /// Decides whether `result` deserves a notification at `level`, given the
@@ -212,6 +233,28 @@ pub fn decide(
     // Only a repeat that `changes` holds back is counted as suppressed; a
     // quiet success under `errors` is not a lost notification.
     let held_back = !send && reason == Reason::StillFailing;
+    let was_failing = previous.filter(|p| p.failing);
+    let (failing_since, failed_runs) = match (failing, was_failing) {
+        (true, Some(p)) => (
+            Some(p.failing_since.unwrap_or(p.last_run_at)),
+            p.failed_runs.max(1).saturating_add(1),
+        ),
+        (true, None) => (Some(result.started_at.unwrap_or(now)), 1),
+        (false, _) => (None, 0),
+    };
+    let streak = match (failing, was_failing) {
+        (true, _) if failed_runs > 1 => failing_since.map(|since| Streak {
+            since,
+            runs: failed_runs,
+            ended: false,
+        }),
+        (false, Some(p)) => Some(Streak {
+            since: p.failing_since.unwrap_or(p.last_run_at),
+            runs: p.failed_runs.max(1),
+            ended: true,
+        }),
+        _ => None,
+    };
     let state = TaskState {
         failing,
         last_outcome: result.outcome,
@@ -226,11 +269,14 @@ pub fn decide(
             (false, true) => pending.saturating_add(1),
             (false, false) => pending,
         },
+        failing_since,
+        failed_runs,
     };
     Decision {
         send,
         reason,
         suppressed: if send { pending } else { 0 },
         state,
+        streak,
     }
 }

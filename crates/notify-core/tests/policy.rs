@@ -1,6 +1,6 @@
 //! The level policy, cell by cell: every level × outcome × previous state.
 
-use notify_core::{decide, Level, Outcome, PolicyOptions, Reason, TaskResult, TaskState};
+use notify_core::{decide, Level, Outcome, PolicyOptions, Reason, Streak, TaskResult, TaskState};
 use time::macros::datetime;
 use time::{Duration, OffsetDateTime};
 
@@ -31,6 +31,8 @@ fn previous(prev: Prev) -> Option<TaskState> {
         last_run_at: NOW - Duration::minutes(30),
         last_notified_at: notified.map(|ago| NOW - ago),
         suppressed: if failing { 2 } else { 0 },
+        failing_since: failing.then(|| NOW - Duration::hours(5)),
+        failed_runs: if failing { 4 } else { 0 },
     };
     match prev {
         Prev::First => None,
@@ -184,6 +186,15 @@ fn cancelled_can_be_no_error() {
     assert_eq!((d.send, d.reason), (false, Reason::FirstSuccess));
 }
 
+/// A streak of `runs` failures that began at NOW.
+fn streak(runs: u32, ended: bool) -> Streak {
+    Streak {
+        since: NOW,
+        runs,
+        ended,
+    }
+}
+
 #[test]
 fn changes_reminds_at_most_once_per_remind_every_and_counts_repeats() {
     let opts = PolicyOptions {
@@ -203,18 +214,22 @@ fn changes_reminds_at_most_once_per_remind_every_and_counts_repeats() {
         };
         let d = decide(Level::Changes, &r, state.as_ref(), &opts, now);
         if d.send {
-            sent.push((hour, d.reason, d.suppressed));
+            sent.push((hour, d.reason, d.suppressed, d.streak));
         }
         state = Some(d.state);
     }
     assert_eq!(
         sent,
         vec![
-            (0, Reason::FirstFailure, 0),
-            (6, Reason::Reminder, 5),
-            (12, Reason::Reminder, 5),
-            (13, Reason::Recovery, 0),
+            (0, Reason::FirstFailure, 0, None),
+            (6, Reason::Reminder, 5, Some(streak(7, false))),
+            (12, Reason::Reminder, 5, Some(streak(13, false))),
+            (13, Reason::Recovery, 0, Some(streak(13, true))),
         ]
+    );
+    assert_eq!(
+        state.as_ref().map(|s| (s.failing_since, s.failed_runs)),
+        Some((None, 0))
     );
     // Exactly at the boundary counts as due.
     let s = TaskState {
@@ -223,6 +238,8 @@ fn changes_reminds_at_most_once_per_remind_every_and_counts_repeats() {
         last_run_at: NOW,
         last_notified_at: Some(NOW),
         suppressed: 0,
+        failing_since: Some(NOW),
+        failed_runs: 1,
     };
     let d = decide(
         Level::Changes,

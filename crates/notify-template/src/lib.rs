@@ -119,6 +119,17 @@ pub struct Rendered {
     pub warnings: Vec<String>,
 }
 
+/// What a mail says about earlier runs, besides the run itself: how many
+/// notifications were held back, and the run of failures it reminds of or
+/// recovers from (from `notify_core::Decision`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct History {
+    /// Earlier notifications held back since the last mail.
+    pub suppressed: u32,
+    /// The failures in a row this mail is about.
+    pub streak: Option<notify_core::Streak>,
+}
+
 /// Renders subject, text body and optional HTML body of a notification.
 ///
 /// Templates are compiled with the keys of `ctx.result.extra` and `extras`
@@ -133,6 +144,23 @@ pub fn render_notification(
     extras: &[&str],
     suppressed: u32,
 ) -> Rendered {
+    let history = History {
+        suppressed,
+        streak: None,
+    };
+    render_notification_with(sources, ctx, extras, &history)
+}
+
+/// [`render_notification`] with the whole [`History`]: besides the
+/// held-back count, a reminder says how many runs failed in a row and since
+/// when, and a recovery says how long the task was failing.
+pub fn render_notification_with(
+    sources: &Sources<'_>,
+    ctx: &Context<'_>,
+    extras: &[&str],
+    history: &History,
+) -> Rendered {
+    let suppressed = history.suppressed;
     let locale = ctx.locale;
     let mut names: Vec<&str> = ctx.result.extra.keys().map(String::as_str).collect();
     names.extend_from_slice(extras);
@@ -179,6 +207,9 @@ pub fn render_notification(
         };
         notices.push(notice.replace("{n}", &suppressed.to_string()));
     }
+    if let Some(streak) = history.streak {
+        notices.push(streak_notice(&streak, ctx));
+    }
 
     let mut text = String::new();
     for notice in &notices {
@@ -215,6 +246,34 @@ pub fn render_notification(
         html,
         warnings,
     }
+}
+
+/// The localized sentence about a run of failures.
+fn streak_notice(streak: &notify_core::Streak, ctx: &Context<'_>) -> String {
+    let locale = ctx.locale;
+    let mut since = String::new();
+    render::push_time(&mut since, Some(streak.since), ctx, Mode::Text);
+    let end = ctx
+        .result
+        .finished_at
+        .or(ctx.result.started_at)
+        .unwrap_or(streak.since);
+    let mut duration = String::new();
+    render::push_duration(
+        &mut duration,
+        (end - streak.since).max(time::Duration::ZERO),
+        locale,
+        Mode::Text,
+    );
+    let template = match (streak.ended, streak.runs) {
+        (false, _) => locale.streak_failing,
+        (true, 1) => locale.streak_recovered_one,
+        (true, _) => locale.streak_recovered_many,
+    };
+    template
+        .replace("{n}", &streak.runs.to_string())
+        .replace("{since}", &since)
+        .replace("{duration}", &duration)
 }
 
 /// A notice with its `{label}` and `{error}` filled in.

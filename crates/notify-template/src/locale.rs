@@ -62,6 +62,14 @@ pub struct Locale {
     pub(crate) suppressed_one: &'static str,
     /// Notice for `{n}` held-back notifications.
     pub(crate) suppressed_many: &'static str,
+    /// Notice in a reminder: `{n}` failed runs in a row since `{since}`.
+    pub(crate) streak_failing: &'static str,
+    /// Notice in a recovery after one failed run that began at `{since}`,
+    /// `{duration}` ago.
+    pub(crate) streak_recovered_one: &'static str,
+    /// Notice in a recovery after `{n}` failed runs in a row over
+    /// `{duration}`, since `{since}`.
+    pub(crate) streak_recovered_many: &'static str,
 }
 
 impl Locale {
@@ -220,6 +228,9 @@ Log tail
     html_error_notice: "Note: the HTML template {label} has an error ({error}); this mail has no HTML part.",
     suppressed_one: "1 earlier notification about this task was held back since the last mail.",
     suppressed_many: "{n} earlier notifications about this task were held back since the last mail.",
+    streak_failing: "This task has now failed {n} times in a row, since {since}.",
+    streak_recovered_one: "The task works again, after one failed run ({duration} ago, {since}).",
+    streak_recovered_many: "The task works again, after {n} failed runs in a row over {duration} (since {since}).",
 };
 
 /// German.
@@ -308,4 +319,7 @@ Protokollauszug
     html_error_notice: "Hinweis: Die HTML-Vorlage {label} enthält einen Fehler ({error}); diese Mail hat keinen HTML-Teil.",
     suppressed_one: "1 frühere Benachrichtigung zu dieser Aufgabe wurde seit der letzten Mail zurückgehalten.",
     suppressed_many: "{n} frühere Benachrichtigungen zu dieser Aufgabe wurden seit der letzten Mail zurückgehalten.",
+    streak_failing: "Diese Aufgabe ist jetzt {n}-mal in Folge fehlgeschlagen, seit {since}.",
+    streak_recovered_one: "Die Aufgabe läuft wieder, nach einem fehlgeschlagenen Lauf (vor {duration}, {since}).",
+    streak_recovered_many: "Die Aufgabe läuft wieder, nach {n} fehlgeschlagenen Läufen in Folge über {duration} (seit {since}).",
 };

@@ -245,7 +245,7 @@ fn push_size(out: &mut String, bytes: u64, l: &Locale, mode: Mode) {
 
 /// A duration as days, hours, minutes and seconds, leaving out leading zero
 /// parts: `45 s`, `2 min 05 s`, `1 h 02 min 05 s`, `2 d 03 h 00 min 05 s`.
-fn push_duration(out: &mut String, d: Duration, l: &Locale, mode: Mode) {
+pub(crate) fn push_duration(out: &mut String, d: Duration, l: &Locale, mode: Mode) {
     let total = d.whole_seconds().max(0).unsigned_abs();
     let parts = [
         total / 86_400,
@@ -265,7 +265,12 @@ fn push_duration(out: &mut String, d: Duration, l: &Locale, mode: Mode) {
 }
 
 /// A point in time, shown in the context's offset, in the locale's pattern.
-fn push_time(out: &mut String, t: Option<OffsetDateTime>, ctx: &Context<'_>, mode: Mode) {
+pub(crate) fn push_time(
+    out: &mut String,
+    t: Option<OffsetDateTime>,
+    ctx: &Context<'_>,
+    mode: Mode,
+) {
     let Some(t) = t else {
         push_value(out, ctx.locale.absent, mode);
         return;

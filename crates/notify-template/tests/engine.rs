@@ -969,6 +969,66 @@ fn suppressed_notifications_are_counted() {
 }
 
 #[test]
+fn failure_streaks_are_told() {
+    use notify_core::Streak;
+    use notify_template::{render_notification_with, History};
+    use time::macros::datetime;
+    let text = |code, streak: Streak, suppressed| {
+        let result = sample_result(); // finished 2026-11-21 02:02:10 UTC
+        let ctx = Context::new(&result, lang(code), OFFSET);
+        let sources = Sources {
+            body: src("b", "Body."),
+            ..Sources::default()
+        };
+        let history = History {
+            suppressed,
+            streak: Some(streak),
+        };
+        render_notification_with(&sources, &ctx, &[], &history).text
+    };
+    let since = datetime!(2026-11-20 22:02:10 UTC);
+    let failing = Streak {
+        since,
+        runs: 5,
+        ended: false,
+    };
+    let recovered = Streak {
+        ended: true,
+        ..failing
+    };
+    let t = text("en", failing, 3);
+    assert!(
+        t.starts_with(
+            "3 earlier notifications about this task were held back since the last mail.\n"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains(
+            "This task has now failed 5 times in a row, since 2026-11-20 23:02:10 +01:00.\n"
+        ),
+        "{t}"
+    );
+    assert_eq!(
+        text("en", recovered, 0),
+        "The task works again, after 5 failed runs in a row over 4 h 00 min 00 s \
+         (since 2026-11-20 23:02:10 +01:00).\n\nBody."
+    );
+    assert_eq!(
+        text("en", Streak { runs: 1, ..recovered }, 0),
+        "The task works again, after one failed run (4 h 00 min 00 s ago, 2026-11-20 23:02:10 +01:00).\n\nBody."
+    );
+    let t = text("de", recovered, 0);
+    assert!(
+        t.starts_with(
+            "Die Aufgabe läuft wieder, nach 5 fehlgeschlagenen Läufen in Folge über 4 Std."
+        ),
+        "{t}"
+    );
+    assert!(t.contains("(seit 20.11.2026 23:02:10 +01:00)"), "{t}");
+}
+
+#[test]
 fn notification_extras() {
     let mut result = sample_result();
     result.extra.insert("Repository".into(), "s3:x".into());
