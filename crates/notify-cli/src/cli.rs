@@ -131,6 +131,16 @@ pub enum Command {
         account: Option<String>,
     },
 
+    /// See, retry or clear notifications waiting for delivery
+    ///
+    /// A notification whose delivery failed temporarily (server down,
+    /// timeout, 4xx) waits in DATA_DIR/queue and is retried by every later
+    /// `notify run`, `send` and `test` (1 minute, then doubling up to 6 hours
+    /// between tries). After `queue_max_age` (default 7 days) notify gives up
+    /// on it, and the next mail through that account says so.
+    #[command(subcommand)]
+    Queue(QueueCommand),
+
     /// List the built-in mail provider presets
     ///
     /// Each preset gives the server, port and security of a provider, the
@@ -275,6 +285,24 @@ fn non_empty(s: &str) -> Result<String, String> {
     } else {
         Ok(s.to_owned())
     }
+}
+
+/// `notify queue ...`.
+#[derive(Debug, Subcommand)]
+pub enum QueueCommand {
+    /// Show each queued notification: task, subject, age, attempts, last error
+    List,
+    /// Retry every queued notification now
+    ///
+    /// Exits 0 when all were delivered (or the queue is empty), 75 when some
+    /// are still queued, 1 when some were given up.
+    Flush,
+    /// Remove queued notifications (all, or those older than --older-than)
+    Purge {
+        /// Only those that first failed longer ago than this (e.g. 2d, 12h)
+        #[arg(long, value_name = "AGE")]
+        older_than: Option<crate::config::HumanDuration>,
+    },
 }
 
 /// `notify account ...`.

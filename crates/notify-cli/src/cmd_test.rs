@@ -43,7 +43,8 @@ pub async fn test(env: &Env<'_>, args: TestArgs) -> Result<u8, CliError> {
         StdoutTransport.send(&notification).await?;
         return Ok(exit::OK);
     }
-    let line = deliver::send_planned(env, &plan, &notification).await?;
+    crate::cmd_queue::retry_due(env).await;
+    let line = deliver::send_planned(env, &plan, TEST_TASK, &notification).await?;
     env.ui.info(&format!("notify test: {line}"));
     Ok(exit::OK)
 }

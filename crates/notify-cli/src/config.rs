@@ -83,6 +83,9 @@ pub struct Settings {
     pub remind_every: Option<HumanDuration>,
     /// Whether a cancelled run counts as an error (default true).
     pub cancelled_is_error: Option<bool>,
+    /// How long a notification that cannot be delivered stays queued before
+    /// notify gives up on it (default 7 days; read from `[email]`).
+    pub queue_max_age: Option<HumanDuration>,
     /// The language of this task's mails.
     pub locale: Option<LocaleName>,
 }
@@ -265,6 +268,31 @@ impl HumanDuration {
             return Err(bad());
         }
         Ok(HumanDuration(Duration::seconds(total)))
+    }
+}
+
+impl std::str::FromStr for HumanDuration {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        HumanDuration::parse(s)
+    }
+}
+
+/// The compact form: `3d 4h`, `2h 05m`, `45s`; the two largest units.
+impl fmt::Display for HumanDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let secs = self.0.whole_seconds().max(0);
+        let (d, h, m, s) = (secs / 86_400, secs / 3600 % 24, secs / 60 % 60, secs % 60);
+        if d > 0 {
+            write!(f, "{d}d {h}h")
+        } else if h > 0 {
+            write!(f, "{h}h {m:02}m")
+        } else if m > 0 {
+            write!(f, "{m}m {s:02}s")
+        } else {
+            write!(f, "{s}s")
+        }
     }
 }
 
@@ -488,7 +516,8 @@ fn overlay(base: &mut Settings, top: &Settings) {
         attach_log,
         attach_log_max,
         log_tail_lines,
-        locale
+        locale,
+        queue_max_age
     );
     // A task's own body replaces the [email] body, inline or file alike.
     if top.body.is_some() || top.body_file.is_some() {
@@ -523,6 +552,16 @@ mod tests {
                 "{text}"
             );
         }
+        assert_eq!(
+            HumanDuration(Duration::seconds(97_200)).to_string(),
+            "1d 3h"
+        );
+        assert_eq!(
+            HumanDuration(Duration::seconds(7_500)).to_string(),
+            "2h 05m"
+        );
+        assert_eq!(HumanDuration(Duration::seconds(65)).to_string(), "1m 05s");
+        assert_eq!(HumanDuration(Duration::seconds(9)).to_string(), "9s");
         for bad in ["", "h", "5x", "10h5", "-3h"] {
             let err = HumanDuration::parse(bad).unwrap_err();
             assert!(err.contains("is not a duration"), "{bad}: {err}");

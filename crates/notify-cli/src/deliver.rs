@@ -395,7 +395,8 @@ pub async fn notify(
         return Ok(exit::OK);
     }
 
-    match send_planned(env, &plan, &notification).await {
+    crate::cmd_queue::retry_due(env).await;
+    match send_planned(env, &plan, &result.task_name, &notification).await {
         Ok(line) => {
             remember(&decision.state);
             env.ui.info(&format!("notify: `{name}` {line}"));
@@ -411,6 +412,7 @@ pub async fn notify(
 pub async fn send_planned(
     env: &Env<'_>,
     plan: &Plan,
+    task: &str,
     notification: &Notification,
 ) -> Result<String, CliError> {
     match &plan.route {
@@ -426,29 +428,68 @@ pub async fn send_planned(
             account,
             config,
         } => {
+            // Notifications given up on earlier are mentioned once, in the
+            // next mail that gets through this account.
+            let queue = crate::queue::Queue::new(env.data_dir);
+            let given_up: Vec<_> = queue
+                .unreported_failures()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| e.account.as_deref() == Some(account_name.as_str()))
+                .collect();
+            let mut notification = notification.clone();
+            if !given_up.is_empty() {
+                notification.text = format!(
+                    "Note: {} earlier notification(s) through this account could not be delivered and were given up (see `notify queue list` on {}).\n\n{}",
+                    given_up.len(),
+                    crate::computer_name(),
+                    notification.text
+                );
+            }
             let sent = async {
                 let transport =
                     account::transport(account_name, account, (**config).clone(), env.ui)?;
-                transport.send(notification).await.map_err(CliError::from)
+                transport.send(&notification).await.map_err(CliError::from)
             }
             .await;
             match sent {
-                Ok(delivery) => Ok(format!(
-                    "sent to {} through account `{account_name}`: {}",
-                    notification.to.join(", "),
-                    delivery.detail
-                )),
-                Err(e) => {
-                    // Keep a copy where the user can find it.
-                    match maildir(env).send(notification).await {
-                        Ok(copy) => env.ui.warn(&format!(
-                            "not sent; a copy is in the local Maildir: {}",
-                            copy.detail
-                        )),
-                        Err(copy_err) => env.ui.warn(&format!(
-                            "not sent, and no local copy could be kept: {copy_err}"
-                        )),
+                Ok(delivery) => {
+                    if !given_up.is_empty() {
+                        if let Err(e) = queue.mark_reported(given_up) {
+                            env.ui.warn(&format!(
+                                "cannot mark given-up notifications as reported: {e}"
+                            ));
+                        }
                     }
+                    Ok(format!(
+                        "sent to {} through account `{account_name}`: {}",
+                        notification.to.join(", "),
+                        delivery.detail
+                    ))
+                }
+                Err(e) if e.code() == exit::TEMPORARY => {
+                    // Temporary: queue it; every later notify retries it.
+                    match queue.enqueue(
+                        Some(account_name),
+                        task,
+                        &notification,
+                        e.message(),
+                        OffsetDateTime::now_utc(),
+                    ) {
+                        Ok(id) => {
+                            env.ui.warn(&format!(
+                                "not sent yet; queued as {id} and retried by the next notify run (or now: `notify queue flush`)"
+                            ));
+                            Err(e)
+                        }
+                        Err(queue_err) => {
+                            keep_local_copy(env, &notification).await;
+                            Err(e.hint(format!("the queue in {} is not writable ({queue_err}); a copy is in the local Maildir", queue.dir().display())))
+                        }
+                    }
+                }
+                Err(e) => {
+                    keep_local_copy(env, &notification).await;
                     Err(e)
                 }
             }
@@ -456,7 +497,21 @@ pub async fn send_planned(
     }
 }
 
-fn maildir(env: &Env<'_>) -> MaildirTransport {
+/// Keeps a copy of a notification that could not be sent where the user can
+/// find it.
+async fn keep_local_copy(env: &Env<'_>, notification: &Notification) {
+    match maildir(env).send(notification).await {
+        Ok(copy) => env.ui.warn(&format!(
+            "not sent; a copy is in the local Maildir: {}",
+            copy.detail
+        )),
+        Err(copy_err) => env.ui.warn(&format!(
+            "not sent, and no local copy could be kept: {copy_err}"
+        )),
+    }
+}
+
+pub fn maildir(env: &Env<'_>) -> MaildirTransport {
     MaildirTransport::new(env.data_dir.join("maildir")).with_hostname(&crate::computer_name())
 }
 

@@ -21,6 +21,7 @@ mod cli;
 mod cmd_account;
 mod cmd_doctor;
 mod cmd_providers;
+mod cmd_queue;
 mod cmd_run;
 mod cmd_send;
 mod cmd_template;
@@ -31,6 +32,7 @@ mod env_vars;
 mod error;
 mod msmtp;
 mod paths;
+mod queue;
 mod runner;
 mod state;
 mod tail;
@@ -174,6 +176,7 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
         Command::Test(args) => runtime.block_on(cmd_test::test(&env, args)),
         Command::Template(cmd) => cmd_template::template(&env, cmd),
         Command::Providers { json } => cmd_providers::providers(json),
+        Command::Queue(cmd) => runtime.block_on(cmd_queue::queue(&env, cmd)),
         Command::Doctor { account } => runtime.block_on(cmd_doctor::doctor(&env, account)),
         Command::Account(cmd) => runtime.block_on(cmd_account::account(&env, cmd)),
     }

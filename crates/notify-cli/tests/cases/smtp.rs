@@ -362,8 +362,18 @@ fn rejected_recipient_and_temporary_failure() {
         &["send", "--task", "x", "--status", "failure"],
     );
     assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("451"));
-    assert_eq!(env.mails().len(), 2, "both kept locally");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("451"), "{stderr}");
+    assert!(stderr.contains("queued as"), "{stderr}");
+    assert_eq!(
+        env.mails().len(),
+        1,
+        "the rejected one is kept locally, the other queued"
+    );
+    let out = env.notify(&["queue", "list"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("queued (1):"), "{list}");
+    assert!(list.contains("451"), "{list}");
 }
 
 #[test]
@@ -471,7 +481,7 @@ fn server_down_is_temporary_and_leaks_nothing() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("refused"), "{stderr}");
     assert!(stderr.contains("hint:"), "{stderr}");
-    assert_eq!(env.mails().len(), 1, "a copy is kept locally");
+    assert!(stderr.contains("queued as"), "{stderr}");
     assert_no_leak(&env, &out);
     let out = notify(
         &env,
@@ -554,4 +564,136 @@ fn doctor_without_an_account_points_to_the_maildir() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no account configured"), "{stderr}");
     assert!(stderr.contains("notify account add"), "{stderr}");
+}
+
+#[test]
+fn queued_while_the_server_is_down_then_flushed_exactly_once() {
+    let server = require_server!(server());
+    let env = TestEnv::new();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let account = |port: u16| {
+        format!(
+            "[accounts.flaky]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:{port}\"\nsecurity = \"tls\"\n\
+             ca_file = \"{}\"\npassword = \"env:NOTIFY_TEST_PW\"\ntimeout = \"5s\"\n",
+            server.certs().ca().display()
+        )
+    };
+    // The server is "down": nothing listens on the account's port.
+    configure(&env, &server, "flaky", &account(closed));
+    let out = notify(
+        &env,
+        PASSWORD,
+        &["send", "--task", "Nightly", "--status", "failure"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    let out = notify(&env, PASSWORD, &["queue", "list"]);
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains("queued (1):"), "{list}");
+    assert!(list.contains("task `Nightly`"), "{list}");
+    assert!(list.contains("1 attempt(s)"), "{list}");
+    assert!(list.contains("refused"), "{list}");
+    assert!(env.mails().is_empty());
+    assert_no_leak(&env, &out);
+    let queued = std::fs::read_dir(env.path().join("data/queue"))
+        .unwrap()
+        .flatten()
+        .find(|e| e.path().extension().is_some_and(|x| x == "json"))
+        .map(|e| std::fs::read_to_string(e.path()).unwrap())
+        .unwrap();
+
+    // Still down: flush keeps it, exit 75.
+    let out = notify(&env, PASSWORD, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+
+    // The server is back: flush delivers it, once, with its Message-ID.
+    configure(&env, &server, "flaky", &account(server.port("tls")));
+    let out = notify(&env, PASSWORD, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("1 delivered, 0 still queued, 0 given up")
+    );
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    let text = got[0].text();
+    let id = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Message-ID: "))
+        .unwrap()
+        .trim()
+        .to_owned();
+    assert!(queued.contains(&id), "the queued Message-ID {id} is kept");
+    assert!(text.contains("Nightly"), "{text}");
+
+    let out = notify(&env, PASSWORD, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the queue is empty"));
+    assert_eq!(server.messages().len(), 1, "delivered exactly once");
+}
+
+#[test]
+fn queue_purge_and_temporary_451_then_delivered() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("once").data_451(1)));
+    let env = TestEnv::new();
+    env.config(&format!(
+        "[email]\naccount = \"a\"\nto = \"ops@example.com\"\n[accounts.a]\nfrom = \"{USER}\"\n\
+         server = \"127.0.0.1:{}\"\nca_file = \"{}\"\npassword = \"env:NOTIFY_TEST_PW\"\n",
+        server.port("once"),
+        server.certs().ca().display()
+    ));
+    let out = notify(
+        &env,
+        PASSWORD,
+        &["send", "--task", "t", "--status", "failure"],
+    );
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    let out = notify(&env, PASSWORD, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("on attempt 2"), "{stderr}");
+
+    // Purge empties what is left.
+    let out = notify(
+        &env,
+        PASSWORD,
+        &[
+            "send",
+            "--task",
+            "t2",
+            "--status",
+            "failure",
+            "--account",
+            "a",
+            "--to",
+            "x@example.com",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    env.config(&format!(
+        "[email]\naccount = \"a\"\nto = \"ops@example.com\"\n[accounts.a]\nfrom = \"{USER}\"\n\
+         server = \"127.0.0.1:{closed}\"\npassword = \"env:NOTIFY_TEST_PW\"\n"
+    ));
+    for task in ["p1", "p2"] {
+        let out = notify(
+            &env,
+            PASSWORD,
+            &["send", "--task", task, "--status", "failure"],
+        );
+        assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    }
+    let out = notify(&env, PASSWORD, &["queue", "purge"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("removed 2 queued notification(s)"));
+    let out = notify(&env, PASSWORD, &["queue", "list"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the queue is empty"));
 }
