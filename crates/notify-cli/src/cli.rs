@@ -161,15 +161,15 @@ pub struct DeliveryArgs {
     pub level: Option<Level>,
 
     /// Recipients, comma-separated or repeated (overrides the config)
-    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ADDR,...")]
     pub to: Vec<String>,
 
     /// Copy recipients, comma-separated or repeated
-    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ADDR,...")]
     pub cc: Vec<String>,
 
     /// Blind-copy recipients, comma-separated or repeated
-    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ADDR,...")]
     pub bcc: Vec<String>,
 
     /// Where replies go
@@ -216,7 +216,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// Recipients, comma-separated or repeated (overrides the config)
-    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ADDR,...")]
     pub to: Vec<String>,
 
     /// The account to send from (a name under `[accounts]` in the config)
@@ -377,7 +377,7 @@ pub struct AccountAddArgs {
     #[arg(long, value_name = "STORE", default_value = "keychain")]
     pub password_store: Option<String>,
     /// Where the test mail goes [default: `[email]` to, else the from address]
-    #[arg(long, value_name = "ADDR,...", value_delimiter = ',')]
+    #[arg(long, value_name = "ADDR,...")]
     pub to: Vec<String>,
     /// Do not send a test mail
     #[arg(long)]

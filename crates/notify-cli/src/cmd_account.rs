@@ -206,9 +206,18 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
             ))
         }
     };
-    if !bare_address(&from).contains('@') {
-        return Err(CliError::usage(format!("`{from}` is not an email address"))
-            .hint("e.g. --from \"Backups <backup@example.com>\""));
+    let probe = notify_core::Notification {
+        from: Some(from.clone()),
+        to: vec![bare_address(&from).to_owned()],
+        subject: "check".to_owned(),
+        ..notify_core::Notification::default()
+    };
+    if !bare_address(&from).contains('@') || notify_smtp::build_message(&probe).is_err() {
+        return Err(CliError::usage(format!(
+            "`{}` is not an email address",
+            crate::deliver::shown(&from)
+        ))
+        .hint("e.g. --from \"Backups <backup@example.com>\""));
     }
 
     // The provider: --provider, else by the address's domain unless a
@@ -255,7 +264,14 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         .password_store
         .clone()
         .unwrap_or_else(|| "keychain".to_owned());
-    let reference: SecretRef = store_text.parse().map_err(|e| secret_error(&name, e))?;
+    let mut reference: SecretRef = store_text.parse().map_err(|e| secret_error(&name, e))?;
+    // A relative password file means relative to where the command was typed.
+    if let SecretRef::File(p) = &reference {
+        let p = notify_secrets::expand_home(p);
+        let abs = std::path::absolute(&p)
+            .map_err(|e| CliError::usage(format!("--password-store file:{}: {e}", p.display())))?;
+        reference = SecretRef::File(abs);
+    }
 
     let mut table = Table::new();
     table["from"] = value(from.clone());
@@ -321,6 +337,22 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         email["account"] = value(name.clone());
         made_default = true;
     }
+    let mut saved_to = None;
+    if env.loaded.config.email.to.is_none() {
+        // Without recipients every later notification would fail: keep the
+        // ones given, else the sender's own address.
+        let to: Vec<String> = if args.to.is_empty() {
+            vec![bare_address(&from).to_owned()]
+        } else {
+            crate::config::Addresses::from_parts(&args.to).0
+        };
+        let mut list = toml_edit::Array::new();
+        for a in &to {
+            list.push(a.as_str());
+        }
+        table_mut(&mut doc, "email", env.config_path)?["to"] = value(list);
+        saved_to = Some(to.join(", "));
+    }
     write_doc(env.config_path, &doc)?;
     env.ui.info(&format!(
         "Added account `{name}` to {}{}; its password is in {}.",
@@ -332,6 +364,11 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         },
         describe_store(&reference)
     ));
+    if let Some(to) = &saved_to {
+        env.ui.info(&format!(
+            "Notifications go to {to} (`to` under [email]; change it there)."
+        ));
+    }
 
     if args.no_test {
         return Ok(exit::OK);
@@ -345,11 +382,7 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         offset: env.offset,
         ui: env.ui,
     };
-    let to = if args.to.is_empty() && reloaded.config.email.to.is_none() {
-        vec![bare_address(&from).to_owned()]
-    } else {
-        args.to.clone()
-    };
+    let to = args.to.clone();
     let test = crate::cli::TestArgs {
         to,
         account: Some(name.clone()),
@@ -426,12 +459,16 @@ fn set_password(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
         .accounts
         .get(name)
         .ok_or_else(|| unknown(env, name))?;
-    let reference: SecretRef = acc
-        .password
-        .as_deref()
-        .unwrap_or("keychain")
-        .parse()
-        .map_err(|e| secret_error(name, e))?;
+    let Some(password) = acc.password.as_deref() else {
+        return Err(CliError::usage(format!(
+            "account `{name}` has no `password =`, so it does not log in"
+        ))
+        .hint(format!(
+            "add password = \"keychain\" to [accounts.{name}] in {}, then run this again",
+            env.config_path.display()
+        )));
+    };
+    let reference: SecretRef = password.parse().map_err(|e| secret_error(name, e))?;
     if matches!(reference, SecretRef::Env(_) | SecretRef::Command(_)) {
         return Err(CliError::usage(format!(
             "account `{name}` reads its password from {}, which notify cannot write",
@@ -460,16 +497,33 @@ fn remove(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
         .get(name)
         .ok_or_else(|| unknown(env, name))?;
     let mut doc = read_doc(env.config_path)?;
-    if let Some(accounts) = doc.get_mut("accounts").and_then(Item::as_table_mut) {
-        accounts.remove(name);
+    let removed = doc
+        .get_mut("accounts")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|accounts| accounts.remove(name))
+        .is_some();
+    if !removed {
+        return Err(CliError::config(format!(
+            "account `{name}` is not defined in {} (it comes from the environment?)",
+            env.config_path.display()
+        ))
+        .hint("remove it where it is defined, e.g. an NOTIFY_ACCOUNTS__... variable"));
     }
     let was_default = env.loaded.config.email.account.as_deref() == Some(name);
     if was_default {
-        if let Some(email) = doc.get_mut("email").and_then(Item::as_table_mut) {
+        if let Some(email) = doc.get_mut("email").and_then(Item::as_table_like_mut) {
             email.remove("account");
         }
     }
     write_doc(env.config_path, &doc)?;
+    for (task, settings) in &env.loaded.config.tasks {
+        if settings.account.as_deref() == Some(name) {
+            env.ui.warn(&format!(
+                "[tasks.\"{}\"] still says account = \"{name}\": change or remove that line",
+                crate::deliver::shown(task)
+            ));
+        }
+    }
     let reference = acc.password.as_deref().map(str::parse::<SecretRef>);
     match reference {
         Some(Ok(SecretRef::Keychain)) => {
@@ -497,8 +551,14 @@ fn remove(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
+/// An account name that is not configured is a usage mistake here.
 fn unknown(env: &Env<'_>, name: &str) -> CliError {
-    account::unknown_account(&env.loaded.config, name)
+    let e = account::unknown_account(&env.loaded.config, name);
+    let err = CliError::usage(e.message());
+    match e.hint_text() {
+        Some(h) => err.hint(h),
+        None => err,
+    }
 }
 
 fn import_msmtp(env: &Env<'_>, path: &Path) -> Result<u8, CliError> {

@@ -179,21 +179,44 @@ impl<'de> Deserialize<'de> for LocaleName {
 pub struct Addresses(pub Vec<String>);
 
 impl Addresses {
-    /// Splits comma-separated entries and drops empty ones.
+    /// Splits each part at commas that separate addresses (not those inside
+    /// a quoted display name such as `"Doe, John" <j@example.com>` or inside
+    /// `<...>`), trims, and drops empty entries.
     pub fn from_parts<I: IntoIterator<Item = S>, S: AsRef<str>>(parts: I) -> Self {
         Addresses(
             parts
                 .into_iter()
-                .flat_map(|p| {
-                    p.as_ref()
-                        .split(',')
-                        .map(|a| a.trim().to_owned())
-                        .collect::<Vec<_>>()
-                })
-                .filter(|a| !a.is_empty())
+                .flat_map(|p| split_addresses(p.as_ref()))
                 .collect(),
         )
     }
+}
+
+/// Splits `a@x, "Doe, John" <j@x>` into its addresses.
+pub fn split_addresses(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut current = String::new();
+    let (mut quoted, mut angle, mut escaped) = (false, false, false);
+    for c in text.chars() {
+        match c {
+            _ if escaped => escaped = false,
+            '\\' if quoted => escaped = true,
+            '"' => quoted = !quoted,
+            '<' if !quoted => angle = true,
+            '>' if !quoted => angle = false,
+            ',' if !quoted && !angle => {
+                out.push(std::mem::take(&mut current));
+                continue;
+            }
+            _ => {}
+        }
+        current.push(c);
+    }
+    out.push(current);
+    out.into_iter()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .collect()
 }
 
 impl<'de> Deserialize<'de> for Addresses {
@@ -208,11 +231,15 @@ impl<'de> Deserialize<'de> for Addresses {
                 Ok(Addresses::from_parts([v]))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Addresses, A::Error> {
-                let mut parts: Vec<String> = Vec::new();
+                // A list holds one address per element: no splitting.
+                let mut list: Vec<String> = Vec::new();
                 while let Some(s) = seq.next_element::<String>()? {
-                    parts.push(s);
+                    let s = s.trim();
+                    if !s.is_empty() {
+                        list.push(s.to_owned());
+                    }
                 }
-                Ok(Addresses::from_parts(parts))
+                Ok(Addresses(list))
             }
         }
         d.deserialize_any(V)
@@ -366,9 +393,17 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
                 TOP_LEVEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
             }),
     );
-    let config: Config = figment
+    let mut config: Config = figment
         .extract()
         .map_err(|e| config_error(e, exists.then_some(path)))?;
+    if exists {
+        if let Some(dir) = std::path::absolute(path)
+            .ok()
+            .and_then(|p| p.parent().map(Path::to_path_buf))
+        {
+            config.resolve_paths(&dir);
+        }
+    }
     Ok(Loaded {
         config,
         file: exists.then(|| path.to_path_buf()),
@@ -477,6 +512,32 @@ pub struct Effective {
 }
 
 impl Config {
+    /// Makes the relative paths of accounts (`ca_file`, `password =
+    /// "file:..."`) relative to the config file's directory, as `body_file`
+    /// is, so the file works from any working directory (cron's, too).
+    pub fn resolve_paths(&mut self, dir: &Path) {
+        let resolve = |p: &Path| -> PathBuf {
+            if p.is_relative() && !p.starts_with("~") {
+                dir.join(p)
+            } else {
+                p.to_path_buf()
+            }
+        };
+        for account in self.accounts.values_mut() {
+            if let Some(ca) = &account.ca_file {
+                account.ca_file = Some(resolve(ca));
+            }
+            if let Some(file) = account
+                .password
+                .as_deref()
+                .and_then(|p| p.strip_prefix("file:"))
+            {
+                let resolved = resolve(Path::new(file));
+                account.password = Some(format!("file:{}", resolved.display()));
+            }
+        }
+    }
+
     /// Merges `[email]`, `[tasks."task"]` and the global locale.
     pub fn for_task(&self, task: &str) -> Effective {
         let mut s = self.email.clone();
@@ -592,6 +653,47 @@ mod tests {
             Addresses::from_parts(["a@x, b@x", "", "c@x"]).0,
             vec!["a@x", "b@x", "c@x"]
         );
+        assert_eq!(
+            Addresses::from_parts([r#""Doe, John" <j@x>, Ops <o@x>, "A \"q,\" B" <q@x>"#]).0,
+            vec![r#""Doe, John" <j@x>"#, "Ops <o@x>", r#""A \"q,\" B" <q@x>"#]
+        );
+        let list: Addresses = serde_json::from_str(r#"["\"Doe, John\" <j@x>", " o@x "]"#).unwrap();
+        assert_eq!(list.0, vec![r#""Doe, John" <j@x>"#, "o@x"]);
+    }
+
+    #[test]
+    fn account_paths_are_relative_to_the_config_file() {
+        let mut c = Config::default();
+        c.accounts.insert(
+            "a".into(),
+            Account {
+                ca_file: Some("certs/ca.pem".into()),
+                password: Some("file:pw/a".into()),
+                ..Account::default()
+            },
+        );
+        c.accounts.insert(
+            "b".into(),
+            Account {
+                ca_file: Some("/etc/ca.pem".into()),
+                password: Some("file:~/pw".into()),
+                ..Account::default()
+            },
+        );
+        c.resolve_paths(Path::new("/etc/notify"));
+        assert_eq!(
+            c.accounts["a"].ca_file.as_deref(),
+            Some(Path::new("/etc/notify/certs/ca.pem"))
+        );
+        assert_eq!(
+            c.accounts["a"].password.as_deref(),
+            Some("file:/etc/notify/pw/a")
+        );
+        assert_eq!(
+            c.accounts["b"].ca_file.as_deref(),
+            Some(Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(c.accounts["b"].password.as_deref(), Some("file:~/pw"));
     }
 
     #[test]

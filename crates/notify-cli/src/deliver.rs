@@ -187,6 +187,8 @@ pub enum Route {
 /// addresses, route. Checked on every run, so that a mistake shows up on the
 /// first run, not on the first failure.
 pub struct Plan {
+    /// Whether this is the last-resort plan, after a configuration error.
+    pub fallback: bool,
     pub eff: Effective,
     pub level: Level,
     pub options: PolicyOptions,
@@ -249,6 +251,7 @@ impl Plan {
             }
         };
         let plan = Plan {
+            fallback: false,
             level: s.level.unwrap_or(Level::Errors),
             options: PolicyOptions {
                 remind_every: s.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
@@ -273,6 +276,7 @@ impl Plan {
         let eff = effective(env, task, flags);
         let s = &eff.settings;
         Plan {
+            fallback: true,
             level: s.level.unwrap_or(Level::Errors),
             options: PolicyOptions {
                 remind_every: s.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
@@ -353,14 +357,19 @@ pub async fn notify(
     let now = OffsetDateTime::now_utc();
     let decision = decide(plan.level, result, previous.as_ref(), &plan.options, now);
     let level = plan.level;
+    let why = match decision.reason {
+        notify_core::Reason::LevelAlways | notify_core::Reason::LevelNever => {
+            decision.reason.to_string()
+        }
+        reason => format!("{reason}; level {level}"),
+    };
     env.ui.verbose(&format!(
-        "{name}: {} ({}; level {level})",
+        "{name}: {} ({why})",
         if decision.send {
             "notifying"
         } else {
             "not notifying"
         },
-        decision.reason,
     ));
     let remember = |state: &notify_core::TaskState| {
         if flags.dry_run {
@@ -418,10 +427,17 @@ pub async fn send_planned(
     match &plan.route {
         Route::Maildir => {
             let delivery = maildir(env).send(notification).await?;
-            Ok(format!(
-                "→ local Maildir {} (no email account is configured; see the README, \"Send through your mail provider\")",
-                delivery.detail
-            ))
+            Ok(if plan.fallback {
+                format!(
+                    "→ local Maildir {} (because of the configuration error above)",
+                    delivery.detail
+                )
+            } else {
+                format!(
+                    "→ local Maildir {} (no email account is configured; see the README, \"Send through your mail provider\")",
+                    delivery.detail
+                )
+            })
         }
         Route::Smtp {
             name: account_name,

@@ -137,6 +137,13 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
     };
     let (config_path, explicit) = paths::config_file(cli.global.config.clone());
     let is_run = matches!(cli.command, Command::Run(_));
+    // `account add` and `account import` create the config file, also at a
+    // path given with --config / NOTIFY_CONFIG.
+    let creates_config = matches!(
+        cli.command,
+        Command::Account(cli::AccountCommand::Add(_) | cli::AccountCommand::Import { .. })
+    );
+    let explicit = explicit && !(creates_config && !config_path.exists());
     // `run` runs the job whatever is wrong with the configuration: a typo in
     // config.toml must not switch backups off. The error is reported and the
     // notification goes to the local Maildir.

@@ -438,6 +438,33 @@ fn send_set_fills_known_values() {
 }
 
 #[test]
+fn send_keeps_commas_inside_display_names() {
+    let env = TestEnv::new();
+    env.config("[email]\nto = [\"\\\"Doe, John\\\" <john@example.com>\", \"ops@example.com\"]\n");
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "x",
+        "--status",
+        "failure",
+        "--cc",
+        "\"Roe, Jane\" <jane@example.com>, b@example.com",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    let to = mail.header("To").unwrap();
+    assert!(
+        to.contains("john@example.com") && to.contains("ops@example.com"),
+        "{to}"
+    );
+    let cc = mail.header("Cc").unwrap();
+    assert!(
+        cc.contains("jane@example.com") && cc.contains("b@example.com"),
+        "{cc}"
+    );
+}
+
+#[test]
 fn send_rejects_bad_addresses_before_anything_is_sent() {
     let env = TestEnv::new();
     let out = env.notify(&[

@@ -192,12 +192,12 @@ fn add_checks_its_input_before_writing_anything() {
         ),
         (
             &["account", "set-password", "ghost"],
-            78,
+            2,
             "unknown account `ghost`",
         ),
         (
             &["account", "remove", "ghost"],
-            78,
+            2,
             "unknown account `ghost`",
         ),
     ];
@@ -429,4 +429,104 @@ fn add_with_the_keychain_then_test_and_send() {
     assert!(stderr.contains("new machine"), "{stderr}");
     let out = env.notify(&["account", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("NOT usable"));
+}
+
+#[test]
+fn add_creates_the_config_saves_recipients_and_resolves_paths() {
+    let env = TestEnv::new();
+    // An explicit config path that does not exist yet.
+    let config = env.path().join("etc/notify.toml");
+    let work = env.path().join("somewhere");
+    std::fs::create_dir_all(&work).unwrap();
+    let out = env
+        .cmd()
+        .current_dir(&work)
+        .env("NOTIFY_CONFIG", &config)
+        .args([
+            "account",
+            "add",
+            "relay",
+            "--from",
+            "\"Doe, John\" <cron@host.example>",
+            "--server",
+            "smtp.host.example:465",
+            "--password-store",
+            "file:rel.pw",
+            "--no-test",
+        ])
+        .write_stdin(format!("{PASSWORD}\n"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("account = \"relay\""), "{text}");
+    assert!(
+        text.contains("to = [\"cron@host.example\"]"),
+        "recipients saved: {text}"
+    );
+    let abs = work.join("rel.pw");
+    assert!(
+        text.contains(&format!("password = \"file:{}\"", abs.display())),
+        "{text}"
+    );
+    assert!(abs.is_file());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("Notifications go to cron@host.example"),
+        "{stderr}"
+    );
+
+    // From another directory the account still finds its password.
+    let out = env
+        .cmd()
+        .env("NOTIFY_CONFIG", &config)
+        .args(["account", "list"])
+        .output()
+        .unwrap();
+    let list = String::from_utf8_lossy(&out.stdout);
+    assert!(list.contains(": found"), "{list}");
+}
+
+#[test]
+fn account_edits_refuse_what_they_cannot_do() {
+    let env = TestEnv::new();
+    env.config(
+        "[email]\naccount = \"inline\"\n\n[accounts]\ninline = { from = \"a@b.example\", server = \"h:25\", security = \"none\" }\n\n\
+         [tasks.t]\naccount = \"inline\"\n",
+    );
+    // set-password on an account without `password =`.
+    let out = env
+        .cmd()
+        .args(["account", "set-password", "inline"])
+        .write_stdin("pw\n")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("has no `password =`"));
+    // An inline table is removed too, and task references are pointed out.
+    let out = env.notify(&["account", "remove", "inline"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(!text.contains("inline = {"), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("[tasks.\"t\"] still says account = \"inline\""),
+        "{stderr}"
+    );
+    // A from address with a line break is refused before anything is written.
+    let before = std::fs::read_to_string(env.config_path()).unwrap();
+    let out = env.notify(&[
+        "account",
+        "add",
+        "x",
+        "--from",
+        "a@b.example\r\nBcc: c@d.example",
+        "--server",
+        "h",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("is not an email address"));
+    assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), before);
+    let out = env.notify(&["account", "remove", "ghost"]);
+    assert_eq!(out.status.code(), Some(2));
 }
