@@ -4,8 +4,10 @@
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
+use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::{Error, SecretStore};
@@ -78,11 +80,23 @@ impl FileStore {
 
     fn io_error(&self, e: &std::io::Error) -> Error {
         match e.kind() {
+            // A symlink whose target is gone: the path exists, so "does not
+            // exist" would send the user looking in the wrong place.
+            std::io::ErrorKind::NotFound if std::fs::symlink_metadata(&self.path).is_ok() => {
+                let target = std::fs::read_link(&self.path)
+                    .map(|t| format!(" {}", t.display()))
+                    .unwrap_or_default();
+                Error::FileUnreadable {
+                    path: self.path.clone(),
+                    reason: format!("it is a symlink to{target}, which does not exist ({e})"),
+                }
+            }
             std::io::ErrorKind::NotFound => Error::FileMissing {
                 path: self.path.clone(),
             },
-            _ => Error::Inaccessible {
-                reason: format!("cannot read {}: {e}", self.path.display()),
+            _ => Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: e.to_string(),
             },
         }
     }
@@ -101,6 +115,12 @@ pub fn expand_home(path: &Path) -> PathBuf {
 impl SecretStore for FileStore {
     fn get(&self, _account: &str) -> Result<SecretString, Error> {
         let meta = std::fs::metadata(&self.path).map_err(|e| self.io_error(&e))?;
+        if meta.is_dir() {
+            return Err(Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: "it is a directory".into(),
+            });
+        }
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -166,6 +186,13 @@ impl SecretStore for FileStore {
 /// gopass, the 1Password CLI, an OAuth token helper). The command is split
 /// into words like a shell would (quotes and backslashes) but run without
 /// one; write `cmd:sh -c '...'` for pipes. It gets [`COMMAND_TIMEOUT`].
+///
+/// The helper runs in its own process group with no stdin; its arguments
+/// are the configured words only and its environment is notify's own (no
+/// secret is ever put there). Once it has exited and printed a complete
+/// first line, nothing more is waited for, even if a process it left in the
+/// background still holds stdout open. At the timeout it is killed with its
+/// whole process group (on unix). More than 64 KiB on stdout is an error.
 #[derive(Debug, Clone)]
 pub struct CommandStore {
     command: String,
@@ -204,59 +231,115 @@ impl SecretStore for CommandStore {
             command: self.command.clone(),
             reason,
         };
-        let mut child = Command::new(program)
+        let mut command = Command::new(program);
+        command
             .args(args)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::piped());
+        // Its own process group, so a timeout stops whatever it started too.
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            command.process_group(0);
+        }
+        let start = Instant::now();
+        let deadline = start + self.timeout;
+        let mut child = command
             .spawn()
             .map_err(|e| fail(format!("cannot start `{program}`: {e}")))?;
-        let mut stdout = child.stdout.take();
-        let mut stderr = child.stderr.take();
-        let out_thread = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(s) = stdout.as_mut() {
-                let _ = s.read_to_end(&mut buf);
+        let stdout = spawn_reader(child.stdout.take(), COMMAND_OUTPUT_LIMIT + 1);
+        let stderr = spawn_reader(child.stderr.take(), COMMAND_OUTPUT_LIMIT);
+
+        let mut out = Zeroizing::new(Vec::new());
+        let mut out_closed = false;
+        let mut status = None;
+        loop {
+            if status.is_none() {
+                status = match child.try_wait() {
+                    Ok(s) => s,
+                    Err(e) => {
+                        stop(&mut child);
+                        return Err(fail(format!("cannot wait for it: {e}")));
+                    }
+                };
             }
-            buf
-        });
-        let err_thread = std::thread::spawn(move || {
-            let mut buf = Vec::new();
-            if let Some(s) = stderr.as_mut() {
-                let _ = s.take(64 * 1024).read_to_end(&mut buf);
-            }
-            buf
-        });
-        let start = Instant::now();
-        let status = loop {
-            match child.try_wait() {
-                Ok(Some(status)) => break status,
-                Ok(None) if start.elapsed() >= self.timeout => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(fail(format!(
-                        "no answer within {} s; it was stopped",
-                        self.timeout.as_secs()
-                    )));
+            // Everything read so far, after `try_wait`: the reader sends
+            // its last chunk before it closes the pipe (which may kill the
+            // helper with SIGPIPE), so an exit seen above comes with it.
+            while !out_closed {
+                match stdout.try_recv() {
+                    Ok(chunk) => out.extend_from_slice(&chunk),
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => out_closed = true,
                 }
-                Ok(None) => std::thread::sleep(Duration::from_millis(10)),
-                Err(e) => return Err(fail(format!("cannot wait for it: {e}"))),
             }
-        };
-        let out = SecretString::from(
-            String::from_utf8_lossy(&out_thread.join().unwrap_or_default()).into_owned(),
-        );
-        let err = String::from_utf8_lossy(&err_thread.join().unwrap_or_default())
-            .trim()
-            .to_owned();
+            if out.len() > COMMAND_OUTPUT_LIMIT {
+                stop(&mut child);
+                return Err(fail(format!(
+                    "it printed more than {} KiB on stdout; it was stopped",
+                    COMMAND_OUTPUT_LIMIT / 1024
+                )));
+            }
+            // Done once it exited and either its stdout is closed or the
+            // first line is complete: a background process it left behind
+            // may keep the pipe open for as long as it likes. A failure
+            // needs no stdout at all.
+            match status {
+                Some(s) if !s.success() || out_closed || out.contains(&b'\n') => break,
+                _ => {}
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                stop(&mut child);
+                let reason = if status.is_some() {
+                    format!(
+                        "it exited, but its stdout was still open without a complete line after \
+                         {} (a process it started in the background keeps it open); it was stopped",
+                        describe(self.timeout)
+                    )
+                } else {
+                    format!(
+                        "no answer within {}; it was stopped",
+                        describe(self.timeout)
+                    )
+                };
+                return Err(fail(reason));
+            }
+            let wait = (deadline - now).min(POLL);
+            if out_closed {
+                std::thread::sleep(wait);
+                continue;
+            }
+            match stdout.recv_timeout(wait) {
+                Ok(chunk) => out.extend_from_slice(&chunk),
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => out_closed = true,
+            }
+        }
+        let status = status.unwrap_or_else(|| unreachable!("the loop ends only once it exited"));
         if !status.success() {
+            // What it said on stderr, waiting for it a little (not past the
+            // deadline) in case a background process holds stderr open.
+            let until = deadline.min(Instant::now() + STDERR_GRACE);
+            let mut err = Vec::new();
+            loop {
+                let left = until.saturating_duration_since(Instant::now());
+                match stderr.recv_timeout(left) {
+                    Ok(chunk) => err.extend_from_slice(&chunk),
+                    Err(_) => break,
+                }
+            }
+            err.truncate(COMMAND_OUTPUT_LIMIT);
+            let err = String::from_utf8_lossy(&err).trim().to_owned();
             let mut reason = format!("it exited with {status}");
             if !err.is_empty() {
                 reason.push_str(&format!("; it said: {err}"));
             }
             return Err(fail(reason));
         }
-        let line = first_line(out.expose_secret());
+        let text = Zeroizing::new(String::from_utf8_lossy(&out).into_owned());
+        let line = first_line(&text);
         if line.is_empty() {
             return Err(fail("it printed nothing on stdout".into()));
         }
@@ -275,6 +358,76 @@ impl SecretStore for CommandStore {
             "`cmd:{}` only reads secrets: remove the password with that tool itself",
             self.command
         )))
+    }
+}
+
+/// How much a `cmd:` helper may print on stdout (and how much of its stderr
+/// is kept).
+const COMMAND_OUTPUT_LIMIT: usize = 64 * 1024;
+
+/// How often a running helper is checked on.
+const POLL: Duration = Duration::from_millis(10);
+
+/// How long to wait for the stderr of a helper that failed, once it exited.
+const STDERR_GRACE: Duration = Duration::from_millis(500);
+
+/// Reads `stream` on a thread, sending what it reads as chunks, up to about
+/// `limit` bytes. The channel is closed at end of file, on an error, once
+/// `limit` is passed, or when the receiver is gone. The thread is never
+/// joined: a background process may hold the pipe open; it ends when the
+/// pipe closes or when the receiver is dropped and more arrives.
+fn spawn_reader<R: Read + Send + 'static>(
+    stream: Option<R>,
+    limit: usize,
+) -> mpsc::Receiver<Zeroizing<Vec<u8>>> {
+    let (tx, rx) = mpsc::channel();
+    if let Some(mut stream) = stream {
+        let _ = std::thread::Builder::new()
+            .name("notify-cmd-reader".into())
+            .spawn(move || {
+                let mut total = 0;
+                let mut buf = Zeroizing::new(vec![0u8; 8 * 1024]);
+                while total < limit {
+                    match stream.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            total += n;
+                            if tx.send(Zeroizing::new(buf[..n].to_vec())).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(_) => break,
+                    }
+                }
+            });
+    }
+    rx
+}
+
+/// Kills a helper that is still running, with everything in its process
+/// group on unix, and reaps it.
+fn stop(child: &mut std::process::Child) {
+    #[cfg(unix)]
+    {
+        // `process_group(0)` made its pid the group id.
+        if let Ok(pgid) = libc::pid_t::try_from(child.id()) {
+            // SAFETY: kill(2) takes plain integers and touches no memory.
+            unsafe {
+                libc::kill(-pgid, libc::SIGKILL);
+            }
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+/// A timeout for a message: whole seconds, or milliseconds below one.
+fn describe(d: Duration) -> String {
+    if d.as_millis() % 1000 == 0 {
+        format!("{} s", d.as_secs())
+    } else {
+        format!("{} ms", d.as_millis())
     }
 }
 

@@ -22,7 +22,10 @@
 //!   runtime, and give up after a timeout instead of hanging on an unlock
 //!   prompt.
 //! - `env:VAR`: [`EnvStore`], read-only.
-//! - `file:PATH`: [`FileStore`], refused when group- or world-readable.
+//! - `file:PATH`: [`FileStore`], refused when group- or world-readable. A
+//!   relative path is relative to the configuration file's directory when
+//!   the store comes from [`store_for_in`] (which the CLI uses, passing that
+//!   directory), and to the current directory with plain [`store_for`].
 //! - `cmd:COMMAND`: [`CommandStore`], the first line a command prints.
 //! - [`MemoryStore`]: in memory with failures on demand, for tests.
 //!
@@ -58,8 +61,9 @@ pub enum Error {
         /// The account asked for.
         account: String,
     },
-    /// The store could not be reached or refused access (a locked keychain,
-    /// no Secret Service, a permission problem).
+    /// The keychain could not be reached or refused access (a locked
+    /// keychain, no Secret Service). Only the keychain backend returns it;
+    /// an unreadable `file:PATH` is [`Error::FileUnreadable`].
     #[error("the secret store is not accessible: {reason}")]
     Inaccessible {
         /// What went wrong, without any secret in it.
@@ -78,6 +82,15 @@ pub enum Error {
     FileMissing {
         /// The file.
         path: std::path::PathBuf,
+    },
+    /// `file:PATH` exists but cannot be read or written (a directory,
+    /// permission denied, a dangling symlink, an I/O error).
+    #[error("cannot access the password file {}: {reason}", .path.display())]
+    FileUnreadable {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The OS error.
+        reason: String,
     },
     /// `file:PATH` names a file whose first line is empty.
     #[error("the password file {} is empty (the password goes on its first line)", .path.display())]
@@ -123,6 +136,10 @@ impl Error {
                 path.display(),
                 path.display()
             )),
+            Error::FileUnreadable { path, .. } => Some(format!(
+                "check that {} is a readable file (owned by the user notify runs as, mode 600)",
+                path.display()
+            )),
             Error::FileEmpty { path } => Some(format!(
                 "put the password on the first line of {}",
                 path.display()
@@ -166,6 +183,13 @@ pub fn store_for(reference: &SecretRef) -> Option<Box<dyn SecretStore>> {
         SecretRef::File(path) => Some(Box::new(FileStore::new(path))),
         SecretRef::Command(cmd) => Some(Box::new(CommandStore::new(cmd.clone()))),
     }
+}
+
+/// [`store_for`] with a relative `file:` path taken relative to `base`
+/// (see [`SecretRef::resolve_relative`]); the CLI passes the directory of
+/// the configuration file, so the same config works from any directory.
+pub fn store_for_in(reference: &SecretRef, base: &std::path::Path) -> Option<Box<dyn SecretStore>> {
+    store_for(&reference.resolve_relative(base))
 }
 
 /// A place that keeps account secrets. Small on purpose: a backend or a test

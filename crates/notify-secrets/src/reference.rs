@@ -1,5 +1,5 @@
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use crate::Error;
@@ -15,6 +15,30 @@ pub enum SecretRef {
     File(PathBuf),
     /// The first line of a command's standard output.
     Command(String),
+}
+
+impl SecretRef {
+    /// This reference with a relative `file:` path made absolute: `~/` is
+    /// expanded first, then a path that is still relative is joined onto
+    /// `base`. Other references are returned unchanged.
+    ///
+    /// The CLI passes the directory of the configuration file, so
+    /// `password = "file:smtp-password"` means the file next to the config,
+    /// whatever directory notify runs from (cron starts jobs in `$HOME` or
+    /// `/`, not where the config was written).
+    pub fn resolve_relative(&self, base: &Path) -> SecretRef {
+        match self {
+            SecretRef::File(path) => {
+                let path = crate::expand_home(path);
+                if path.is_relative() {
+                    SecretRef::File(base.join(path))
+                } else {
+                    SecretRef::File(path)
+                }
+            }
+            other => other.clone(),
+        }
+    }
 }
 
 impl FromStr for SecretRef {
@@ -63,6 +87,33 @@ mod tests {
         ] {
             let r: SecretRef = text.parse().unwrap();
             assert_eq!(r.to_string(), text);
+        }
+    }
+
+    #[test]
+    fn relative_files_resolve_against_the_base() {
+        let base = Path::new("/etc/notify");
+        let r = |s: &str| s.parse::<SecretRef>().unwrap().resolve_relative(base);
+        assert_eq!(
+            r("file:pw"),
+            SecretRef::File(PathBuf::from("/etc/notify/pw"))
+        );
+        assert_eq!(
+            r("file:./secrets/pw"),
+            SecretRef::File(PathBuf::from("/etc/notify/./secrets/pw"))
+        );
+        assert_eq!(
+            r("file:../pw"),
+            SecretRef::File(PathBuf::from("/etc/notify/../pw"))
+        );
+        assert_eq!(r("file:/var/pw"), SecretRef::File(PathBuf::from("/var/pw")));
+        if let Some(home) = std::env::var_os("HOME").filter(|h| !h.is_empty()) {
+            if Path::new(&home).is_absolute() {
+                assert_eq!(r("file:~/pw"), SecretRef::File(Path::new(&home).join("pw")));
+            }
+        }
+        for text in ["keychain", "env:pw", "cmd:pass show pw"] {
+            assert_eq!(r(text), text.parse().unwrap());
         }
     }
 

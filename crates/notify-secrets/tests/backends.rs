@@ -3,8 +3,8 @@
 //! show up in an error or a Debug print.
 
 use notify_secrets::{
-    store_for, CommandStore, EnvStore, Error, ExposeSecret, FileStore, SecretRef, SecretStore,
-    SecretString,
+    store_for, store_for_in, CommandStore, EnvStore, Error, ExposeSecret, FileStore, SecretRef,
+    SecretStore, SecretString,
 };
 use std::time::Duration;
 
@@ -144,4 +144,205 @@ fn references_pick_stores() {
     let r: SecretRef = "env:NOTIFY_TEST_SECRET_REF".parse().unwrap();
     let store = store_for(&r).unwrap();
     assert_eq!(store.get("a").unwrap().expose_secret(), CANARY);
+}
+
+#[cfg(unix)]
+#[test]
+fn unreadable_password_files_are_not_keychain_errors() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let check = |e: &Error, path: &std::path::Path, reason: &str| {
+        assert!(matches!(e, Error::FileUnreadable { .. }), "{e:?}");
+        let text = e.to_string();
+        assert!(text.contains(path.to_str().unwrap()), "{text}");
+        assert!(text.contains(reason), "{text}");
+        let hint = e.hint().unwrap();
+        assert_eq!(
+            hint,
+            format!(
+                "check that {} is a readable file (owned by the user notify runs as, mode 600)",
+                path.display()
+            )
+        );
+        assert!(!hint.contains("keychain"), "{hint}");
+        no_canary(e);
+    };
+
+    // A directory, whatever its mode: not "readable by others", not the keychain.
+    let sub = dir.path().join("pwdir");
+    std::fs::create_dir(&sub).unwrap();
+    for mode in [0o755, 0o700] {
+        std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(mode)).unwrap();
+        let e = FileStore::new(&sub).get("work").unwrap_err();
+        check(&e, &sub, "directory");
+    }
+    // Writing over a directory fails the same way.
+    let e = FileStore::new(&sub)
+        .set("work", &SecretString::from(CANARY))
+        .unwrap_err();
+    assert!(matches!(e, Error::FileUnreadable { .. }), "{e:?}");
+    no_canary(&e);
+
+    // A dangling symlink exists, so it is not "missing".
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(dir.path().join("gone"), &link).unwrap();
+    let e = FileStore::new(&link).get("work").unwrap_err();
+    check(&e, &link, "symlink");
+    assert!(e.to_string().contains("gone"), "{e}");
+
+    // A path through a regular file (ENOTDIR): an OS error, named.
+    let file = dir.path().join("plain");
+    std::fs::write(&file, format!("{CANARY}\n")).unwrap();
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let through = file.join("pw");
+    let e = FileStore::new(&through).get("work").unwrap_err();
+    check(&e, &through, "os error");
+
+    // Permission denied: only observable when not running as root.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o000)).unwrap();
+    if std::fs::read(&file).is_err() {
+        let e = FileStore::new(&file).get("work").unwrap_err();
+        check(&e, &file, "ermission denied");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn command_store_does_not_wait_for_background_processes() {
+    let t = std::time::Instant::now();
+    let s = CommandStore::new(format!("sh -c 'echo {CANARY}; sleep 8 &'"));
+    assert_eq!(s.get("work").unwrap().expose_secret(), CANARY);
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+
+    // Same for a failing helper: its exit status and stderr, promptly.
+    let t = std::time::Instant::now();
+    let e = CommandStore::new("sh -c 'echo locked >&2; sleep 8 & exit 4'")
+        .get("work")
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let text = e.to_string();
+    assert!(text.contains("exit status: 4"), "{text}");
+    assert!(text.contains("locked"), "{text}");
+}
+
+/// Whether `pid` is gone (or a zombie nobody reaped yet: it no longer runs).
+#[cfg(target_os = "linux")]
+fn gone(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Err(_) => true,
+        Ok(stat) => stat
+            .rsplit(')')
+            .next()
+            .is_some_and(|rest| rest.trim_start().starts_with(['Z', 'X'])),
+    }
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn command_store_timeout_kills_the_process_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let pids = dir.path().join("pids");
+    let s = CommandStore::new(format!(
+        "sh -c 'sleep 60 & echo $$ $! > {}; wait'",
+        pids.display()
+    ))
+    .with_timeout(Duration::from_millis(500));
+    let t = std::time::Instant::now();
+    let e = s.get("work").unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let text = e.to_string();
+    assert!(text.contains("no answer within 500 ms"), "{text}");
+    let pids: Vec<u32> = std::fs::read_to_string(&pids)
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.len(), 2, "{pids:?}");
+    let t = std::time::Instant::now();
+    while !pids.iter().all(|&p| gone(p)) {
+        assert!(
+            t.elapsed() < Duration::from_secs(3),
+            "still running: {pids:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn command_store_limits_stdout() {
+    let t = std::time::Instant::now();
+    let e = CommandStore::new("head -c 1000000 /dev/zero")
+        .get("work")
+        .unwrap_err();
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    let text = e.to_string();
+    assert!(text.contains("printed more than 64 KiB"), "{text}");
+    // Exactly at the limit is fine.
+    let e = CommandStore::new(format!(
+        "sh -c 'echo {CANARY}; head -c {} /dev/zero'",
+        64 * 1024 - CANARY.len() - 1
+    ))
+    .get("work");
+    assert_eq!(e.unwrap().expose_secret(), CANARY);
+}
+
+#[test]
+fn relative_password_files_follow_the_config_directory() {
+    let config_dir = tempfile::tempdir().unwrap();
+    let store = FileStore::new(config_dir.path().join("secrets/pw"));
+    store.set("work", &SecretString::from(CANARY)).unwrap();
+
+    let r: SecretRef = "file:secrets/pw".parse().unwrap();
+    let resolved = r.resolve_relative(config_dir.path());
+    assert_eq!(
+        resolved,
+        SecretRef::File(config_dir.path().join("secrets/pw"))
+    );
+    // Whatever the current directory is (the test runner's, not the
+    // temporary one), the file next to the config is found.
+    assert_ne!(std::env::current_dir().unwrap(), config_dir.path());
+    let s = store_for_in(&r, config_dir.path()).unwrap();
+    assert_eq!(s.get("work").unwrap().expose_secret(), CANARY);
+    // Plain store_for keeps the old meaning: the current directory.
+    let e = store_for(&r).unwrap().get("work").unwrap_err();
+    assert!(matches!(e, Error::FileMissing { .. }), "{e}");
+
+    // Other references are untouched.
+    let env: SecretRef = "env:NOTIFY_TEST_SECRET_IN".parse().unwrap();
+    assert_eq!(env.resolve_relative(config_dir.path()), env);
+}
+
+/// A `cmd:` helper gets the configured words as arguments and notify's own
+/// environment: never a secret. The secret handed to `set` (the only one a
+/// `CommandStore` ever sees) does not start the helper at all.
+#[cfg(unix)]
+#[test]
+fn command_helpers_never_see_secrets() {
+    // Its own canary: other tests here put theirs in the process environment.
+    let canary = "canary-cmd-0nly-in-SecretString";
+    let secret = SecretString::from(canary.to_owned());
+    let dir = tempfile::tempdir().unwrap();
+    let seen = dir.path().join("seen");
+    let s = CommandStore::new(format!(
+        "sh -c 'printf \"%s\\n\" \"$0\" \"$@\" >> {0}; env >> {0}; echo pw' arg0 arg1",
+        seen.display()
+    ));
+
+    let e = s.set("work", &secret).unwrap_err();
+    assert!(matches!(e, Error::Unsupported(_)), "{e}");
+    assert!(!e.to_string().contains(canary), "{e}");
+    assert!(!seen.exists(), "set must not run the helper");
+    assert!(matches!(s.delete("work"), Err(Error::Unsupported(_))));
+    assert!(!seen.exists(), "delete must not run the helper");
+
+    assert_eq!(s.get("acct-7f3q").unwrap().expose_secret(), "pw");
+    let seen = std::fs::read_to_string(&seen).unwrap();
+    assert!(seen.contains("arg1"), "{seen}");
+    assert!(seen.contains("PATH="), "{seen}");
+    assert!(!seen.contains(canary), "{seen}");
+    assert!(
+        !seen.contains("acct-7f3q"),
+        "not even the account name: {seen}"
+    );
+    drop(secret);
 }
