@@ -143,7 +143,7 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
         cli.command,
         Command::Account(cli::AccountCommand::Add(_) | cli::AccountCommand::Import { .. })
     );
-    let explicit = explicit && !(creates_config && !config_path.exists());
+    let explicit = explicit && (!creates_config || config_path.exists());
     // `run` runs the job whatever is wrong with the configuration: a typo in
     // config.toml must not switch backups off. The error is reported and the
     // notification goes to the local Maildir.

@@ -304,6 +304,21 @@ fn run_with_bad_delivery_settings_keeps_the_notification_locally() {
 }
 
 #[test]
+fn run_reports_an_unusable_ca_file_on_a_successful_run() {
+    let env = TestEnv::new();
+    std::fs::write(env.path().join("ca.pem"), "not a certificate").unwrap();
+    env.config(
+        "[email]\naccount = \"a\"\nto = \"ops@example.com\"\n\
+         [accounts.a]\nfrom = \"me@example.com\"\nserver = \"smtp.example.com:587\"\nca_file = \"ca.pem\"\n",
+    );
+    let out = env.notify(&["run", "--task", "T", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("account `a`"), "{stderr}");
+    assert!(stderr.contains("ca.pem"), "{stderr}");
+}
+
+#[test]
 fn run_long_task_names_keep_their_state() {
     let env = TestEnv::new();
     let name = "Ü ".repeat(150);

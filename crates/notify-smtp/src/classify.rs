@@ -1,4 +1,4 @@
-//! What an SMTP failure means for the user: temporary (queue and retry),
+//! What an SMTP failure means for the user: temporary (may work later),
 //! permanent (report) or configuration (fix the account), a one-line
 //! message naming the server and the step, and a hint for the known cases.
 //!
@@ -65,6 +65,9 @@ pub(crate) struct Ctx {
     /// The `ca_file` path, for certificate hints.
     pub ca_file: Option<String>,
     pub timeout: Duration,
+    /// The login uses XOAUTH2 (`auth = "xoauth2"`): the secret is an access
+    /// token, not a password.
+    pub xoauth2: bool,
 }
 
 impl Ctx {
@@ -173,10 +176,19 @@ pub(crate) mod hints {
         )
     }
 
+    /// A lookup that failed or timed out, for a name that may well exist.
     pub(crate) fn dns(ctx: &Ctx) -> String {
         format!(
-            "check the host name `{}` in `server =` (a typo?) and that this machine can resolve \
-             names (DNS, network)",
+            "check the server's host name `{}` (a typo?) and that this machine can resolve \
+             names (DNS, network); a temporary DNS failure may go away later",
+            ctx.host
+        )
+    }
+
+    /// The name does not exist: waiting will not help.
+    pub(crate) fn no_such_host(ctx: &Ctx) -> String {
+        format!(
+            "no host named `{}` exists: check the server's host name (a typo?)",
             ctx.host
         )
     }
@@ -245,14 +257,29 @@ pub(crate) mod hints {
         )
     }
 
+    pub(crate) fn bad_token(ctx: &Ctx) -> String {
+        let user = ctx.username.as_deref().unwrap_or("the from address");
+        format!(
+            "the OAuth2 access token was refused: check that the token helper (`password = \
+             \"cmd:...\"`) prints a fresh access token for {user} with the SMTP scope (for \
+             Microsoft: https://outlook.office.com/SMTP.Send)"
+        )
+    }
+
     pub(crate) fn app_password(provider: &Provider) -> String {
         format!("{}: {}", provider.name, provider.password_note)
     }
 
+    pub(crate) fn connection_lost() -> String {
+        "the connection broke before the message was accepted: this is temporary and may work \
+         later; if it keeps happening, check the network and the server's logs"
+            .to_owned()
+    }
+
     pub(crate) fn command_timeout(ctx: &Ctx) -> String {
         format!(
-            "the server is slow or stuck; the message is queued and retried; raise `timeout` \
-             (now {}) if this server is always slow",
+            "the server is slow or stuck; this is temporary and may work later; raise \
+             `timeout` (now {}) if this server is always slow",
             secs(ctx.timeout)
         )
     }
@@ -340,6 +367,10 @@ fn auth_reply(ctx: &Ctx, code: u16, text: &str, reply: &str) -> Failure {
     let lower = text.to_ascii_lowercase();
     let failure = if (400..500).contains(&code) {
         Failure::new(ErrorKind::Temporary, message)
+    } else if ctx.xoauth2 && (code == 534 || code == 535) {
+        // Not a password: the usual hints (app passwords, Microsoft's
+        // "use XOAUTH2") do not apply.
+        Failure::new(ErrorKind::Permanent, message).hint(hints::bad_token(ctx))
     } else if text.contains("5.7.139") || lower.contains("basic authentication is disabled") {
         Failure::new(ErrorKind::Permanent, message).hint(hints::microsoft())
     } else if code == 534 || code == 535 {
@@ -404,8 +435,8 @@ pub(crate) fn timeout(ctx: &Ctx, step: Step) -> Failure {
             let failure = if step == Step::Message {
                 failure.hint(format!(
                     "the server did not confirm the message: it may or may not have been \
-                     delivered; it is queued and retried with the same Message-ID, so a \
-                     duplicate is recognisable; {}",
+                     delivered; sent again, it has the same Message-ID, so a duplicate is \
+                     recognisable; {}",
                     hints::command_timeout(ctx)
                 ))
             } else {
@@ -437,36 +468,70 @@ pub(crate) fn dropped(ctx: &Ctx, step: Step, detail: &str) -> Failure {
         Step::Message => failure
             .hint(
                 "the server received the message but closed the connection before confirming \
-                 it: it may or may not have been delivered; it is queued and retried with the \
-                 same Message-ID, so a duplicate is recognisable",
+                 it: it may or may not have been delivered; sent again, it has the same \
+                 Message-ID, so a duplicate is recognisable",
             )
             .per_message(),
-        Step::MailFrom | Step::RcptTo | Step::Data => failure
-            .hint("the message is queued and retried")
-            .per_message(),
-        _ => failure.hint("the message is queued and retried"),
+        Step::MailFrom | Step::RcptTo | Step::Data => {
+            failure.hint(hints::connection_lost()).per_message()
+        }
+        _ => failure.hint(hints::connection_lost()),
     }
 }
 
-/// Name resolution failed.
+/// Name resolution failed. A name that does not exist (NXDOMAIN:
+/// `EAI_NONAME`, `EAI_NODATA`) is a configuration error, since a typo will
+/// not fix itself; anything else (`EAI_AGAIN` "Temporary failure in name
+/// resolution", no network) is temporary.
 pub(crate) fn dns(ctx: &Ctx, err: &io::Error) -> Failure {
-    Failure::new(
-        ErrorKind::Temporary,
-        format!(
-            "cannot resolve the host name `{}` ({}): {err}",
-            ctx.host,
-            ctx.server()
-        ),
-    )
-    .hint(hints::dns(ctx))
+    let message = format!(
+        "cannot resolve the host name `{}` ({}): {err}",
+        ctx.host,
+        ctx.server()
+    );
+    if host_not_found(&err.to_string()) {
+        Failure::new(ErrorKind::Config, message).hint(hints::no_such_host(ctx))
+    } else {
+        Failure::new(ErrorKind::Temporary, message).hint(hints::dns(ctx))
+    }
+}
+
+/// Whether a resolver error says the name does not exist, as opposed to a
+/// lookup that could not be done. The texts are those of `gai_strerror`
+/// (glibc, musl, the BSDs and macOS) and of Windows' WSAHOST_NOT_FOUND.
+pub(crate) fn host_not_found(text: &str) -> bool {
+    let lower = text.to_ascii_lowercase();
+    if lower.contains("temporary failure") || lower.contains("try again") {
+        return false;
+    }
+    [
+        // glibc EAI_NONAME
+        "name or service not known",
+        // macOS / BSD EAI_NONAME
+        "nodename nor servname provided",
+        // musl EAI_NONAME
+        "name does not resolve",
+        // glibc EAI_NODATA: the name exists but has no address
+        "no address associated with hostname",
+        // Windows
+        "no such host is known",
+    ]
+    .iter()
+    .any(|needle| lower.contains(needle))
 }
 
 /// The TCP connection failed.
 pub(crate) fn connect(ctx: &Ctx, addr: &str, err: &io::Error) -> Failure {
     let server = ctx.server();
+    // The resolved address only when it says more than host:port.
+    let target = if addr == server {
+        server
+    } else {
+        format!("{server} ({addr})")
+    };
     let failure = Failure::new(
         ErrorKind::Temporary,
-        format!("cannot connect to {server} ({addr}): {err}"),
+        format!("cannot connect to {target}: {err}"),
     );
     match err.kind() {
         io::ErrorKind::ConnectionRefused => failure.hint(hints::refused(ctx)),
@@ -568,6 +633,7 @@ mod tests {
             from: Some(from.into()),
             ca_file: None,
             timeout: Duration::from_secs(30),
+            xoauth2: false,
         }
     }
 
@@ -834,16 +900,62 @@ mod tests {
             &io::Error::from(io::ErrorKind::ConnectionRefused),
         );
         assert_eq!(refused.kind, ErrorKind::Temporary);
+        assert_eq!(
+            refused.message,
+            format!(
+                "cannot connect to mx.example.com:587 (192.0.2.1:587): {}",
+                io::Error::from(io::ErrorKind::ConnectionRefused)
+            )
+        );
+        let mut local = c.clone();
+        local.host = "127.0.0.1".into();
+        let once = connect(
+            &local,
+            "127.0.0.1:587",
+            &io::Error::from(io::ErrorKind::ConnectionRefused),
+        );
+        assert!(
+            once.message
+                .starts_with("cannot connect to 127.0.0.1:587: "),
+            "{}",
+            once.message
+        );
+        let mut v6 = c.clone();
+        v6.host = "::1".into();
+        let once = connect(
+            &v6,
+            "[::1]:587",
+            &io::Error::from(io::ErrorKind::ConnectionRefused),
+        );
+        assert!(
+            once.message.starts_with("cannot connect to [::1]:587: "),
+            "{}",
+            once.message
+        );
         assert!(refused
             .hint
             .unwrap()
             .contains("nothing listens on mx.example.com:587"));
-        let dns = dns(&c, &io::Error::other("Name or service not known"));
-        assert!(dns.message.contains("`mx.example.com`"), "{}", dns.message);
-        assert!(dns
+        let nx = dns(
+            &c,
+            &io::Error::other("failed to lookup address information: Name or service not known"),
+        );
+        assert_eq!(nx.kind, ErrorKind::Config);
+        assert!(nx.message.contains("`mx.example.com`"), "{}", nx.message);
+        let hint = nx.hint.unwrap();
+        assert!(hint.contains("check the server's host name"), "{hint}");
+        assert!(!hint.contains("server ="), "{hint}");
+        let again = dns(
+            &c,
+            &io::Error::other(
+                "failed to lookup address information: Temporary failure in name resolution",
+            ),
+        );
+        assert_eq!(again.kind, ErrorKind::Temporary);
+        assert!(again
             .hint
             .unwrap()
-            .contains("check the host name `mx.example.com`"));
+            .contains("check the server's host name `mx.example.com`"));
         let t = timeout(&c, Step::Data);
         assert_eq!(t.kind, ErrorKind::Temporary);
         assert!(t.message.contains("timed out after 30 s waiting for the reply to DATA from mx.example.com:587 (starttls)"), "{}", t.message);
@@ -859,6 +971,74 @@ mod tests {
             .hint
             .unwrap()
             .contains("may or may not have been delivered"));
+    }
+
+    #[test]
+    fn a_refused_token_gets_the_token_hint() {
+        let mut c = ctx("smtp.office365.com", "me@example.com");
+        c.xoauth2 = true;
+        let f = reply(
+            &c,
+            Step::Auth,
+            535,
+            "5.7.3 Authentication unsuccessful",
+            None,
+        );
+        assert_eq!(f.kind, ErrorKind::Permanent);
+        let hint = f.hint.unwrap();
+        assert!(hint.contains("OAuth2 access token was refused"), "{hint}");
+        assert!(
+            hint.contains("for me@example.com with the SMTP scope"),
+            "{hint}"
+        );
+        assert!(!hint.contains("app password"), "{hint}");
+    }
+
+    #[test]
+    fn resolver_texts() {
+        for text in [
+            "failed to lookup address information: Name or service not known",
+            "failed to lookup address information: nodename nor servname provided, or not known",
+            "failed to lookup address information: Name does not resolve",
+            "failed to lookup address information: No address associated with hostname",
+            "No such host is known. (os error 11001)",
+        ] {
+            assert!(host_not_found(text), "{text}");
+        }
+        for text in [
+            "failed to lookup address information: Temporary failure in name resolution",
+            "failed to lookup address information: Try again",
+            "This is usually a temporary error during hostname resolution and means that the \
+             local server did not receive a response from an authoritative server. (os error \
+             11002)",
+            "no address found",
+            "failed to lookup address information: System error",
+        ] {
+            assert!(!host_not_found(text), "{text}");
+        }
+    }
+
+    #[test]
+    fn no_hint_promises_a_retry() {
+        let c = ctx("mx.example.com", "a@example.com");
+        let mut hints = Vec::new();
+        for step in [
+            Step::Connect,
+            Step::Greeting,
+            Step::Ehlo,
+            Step::RcptTo,
+            Step::Data,
+            Step::Message,
+        ] {
+            hints.push(timeout(&c, step).hint);
+            hints.push(dropped(&c, step, "EOF").hint);
+        }
+        for hint in hints.into_iter().flatten() {
+            assert!(
+                !hint.contains("queued") && !hint.contains("retried"),
+                "{hint}"
+            );
+        }
     }
 
     #[test]

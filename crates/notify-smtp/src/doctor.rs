@@ -978,6 +978,7 @@ mod tests {
             from: None,
             ca_file: None,
             timeout: Duration::from_secs(30),
+            xoauth2: false,
         };
         let v6: SocketAddr = "[2001:db8::1]:587".parse().unwrap();
         let v4: SocketAddr = "192.0.2.1:587".parse().unwrap();

@@ -61,7 +61,8 @@ pub enum Error {
         reason: String,
     },
     /// A line of the formatted message would exceed the 998 octets RFC 5322
-    /// allows, e.g. an absurdly long display name without spaces.
+    /// allows: a single address, display name or file name too long to fold
+    /// (subjects and To/Cc lists are folded).
     #[error("line {line} of the formatted message is {len} octets long (at most 998 are allowed): {start:?}...")]
     LineTooLong {
         /// The 1-based line number.
@@ -141,9 +142,12 @@ impl Error {
                  \"application/octet-stream\""
                     .to_owned(),
             ),
-            Error::LineTooLong { .. } => {
-                Some("shorten the display name, subject or file name that holds it".to_owned())
-            }
+            Error::LineTooLong { .. } => Some(
+                "a single address, display name or attachment file name is too long for one \
+                 line of a mail header (subjects and recipient lists are folded, a single \
+                 word cannot be): shorten the one the line starts with"
+                    .to_owned(),
+            ),
             Error::Build(_) => None,
             Error::CaFile { .. } => Some(
                 "ca_file must hold one or more PEM certificates (\"-----BEGIN CERTIFICATE-----\"), \
@@ -182,8 +186,8 @@ impl Error {
 /// that cannot be written as it is (permission denied, read-only file
 /// system, a path component that is not a directory) becomes
 /// [`ErrorKind::Permanent`] with a hint naming the directory; a full disk
-/// and any other I/O failure become [`ErrorKind::Temporary`], so the
-/// message is queued and retried. A failed write to stdout is permanent.
+/// and any other I/O failure become [`ErrorKind::Temporary`] (they may
+/// work later). A failed write to stdout is permanent.
 impl From<Error> for TransportError {
     fn from(err: Error) -> Self {
         let kind = err.kind();

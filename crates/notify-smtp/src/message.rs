@@ -8,9 +8,11 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use lettre::address::{AddressError, Envelope};
 use lettre::message::header::{
-    ContentTransferEncoding, ContentType, HeaderName, HeaderValue, Headers,
+    ContentTransferEncoding, ContentType, Header, HeaderName, HeaderValue, Headers, To,
 };
-use lettre::message::{Attachment as AttachmentPart, Body, Mailbox, MultiPart, SinglePart};
+use lettre::message::{
+    Attachment as AttachmentPart, Body, Mailbox, Mailboxes, MultiPart, SinglePart,
+};
 use lettre::{Address, Message};
 use notify_core::{Attachment, Notification};
 use time::OffsetDateTime;
@@ -93,11 +95,11 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
     let envelope = Envelope::new(Some(from.email.clone()), recipients).map_err(Error::Build)?;
 
     let mut builder = Message::builder().envelope(envelope).date(date).from(from);
-    for mailbox in to {
-        builder = builder.to(mailbox);
+    if !to.is_empty() {
+        builder = builder.raw_header(address_list_header("To", &to));
     }
-    for mailbox in cc {
-        builder = builder.cc(mailbox);
+    if !cc.is_empty() {
+        builder = builder.raw_header(address_list_header("Cc", &cc));
     }
     if let Some(mailbox) = reply_to {
         builder = builder.reply_to(mailbox);
@@ -276,6 +278,61 @@ pub(crate) fn fold_controls(s: &str) -> String {
     s.chars()
         .map(|c| if is_control_or_break(c) { ' ' } else { c })
         .collect()
+}
+
+/// The longest header line we aim for, without the CRLF (RFC 5322 2.1.1's
+/// "SHOULD"); only a single address longer than that exceeds it.
+const FOLD_AT: usize = 78;
+
+/// An address-list header (To, Cc) folded after the commas, so each
+/// physical line stays within [`FOLD_AT`] octets where a single mailbox
+/// allows it: lettre writes the whole list on one line, which exceeds
+/// RFC 5322's 998 octets at about 60 recipients. Each mailbox is encoded by
+/// lettre (RFC 2047 display names), so its encoded-words stay intact; the
+/// raw (unencoded) value is the usual comma-separated list.
+fn address_list_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue {
+    let header_name = HeaderName::new_from_ascii_str(name);
+    let raw = mailboxes
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(", ");
+    let mut encoded = String::new();
+    let mut line_len = name.len() + ": ".len();
+    for (i, mailbox) in mailboxes.iter().enumerate() {
+        let token = encoded_mailbox(mailbox);
+        let first_line = token.split("\r\n").next().unwrap_or_default().len();
+        if i > 0 {
+            encoded.push(',');
+            line_len += 1;
+            if line_len + 1 + first_line > FOLD_AT {
+                encoded.push_str("\r\n ");
+                line_len = 1;
+            } else {
+                encoded.push(' ');
+                line_len += 1;
+            }
+        }
+        encoded.push_str(&token);
+        match token.rsplit_once("\r\n") {
+            Some((_, last)) => line_len = last.len(),
+            None => line_len += token.len(),
+        }
+    }
+    HeaderValue::dangerous_new_pre_encoded(header_name, raw, encoded)
+}
+
+/// One mailbox as lettre encodes it in a header value (`Name <a@b>`, the
+/// name quoted or as RFC 2047 encoded-words when it needs to be).
+fn encoded_mailbox(mailbox: &Mailbox) -> String {
+    let value = Header::display(&To::from(Mailboxes::from(mailbox.clone())));
+    let mut headers = Headers::new();
+    headers.insert_raw(value);
+    let line = headers.to_string();
+    line.strip_prefix("To: ")
+        .unwrap_or(&line)
+        .trim_end_matches("\r\n")
+        .to_owned()
 }
 
 /// The Subject header as lettre encodes it (plain where it can, RFC 2047

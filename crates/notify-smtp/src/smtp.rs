@@ -286,6 +286,97 @@ impl SmtpConfig {
         Ok((host.to_owned(), port, security))
     }
 
+    /// Checks the settings without connecting: everything
+    /// [`SmtpTransport::new`] checks except that a pinned `auth` has
+    /// credentials (a password may only be fetched at send time). That is:
+    /// the host (not empty, no spaces or control characters, usable as a
+    /// TLS server name unless `security` is none), the port (not 0), the
+    /// timeout (not zero), the username when there are credentials, the
+    /// `ca_pem` certificates (they must parse, and there must be at least
+    /// one: [`Error::CaFile`] names `ca_file_label`) and `helo_name`.
+    pub fn validate(&self) -> Result<(), Error> {
+        self.prepare().map(|_| ())
+    }
+
+    /// The checks of [`SmtpConfig::validate`], keeping what they built.
+    fn prepare(&self) -> Result<Prepared, Error> {
+        let host = self.host.trim();
+        if host.is_empty() {
+            return Err(invalid("server", &self.host, "the host name is empty"));
+        }
+        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(invalid(
+                "server",
+                &self.host,
+                "a host name cannot contain spaces or control characters",
+            ));
+        }
+        if self.port == 0 {
+            return Err(invalid("server", "0", "the port must be from 1 to 65535"));
+        }
+        if self.timeout.is_zero() {
+            return Err(invalid(
+                "timeout",
+                "0",
+                "the timeout must be longer than zero",
+            ));
+        }
+        if self.security != Security::None && ServerName::try_from(self.host.clone()).is_err() {
+            return Err(invalid(
+                "server",
+                &self.host,
+                "not a valid host name or IP address for TLS",
+            ));
+        }
+        match &self.credentials {
+            Some(c) if c.username.trim().is_empty() => {
+                return Err(invalid("username", "", "the username is empty"));
+            }
+            Some(c) if c.username.chars().any(char::is_control) => {
+                return Err(invalid(
+                    "username",
+                    &c.username,
+                    "the username contains a control character",
+                ));
+            }
+            _ => {}
+        }
+        let label = self
+            .ca_file_label
+            .clone()
+            .unwrap_or_else(|| "ca_pem".to_owned());
+        let extra = match &self.ca_pem {
+            Some(pem) => tls::parse_pem_certificates(pem).map_err(|reason| Error::CaFile {
+                file: label.clone(),
+                reason,
+            })?,
+            None => Vec::new(),
+        };
+        let tls = tls::client_config(&extra, self.accept_invalid_certs).map_err(|reason| {
+            Error::CaFile {
+                file: label.clone(),
+                reason,
+            }
+        })?;
+        let probe_tls = tls::client_config(&[], true).map_err(|reason| Error::CaFile {
+            file: label,
+            reason,
+        })?;
+        let helo = match &self.helo_name {
+            Some(name) => Helo::Fixed(parse_helo(name)?),
+            None => match ClientId::default() {
+                ClientId::Domain(name) if usable_hostname(&name) => Helo::Hostname(name),
+                _ => Helo::Literal,
+            },
+        };
+        Ok(Prepared {
+            extra,
+            tls,
+            probe_tls,
+            helo,
+        })
+    }
+
     pub(crate) fn label(&self) -> String {
         classify::server_label(&self.host, self.port)
     }
@@ -300,6 +391,18 @@ fn parse_port(server: &str, port: &str) -> Result<u16, String> {
         )),
     }
 }
+
+/// What [`SmtpConfig::prepare`] built from checked settings.
+struct Prepared {
+    extra: Vec<CertificateDer<'static>>,
+    tls: Arc<ClientConfig>,
+    probe_tls: Arc<ClientConfig>,
+    helo: Helo,
+}
+
+/// How long a server may stay silent before [`SmtpTransport::read_greeting`]
+/// checks (on a second connection) whether the port expects implicit TLS.
+const GREETING_PATIENCE: Duration = Duration::from_secs(5);
 
 /// The EHLO name, decided once.
 #[derive(Debug, Clone)]
@@ -349,87 +452,24 @@ fn invalid(setting: &'static str, value: impl Into<String>, reason: impl Into<St
 }
 
 impl SmtpTransport {
-    /// Checks the settings and prepares TLS: the host and port, the
-    /// `ca_pem` certificates (they must parse, and there must be at least
-    /// one: [`Error::CaFile`] names `ca_file_label`), `helo_name`, and that
-    /// a pinned `auth` has credentials. Nothing is connected yet.
+    /// Checks the settings and prepares TLS: everything
+    /// [`SmtpConfig::validate`] checks (host and port, timeout, username,
+    /// the `ca_pem` certificates, `helo_name`), and that a pinned `auth` has
+    /// credentials. Nothing is connected yet.
     pub fn new(config: SmtpConfig) -> Result<Self, Error> {
-        let host = config.host.trim();
-        if host.is_empty() {
-            return Err(invalid("server", &config.host, "the host name is empty"));
-        }
-        if host.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        if let (None, Some(auth)) = (&config.credentials, config.auth) {
             return Err(invalid(
-                "server",
-                &config.host,
-                "a host name cannot contain spaces or control characters",
+                "auth",
+                auth.as_str(),
+                "`auth` is set but there is no password: set `password` too, or remove `auth`",
             ));
         }
-        if config.port == 0 {
-            return Err(invalid("server", "0", "the port must be from 1 to 65535"));
-        }
-        if config.timeout.is_zero() {
-            return Err(invalid(
-                "timeout",
-                "0",
-                "the timeout must be longer than zero",
-            ));
-        }
-        if config.security != Security::None && ServerName::try_from(config.host.clone()).is_err() {
-            return Err(invalid(
-                "server",
-                &config.host,
-                "not a valid host name or IP address for TLS",
-            ));
-        }
-        match (&config.credentials, config.auth) {
-            (None, Some(auth)) => {
-                return Err(invalid(
-                    "auth",
-                    auth.as_str(),
-                    "`auth` is set but there is no password: set `password` too, or remove `auth`",
-                ))
-            }
-            (Some(c), _) if c.username.trim().is_empty() => {
-                return Err(invalid("username", "", "the username is empty"));
-            }
-            (Some(c), _) if c.username.chars().any(char::is_control) => {
-                return Err(invalid(
-                    "username",
-                    &c.username,
-                    "the username contains a control character",
-                ));
-            }
-            _ => {}
-        }
-        let label = config
-            .ca_file_label
-            .clone()
-            .unwrap_or_else(|| "ca_pem".to_owned());
-        let extra = match &config.ca_pem {
-            Some(pem) => tls::parse_pem_certificates(pem).map_err(|reason| Error::CaFile {
-                file: label.clone(),
-                reason,
-            })?,
-            None => Vec::new(),
-        };
-        let tls = tls::client_config(&extra, config.accept_invalid_certs).map_err(|reason| {
-            Error::CaFile {
-                file: label.clone(),
-                reason,
-            }
-        })?;
-        let probe_tls = tls::client_config(&[], true).map_err(|reason| Error::CaFile {
-            file: label,
-            reason,
-        })?;
-        let helo = match &config.helo_name {
-            Some(name) => Helo::Fixed(parse_helo(name)?),
-            None => match ClientId::default() {
-                ClientId::Domain(name) if usable_hostname(&name) => Helo::Hostname(name),
-                _ => Helo::Literal,
-            },
-        };
+        let Prepared {
+            extra,
+            tls,
+            probe_tls,
+            helo,
+        } = config.prepare()?;
         Ok(SmtpTransport {
             config,
             tls,
@@ -542,6 +582,7 @@ impl SmtpTransport {
                 .map(|a| a.to_string()),
             ca_file: self.config.ca_file_label.clone(),
             timeout: self.config.timeout,
+            xoauth2: self.config.auth == Some(AuthMechanism::Xoauth2),
         }
     }
 
@@ -689,6 +730,14 @@ impl SmtpTransport {
     }
 
     /// Reads the greeting (with the timeout); anything but 2xx is an error.
+    ///
+    /// Without TLS so far, a server that says nothing for
+    /// [`GREETING_PATIENCE`] may be an implicit-TLS port waiting for our
+    /// ClientHello: a TLS handshake on a second connection is then tried
+    /// while the greeting is still awaited. If that handshake succeeds, the
+    /// wrong security mode is reported at once; otherwise the greeting is
+    /// awaited up to the full timeout (a slow plaintext server still
+    /// works).
     pub(crate) async fn read_greeting(
         &self,
         ctx: &Ctx,
@@ -696,10 +745,48 @@ impl SmtpTransport {
         pending: &mut Vec<u8>,
         addr: SocketAddr,
     ) -> Result<Reply, Failure> {
-        let greeting = match timeout(self.config.timeout, read_reply(wire, pending)).await {
-            Err(_) => return Err(self.greeting_timeout(ctx, addr).await),
-            Ok(Err(err)) => return Err(read_failure(ctx, Step::Greeting, err)),
-            Ok(Ok(reply)) => reply,
+        let cfg = &self.config;
+        let start = tokio::time::Instant::now();
+        let deadline = start + cfg.timeout;
+        // One read for the whole wait: dropping it in between could lose
+        // the first lines of a multi-line greeting.
+        let read = read_reply(wire, pending);
+        tokio::pin!(read);
+        let patience = cfg.timeout.min(GREETING_PATIENCE);
+        let result = match timeout(patience, &mut read).await {
+            Ok(result) => Some(result),
+            Err(_) if cfg.security == Security::Tls => {
+                tokio::time::timeout_at(deadline, &mut read).await.ok()
+            }
+            Err(_) => {
+                let probe = self.speaks_tls(addr);
+                tokio::pin!(probe);
+                let mut probing = true;
+                loop {
+                    tokio::select! {
+                        result = &mut read => break Some(result),
+                        tls = &mut probe, if probing => {
+                            probing = false;
+                            if tls {
+                                return Err(self.implicit_tls_port(ctx, start.elapsed()));
+                            }
+                        }
+                        _ = tokio::time::sleep_until(deadline) => {
+                            // A short timeout ends before the probe does:
+                            // its answer is still worth the wait.
+                            if probing && (&mut probe).await {
+                                return Err(self.implicit_tls_port(ctx, start.elapsed()));
+                            }
+                            break None;
+                        }
+                    }
+                }
+            }
+        };
+        let greeting = match result {
+            None => return Err(self.greeting_timeout(ctx)),
+            Some(Err(err)) => return Err(read_failure(ctx, Step::Greeting, err)),
+            Some(Ok(reply)) => reply,
         };
         if !(200..300).contains(&greeting.code) {
             return Err(classify::reply(
@@ -883,26 +970,26 @@ impl SmtpTransport {
         }
     }
 
-    /// No greeting within the timeout. When not already using TLS, a quick
-    /// TLS handshake on a second connection tells "this is an implicit-TLS
-    /// port" apart from "the server is stuck".
-    async fn greeting_timeout(&self, ctx: &Ctx, addr: SocketAddr) -> Failure {
-        let cfg = &self.config;
-        if cfg.security != Security::Tls && self.speaks_tls(addr).await {
-            return Failure::new(
-                ErrorKind::Config,
-                format!(
-                    "{} sent no greeting within {} but answers a TLS handshake: it expects \
-                     implicit TLS, not security = \"{}\"",
-                    ctx.server(),
-                    secs(cfg.timeout),
-                    cfg.security
-                ),
-            )
-            .hint(hints::use_tls(ctx));
-        }
+    /// No greeting for `waited`, but the port answers a TLS handshake.
+    fn implicit_tls_port(&self, ctx: &Ctx, waited: Duration) -> Failure {
+        Failure::new(
+            ErrorKind::Config,
+            format!(
+                "{} sent no greeting within {} but answers a TLS handshake: it expects \
+                 implicit TLS, not security = \"{}\"",
+                ctx.server(),
+                secs(Duration::from_secs(waited.as_secs().max(1))),
+                self.config.security
+            ),
+        )
+        .hint(hints::use_tls(ctx))
+    }
+
+    /// No greeting within the timeout (and, without TLS, the port did not
+    /// answer a TLS handshake either).
+    fn greeting_timeout(&self, ctx: &Ctx) -> Failure {
         let failure = classify::timeout(ctx, Step::Greeting);
-        if cfg.security != Security::Tls {
+        if self.config.security != Security::Tls {
             let hint = format!(
                 "{}; if this port expects implicit TLS (465 usually does), set security = \"tls\"",
                 hints::command_timeout(ctx)
@@ -1548,6 +1635,39 @@ mod tests {
         let mut c = base();
         c.credentials = Some(Credentials::new("", "x"));
         assert!(err(c).contains("username"));
+    }
+
+    #[test]
+    fn validate_checks_all_but_the_password() {
+        let base = || SmtpConfig::new("smtp.example.com", 587, Security::StartTls);
+        assert!(base().validate().is_ok());
+        // A pinned mechanism whose password is only fetched at send time.
+        let mut c = base();
+        c.auth = Some(AuthMechanism::Xoauth2);
+        assert!(c.validate().is_ok());
+        assert!(SmtpTransport::new(c).is_err());
+
+        type Breaks = fn(&mut SmtpConfig);
+        let broken: Vec<(Breaks, &str)> = vec![
+            (|c| c.ca_pem = Some(b"not pem".to_vec()), "no certificate"),
+            (|c| c.helo_name = Some("bad name".into()), "helo_name"),
+            (|c| c.timeout = Duration::ZERO, "timeout"),
+            (|c| c.host = "bad host".into(), "server"),
+            (|c| c.host = String::new(), "server"),
+            (|c| c.port = 0, "server"),
+            (
+                |c| c.credentials = Some(Credentials::new("a\nb", "x")),
+                "username",
+            ),
+        ];
+        for (breakit, expected) in broken {
+            let mut c = base();
+            breakit(&mut c);
+            let validated = c.validate().unwrap_err().to_string();
+            assert!(validated.contains(expected), "{validated}");
+            let new = SmtpTransport::new(c).unwrap_err().to_string();
+            assert_eq!(validated, new);
+        }
     }
 
     #[test]

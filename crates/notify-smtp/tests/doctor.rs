@@ -577,7 +577,7 @@ async fn an_unresolvable_host_fails_at_dns() {
         detail(&checks, DNS),
         &["cannot resolve the host name `no-such-host..invalid`"],
     );
-    assert_contains(hint(&checks, DNS), &["check the host name"]);
+    assert_contains(hint(&checks, DNS), &["check the server's host name"]);
     assert_eq!(check(&checks, TCP).verdict, Skipped);
 }
 

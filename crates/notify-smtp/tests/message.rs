@@ -845,3 +845,108 @@ fn everything_at_once_is_well_formed() {
         format!("{}.log", "long-name-".repeat(30))
     );
 }
+
+// --- long recipient lists ------------------------------------------------
+
+/// The To (or Cc) header's physical lines and its unfolded value.
+fn header_lines<'a>(part: &'a Part, name: &str) -> Vec<&'a str> {
+    let mut lines = Vec::new();
+    let mut inside = false;
+    for line in &part.raw_header_lines {
+        if line.starts_with(' ') || line.starts_with('\t') {
+            if inside {
+                lines.push(line.as_str());
+            }
+        } else {
+            inside = line
+                .split_once(':')
+                .is_some_and(|(n, _)| n.eq_ignore_ascii_case(name));
+            if inside {
+                lines.push(line.as_str());
+            }
+        }
+    }
+    lines
+}
+
+/// The addresses between angle brackets, in order.
+fn bracketed(value: &str) -> Vec<String> {
+    value
+        .split('<')
+        .skip(1)
+        .map(|s| s.split_once('>').expect("unbalanced <").0.to_owned())
+        .collect()
+}
+
+#[test]
+fn a_hundred_recipients_are_folded() {
+    let mut n = fixed_notification();
+    let address = |i: usize| format!("member.{i:03}@example.com");
+    n.to = (0..100)
+        .map(|i| match i % 3 {
+            0 => format!(
+                "Operations Team Member Number {i} With A Rather Long Display Name <{}>",
+                address(i)
+            ),
+            1 => format!(
+                "Empfänger Nr. {i} – Größere Überwachungsgruppe für Sicherungen <{}>",
+                address(i)
+            ),
+            _ => format!("Ops {i} <{}>", address(i)),
+        })
+        .collect();
+    n.cc = (100..200).map(address).collect();
+    let (bytes, mail) = format(&n);
+    for line in bytes.split(|&b| b == b'\n') {
+        assert!(line.len() <= 1000, "{}", String::from_utf8_lossy(line));
+    }
+    for (name, range) in [("To", 0..100), ("Cc", 100..200)] {
+        let lines = header_lines(&mail, name);
+        assert!(lines.len() > 10, "{name} is not folded: {lines:?}");
+        for line in &lines {
+            // Over 78 octets only for a single mailbox longer than that.
+            let mailboxes = line.trim().trim_end_matches(',').matches('@').count();
+            assert!(
+                line.len() <= 78 || mailboxes == 1,
+                "{name} line of {} octets: {line:?}",
+                line.len()
+            );
+        }
+        let value = mail.header(name).unwrap();
+        let expected: Vec<String> = range.map(address).collect();
+        if name == "To" {
+            assert_eq!(bracketed(value), expected);
+            // The display names come back whole.
+            let decoded = decode_2047(value);
+            assert!(
+                decoded.contains(
+                    "Empfänger Nr. 1 – Größere Überwachungsgruppe für Sicherungen <member.001@example.com>"
+                ),
+                "{decoded}"
+            );
+            assert!(decoded.contains(
+                "\"Operations Team Member Number 99 With A Rather Long Display Name\" <member.099@example.com>"
+            ), "{decoded}");
+        } else {
+            let got: Vec<String> = value.split(',').map(|s| s.trim().to_owned()).collect();
+            assert_eq!(got, expected);
+        }
+    }
+    // The envelope still has every recipient once.
+    let message = build_message(&n).unwrap();
+    assert_eq!(message.envelope().to().len(), 200);
+}
+
+#[test]
+fn a_single_overlong_address_is_refused_with_an_accurate_hint() {
+    let mut n = fixed_notification();
+    n.to = vec![format!("{} <ops@example.com>", "x".repeat(1200))];
+    let err = build_message(&n).unwrap_err();
+    assert!(matches!(err, Error::LineTooLong { .. }), "{err}");
+    let hint = err.hint().unwrap();
+    assert!(hint.contains("display name"), "{hint}");
+    assert!(
+        !hint.contains("subject or file name that holds it"),
+        "{hint}"
+    );
+}

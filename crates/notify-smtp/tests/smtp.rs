@@ -613,6 +613,23 @@ async fn wrong_security_mode_for_the_port() {
     assert!(server.messages().is_empty());
 }
 
+#[tokio::test]
+async fn starttls_on_an_implicit_tls_port_is_diagnosed_before_the_timeout() {
+    let server = require_server!(ServerOptions::new().listener(Listener::tls("smtps")));
+    let mut c = config(&server, "smtps", Security::StartTls);
+    c.timeout = Duration::from_secs(30);
+    let (t, _) = transport(c);
+    let start = Instant::now();
+    let result = t.send(&note(52)).await;
+    let elapsed = start.elapsed();
+    eprintln!("diagnosed after {elapsed:?}");
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+    assert!(err.to_string().contains("expects implicit TLS"), "{err}");
+    assert!(hint(err).contains("security = \"tls\""), "{:?}", err.hint());
+    assert!(elapsed < Duration::from_secs(20), "{elapsed:?}");
+}
+
 // ------------------------------------------------------------------ faults
 
 #[tokio::test]
@@ -713,6 +730,11 @@ async fn connection_refused_names_the_port() {
             .contains(&format!("cannot connect to 127.0.0.1:{port}")),
         "{err}"
     );
+    // The address once, not "127.0.0.1:P (127.0.0.1:P)".
+    assert!(
+        !err.to_string().contains(&format!("127.0.0.1:{port} (")),
+        "{err}"
+    );
     assert!(
         hint(err).contains(&format!("nothing listens on 127.0.0.1:{port}")),
         "{:?}",
@@ -802,6 +824,28 @@ async fn xoauth2_when_pinned() {
     );
     assert!(lines.all().contains("S: 334 "), "{}", lines.all());
     assert!(!lines.all().contains("expired-token"));
+    assert!(
+        hint(err).contains("the OAuth2 access token was refused"),
+        "{:?}",
+        err.hint()
+    );
+    assert!(
+        hint(err).contains(&format!(
+            "fresh access token for {USER} with the SMTP scope"
+        )),
+        "{:?}",
+        err.hint()
+    );
+    assert!(
+        hint(err).contains("https://outlook.office.com/SMTP.Send"),
+        "{:?}",
+        err.hint()
+    );
+    assert!(
+        !hint(err).contains("check the username"),
+        "{:?}",
+        err.hint()
+    );
     assert_eq!(
         server
             .commands("submission")
@@ -868,4 +912,62 @@ async fn a_bad_message_in_a_batch_fails_alone() {
     assert!(results[2].is_ok());
     assert_eq!(server.connections("relay"), 1);
     assert_eq!(server.messages().len(), 2);
+}
+
+// ------------------------------------------------------ long recipient lists
+
+#[tokio::test]
+async fn sixty_recipients_are_sent_sixty_rcpt_tos() {
+    let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
+    let (t, lines) = transport(config(&server, "relay", Security::None));
+    let mut n = note(120);
+    n.to = (0..40)
+        .map(|i| format!("Empfänger Nummer {i} der Überwachung <ops.{i:02}@example.com>"))
+        .collect();
+    n.cc = (40..60).map(|i| format!("cc.{i:02}@example.com")).collect();
+    n.bcc = Vec::new();
+    t.send(&n)
+        .await
+        .unwrap_or_else(|e| panic!("{e}: {:?}\n{}", e.hint(), lines.all()));
+    let rcpts = server
+        .commands("relay")
+        .iter()
+        .filter(|c| *c == "RCPT")
+        .count();
+    assert_eq!(rcpts, 60);
+    let got = &server.messages()[0];
+    assert_eq!(got.meta["rcpt_tos"].as_array().unwrap().len(), 60);
+    let part = Part::parse(&got.raw);
+    assert!(part.header("To").unwrap().contains("<ops.39@example.com>"));
+    assert!(part.header("Cc").unwrap().contains("cc.59@example.com"));
+    for line in got.raw.split(|&b| b == b'\n') {
+        assert!(line.len() <= 1000);
+    }
+}
+
+#[tokio::test]
+async fn a_host_that_does_not_exist_is_a_config_error() {
+    // `.invalid` never resolves (RFC 6761); the empty label makes the
+    // resolver refuse it without asking any server.
+    for host in ["no-such-host..invalid", "no-such-host.invalid"] {
+        let (t, _) = transport(SmtpConfig::new(host, 25, Security::None));
+        let result = t.send(&note(92)).await;
+        let err = err_of(&result);
+        if err.to_string().contains("Temporary failure") {
+            // No resolver at all on this machine: the lookup itself failed.
+            assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+            continue;
+        }
+        assert_eq!(err.kind(), ErrorKind::Config, "{err}");
+        assert!(
+            err.to_string()
+                .contains(&format!("cannot resolve the host name `{host}`")),
+            "{err}"
+        );
+        assert!(
+            hint(err).contains("check the server's host name"),
+            "{:?}",
+            err.hint()
+        );
+    }
 }
