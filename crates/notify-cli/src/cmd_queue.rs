@@ -40,17 +40,40 @@ pub fn max_age(env: &Env<'_>) -> time::Duration {
 /// Retries the queued messages that are due (or all, for `flush`), grouped
 /// by account, one connection each. Problems are warnings: a retry never
 /// changes the outcome of the command that triggered it.
+/// How many queued messages are read into memory at a time.
+const CHUNK: usize = 100;
+
+/// Retries the queued messages that are due (or all, for `flush`), grouped
+/// by account, one connection per account and chunk, reading at most
+/// [`CHUNK`] messages at a time. Problems are warnings: a retry never
+/// changes the outcome of the command that triggered it.
 pub async fn retry(env: &Env<'_>, all: bool, limit: usize) -> Flushed {
     let queue = Queue::new(env.data_dir);
     let now = OffsetDateTime::now_utc();
-    let (claimed, warnings) = queue.claim_due(now, all, limit);
-    for w in warnings {
-        env.ui.warn(&w);
-    }
     let mut flushed = Flushed::default();
-    if claimed.is_empty() {
-        return flushed;
+    let mut left = limit;
+    while left > 0 {
+        // One Queue claims each entry at most once, so this ends.
+        let (claimed, warnings) = queue.claim_due(now, all, left.min(CHUNK));
+        for w in warnings {
+            env.ui.warn(&w);
+        }
+        if claimed.is_empty() {
+            break;
+        }
+        left = left.saturating_sub(claimed.len());
+        retry_chunk(env, &queue, claimed, now, &mut flushed).await;
     }
+    flushed
+}
+
+async fn retry_chunk(
+    env: &Env<'_>,
+    queue: &Queue,
+    claimed: Vec<Claimed>,
+    now: OffsetDateTime,
+    flushed: &mut Flushed,
+) {
     let mut by_account: BTreeMap<Option<String>, Vec<Claimed>> = BTreeMap::new();
     for c in claimed {
         by_account
@@ -141,7 +164,6 @@ pub async fn retry(env: &Env<'_>, all: bool, limit: usize) -> Flushed {
             }
         }
     }
-    flushed
 }
 
 fn transport_for(env: &Env<'_>, name: &str) -> Result<notify_smtp::SmtpTransport, CliError> {

@@ -349,6 +349,12 @@ pub async fn notify(
         Err(e) => return Err(e),
     };
 
+    // Whatever this run decides, notifications still queued from earlier
+    // runs are tried first when they are due.
+    if !flags.dry_run {
+        crate::cmd_queue::retry_due(env).await;
+    }
+
     let states = StateStore::new(env.data_dir);
     let (previous, warning) = states.load(&result.task_name);
     if let Some(w) = warning {
@@ -404,7 +410,6 @@ pub async fn notify(
         return Ok(exit::OK);
     }
 
-    crate::cmd_queue::retry_due(env).await;
     match send_planned(env, &plan, &result.task_name, &notification).await {
         Ok(line) => {
             remember(&decision.state);

@@ -10,9 +10,13 @@
 //! - `smtp::*` (tests/cases/smtp.rs): `run`, `send` and `test` through a
 //!   real SMTP server over real TLS, and the canary password checks.
 //! - `account::*` (tests/cases/account.rs): the account commands.
+//! - `queue::*` (tests/cases/queue.rs): the queue under faults, and
+//!   bounded memory with huge output.
 
 #[path = "cases/account.rs"]
 mod account;
+#[path = "cases/queue.rs"]
+mod queue;
 #[path = "cases/smtp.rs"]
 mod smtp;
 mod support;

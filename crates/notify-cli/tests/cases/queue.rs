@@ -1,0 +1,293 @@
+//! Never lose, never flood: the queue under faults, against the real SMTP
+//! test server, and bounded memory with huge output.
+
+use std::process::{Command, Stdio};
+
+use notify_testkit::{require_server, Listener, ServerOptions, SmtpServer};
+
+use crate::support::TestEnv;
+
+const USER: &str = "user@example.com";
+const PASSWORD: &str = "canary-Pa55-w0rd";
+
+fn closed_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `[email]` through account `a` at `port` of the test server.
+fn configure(env: &TestEnv, server: &SmtpServer, port: u16) {
+    env.config(&format!(
+        "[email]\naccount = \"a\"\nto = \"ops@example.com\"\nlevel = \"always\"\n\
+         [accounts.a]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:{port}\"\nsecurity = \"starttls\"\n\
+         ca_file = \"{}\"\npassword = \"env:NOTIFY_TEST_PW\"\ntimeout = \"5s\"\n",
+        server.certs().ca().display()
+    ));
+}
+
+fn notify(env: &TestEnv, args: &[&str]) -> std::process::Output {
+    env.cmd()
+        .env("NOTIFY_TEST_PW", PASSWORD)
+        .args(args)
+        .output()
+        .expect("run notify")
+}
+
+fn message_ids(server: &SmtpServer) -> Vec<String> {
+    server
+        .messages()
+        .iter()
+        .map(|m| {
+            m.text()
+                .lines()
+                .find_map(|l| l.strip_prefix("Message-ID: ").map(|v| v.trim().to_owned()))
+                .unwrap_or_default()
+        })
+        .collect()
+}
+
+fn queue_files(env: &TestEnv, sub: &str) -> Vec<std::path::PathBuf> {
+    std::fs::read_dir(env.path().join("data/queue").join(sub))
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|x| x == "json"))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[test]
+fn dropped_after_data_is_retried_with_the_same_message_id() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("drop").drop_after_data())
+        .listener(Listener::starttls("ok")));
+    let env = TestEnv::new();
+    configure(&env, &server, server.port("drop"));
+    let out = notify(&env, &["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    assert_eq!(queue_files(&env, "").len(), 1);
+    configure(&env, &server, server.port("ok"));
+    let out = notify(&env, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let ids = message_ids(&server);
+    assert_eq!(
+        ids.len(),
+        2,
+        "the dropped one reached the server, then the retry"
+    );
+    assert_eq!(
+        ids[0], ids[1],
+        "a duplicate is recognisable by its Message-ID"
+    );
+    assert!(queue_files(&env, "").is_empty());
+}
+
+#[test]
+fn rejected_recipient_is_not_queued() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("ok").reject_rcpt("nobody@example.com")));
+    let env = TestEnv::new();
+    configure(&env, &server, server.port("ok"));
+    let out = notify(
+        &env,
+        &[
+            "send",
+            "--task",
+            "t",
+            "--status",
+            "failure",
+            "--to",
+            "nobody@example.com",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    assert!(
+        queue_files(&env, "").is_empty(),
+        "permanent failures are not queued"
+    );
+    assert_eq!(env.mails().len(), 1, "but kept locally");
+}
+
+#[test]
+fn a_corrupt_queue_file_is_moved_aside_and_the_rest_delivered() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("ok")));
+    let env = TestEnv::new();
+    configure(&env, &server, closed_port());
+    let out = notify(&env, &["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    std::fs::write(
+        env.path().join("data/queue/00000000000000000001-1-0.json"),
+        "{garbage",
+    )
+    .unwrap();
+    configure(&env, &server, server.port("ok"));
+    let out = notify(&env, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("corrupt"), "{stderr}");
+    assert_eq!(server.messages().len(), 1);
+    assert_eq!(queue_files(&env, "corrupt").len(), 1, "moved aside");
+}
+
+#[test]
+fn concurrent_flushes_deliver_each_message_once() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("ok")));
+    let env = TestEnv::new();
+    configure(&env, &server, closed_port());
+    for i in 0..12 {
+        let out = notify(
+            &env,
+            &["send", "--task", &format!("t{i}"), "--status", "failure"],
+        );
+        assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    }
+    configure(&env, &server, server.port("ok"));
+    // Three notify processes flush the same queue at once.
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| notify(&env, &["queue", "flush"]));
+        }
+    });
+    let mut ids = message_ids(&server);
+    assert_eq!(ids.len(), 12, "each queued message delivered");
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 12, "and none twice");
+    assert!(queue_files(&env, "").is_empty());
+}
+
+#[test]
+fn the_next_run_retries_what_is_due() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("ok")));
+    let env = TestEnv::new();
+    configure(&env, &server, closed_port());
+    let out = notify(&env, &["send", "--task", "queued", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    // Make it due now, as a minute later would.
+    let file = &queue_files(&env, "")[0];
+    let text = std::fs::read_to_string(file).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["next_attempt_at"] = "2000-01-01T00:00:00Z".into();
+    std::fs::write(file, json.to_string()).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+    configure(&env, &server, server.port("ok"));
+    let out = notify(
+        &env,
+        &["run", "--task", "other", "--level", "never", "--", "true"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let got = server.messages();
+    assert_eq!(got.len(), 1, "{}", env.describe(&out));
+    assert!(got[0].text().contains("queued"));
+    assert!(queue_files(&env, "").is_empty());
+}
+
+/// A job printing 1 GB runs under a 256 MiB address-space limit: notify
+/// keeps only a bounded tail, and the attached log is capped at
+/// `attach_log_max` (default 1 MiB).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_gigabyte_of_output_in_bounded_memory() {
+    if Command::new("prlimit").arg("--version").output().is_err() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "prlimit (util-linux) is needed"
+        );
+        println!("skipped: no prlimit");
+        return;
+    }
+    let env = TestEnv::new();
+    let status = Command::new("prlimit")
+        .arg("--as=268435456")
+        .arg(assert_cmd::cargo::cargo_bin("notify"))
+        .arg("--data-dir")
+        .arg(env.path().join("data"))
+        .args([
+            "run",
+            "--task",
+            "big",
+            "--level",
+            "always",
+            "--attach-log",
+            "--",
+            "sh",
+            "-c",
+            "head -c 1000000000 /dev/zero; echo; echo LAST",
+        ])
+        .env("HOME", env.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(0));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(
+        mails[0].raw.len() < 1_600_000,
+        "{} bytes",
+        mails[0].raw.len()
+    );
+    assert!(mails[0].body_text().contains("LAST"));
+}
+
+#[test]
+fn given_up_after_max_age_and_said_once_in_the_next_mail() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("ok")));
+    let env = TestEnv::new();
+    configure(&env, &server, closed_port());
+    let out = notify(&env, &["send", "--task", "old", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    // Eight days in the queue, and due.
+    let file = &queue_files(&env, "")[0];
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    json["first_failed_at"] = "2000-01-01T00:00:00Z".into();
+    json["next_attempt_at"] = "2000-01-02T00:00:00Z".into();
+    std::fs::write(file, json.to_string()).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+    let out = notify(&env, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("gave up"));
+    assert_eq!(queue_files(&env, "failed").len(), 1);
+    let out = notify(&env, &["queue", "list"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("given up (1):"));
+
+    // The server is back: the next mail says one was lost, the one after not.
+    configure(&env, &server, server.port("ok"));
+    for task in ["new", "newer"] {
+        let out = notify(&env, &["send", "--task", task, "--status", "failure"]);
+        assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    }
+    let got = server.messages();
+    assert_eq!(got.len(), 2);
+    let first = got[0].text();
+    assert!(
+        first.contains("1 earlier notification(s) through this account could not be delivered"),
+        "{first}"
+    );
+    assert!(!got[1].text().contains("could not be delivered"));
+}
