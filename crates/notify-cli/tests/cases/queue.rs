@@ -291,3 +291,127 @@ fn given_up_after_max_age_and_said_once_in_the_next_mail() {
     );
     assert!(!got[1].text().contains("could not be delivered"));
 }
+
+/// A full and a read-only data directory (small tmpfs mounts in a private
+/// mount namespace): a clear error with a hint, and the job's exit code.
+#[cfg(target_os = "linux")]
+#[test]
+fn full_or_read_only_data_dir_keeps_the_jobs_exit_code() {
+    let env = TestEnv::new();
+    let mnt = env.path().join("mnt");
+    std::fs::create_dir_all(&mnt).unwrap();
+    let notify = assert_cmd::cargo::cargo_bin("notify");
+    let run = |options: &str, job: &str| {
+        Command::new("unshare")
+            .args(["-m", "sh", "-c"])
+            .arg(format!(
+                "mount -t tmpfs -o {options} tmpfs '{m}' || exit 200; \
+                 '{n}' --data-dir '{m}' run --task T --level always --attach-log -- sh -c '{job}' >/dev/null",
+                m = mnt.display(),
+                n = notify.display(),
+            ))
+            .env("HOME", env.path())
+            .output()
+            .unwrap()
+    };
+    let full = run("size=64k", "head -c 300000 /dev/urandom; exit 4");
+    if full.status.code() == Some(200) || full.status.code().is_none() {
+        assert!(
+            std::env::var("CI").is_err(),
+            "this machine cannot mount a tmpfs in a private namespace: {}",
+            String::from_utf8_lossy(&full.stderr)
+        );
+        println!("skipped: cannot mount a tmpfs here");
+        return;
+    }
+    let stderr = String::from_utf8_lossy(&full.stderr);
+    assert_eq!(full.status.code(), Some(4), "{stderr}");
+    assert!(stderr.contains("No space left on device"), "{stderr}");
+    assert!(stderr.contains("hint: free some space"), "{stderr}");
+
+    let ro = run("ro,size=64k", "exit 5");
+    let stderr = String::from_utf8_lossy(&ro.stderr);
+    assert_eq!(ro.status.code(), Some(5), "{stderr}");
+    assert!(stderr.contains("read-only file system"), "{stderr}");
+    assert!(stderr.contains("--data-dir"), "{stderr}");
+}
+
+#[test]
+fn changes_level_reminder_says_how_long_it_has_been_failing() {
+    let env = TestEnv::new();
+    env.config("[email]\nlevel = \"changes\"\nremind_every = \"1s\"\n");
+    let send = |status: &str| {
+        let out = env.notify(&["send", "--task", "Flaky", "--status", status]);
+        assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    };
+    send("failure"); // first failure: mail
+    send("failure"); // within a second: held back
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    send("failure"); // reminder
+    let mails = env.mails();
+    assert_eq!(mails.len(), 2);
+    let reminder = mails
+        .iter()
+        .map(|m| m.body_text())
+        .find(|b| b.contains("in a row"))
+        .expect("a reminder");
+    assert!(
+        reminder.contains("This task has now failed 3 times in a row, since "),
+        "{reminder}"
+    );
+    assert!(
+        reminder.contains("1 earlier notification about this task was held back"),
+        "{reminder}"
+    );
+}
+
+/// notify killed with SIGKILL at random moments while it writes: whatever
+/// is in the Maildir's new/ and in the queue is complete.
+#[cfg(unix)]
+#[test]
+fn kill_9_mid_write_leaves_no_partial_file() {
+    let env = TestEnv::new();
+    let notify = assert_cmd::cargo::cargo_bin("notify");
+    // A big result, so that writing the message takes a moment.
+    let result = env.path().join("result.json");
+    let tail = "line of output\n".repeat(150_000);
+    std::fs::write(
+        &result,
+        serde_json::json!({"task_name": "k", "outcome": "failure", "log_tail": tail}).to_string(),
+    )
+    .unwrap();
+    for i in 0..40u64 {
+        let mut child = Command::new(&notify)
+            .arg("--data-dir")
+            .arg(env.path().join("data"))
+            .args(["send", "--result"])
+            .arg(&result)
+            .env("HOME", env.path())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(std::time::Duration::from_micros(500 * (i % 20)));
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    // Every delivered file is a whole message: headers, blank line, and the
+    // default body's last section.
+    for mail in env.mails() {
+        assert!(mail.raw.contains("\nSubject: ") || mail.raw.starts_with("Subject: "));
+        let body = mail.body_text();
+        assert!(
+            body.contains("Log tail") || body.contains("Protokollauszug"),
+            "a cut message: {}",
+            mail.raw.len()
+        );
+    }
+    for file in queue_files(&env, "") {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            serde_json::from_str::<serde_json::Value>(&text).is_ok(),
+            "{}",
+            file.display()
+        );
+    }
+}
