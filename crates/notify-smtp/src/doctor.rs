@@ -41,7 +41,7 @@ use time::OffsetDateTime;
 
 use crate::classify::{hints, secs, Ctx, Failure};
 use crate::providers::Security;
-use crate::smtp::{AuthMechanism, Session, SmtpConfig, SmtpTransport};
+use crate::smtp::{Session, SmtpConfig, SmtpTransport};
 use crate::tls::{HandshakeProblem, Presented, PresentedChain, Sniff, Stream};
 use crate::transcript::{Sink, Transcript, Wire};
 use crate::x509::Certificate;
@@ -364,14 +364,7 @@ impl Doctor<'_> {
             capabilities.join(", ")
         };
         let info = session.conn.server_info();
-        let offered: Vec<AuthMechanism> = [
-            AuthMechanism::Plain,
-            AuthMechanism::Login,
-            AuthMechanism::Xoauth2,
-        ]
-        .into_iter()
-        .filter(|m| info.supports_auth_mechanism(m.lettre()))
-        .collect();
+        let offered = crate::smtp::offered_mechanisms(info);
         match (&cfg.credentials, cfg.auth) {
             (Some(_), _) if !auth_offered => {
                 let hint = match cfg.security {

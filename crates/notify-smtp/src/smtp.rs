@@ -1060,14 +1060,7 @@ impl SmtpTransport {
             .hint(hints::insecure_auth()));
         }
         let info = session.conn.server_info();
-        let offered: Vec<AuthMechanism> = [
-            AuthMechanism::Plain,
-            AuthMechanism::Login,
-            AuthMechanism::Xoauth2,
-        ]
-        .into_iter()
-        .filter(|m| info.supports_auth_mechanism(m.lettre()))
-        .collect();
+        let offered = offered_mechanisms(info);
         let offered_text = if offered.is_empty() {
             "no mechanism notify knows".to_owned()
         } else {
@@ -1507,6 +1500,21 @@ fn usable_domain(name: &str) -> bool {
         && name
             .bytes()
             .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_')
+}
+
+/// The mechanisms notify knows that the server's EHLO offers, in notify's
+/// order of preference.
+pub(crate) fn offered_mechanisms(
+    info: &lettre::transport::smtp::extension::ServerInfo,
+) -> Vec<AuthMechanism> {
+    [
+        AuthMechanism::Plain,
+        AuthMechanism::Login,
+        AuthMechanism::Xoauth2,
+    ]
+    .into_iter()
+    .filter(|m| info.supports_auth_mechanism(m.lettre()))
+    .collect()
 }
 
 #[cfg(test)]

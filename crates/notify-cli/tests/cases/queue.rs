@@ -49,6 +49,24 @@ fn message_ids(server: &SmtpServer) -> Vec<String> {
         .collect()
 }
 
+/// Makes a queued message due now (as if its retry time had come), and
+/// optionally first queued at `first_failed_at`.
+fn make_due(file: &std::path::Path, first_failed_at: Option<&str>) {
+    let mut json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
+    json["next_attempt_at"] = "2000-01-02T00:00:00Z".into();
+    if let Some(at) = first_failed_at {
+        json["first_failed_at"] = at.into();
+    }
+    std::fs::write(file, json.to_string()).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(file)
+        .unwrap()
+        .set_modified(std::time::SystemTime::UNIX_EPOCH)
+        .unwrap();
+}
+
 fn queue_files(env: &TestEnv, sub: &str) -> Vec<std::path::PathBuf> {
     std::fs::read_dir(env.path().join("data/queue").join(sub))
         .map(|d| {
@@ -176,17 +194,7 @@ fn the_next_run_retries_what_is_due() {
     let out = notify(&env, &["send", "--task", "queued", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
     // Make it due now, as a minute later would.
-    let file = &queue_files(&env, "")[0];
-    let text = std::fs::read_to_string(file).unwrap();
-    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
-    json["next_attempt_at"] = "2000-01-01T00:00:00Z".into();
-    std::fs::write(file, json.to_string()).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(file)
-        .unwrap()
-        .set_modified(std::time::SystemTime::UNIX_EPOCH)
-        .unwrap();
+    make_due(&queue_files(&env, "")[0], None);
     configure(&env, &server, server.port("ok"));
     let out = notify(
         &env,
@@ -257,18 +265,7 @@ fn given_up_after_max_age_and_said_once_in_the_next_mail() {
     let out = notify(&env, &["send", "--task", "old", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
     // Eight days in the queue, and due.
-    let file = &queue_files(&env, "")[0];
-    let mut json: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(file).unwrap()).unwrap();
-    json["first_failed_at"] = "2000-01-01T00:00:00Z".into();
-    json["next_attempt_at"] = "2000-01-02T00:00:00Z".into();
-    std::fs::write(file, json.to_string()).unwrap();
-    std::fs::File::options()
-        .write(true)
-        .open(file)
-        .unwrap()
-        .set_modified(std::time::SystemTime::UNIX_EPOCH)
-        .unwrap();
+    make_due(&queue_files(&env, "")[0], Some("2000-01-01T00:00:00Z"));
     let out = notify(&env, &["queue", "flush"]);
     assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("gave up"));
