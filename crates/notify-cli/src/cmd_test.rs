@@ -44,7 +44,10 @@ pub async fn test(env: &Env<'_>, args: TestArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     crate::cmd_queue::retry_due(env).await;
-    let line = deliver::send_planned(env, &plan, TEST_TASK, &notification).await?;
+    let line = match deliver::send_planned(env, &plan, TEST_TASK, &notification).await? {
+        deliver::Sent::Delivered(line) => line,
+        deliver::Sent::Queued(e) => return Err(e),
+    };
     env.ui.info(&format!("notify test: {line}"));
     Ok(exit::OK)
 }

@@ -410,29 +410,42 @@ pub async fn notify(
         return Ok(exit::OK);
     }
 
-    match send_planned(env, &plan, &result.task_name, &notification).await {
-        Ok(line) => {
+    match send_planned(env, &plan, &result.task_name, &notification).await? {
+        Sent::Delivered(line) => {
             remember(&decision.state);
             env.ui.info(&format!("notify: `{name}` {line}"));
             Ok(exit::OK)
         }
-        Err(e) => Err(e),
+        // Queued is as good as sent for the policy: it will be delivered,
+        // so the next run must not count this one as unsent.
+        Sent::Queued(e) => {
+            remember(&decision.state);
+            Err(e)
+        }
     }
 }
 
-/// Delivers a rendered notification the way `plan` says. On success returns
-/// one line saying where it went; when an SMTP delivery fails, a copy is kept
-/// in the local Maildir and the error is returned.
+/// How [`send_planned`] got on.
+pub enum Sent {
+    /// Delivered; one line saying where.
+    Delivered(String),
+    /// Not delivered yet, but queued for retry; the error says why (exit 75).
+    Queued(CliError),
+}
+
+/// Delivers a rendered notification the way `plan` says. A temporary SMTP
+/// failure queues it ([`Sent::Queued`]); any other failure keeps a copy in
+/// the local Maildir and returns the error.
 pub async fn send_planned(
     env: &Env<'_>,
     plan: &Plan,
     task: &str,
     notification: &Notification,
-) -> Result<String, CliError> {
+) -> Result<Sent, CliError> {
     match &plan.route {
         Route::Maildir => {
             let delivery = maildir(env).send(notification).await?;
-            Ok(if plan.fallback {
+            Ok(Sent::Delivered(if plan.fallback {
                 format!(
                     "→ local Maildir {} (because of the configuration error above)",
                     delivery.detail
@@ -442,7 +455,7 @@ pub async fn send_planned(
                     "→ local Maildir {} (no email account is configured; see the README, \"Send through your mail provider\")",
                     delivery.detail
                 )
-            })
+            }))
         }
         Route::Smtp {
             name: account_name,
@@ -482,11 +495,11 @@ pub async fn send_planned(
                             ));
                         }
                     }
-                    Ok(format!(
+                    Ok(Sent::Delivered(format!(
                         "sent to {} through account `{account_name}`: {}",
                         notification.to.join(", "),
                         delivery.detail
-                    ))
+                    )))
                 }
                 Err(e) if e.code() == exit::TEMPORARY => {
                     // Temporary: queue it; every later notify retries it.
@@ -501,7 +514,7 @@ pub async fn send_planned(
                             env.ui.warn(&format!(
                                 "not sent yet; queued as {id} and retried by the next notify run (or now: `notify queue flush`)"
                             ));
-                            Err(e)
+                            Ok(Sent::Queued(e))
                         }
                         Err(queue_err) => {
                             keep_local_copy(env, &notification).await;

@@ -412,3 +412,21 @@ fn kill_9_mid_write_leaves_no_partial_file() {
         );
     }
 }
+
+#[test]
+fn a_queued_notification_counts_as_sent_for_the_changes_level() {
+    let server = require_server!(ServerOptions::new()
+        .user(USER, PASSWORD)
+        .listener(Listener::starttls("ok")));
+    let env = TestEnv::new();
+    configure(&env, &server, closed_port());
+    let mut config = std::fs::read_to_string(env.config_path()).unwrap();
+    config = config.replace("level = \"always\"", "level = \"changes\"");
+    std::fs::write(env.config_path(), config).unwrap();
+    let out = notify(&env, &["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    // The repeat is held back: the first is already on its way.
+    let out = notify(&env, &["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(queue_files(&env, "").len(), 1);
+}
