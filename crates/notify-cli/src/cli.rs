@@ -11,14 +11,18 @@ const AFTER_HELP: &str = "\
 Examples:
   notify run --task \"Daily Backup\" --exit-codes restic -- restic backup /home
   notify send --task \"DB dump\" --status failure --exit-code 3 --set Database=prod
+  notify account add gmail --from \"Backups <me@gmail.com>\"
+  notify doctor
   notify template preview --task \"Daily Backup\"
 
 With no email account configured, notifications go to a local Maildir in the
-data directory (readable with `mutt -f DIR`).
+data directory (readable with `mutt -f DIR`). A notification that cannot be
+delivered now waits in the queue (`notify queue list`) and is retried.
 
-Exit codes of send: 0 delivered or nothing to send, 1 permanent delivery
-failure, 2 usage, 75 temporary failure, 78 configuration error.
-`run` exits with the command's own exit code (128+N when killed by signal N).";
+Exit codes of send, test and queue flush: 0 delivered or nothing to send,
+1 permanent delivery failure, 2 usage, 75 queued for retry, 78 configuration
+error. `run` exits with the command's own exit code (128+N when killed by
+signal N).";
 
 /// Tells you how your backups and scheduled jobs went, by email.
 ///
