@@ -4,7 +4,9 @@
 //!   about it: formatting, clippy with warnings denied, every test (built
 //!   once, run with cargo-nextest when it is installed), doc tests, and a
 //!   compile check of the fuzz target.
-//! - `bench`: the criterion benchmarks.
+//! - `bench`: notify side by side with msmtp, swaks and Apprise on the
+//!   test SMTP server, written to `bench/results.md` (see `bench.rs`);
+//!   `bench criterion` runs the criterion benchmarks.
 //! - `smtp-server`: the SMTP test server (aiosmtpd) in the foreground, for
 //!   trying notify by hand: prints its ports, login and CA file.
 //! - `keychain -- COMMAND...`: runs a command inside a private keychain
@@ -28,6 +30,8 @@
 //!
 //! It needs only cargo and has no dependencies, so it builds in seconds.
 
+mod bench;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::time::Instant;
@@ -38,7 +42,7 @@ fn main() -> ExitCode {
     let rest = &args[args.len().min(1)..];
     let result = match task {
         "ci" => ci(rest),
-        "bench" => bench(rest),
+        "bench" => bench::bench(rest),
         "smtp-server" => smtp_server(rest),
         "keychain" => keychain(rest),
         "help" | "-h" | "--help" => {
@@ -62,8 +66,13 @@ usage: cargo xtask <task>
 tasks:
   ci      format check, clippy -D warnings, all tests (nextest when installed),
           doc tests, fuzz-target compile check
-  bench   run the criterion benchmarks (extra arguments go to criterion,
-          e.g. `cargo xtask bench -- --measurement-time 3`)
+  bench [--rounds N]
+          build notify in release, start the SMTP test server, install the
+          peers (msmtp, swaks, apprise) and measure them side by side
+          (interleaved, N rounds, default 20); writes bench/results.md
+  bench criterion [ARGS]
+          run the criterion benchmarks (extra arguments go to criterion,
+          e.g. `cargo xtask bench criterion -- --measurement-time 3`)
   smtp-server [--port-base N]
           run the SMTP test server (plaintext relay, STARTTLS, implicit TLS)
           in the foreground on free ports (or N, N+1, N+2); prints the ports,
@@ -210,13 +219,6 @@ fn ci(_args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-fn bench(args: &[String]) -> Result<(), String> {
-    let mut cmd = cargo();
-    cmd.args(["bench", "--workspace", "--locked"]);
-    cmd.args(args);
-    step("cargo bench", cmd)
-}
-
 /// The variable notify-testkit reads to find the Python with aiosmtpd.
 const PYTHON_ENV: &str = "NOTIFY_TEST_PYTHON";
 
@@ -240,13 +242,7 @@ fn smtp_server(args: &[String]) -> Result<(), String> {
     }
     let python = test_env(&mut Apt { updated: false })?;
     let state = root().join("target/testenv/demo");
-    let mut cmd = Command::new(&python);
-    cmd.arg(root().join("crates/notify-testkit/smtp_server.py"))
-        .arg("--demo")
-        .arg(&state);
-    if let Some(port) = port_base {
-        cmd.args(["--port-base", &port.to_string()]);
-    }
+    let mut cmd = demo_server_command(&python, &state, port_base);
     println!("SMTP test server (aiosmtpd), state in {}", state.display());
     let status = cmd
         .status()
@@ -257,6 +253,19 @@ fn smtp_server(args: &[String]) -> Result<(), String> {
     } else {
         Err(format!("the SMTP test server exited with {status}"))
     }
+}
+
+/// The SMTP test server in demo mode (relay, STARTTLS and implicit-TLS
+/// listeners, a test login, the CA in `STATE/certs/ca.pem`).
+fn demo_server_command(python: &Path, state: &Path, port_base: Option<u16>) -> Command {
+    let mut cmd = Command::new(python);
+    cmd.arg(root().join("crates/notify-testkit/smtp_server.py"))
+        .arg("--demo")
+        .arg(state);
+    if let Some(port) = port_base {
+        cmd.args(["--port-base", &port.to_string()]);
+    }
+    cmd
 }
 
 /// Whether a command runs and exits successfully (output discarded).
