@@ -6,34 +6,13 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::util::server::{config, login, with_ca, PASSWORD, TOKEN, USER};
 use notify_smtp::doctor::{
     self, diagnose, diagnose_with_transcript, Check, Verdict, AUTH, CONFIG, DNS, EHLO, STARTTLS,
     TCP, TLS,
 };
-use notify_smtp::{AuthMechanism, Credentials, Security, SmtpConfig};
-use notify_testkit::{require_server, Cert, Listener, ServerOptions, SmtpServer};
-
-const USER: &str = "user@example.com";
-const PASSWORD: &str = "canary-Pa55-w0rd";
-const TOKEN: &str = "canary-oauth-T0ken";
-
-fn config(server: &SmtpServer, listener: &str, security: Security) -> SmtpConfig {
-    let mut config = SmtpConfig::new("127.0.0.1", server.port(listener), security);
-    config.timeout = Duration::from_secs(10);
-    config
-}
-
-fn with_ca(mut config: SmtpConfig, server: &SmtpServer) -> SmtpConfig {
-    let ca = server.certs().ca();
-    config.ca_pem = Some(server.certs().read(&ca));
-    config.ca_file_label = Some(ca.display().to_string());
-    config
-}
-
-fn login(mut config: SmtpConfig, secret: &str) -> SmtpConfig {
-    config.credentials = Some(Credentials::new(USER, secret));
-    config
-}
+use notify_smtp::{AuthMechanism, Security, SmtpConfig};
+use notify_testkit::{require_server, Cert, Listener, ServerOptions};
 
 /// Runs the checks, prints them as `notify doctor` might (visible with
 /// `--nocapture`) and checks what holds for every run: no secret anywhere,

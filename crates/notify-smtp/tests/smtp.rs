@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::util::server::{config, login, with_ca, PASSWORD, TOKEN, USER};
 use notify_core::{ErrorKind, Notification, Transport, TransportError};
 use notify_smtp::{
     format_message, AuthMechanism, Credentials, Security, SmtpConfig, SmtpTransport,
@@ -15,10 +16,6 @@ use notify_testkit::{require_server, Cert, Listener, ServerOptions, SmtpServer};
 use time::macros::datetime;
 
 use crate::util::Part;
-
-const USER: &str = "user@example.com";
-const PASSWORD: &str = "canary-Pa55-w0rd";
-const TOKEN: &str = "canary-oauth-T0ken";
 
 /// A notification with To, Cc and Bcc, non-ASCII text, fixed Date and
 /// Message-ID.
@@ -44,24 +41,6 @@ impl Lines {
     fn all(&self) -> String {
         self.0.lock().unwrap().join("\n")
     }
-}
-
-fn config(server: &SmtpServer, listener: &str, security: Security) -> SmtpConfig {
-    let mut config = SmtpConfig::new("127.0.0.1", server.port(listener), security);
-    config.timeout = Duration::from_secs(10);
-    config
-}
-
-fn with_ca(mut config: SmtpConfig, server: &SmtpServer) -> SmtpConfig {
-    let ca = server.certs().ca();
-    config.ca_pem = Some(server.certs().read(&ca));
-    config.ca_file_label = Some(ca.display().to_string());
-    config
-}
-
-fn login(mut config: SmtpConfig, secret: &str) -> SmtpConfig {
-    config.credentials = Some(Credentials::new(USER, secret));
-    config
 }
 
 fn transport(config: SmtpConfig) -> (SmtpTransport, Lines) {

@@ -386,3 +386,37 @@ pub fn run_child_test(name: &str, env: &[(&str, &str)]) -> Output {
     );
     out
 }
+
+/// Settings for the real test server, shared by the `smtp` and `doctor`
+/// modules.
+pub mod server {
+    use std::time::Duration;
+
+    use notify_smtp::{Credentials, Security, SmtpConfig};
+    use notify_testkit::SmtpServer;
+
+    pub const USER: &str = "user@example.com";
+    pub const PASSWORD: &str = "canary-Pa55-w0rd";
+    pub const TOKEN: &str = "canary-oauth-T0ken";
+
+    /// The listener `listener` of `server`, with a 10 s timeout.
+    pub fn config(server: &SmtpServer, listener: &str, security: Security) -> SmtpConfig {
+        let mut config = SmtpConfig::new("127.0.0.1", server.port(listener), security);
+        config.timeout = Duration::from_secs(10);
+        config
+    }
+
+    /// Trusts the test CA.
+    pub fn with_ca(mut config: SmtpConfig, server: &SmtpServer) -> SmtpConfig {
+        let ca = server.certs().ca();
+        config.ca_pem = Some(server.certs().read(&ca));
+        config.ca_file_label = Some(ca.display().to_string());
+        config
+    }
+
+    /// Logs in as [`USER`] with `secret`.
+    pub fn login(mut config: SmtpConfig, secret: &str) -> SmtpConfig {
+        config.credentials = Some(Credentials::new(USER, secret));
+        config
+    }
+}
