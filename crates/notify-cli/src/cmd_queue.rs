@@ -63,6 +63,9 @@ pub async fn retry(env: &Env<'_>, all: bool, limit: usize) -> Flushed {
         }
         left = left.saturating_sub(claimed.len());
         retry_chunk(env, &queue, claimed, now, &mut flushed).await;
+        if let Err(e) = queue.sync() {
+            env.ui.warn(&format!("{e}"));
+        }
     }
     flushed
 }
