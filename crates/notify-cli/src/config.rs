@@ -503,6 +503,23 @@ fn split_dotted(s: &str) -> Vec<String> {
     parts
 }
 
+impl Settings {
+    /// The level, `errors` when unset.
+    pub fn level(&self) -> Level {
+        self.level.unwrap_or(Level::Errors)
+    }
+
+    /// The policy's other knobs, with their defaults.
+    pub fn policy_options(&self) -> notify_core::PolicyOptions {
+        notify_core::PolicyOptions {
+            remind_every: self
+                .remind_every
+                .map_or(notify_core::DEFAULT_REMIND_EVERY, |d| d.0),
+            cancelled_is_error: self.cancelled_is_error.unwrap_or(true),
+        }
+    }
+}
+
 /// The settings in force for one task: flags > `[tasks."NAME"]` > `[email]`
 /// > built-in defaults.
 #[derive(Debug, Clone)]

@@ -4,10 +4,7 @@
 
 use std::path::Path;
 
-use notify_core::{
-    decide, Attachment, Level, Notification, PolicyOptions, TaskResult, Transport,
-    DEFAULT_REMIND_EVERY,
-};
+use notify_core::{decide, Attachment, Level, Notification, PolicyOptions, TaskResult, Transport};
 use notify_smtp::{MaildirTransport, SmtpConfig, StdoutTransport};
 use notify_template::{Context, Locale, Source, Sources};
 use time::{OffsetDateTime, UtcOffset};
@@ -252,11 +249,8 @@ impl Plan {
         };
         let plan = Plan {
             fallback: false,
-            level: s.level.unwrap_or(Level::Errors),
-            options: PolicyOptions {
-                remind_every: s.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
-                cancelled_is_error: s.cancelled_is_error.unwrap_or(true),
-            },
+            level: s.level(),
+            options: s.policy_options(),
             locale,
             route,
             from,
@@ -277,11 +271,8 @@ impl Plan {
         let s = &eff.settings;
         Plan {
             fallback: true,
-            level: s.level.unwrap_or(Level::Errors),
-            options: PolicyOptions {
-                remind_every: s.remind_every.map_or(DEFAULT_REMIND_EVERY, |d| d.0),
-                cancelled_is_error: s.cancelled_is_error.unwrap_or(true),
-            },
+            level: s.level(),
+            options: s.policy_options(),
             locale: notify_template::locale(&eff.locale)
                 .unwrap_or_else(|| notify_template::locales()[0]),
             route: Route::Maildir,
