@@ -317,6 +317,12 @@ class RecordingSMTP(SMTP):
             self.state.event(listener=self.listener, conn=self.conn_id, event="connect")
         super().connection_made(transport)
 
+    def connection_lost(self, exc):
+        # Clients may close right after QUIT without reading the 221: tests
+        # wait for this event before they look at the commands.
+        self.state.event(listener=self.listener, conn=self.conn_id, event="close")
+        super().connection_lost(exc)
+
 
 def make_authenticator(state):
     def authenticator(server, session, envelope, mechanism, auth_data):

@@ -40,6 +40,39 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     side_by_side(rounds.max(1))
 }
 
+/// Runs one criterion benchmark of notify-template and returns its median
+/// in nanoseconds (from criterion's `estimates.json`).
+fn criterion_median_ns(bench: &str, dir_name: &str) -> Result<f64, String> {
+    let mut cmd = cargo();
+    cmd.args([
+        "bench",
+        "--locked",
+        "-p",
+        "notify-template",
+        "--bench",
+        "render",
+    ])
+    .args(["--", "--exact", bench, "--noplot"])
+    .args(["--warm-up-time", "1", "--measurement-time", "3"]);
+    step(&format!("cargo bench -p notify-template -- {bench}"), cmd)?;
+    let path = target_dir().join(format!("criterion/{dir_name}/new/estimates.json"));
+    let json =
+        fs::read_to_string(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    json_number_after(&json, "\"median\"", "\"point_estimate\":")
+        .ok_or_else(|| format!("no median in {}", path.display()))
+}
+
+/// The number after `key` that follows `section` in a JSON text.
+fn json_number_after(json: &str, section: &str, key: &str) -> Option<f64> {
+    let rest = &json[json.find(section)?..];
+    let rest = rest[rest.find(key)? + key.len()..].trim_start();
+    let number: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_digit() || matches!(c, '.' | 'e' | 'E' | '-' | '+'))
+        .collect();
+    number.parse().ok()
+}
+
 fn criterion(args: &[String]) -> Result<(), String> {
     let mut cmd = cargo();
     cmd.args(["bench", "--workspace", "--locked"]);
@@ -117,6 +150,101 @@ fn json_port(json: &str, name: &str) -> Option<u16> {
     let rest = json[json.find(&key)? + key.len()..].trim_start();
     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
     digits.parse().ok()
+}
+
+/// postfix's smtp-sink (plaintext, fast C), killed by its PID when dropped.
+struct Sink {
+    child: Child,
+    port: u16,
+}
+
+impl Drop for Sink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        println!("    smtp-sink (pid {}) stopped", self.child.id());
+    }
+}
+
+const SMTP_SINK: &str = "/usr/sbin/smtp-sink";
+
+/// Installs postfix (for smtp-sink) when missing. Its package asks which
+/// mail setup to make; "No configuration" is answered beforehand, so no
+/// mail system is set up or started.
+fn install_smtp_sink(apt: &mut Apt) -> Result<(), String> {
+    if Path::new(SMTP_SINK).is_file() {
+        println!("    smtp-sink already installed");
+        return Ok(());
+    }
+    if crate::is_root() && on_path("debconf-set-selections") {
+        let mut preseed = Command::new("debconf-set-selections");
+        preseed.stdin(Stdio::piped());
+        let mut child = preseed
+            .spawn()
+            .map_err(|e| format!("cannot run debconf-set-selections: {e}"))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            stdin
+                .write_all(b"postfix postfix/main_mailer_type select No configuration\n")
+                .map_err(|e| format!("debconf-set-selections: {e}"))?;
+        }
+        let status = child
+            .wait()
+            .map_err(|e| format!("debconf-set-selections: {e}"))?;
+        if !status.success() {
+            return Err(format!("debconf-set-selections failed ({status})"));
+        }
+    }
+    apt.install(
+        &["postfix"],
+        "postfix's smtp-sink (the plaintext server of the bench) is missing",
+    )?;
+    if Path::new(SMTP_SINK).is_file() {
+        Ok(())
+    } else {
+        Err(format!("postfix is installed but {SMTP_SINK} is not there"))
+    }
+}
+
+/// Starts smtp-sink on a free port of 127.0.0.1 and waits until it accepts
+/// connections.
+fn start_sink() -> Result<Sink, String> {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .map_err(|e| format!("cannot find a free port: {e}"))?;
+    let mut cmd = Command::new(SMTP_SINK);
+    if crate::is_root() {
+        // smtp-sink refuses to keep root privileges.
+        cmd.args(["-u", "nobody"]);
+    }
+    cmd.arg(format!("127.0.0.1:{port}"))
+        .arg("64")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {SMTP_SINK}: {e}"))?;
+    let mut sink = Sink { child, port };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            break;
+        }
+        if let Ok(Some(status)) = sink.child.try_wait() {
+            return Err(format!("smtp-sink exited before it listened ({status})"));
+        }
+        if Instant::now() > deadline {
+            return Err(format!("smtp-sink does not listen on 127.0.0.1:{port}"));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    println!(
+        "    smtp-sink pid {} on 127.0.0.1:{}",
+        sink.child.id(),
+        sink.port
+    );
+    Ok(sink)
 }
 
 /// msmtp and swaks from Debian, Apprise into the venv; the apprise command.
@@ -374,9 +502,10 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         return Err(format!("no binary at {}", bare.display()));
     }
 
-    println!("==> bench environment (aiosmtpd, msmtp, swaks, apprise)");
+    println!("==> bench environment (aiosmtpd, smtp-sink, msmtp, swaks, apprise)");
     let mut apt = Apt { updated: false };
     let python = crate::test_env(&mut apt)?;
+    install_smtp_sink(&mut apt)?;
     let apprise = peers(&mut apt, &python)?;
 
     let server = start_server(&python)?;
@@ -500,6 +629,99 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     println!("==> peak RSS (GNU time, largest of 3 runs each)");
     let rss: Vec<Option<u64>> = send_cases.iter().map(|c| c.peak_rss_kib(3, &dir)).collect();
 
+    // 1b. The same message in plaintext without AUTH, on smtp-sink.
+    let sink = start_sink()?;
+    let sink_port = sink.port;
+    let plain_config = dir.join("notify-plain.toml");
+    write_file(
+        &plain_config,
+        &format!(
+            "[email]\naccount = \"sink\"\nto = [\"{RCPT}\"]\nlevel = \"always\"\n\n\
+             [accounts.sink]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:{sink_port}\"\n\
+             security = \"none\"\n"
+        ),
+    )?;
+    let plain_msmtprc = dir.join("msmtprc-plain");
+    write_file(
+        &plain_msmtprc,
+        &format!(
+            "account sink\nhost 127.0.0.1\nport {sink_port}\nfrom {USER}\ntls off\n\
+             auth off\n\naccount default : sink\n"
+        ),
+    )?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = fs::set_permissions(&plain_msmtprc, fs::Permissions::from_mode(0o600));
+    }
+    let plain_cases = [
+        {
+            let (notify, config) = (notify.clone(), plain_config.clone());
+            let data_dir = dir.join("notify-data-plain");
+            Case::new("notify send", move || {
+                let mut c = Command::new(&notify);
+                c.arg("--config")
+                    .arg(&config)
+                    .arg("--data-dir")
+                    .arg(&data_dir)
+                    .args(["-q", "send", "--task", "Bench", "--status", "failure"])
+                    .args(["--exit-code", "1"]);
+                c
+            })
+        },
+        {
+            let (msmtprc, dir) = (plain_msmtprc.clone(), dir.clone());
+            Case::new("msmtp", move || {
+                let mut c = Command::new("msmtp");
+                c.arg("-C").arg(&msmtprc).arg(RCPT);
+                c.stdin(message_file(&dir));
+                c
+            })
+        },
+        Case::new("swaks", move || {
+            let mut c = Command::new("swaks");
+            c.args(["--to", RCPT, "--from", USER, "--server", "127.0.0.1"])
+                .args(["--port", &sink_port.to_string()])
+                .args(["--header", "Subject: bench: Bench: failure"])
+                .args(["--body", "Task Bench failed with exit code 1."]);
+            c
+        }),
+        {
+            let apprise = apprise.clone();
+            Case::new("apprise", move || {
+                let url = format!(
+                    "mailto://127.0.0.1:{sink_port}?smtp=127.0.0.1&from={}&to={}&mode=insecure",
+                    USER.replace('@', "%40"),
+                    RCPT.replace('@', "%40"),
+                );
+                let mut c = Command::new(&apprise);
+                c.args(["-t", "bench: Bench: failure"])
+                    .args(["-b", "Task Bench failed with exit code 1."])
+                    .arg(url);
+                c
+            })
+        },
+        {
+            let bare = bare.clone();
+            Case::new("bare lettre", move || {
+                let mut c = Command::new(&bare);
+                c.args([
+                    "127.0.0.1",
+                    &sink_port.to_string(),
+                    "-",
+                    "-",
+                    "-",
+                    USER,
+                    RCPT,
+                ]);
+                c
+            })
+        },
+    ];
+    println!("==> plaintext send on smtp-sink: the same five, {rounds} rounds");
+    let plain = interleave(&plain_cases, rounds)?;
+    drop(sink);
+
     // 2. `notify run -- true` vs `true`.
     println!("==> notify run -- true vs true, {rounds} rounds");
     let run_cases = [
@@ -560,11 +782,15 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     let version = interleave(&version_case, rounds)?;
 
     // 5. `notify queue flush` of 1,000 queued messages vs pooled smtplib.
-    let queue_rounds = 3;
+    let queue_rounds = 5;
     println!("==> queue flush of {QUEUED} messages vs pooled smtplib, {queue_rounds} rounds");
     let flush = queue_flush(&notify, &dir, &config, &python, port, &ca, queue_rounds)?;
 
     drop(server);
+
+    // 6. The default template render, with criterion.
+    println!("==> template render (criterion)");
+    let render_ns = criterion_median_ns("render/en/subject+body", "render_en_subject+body")?;
 
     // The table.
     let t = &send.times;
@@ -662,13 +888,24 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         met: verdict(flush_ratio >= 1.0),
     });
     rows.push(Row {
-        figure: "send on plaintext smtp-sink".into(),
-        notify: "not measured".into(),
+        figure: "default template render, subject + body (criterion)".into(),
+        notify: format!("{render_ns:.0} ns"),
         peer: "—".into(),
         ratio: "—".into(),
-        target: "—".into(),
-        met: "—".into(),
+        target: "< 2 µs".into(),
+        met: verdict(render_ns < 2000.0),
     });
+    let p = &plain.times;
+    for peer in 1..plain_cases.len() {
+        rows.push(Row {
+            figure: format!("send, plaintext on smtp-sink (vs {})", plain.names[peer]),
+            notify: ms_summary(&p[0]),
+            peer: ms_summary(&p[peer]),
+            ratio: format!("{:.3}", paired_ratio(&p[0], &p[peer])),
+            target: "—".into(),
+            met: "—".into(),
+        });
+    }
 
     let mut table = String::from(
         "| figure | notify | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n",
@@ -716,12 +953,12 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
          {queue_rounds} interleaved rounds; the peer is one Python smtplib connection \
          (STARTTLS, login) sending {QUEUED} copies of a small message; rates are \
          messages per second of whole-process wall time; the ratio is notify rate / peer \
-         rate.\n\n"
+         rate. Plaintext: the same five send the same message to postfix's smtp-sink \
+         (no TLS, no AUTH), {rounds} rounds interleaved. Template render: criterion's \
+         median for the default English subject and body (`cargo xtask bench criterion` \
+         runs all the criterion benchmarks).\n\n"
     ));
     doc.push_str(&table);
-    doc.push_str(
-        "\nNot measured yet: plaintext sends on postfix's smtp-sink, and the template render (criterion: `cargo xtask bench criterion`).\n",
-    );
 
     println!("\n{table}");
     let out_dir = root().join("bench");

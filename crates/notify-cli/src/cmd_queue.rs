@@ -37,20 +37,22 @@ pub fn max_age(env: &Env<'_>) -> time::Duration {
         .map_or(DEFAULT_MAX_AGE, |d| d.0)
 }
 
-/// Retries the queued messages that are due (or all, for `flush`), grouped
-/// by account, one connection each. Problems are warnings: a retry never
-/// changes the outcome of the command that triggered it.
 /// How many queued messages are read into memory at a time.
 const CHUNK: usize = 100;
 
+/// The connection of each account during one retry, opened on its first
+/// message and kept for the rest (or why the account cannot send).
+type Sessions = BTreeMap<String, Result<notify_smtp::SmtpSession, String>>;
+
 /// Retries the queued messages that are due (or all, for `flush`), grouped
-/// by account, one connection per account and chunk, reading at most
-/// [`CHUNK`] messages at a time. Problems are warnings: a retry never
-/// changes the outcome of the command that triggered it.
+/// by account, reading at most [`CHUNK`] messages at a time; each account
+/// gets one connection for the whole retry. Problems are warnings: a retry
+/// never changes the outcome of the command that triggered it.
 pub async fn retry(env: &Env<'_>, all: bool, limit: usize) -> Flushed {
     let queue = Queue::new(env.data_dir);
     let now = OffsetDateTime::now_utc();
     let mut flushed = Flushed::default();
+    let mut sessions = Sessions::new();
     let mut left = limit;
     while left > 0 {
         // One Queue claims each entry at most once, so this ends.
@@ -62,10 +64,13 @@ pub async fn retry(env: &Env<'_>, all: bool, limit: usize) -> Flushed {
             break;
         }
         left = left.saturating_sub(claimed.len());
-        retry_chunk(env, &queue, claimed, now, &mut flushed).await;
+        retry_chunk(env, &queue, claimed, now, &mut sessions, &mut flushed).await;
         if let Err(e) = queue.sync() {
             env.ui.warn(&format!("{e}"));
         }
+    }
+    for session in sessions.into_values().flatten() {
+        session.finish().await;
     }
     flushed
 }
@@ -75,6 +80,7 @@ async fn retry_chunk(
     queue: &Queue,
     claimed: Vec<Claimed>,
     now: OffsetDateTime,
+    sessions: &mut Sessions,
     flushed: &mut Flushed,
 ) {
     let mut by_account: BTreeMap<Option<String>, Vec<Claimed>> = BTreeMap::new();
@@ -102,18 +108,32 @@ async fn retry_chunk(
                 }
                 out
             }
-            Some(name) => match transport_for(env, name) {
-                Ok(transport) => transport
-                    .send_batch(&notes)
-                    .await
-                    .into_iter()
-                    .map(|r| r.map(|d| d.detail).map_err(|e| (e.kind(), e.to_string())))
-                    .collect(),
-                Err(e) => notes
-                    .iter()
-                    .map(|_| Err((ErrorKind::Config, e.message().to_owned())))
-                    .collect(),
-            },
+            Some(name) => {
+                let session = sessions.entry(name.clone()).or_insert_with(|| {
+                    transport_for(env, name)
+                        .map(notify_smtp::SmtpTransport::into_session)
+                        .map_err(|e| e.message().to_owned())
+                });
+                match session {
+                    Ok(session) => {
+                        let mut out = Vec::with_capacity(notes.len());
+                        for n in &notes {
+                            out.push(
+                                session
+                                    .send(n)
+                                    .await
+                                    .map(|d| d.detail)
+                                    .map_err(|e| (e.kind(), e.to_string())),
+                            );
+                        }
+                        out
+                    }
+                    Err(e) => notes
+                        .iter()
+                        .map(|_| Err((ErrorKind::Config, e.clone())))
+                        .collect(),
+                }
+            }
         };
         let via = account_name
             .as_deref()

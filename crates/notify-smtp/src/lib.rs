@@ -61,5 +61,5 @@ pub use maildir::MaildirTransport;
 pub use message::{build_message, format_message, new_message_id, MAX_LINE_LEN, USER_AGENT};
 pub use notify_core::StubTransport;
 pub use providers::{Provider, Security};
-pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpTransport};
+pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpSession, SmtpTransport};
 pub use stdout::{StdoutTransport, WriterTransport};

@@ -29,9 +29,11 @@
 //!   for the known cases, a hint; see `classify.rs`.
 
 use std::fmt;
+use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -522,53 +524,71 @@ impl SmtpTransport {
         &self,
         messages: &[Notification],
     ) -> Vec<Result<Delivery, TransportError>> {
+        let mut kept = Kept::default();
         let mut results = Vec::with_capacity(messages.len());
-        let mut session: Option<Session> = None;
-        let mut broken: Option<Failure> = None;
         for notification in messages {
-            let message = match build_message(notification) {
-                Ok(m) => m,
-                Err(err) => {
-                    results.push(Err(TransportError::from(err)));
-                    continue;
-                }
-            };
-            if let Some(failure) = &broken {
-                results.push(Err(failure.to_transport_error()));
-                continue;
-            }
-            let ctx = self.ctx(Some(&message));
-            let mut current = match session.take() {
-                Some(s) => s,
-                None => match self.open(&ctx).await {
-                    Ok(s) => s,
-                    Err(failure) => {
-                        results.push(Err(failure.to_transport_error()));
-                        broken = Some(failure);
-                        continue;
-                    }
-                },
-            };
-            match self.deliver(&mut current, &ctx, &message).await {
-                Ok(delivery) => {
-                    results.push(Ok(delivery));
-                    session = Some(current);
-                }
+            results.push(self.send_kept(&mut kept, notification).await);
+        }
+        self.finish_kept(kept).await;
+        results
+    }
+
+    /// A session that keeps one connection open from message to message,
+    /// for senders that do not have all their messages at hand at once
+    /// (the queue reads them a chunk at a time). The same rules as
+    /// [`SmtpTransport::send_batch`] apply across all its messages.
+    pub fn into_session(self) -> SmtpSession {
+        SmtpSession {
+            transport: self,
+            kept: Kept::default(),
+        }
+    }
+
+    /// One message of a batch over the connection in `kept`, opened when
+    /// there is none.
+    async fn send_kept(
+        &self,
+        kept: &mut Kept,
+        notification: &Notification,
+    ) -> Result<Delivery, TransportError> {
+        let message = build_message(notification).map_err(TransportError::from)?;
+        if let Some(failure) = &kept.broken {
+            return Err(failure.to_transport_error());
+        }
+        let ctx = self.ctx(Some(&message));
+        let mut current = match kept.session.take() {
+            Some(s) => s,
+            None => match self.open(&ctx).await {
+                Ok(s) => s,
                 Err(failure) => {
-                    results.push(Err(failure.to_transport_error()));
-                    if failure.in_sync {
-                        self.quit(current).await;
-                    }
-                    if failure.session_wide {
-                        broken = Some(failure);
-                    }
+                    let err = failure.to_transport_error();
+                    kept.broken = Some(failure);
+                    return Err(err);
                 }
+            },
+        };
+        match self.deliver(&mut current, &ctx, &message).await {
+            Ok(delivery) => {
+                kept.session = Some(current);
+                Ok(delivery)
+            }
+            Err(failure) => {
+                let err = failure.to_transport_error();
+                if failure.in_sync {
+                    self.quit(current).await;
+                }
+                if failure.session_wide {
+                    kept.broken = Some(failure);
+                }
+                Err(err)
             }
         }
-        if let Some(s) = session {
+    }
+
+    async fn finish_kept(&self, kept: Kept) {
+        if let Some(s) = kept.session {
             self.quit(s).await;
         }
-        results
     }
 
     pub(crate) fn ctx(&self, message: Option<&Message>) -> Ctx {
@@ -1241,10 +1261,15 @@ impl SmtpTransport {
         })
     }
 
-    /// Ends the session politely (QUIT, a short timeout).
+    /// Ends the session: sends QUIT and closes the connection without
+    /// waiting for the server's 221, as Postfix does by default
+    /// (`smtp_skip_quit_response`). Every message was accepted or refused
+    /// already; the reply would only cost a round trip.
     pub(crate) async fn quit(&self, mut session: Session) {
-        let limit = self.config.timeout.min(Duration::from_secs(5));
-        let _ = timeout(limit, session.conn.quit()).await;
+        let mut quit = std::pin::pin!(session.conn.quit());
+        // One poll writes QUIT and, starting to read the reply, sends it
+        // (see `Wire`); the reply itself is not awaited.
+        let _ = std::future::poll_fn(|cx| Poll::Ready(quit.as_mut().poll(cx))).await;
     }
 }
 
@@ -1258,6 +1283,44 @@ impl Transport for SmtpTransport {
                 "internal: no result for the message",
             ))
         })
+    }
+}
+
+/// What a batch keeps between its messages: the open connection, or the
+/// failure that makes opening one pointless.
+#[derive(Default)]
+struct Kept {
+    session: Option<Session>,
+    broken: Option<Failure>,
+}
+
+/// An [`SmtpTransport`] with its connection kept open between messages
+/// (see [`SmtpTransport::into_session`]). End it with
+/// [`SmtpSession::finish`]; dropped, it closes the connection without QUIT.
+pub struct SmtpSession {
+    transport: SmtpTransport,
+    kept: Kept,
+}
+
+impl fmt::Debug for SmtpSession {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SmtpSession")
+            .field("transport", &self.transport)
+            .field("connected", &self.kept.session.is_some())
+            .field("broken", &self.kept.broken.is_some())
+            .finish()
+    }
+}
+
+impl SmtpSession {
+    /// Sends one message over the kept connection (opening it when needed).
+    pub async fn send(&mut self, notification: &Notification) -> Result<Delivery, TransportError> {
+        self.transport.send_kept(&mut self.kept, notification).await
+    }
+
+    /// Ends the connection with QUIT.
+    pub async fn finish(self) {
+        self.transport.finish_kept(self.kept).await;
     }
 }
 

@@ -224,12 +224,23 @@ fn trim_cr(line: &[u8]) -> &[u8] {
 /// The stream handed to lettre: the connection plus the transcript, and
 /// bytes to replay before reading from the connection (the greeting we
 /// already read ourselves).
+///
+/// Writes wait in `out` until the next read or shutdown. lettre flushes
+/// after every write, and writes a message's body and its final `.` line
+/// separately: sent at once, they would make two TLS records and two
+/// packets where one does. SMTP always reads a reply after it writes, so a
+/// write never waits longer than the read that follows it.
 pub(crate) struct Wire {
     stream: Stream,
     transcript: Transcript,
     replay: Vec<u8>,
     replay_pos: usize,
+    out: Vec<u8>,
+    out_pos: usize,
 }
+
+/// Writes of this size or more skip `out` (after what waits there).
+const OUT_CAP: usize = 64 * 1024;
 
 impl fmt::Debug for Wire {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -247,7 +258,23 @@ impl Wire {
             transcript,
             replay: Vec::new(),
             replay_pos: 0,
+            out: Vec::new(),
+            out_pos: 0,
         }
+    }
+
+    /// Sends what waits in `out`, then flushes the stream.
+    fn poll_send_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        while self.out_pos < self.out.len() {
+            let n = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.out[self.out_pos..]))?;
+            if n == 0 {
+                return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
+            }
+            self.out_pos += n;
+        }
+        self.out.clear();
+        self.out_pos = 0;
+        Pin::new(&mut self.stream).poll_flush(cx)
     }
 
     /// Bytes the next reads return before anything from the connection;
@@ -257,7 +284,10 @@ impl Wire {
         self.replay_pos = 0;
     }
 
+    /// The stream and transcript back, after a read (so nothing waits in
+    /// `out`).
     pub(crate) fn into_parts(self) -> (Stream, Transcript) {
+        debug_assert!(self.out.is_empty(), "unsent bytes in the Wire");
         (self.stream, self.transcript)
     }
 }
@@ -269,6 +299,9 @@ impl AsyncRead for Wire {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
+        if !this.out.is_empty() {
+            ready!(this.poll_send_out(cx))?;
+        }
         if this.replay_pos < this.replay.len() {
             let rest = &this.replay[this.replay_pos..];
             let n = rest.len().min(buf.remaining());
@@ -301,17 +334,28 @@ impl AsyncWrite for Wire {
         buf: &[u8],
     ) -> Poll<io::Result<usize>> {
         let this = self.get_mut();
-        let n = ready!(Pin::new(&mut this.stream).poll_write(cx, buf))?;
+        if this.out.len() + buf.len() > OUT_CAP && !this.out.is_empty() {
+            ready!(this.poll_send_out(cx))?;
+        }
+        let n = if buf.len() >= OUT_CAP {
+            ready!(Pin::new(&mut this.stream).poll_write(cx, buf))?
+        } else {
+            this.out.extend_from_slice(buf);
+            buf.len()
+        };
         this.transcript.client_bytes(&buf[..n]);
         Poll::Ready(Ok(n))
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_flush(cx)
+    /// Deferred to the next read or shutdown (see [`Wire`]).
+    fn poll_flush(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Poll::Ready(Ok(()))
     }
 
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        Pin::new(&mut self.get_mut().stream).poll_shutdown(cx)
+        let this = self.get_mut();
+        ready!(this.poll_send_out(cx))?;
+        Pin::new(&mut this.stream).poll_shutdown(cx)
     }
 }
 

@@ -585,6 +585,25 @@ impl SmtpServer {
             .collect()
     }
 
+    /// The events, once every connection to `listener` has a `close`
+    /// event (or after 5 s).
+    fn settled_events(&self, listener: &str) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        loop {
+            let events = self.events();
+            let count = |kind: &str| {
+                events
+                    .iter()
+                    .filter(|e| e["listener"] == listener && e["event"] == kind)
+                    .count()
+            };
+            if count("close") >= count("connect") || std::time::Instant::now() >= deadline {
+                return events;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// How many connections `listener` accepted.
     pub fn connections(&self, listener: &str) -> usize {
         self.events()
@@ -594,9 +613,11 @@ impl SmtpServer {
     }
 
     /// The command verbs `listener` received, in order (`EHLO`, `AUTH`,
-    /// `MAIL`, ...).
+    /// `MAIL`, ...), once every connection to it has closed (or after 5 s):
+    /// a client may close right after sending QUIT, before the server has
+    /// read it.
     pub fn commands(&self, listener: &str) -> Vec<String> {
-        self.events()
+        self.settled_events(listener)
             .iter()
             .filter(|e| e["listener"] == listener && e["event"] == "command")
             .filter_map(|e| e["verb"].as_str().map(str::to_owned))
