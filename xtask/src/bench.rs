@@ -1,9 +1,13 @@
 //! `cargo xtask bench`: notify side by side with msmtp, swaks, Apprise and a
 //! bare nodelay lettre program (`crates/notify-smtp/examples/bare_send.rs`)
 //! on the same local aiosmtpd server (STARTTLS + AUTH PLAIN + a private CA),
-//! interleaved in one run (A B C D E A B C D E ...), plus `notify run`
-//! overhead, 1 GiB pass-through and `notify --version`. Prints a markdown
-//! table and writes it to `bench/results.md`.
+//! interleaved in one run (A B C D E A B C D E ...), the same five in
+//! plaintext on postfix's smtp-sink, peak RSS, `notify run` overhead, 1 GiB
+//! pass-through, `notify --version`, `notify queue flush` of 1,000 messages
+//! against a pooled smtplib loop, and the default template render
+//! (criterion). Installs what is missing (postfix, msmtp, swaks, GNU time
+//! from Debian; Apprise into the test venv). Prints a markdown table and
+//! writes it to `bench/results.md`.
 //!
 //! `cargo xtask bench criterion [ARGS]` runs the criterion benchmarks.
 
@@ -744,7 +748,7 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     let run = interleave(&run_cases, rounds)?;
 
     // 3. 1 GiB of child output through `notify run`, vs a plain pipe.
-    let big_rounds = 3;
+    let big_rounds = rounds;
     println!("==> notify run passing 1 GiB through, vs head | cat, {big_rounds} rounds");
     let big_cases = [
         {
@@ -782,7 +786,7 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     let version = interleave(&version_case, rounds)?;
 
     // 5. `notify queue flush` of 1,000 queued messages vs pooled smtplib.
-    let queue_rounds = 5;
+    let queue_rounds = rounds;
     println!("==> queue flush of {QUEUED} messages vs pooled smtplib, {queue_rounds} rounds");
     let flush = queue_flush(&notify, &dir, &config, &python, port, &ca, queue_rounds)?;
 
