@@ -133,6 +133,10 @@ pub enum Command {
         /// The account to check [default: the one `[email]` uses]
         #[arg(long, value_name = "NAME")]
         account: Option<String>,
+
+        /// Print the checks as JSON instead of text
+        #[arg(long)]
+        json: bool,
     },
 
     /// See, retry or clear notifications waiting for delivery
@@ -154,6 +158,31 @@ pub enum Command {
         /// Print JSON instead of text
         #[arg(long)]
         json: bool,
+    },
+
+    /// Print a shell completion script
+    ///
+    /// Load it in the current shell, or install it where your shell looks
+    /// for completions (see the examples below).
+    #[command(after_long_help = "Examples:
+  bash: source <(notify completions bash)
+        notify completions bash > ~/.local/share/bash-completion/completions/notify
+  zsh:  notify completions zsh > ~/.zfunc/_notify
+        (with fpath+=~/.zfunc before compinit in ~/.zshrc)
+  fish: notify completions fish > ~/.config/fish/completions/notify.fish")]
+    Completions {
+        /// The shell
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+
+    /// Print the manual page (roff), e.g. `notify man | man -l -`
+    #[command(hide = true)]
+    Man {
+        /// Write notify.1 and a page per subcommand (notify-run.1, ...)
+        /// into this directory instead
+        #[arg(long, value_name = "DIR")]
+        dir: Option<PathBuf>,
     },
 }
 
@@ -187,6 +216,11 @@ pub struct DeliveryArgs {
     /// Attach the log (capped, keeping its tail)
     #[arg(long)]
     pub attach_log: bool,
+
+    /// Also show a desktop notification (freedesktop D-Bus, macOS
+    /// Notification Center), at the task's `desktop_level`
+    #[arg(long)]
+    pub desktop: bool,
 
     /// Print the message to stdout instead of delivering it; remember nothing
     #[arg(long)]
@@ -295,7 +329,11 @@ fn non_empty(s: &str) -> Result<String, String> {
 #[derive(Debug, Subcommand)]
 pub enum QueueCommand {
     /// Show each queued notification: task, subject, age, attempts, last error
-    List,
+    List {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Retry every queued notification now
     ///
     /// Exits 0 when all were delivered (or the queue is empty), 75 when some
@@ -321,7 +359,11 @@ pub enum AccountCommand {
     /// kept) and, when `[email]` has no account yet, becomes the one it uses.
     Add(AccountAddArgs),
     /// List the accounts, where their passwords live and whether they are there
-    List,
+    List {
+        /// Print JSON instead of text
+        #[arg(long)]
+        json: bool,
+    },
     /// Store a new password for an account (keychain or file stores)
     SetPassword {
         /// The account's name

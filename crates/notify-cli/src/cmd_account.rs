@@ -21,7 +21,7 @@ use crate::error::{exit, CliError};
 pub async fn account(env: &Env<'_>, cmd: AccountCommand) -> Result<u8, CliError> {
     match cmd {
         AccountCommand::Add(args) => add(env, args).await,
-        AccountCommand::List => list(env),
+        AccountCommand::List { json } => list(env, json),
         AccountCommand::SetPassword { name } => set_password(env, &name),
         AccountCommand::Remove { name } => remove(env, &name),
         AccountCommand::Import { msmtp } => import_msmtp(env, &msmtp),
@@ -404,7 +404,8 @@ fn describe_store(reference: &SecretRef) -> String {
     }
 }
 
-fn list(env: &Env<'_>) -> Result<u8, CliError> {
+fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
+    let _ = json;
     let config = &env.loaded.config;
     if config.accounts.is_empty() {
         env.ui.info(&format!(

@@ -9,7 +9,8 @@ use crate::account;
 use crate::deliver::Env;
 use crate::error::{exit, CliError};
 
-pub async fn doctor(env: &Env<'_>, account_flag: Option<String>) -> Result<u8, CliError> {
+pub async fn doctor(env: &Env<'_>, account_flag: Option<String>, json: bool) -> Result<u8, CliError> {
+    let _ = json;
     let config = &env.loaded.config;
     let name = match account_flag.or_else(|| config.email.account.clone()) {
         Some(name) => name,

@@ -207,7 +207,7 @@ pub async fn retry_due(env: &Env<'_>) {
 
 pub async fn queue(env: &Env<'_>, cmd: QueueCommand) -> Result<u8, CliError> {
     match cmd {
-        QueueCommand::List => list(env),
+        QueueCommand::List { json } => list(env, json),
         QueueCommand::Flush => {
             let flushed = retry(env, true, usize::MAX).await;
             let total = flushed.delivered + flushed.still_queued + flushed.gave_up;
@@ -239,7 +239,8 @@ pub async fn queue(env: &Env<'_>, cmd: QueueCommand) -> Result<u8, CliError> {
     }
 }
 
-fn list(env: &Env<'_>) -> Result<u8, CliError> {
+fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
+    let _ = json;
     let queue = Queue::new(env.data_dir);
     let (entries, warnings) = queue.list();
     let (failed, more) = queue.list_failed();

@@ -599,6 +599,7 @@ pub fn render(
         attachments,
         message_id: Some(notify_smtp::new_message_id(domain)),
         date: Some(now.to_offset(env.offset)),
+        outcome: Some(result.outcome),
     }
 }
 

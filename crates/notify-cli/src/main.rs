@@ -131,6 +131,14 @@ fn main() -> ExitCode {
 }
 
 fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
+    // Commands that need neither the configuration nor the data directory,
+    // so that a broken config file cannot break them.
+    match &cli.command {
+        Command::Providers { json } => return cmd_providers::providers(*json),
+        Command::Completions { shell } => return completions(*shell),
+        Command::Man { dir } => return man(dir.as_deref()),
+        _ => {}
+    }
     let ui = Ui {
         verbose: cli.global.verbose,
         quiet: cli.global.quiet,
@@ -182,11 +190,49 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
         Command::Send(args) => runtime.block_on(cmd_send::send(&env, args)),
         Command::Test(args) => runtime.block_on(cmd_test::test(&env, args)),
         Command::Template(cmd) => cmd_template::template(&env, cmd),
-        Command::Providers { json } => cmd_providers::providers(json),
+        Command::Providers { .. } | Command::Completions { .. } | Command::Man { .. } => {
+            Ok(exit::OK)
+        }
         Command::Queue(cmd) => runtime.block_on(cmd_queue::queue(&env, cmd)),
-        Command::Doctor { account } => runtime.block_on(cmd_doctor::doctor(&env, account)),
+        Command::Doctor { account, json } => {
+            runtime.block_on(cmd_doctor::doctor(&env, account, json))
+        }
         Command::Account(cmd) => runtime.block_on(cmd_account::account(&env, cmd)),
     }
+}
+
+/// `notify completions SHELL`: the script on stdout.
+fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "notify", &mut out);
+    emit(&String::from_utf8_lossy(&out));
+    Ok(exit::OK)
+}
+
+/// `notify man`: the manual page on stdout, or every page into a directory.
+fn man(dir: Option<&std::path::Path>) -> Result<u8, CliError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(cmd, dir))
+                .map_err(|e| {
+                    CliError::new(
+                        exit::PERMANENT,
+                        format!("cannot write the manual pages into {}: {e}", dir.display()),
+                    )
+                })?;
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot render: {e}")))?;
+            emit(&String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(exit::OK)
 }
 
 /// `--color` as clap understands it, read before parsing so that even parse

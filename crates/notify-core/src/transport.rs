@@ -50,6 +50,10 @@ pub struct Notification {
         skip_serializing_if = "Option::is_none"
     )]
     pub date: Option<OffsetDateTime>,
+    /// How the run it reports went, when it reports one. Transports may
+    /// use it: the desktop transport marks a failure critical.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub outcome: Option<crate::Outcome>,
 }
 
 /// A file attached to a [`Notification`].

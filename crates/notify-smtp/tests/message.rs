@@ -836,6 +836,7 @@ fn everything_at_once_is_well_formed() {
         )],
         message_id: Some("<all@example.com>".into()),
         date: Some(datetime!(2030-01-01 00:00 UTC)),
+        outcome: Some(notify_core::Outcome::Failure),
     };
     let bytes = format_message(&n).unwrap();
     assert_no_injection(&bytes);
