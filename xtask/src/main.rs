@@ -11,6 +11,10 @@
 //!   trying notify by hand: prints its ports, login and CA file.
 //! - `keychain -- COMMAND...`: runs a command inside a private keychain
 //!   session (below), e.g. the keychain tests by hand.
+//! - `dist`: the release binary, its manual pages and shell completions in
+//!   `target/dist/` (see `dist.rs`).
+//! - `recipes`: tries the recipes of `docs/recipes/` for real (see
+//!   `recipes.rs`).
 //!
 //! Before the tests, `ci` sets up what they need on a fresh machine: a
 //! Python venv in `target/testenv` with aiosmtpd 1.4.6 (the real SMTP
@@ -31,6 +35,8 @@
 //! It needs only cargo and has no dependencies, so it builds in seconds.
 
 mod bench;
+mod dist;
+mod recipes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -45,6 +51,8 @@ fn main() -> ExitCode {
         "bench" => bench::bench(rest),
         "smtp-server" => smtp_server(rest),
         "keychain" => keychain(rest),
+        "dist" => dist::dist(rest),
+        "recipes" => recipes::recipes(rest),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
@@ -77,6 +85,11 @@ tasks:
           run the SMTP test server (plaintext relay, STARTTLS, implicit TLS)
           in the foreground on free ports (or N, N+1, N+2); prints the ports,
           a login and the CA file; Ctrl-C stops it
+  dist    build notify in release and write target/dist/: the binary, the
+          manual pages (man/notify.1, one per subcommand) and the shell
+          completions (bash, zsh, fish)
+  recipes try every recipe of docs/recipes/ for real (installs the backup
+          tools when missing) against the SMTP test server
   keychain [--] COMMAND [ARGS...]
           run COMMAND in a private D-Bus session with an unlocked
           gnome-keyring (Linux), e.g.
