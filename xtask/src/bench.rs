@@ -84,7 +84,7 @@ fn criterion(args: &[String]) -> Result<(), String> {
     step("cargo bench", cmd)
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| if p.is_absolute() { p } else { root().join(p) })

@@ -24,6 +24,9 @@
 //! finds them and takes no time. The tests get the venv's Python through
 //! `NOTIFY_TEST_PYTHON`.
 //!
+//! It also installs `man-db` when `man` is missing: a test renders
+//! notify's manual page with `man -l`.
+//!
 //! On Linux the tests also get a real keychain: `ci` installs
 //! `gnome-keyring libsecret-tools dbus` when their commands are missing and
 //! runs the whole test step inside `dbus-run-session`, where an unlocked
@@ -88,8 +91,11 @@ tasks:
   dist    build notify in release and write target/dist/: the binary, the
           manual pages (man/notify.1, one per subcommand) and the shell
           completions (bash, zsh, fish)
-  recipes try every recipe of docs/recipes/ for real (installs the backup
-          tools when missing) against the SMTP test server
+  recipes [--write] [--keep] [PAGE...]
+          try the recipes of docs/recipes/ (all, or the named pages) for real
+          against the SMTP test server, installing restic, borg, rsync and
+          PostgreSQL when missing; --write puts the mails this run produced
+          into the pages, --keep keeps the temporary directory
   keychain [--] COMMAND [ARGS...]
           run COMMAND in a private D-Bus session with an unlocked
           gnome-keyring (Linux), e.g.
@@ -139,11 +145,17 @@ fn ci(_args: &[String]) -> Result<(), String> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     step("cargo fmt --check", fmt)?;
 
-    println!("==> test environment (target/testenv: aiosmtpd, openssl; keychain tools)");
+    println!("==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; man)");
     let env_start = Instant::now();
     let mut apt = Apt { updated: false };
     let python = test_env(&mut apt)?;
     let keychain = keychain_tools(&mut apt)?;
+    if cfg!(target_os = "linux") && !on_path("man") {
+        apt.install(
+            &["man-db"],
+            "the manual-page test renders notify's page with `man -l`",
+        )?;
+    }
     println!(
         "    test environment: {:.1}s",
         env_start.elapsed().as_secs_f64()

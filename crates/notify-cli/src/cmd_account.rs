@@ -405,8 +405,10 @@ fn describe_store(reference: &SecretRef) -> String {
 }
 
 fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
-    let _ = json;
     let config = &env.loaded.config;
+    if json {
+        return list_json(env);
+    }
     if config.accounts.is_empty() {
         env.ui.info(&format!(
             "no accounts in {}: notifications go to the local Maildir; add one with `notify account add NAME`",
@@ -419,7 +421,7 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
         let default = config.email.account.as_deref() == Some(name.as_str());
         let server = match account::smtp_config(name, acc, &crate::Ui::silent()) {
             Ok(c) => format!("{}:{} ({})", c.host, c.port, c.security),
-            Err(e) => format!("invalid: {e}"),
+            Err(e) => format!("invalid: {}", e.message()),
         };
         let password = match &acc.password {
             None => "none (no login)".to_owned(),
@@ -437,6 +439,76 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
     }
     crate::emit(&out);
     Ok(exit::OK)
+}
+
+/// `account list --json` (docs/json.md): what the text shows, one object
+/// per account, plus the provider preset in use. Never a secret: the
+/// password is only looked up to say whether it is there.
+fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
+    let config = &env.loaded.config;
+    let silent = crate::Ui::silent();
+    let list: Vec<serde_json::Value> = config
+        .accounts
+        .iter()
+        .map(|(name, acc)| {
+            let (server, security, config_error) = match account::smtp_config(name, acc, &silent) {
+                Ok(c) => (
+                    Some(format!("{}:{}", c.host, c.port)),
+                    Some(c.security.to_string()),
+                    None,
+                ),
+                Err(e) => (None, None, Some(e.message().to_owned())),
+            };
+            let provider = account::provider_of(name, acc).ok().flatten().map(|p| p.id);
+            let (store, present, password_error) = match acc.password.as_deref() {
+                None => (None, None, None),
+                Some(text) => match text.parse::<SecretRef>() {
+                    Err(e) => (None, None, Some(e.to_string())),
+                    Ok(reference) => {
+                        let (present, error) = password_present(name, &reference);
+                        (Some(reference.to_string()), present, error)
+                    }
+                },
+            };
+            serde_json::json!({
+                "name": name,
+                "from": acc.from,
+                "provider": provider,
+                "server": server,
+                "security": security,
+                "username": account::username_of(acc),
+                "password_store": store,
+                "password_present": present,
+                "password_error": password_error,
+                "default": config.email.account.as_deref() == Some(name.as_str()),
+                "config_error": config_error,
+            })
+        })
+        .collect();
+    let text = serde_json::to_string_pretty(&list)
+        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
+    crate::emit(&format!("{text}\n"));
+    Ok(exit::OK)
+}
+
+/// [`password_state`] for JSON: whether the store holds the password
+/// (`None` when that cannot be known without running a command, in a build
+/// without the keychain, or with the keychain locked), and why not.
+fn password_present(name: &str, reference: &SecretRef) -> (Option<bool>, Option<String>) {
+    if let SecretRef::Command(_) = reference {
+        return (None, None);
+    }
+    let Some(store) = store_for(reference) else {
+        return (
+            None,
+            Some("this build of notify has no OS keychain support".to_owned()),
+        );
+    };
+    match store.get(name) {
+        Ok(_) => (Some(true), None),
+        Err(e @ notify_secrets::Error::Inaccessible { .. }) => (None, Some(e.to_string())),
+        Err(e) => (Some(false), Some(e.to_string())),
+    }
 }
 
 /// Whether a password is there, without showing it. Commands are not run.

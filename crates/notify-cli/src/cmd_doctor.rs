@@ -9,8 +9,11 @@ use crate::account;
 use crate::deliver::Env;
 use crate::error::{exit, CliError};
 
-pub async fn doctor(env: &Env<'_>, account_flag: Option<String>, json: bool) -> Result<u8, CliError> {
-    let _ = json;
+pub async fn doctor(
+    env: &Env<'_>,
+    account_flag: Option<String>,
+    json: bool,
+) -> Result<u8, CliError> {
     let config = &env.loaded.config;
     let name = match account_flag.or_else(|| config.email.account.clone()) {
         Some(name) => name,
@@ -19,6 +22,15 @@ pub async fn doctor(env: &Env<'_>, account_flag: Option<String>, json: bool) -> 
                 "no account configured: notifications go to the local Maildir {}; add one with `notify account add NAME`",
                 env.data_dir.join("maildir").display()
             ));
+            if json {
+                emit_json(&serde_json::json!({
+                    "account": null,
+                    "server": null,
+                    "security": null,
+                    "checks": [],
+                    "verdict": Verdict::Skipped.as_str(),
+                }))?;
+            }
             return Ok(exit::OK);
         }
     };
@@ -33,11 +45,8 @@ pub async fn doctor(env: &Env<'_>, account_flag: Option<String>, json: bool) -> 
         Ok(with) => (with, None),
         Err(e) => (smtp, Some(e)),
     };
-    let mut out = format!(
-        "Checking account `{name}`: {}:{} ({})\n",
-        smtp.host, smtp.port, smtp.security
-    );
     let mut checks = if env.ui.is_verbose() {
+        // The transcript goes to stderr only, never into the report.
         doctor::diagnose_with_transcript(&smtp, Arc::new(|line: &str| eprintln!("{line}"))).await
     } else {
         doctor::diagnose(&smtp).await
@@ -49,51 +58,89 @@ pub async fn doctor(env: &Env<'_>, account_flag: Option<String>, json: bool) -> 
             c.hint = None;
         }
     }
+
+    // One row per line of the report: the password first, then the steps.
+    // A step's hint is shown only when the step did not pass.
+    let password = match (&secret_problem, &acc.password) {
+        (Some(e), _) => Row {
+            step: "PASSWORD",
+            verdict: Verdict::Fail,
+            detail: e.message().to_owned(),
+            hint: e.hint_text().map(str::to_owned),
+        },
+        (None, Some(reference)) => Row {
+            step: "PASSWORD",
+            verdict: Verdict::Ok,
+            detail: format!("found ({reference})"),
+            hint: None,
+        },
+        (None, None) => Row {
+            step: "PASSWORD",
+            verdict: Verdict::Skipped,
+            detail: "no `password`: no login".to_owned(),
+            hint: None,
+        },
+    };
+    let rows: Vec<Row> = std::iter::once(password)
+        .chain(checks.iter().map(|c| Row {
+            step: c.step,
+            verdict: c.verdict,
+            detail: c.detail.clone(),
+            hint: c.hint.clone().filter(|_| c.verdict != Verdict::Ok),
+        }))
+        .collect();
+    let mut overall = doctor::overall(&checks);
+    if secret_problem.is_some() {
+        overall = Verdict::Fail;
+    }
+    let code = match (overall, &secret_problem) {
+        (_, Some(e)) => e.code(),
+        (Verdict::Fail, None) => exit::PERMANENT,
+        _ => exit::OK,
+    };
+
+    if json {
+        let checks: Vec<serde_json::Value> = rows
+            .iter()
+            .map(|r| {
+                serde_json::json!({
+                    "step": r.step,
+                    "verdict": r.verdict.as_str(),
+                    "detail": r.detail,
+                    "hint": r.hint,
+                })
+            })
+            .collect();
+        emit_json(&serde_json::json!({
+            "account": name,
+            "server": format!("{}:{}", smtp.host, smtp.port),
+            "security": smtp.security.to_string(),
+            "checks": checks,
+            "verdict": overall.as_str(),
+        }))?;
+        return Ok(code);
+    }
+
+    let mut out = format!(
+        "Checking account `{name}`: {}:{} ({})\n",
+        smtp.host, smtp.port, smtp.security
+    );
     let width = checks
         .iter()
         .map(|c| c.step.len())
         .max()
         .unwrap_or(4)
         .max(8);
-    let line = |out: &mut String, step: &str, verdict: &str, detail: &str, hint: Option<&str>| {
-        out.push_str(&format!("{step:<width$}  {verdict:<7} {detail}\n"));
-        if let Some(hint) = hint {
-            out.push_str(&format!("{:<width$}  {:<7} hint: {hint}\n", "", ""));
-        }
-    };
-    match (&secret_problem, &acc.password) {
-        (Some(e), _) => line(&mut out, "PASSWORD", "fail", e.message(), e.hint_text()),
-        (None, Some(reference)) => line(
-            &mut out,
-            "PASSWORD",
-            "ok",
-            &format!("found ({reference})"),
-            None,
-        ),
-        (None, None) => line(
-            &mut out,
-            "PASSWORD",
-            "skipped",
-            "no `password`: no login",
-            None,
-        ),
-    }
-    for c in &checks {
+    for r in &rows {
         out.push_str(&format!(
             "{:<width$}  {:<7} {}\n",
-            c.step,
-            c.verdict.as_str(),
-            c.detail
+            r.step,
+            r.verdict.as_str(),
+            r.detail
         ));
-        if let Some(hint) = &c.hint {
-            if c.verdict != Verdict::Ok {
-                out.push_str(&format!("{:<width$}  {:<7} hint: {hint}\n", "", ""));
-            }
+        if let Some(hint) = &r.hint {
+            out.push_str(&format!("{:<width$}  {:<7} hint: {hint}\n", "", ""));
         }
-    }
-    let mut overall = doctor::overall(&checks);
-    if secret_problem.is_some() {
-        overall = Verdict::Fail;
     }
     out.push_str(match overall {
         Verdict::Ok => "\nAll checks passed.\n",
@@ -101,9 +148,21 @@ pub async fn doctor(env: &Env<'_>, account_flag: Option<String>, json: bool) -> 
         _ => "\nSome checks failed.\n",
     });
     crate::emit(&out);
-    Ok(match (overall, secret_problem) {
-        (_, Some(e)) => e.code(),
-        (Verdict::Fail, None) => exit::PERMANENT,
-        _ => exit::OK,
-    })
+    Ok(code)
+}
+
+/// One line of the report (and one element of `checks` in JSON).
+struct Row {
+    step: &'static str,
+    verdict: Verdict,
+    detail: String,
+    hint: Option<String>,
+}
+
+/// Pretty-printed JSON on stdout, as every `--json` output (docs/json.md).
+fn emit_json(value: &serde_json::Value) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
+    crate::emit(&format!("{text}\n"));
+    Ok(())
 }

@@ -15,7 +15,7 @@ use crate::cli::QueueCommand;
 use crate::config::HumanDuration;
 use crate::deliver::{self, Env};
 use crate::error::{exit, CliError};
-use crate::queue::{Claimed, Queue, Retry, DEFAULT_MAX_AGE};
+use crate::queue::{Claimed, Entry, Queue, Retry, DEFAULT_MAX_AGE};
 
 /// How many queued messages one `run` or `send` retries on its way.
 const RETRY_PER_RUN: usize = 50;
@@ -240,12 +240,14 @@ pub async fn queue(env: &Env<'_>, cmd: QueueCommand) -> Result<u8, CliError> {
 }
 
 fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
-    let _ = json;
     let queue = Queue::new(env.data_dir);
     let (entries, warnings) = queue.list();
     let (failed, more) = queue.list_failed();
     for w in warnings.into_iter().chain(more) {
         env.ui.warn(&w);
+    }
+    if json {
+        return list_json(&entries, &failed);
     }
     if entries.is_empty() && failed.is_empty() {
         env.ui.info("the queue is empty");
@@ -278,5 +280,39 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
         }
     }
     crate::emit(&out);
+    Ok(exit::OK)
+}
+
+/// `queue list --json` (docs/json.md): one array, the queued entries and
+/// then the given-up ones, as the text lists them; never a message body.
+fn list_json(queued: &[Entry], failed: &[Entry]) -> Result<u8, CliError> {
+    let utc = |t: OffsetDateTime| {
+        t.to_offset(time::UtcOffset::UTC)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default()
+    };
+    let item = |e: &Entry, state: &str| {
+        serde_json::json!({
+            "id": e.id,
+            "state": state,
+            "task": e.task,
+            "account": e.account,
+            "subject": e.subject,
+            "recipients": e.recipients,
+            "message_id": e.message_id,
+            "queued_at": utc(e.first_failed_at),
+            "next_attempt_at": (state == "queued").then(|| utc(e.next_attempt_at)),
+            "attempts": e.attempts,
+            "last_error": e.last_error,
+        })
+    };
+    let list: Vec<serde_json::Value> = queued
+        .iter()
+        .map(|e| item(e, "queued"))
+        .chain(failed.iter().map(|e| item(e, "failed")))
+        .collect();
+    let text = serde_json::to_string_pretty(&list)
+        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
+    crate::emit(&format!("{text}\n"));
     Ok(exit::OK)
 }

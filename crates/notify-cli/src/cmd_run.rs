@@ -35,6 +35,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     let tail = RefCell::new(Tail::new(keep));
 
     let started = OffsetDateTime::now_utc();
+    start_notice(env, &args, &eff, started).await;
     let finished = runner::run(&args.command, &tail).await;
 
     let tail = tail.into_inner();
@@ -73,4 +74,41 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
         e.report();
     }
     finished.process_exit_code()
+}
+
+/// The desktop notice that the job starts (`notify_on_start`, with the
+/// desktop on and its level not `never`). Problems are warnings: the job
+/// runs regardless.
+async fn start_notice(
+    env: &Env<'_>,
+    args: &RunArgs,
+    eff: &crate::config::Effective,
+    started: OffsetDateTime,
+) {
+    let s = &eff.settings;
+    let desktop = args.delivery.desktop || s.desktop.unwrap_or(false);
+    let level = s.desktop_level.unwrap_or(s.level());
+    if !desktop || !s.notify_on_start.unwrap_or(false) || level == notify_core::Level::Never {
+        return;
+    }
+    let Ok(locale) = deliver::locale(&eff.locale) else {
+        return; // reported with the notification at the end
+    };
+    let mut start = TaskResult::new(args.task.clone(), notify_core::Outcome::Success);
+    start.started_at = Some(started);
+    start.command = Some(runner::display_command(&args.command));
+    start.computer_name = Some(crate::computer_name());
+    let notice = deliver::render_start(env, locale, &start);
+    match deliver::desktop(env, &notice, args.delivery.dry_run).await {
+        Ok(Some(line)) => env.ui.verbose(&format!(
+            "notify: `{}` started {line}",
+            deliver::shown(&args.task)
+        )),
+        Ok(None) => {}
+        Err(e) => env.ui.warn(&format!(
+            "the start notice for `{}` failed: {}",
+            deliver::shown(&args.task),
+            e.message()
+        )),
+    }
 }

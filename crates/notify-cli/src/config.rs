@@ -88,6 +88,35 @@ pub struct Settings {
     pub queue_max_age: Option<HumanDuration>,
     /// The language of this task's mails.
     pub locale: Option<LocaleName>,
+    /// Also show a desktop notification (`--desktop`).
+    pub desktop: Option<bool>,
+    /// When to show the desktop notification [default: `level`].
+    pub desktop_level: Option<Level>,
+    /// Show a desktop notice when `notify run` starts the job (only with
+    /// `desktop`).
+    pub notify_on_start: Option<bool>,
+    /// More email destinations, each with its own account, recipients and
+    /// level (`[[tasks."NAME".also]]` or `[[email.also]]`).
+    pub also: Option<Vec<AlsoEmail>>,
+}
+
+/// One more email destination of a task (`[[email.also]]`,
+/// `[[tasks."NAME".also]]`): the same mail, through its own account to its
+/// own recipients, decided by its own level.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlsoEmail {
+    /// The account to send from; absent: the task's account.
+    #[serde(default, deserialize_with = "text")]
+    pub account: Option<String>,
+    /// Recipients (required).
+    pub to: Option<Addresses>,
+    /// Copy recipients.
+    pub cc: Option<Addresses>,
+    /// Blind-copy recipients.
+    pub bcc: Option<Addresses>,
+    /// When to send [default: the task's `level`].
+    pub level: Option<Level>,
 }
 
 /// An SMTP account (`[accounts.NAME]`). The password is never here: only
@@ -595,7 +624,11 @@ fn overlay(base: &mut Settings, top: &Settings) {
         attach_log_max,
         log_tail_lines,
         locale,
-        queue_max_age
+        queue_max_age,
+        desktop,
+        desktop_level,
+        notify_on_start,
+        also
     );
     // A task's own body replaces the [email] body, inline or file alike.
     if top.body.is_some() || top.body_file.is_some() {

@@ -198,13 +198,63 @@ pub struct Plan {
     pub reply_to: Option<String>,
 }
 
+/// Who gets an email: the account to send from and the recipients.
+struct Recipients<'a> {
+    account: Option<&'a str>,
+    to: Option<&'a Addresses>,
+    cc: Option<&'a Addresses>,
+    bcc: Option<&'a Addresses>,
+    level: Level,
+}
+
 impl Plan {
     /// Checks and resolves the settings of `task`.
     pub fn new(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Result<Plan, CliError> {
         let eff = effective(env, task, flags);
         let s = &eff.settings;
+        let who = Recipients {
+            account: s.account.as_deref(),
+            to: s.to.as_ref(),
+            cc: s.cc.as_ref(),
+            bcc: s.bcc.as_ref(),
+            level: s.level(),
+        };
+        Self::build(env, task, &eff, &who)
+    }
+
+    /// The plan of an `[[also]]` email of `task`: its own account (or the
+    /// task's), its own recipients (required) and level (or the task's).
+    pub fn also(
+        env: &Env<'_>,
+        task: &str,
+        flags: &DeliveryArgs,
+        also: &crate::config::AlsoEmail,
+    ) -> Result<Plan, CliError> {
+        let eff = effective(env, task, flags);
+        let s = &eff.settings;
+        let Some(to) = also.to.as_ref().filter(|to| !to.0.is_empty()) else {
+            return Err(CliError::config("an [[also]] destination has no `to`")
+                .hint("give each [[also]] entry its recipients: to = [\"me@example.org\"]"));
+        };
+        let who = Recipients {
+            account: also.account.as_deref().or(s.account.as_deref()),
+            to: Some(to),
+            cc: also.cc.as_ref(),
+            bcc: also.bcc.as_ref(),
+            level: also.level.unwrap_or(s.level()),
+        };
+        Self::build(env, task, &eff, &who)
+    }
+
+    fn build(
+        env: &Env<'_>,
+        task: &str,
+        eff: &Effective,
+        who: &Recipients<'_>,
+    ) -> Result<Plan, CliError> {
+        let s = &eff.settings;
         let locale = locale(&eff.locale)?;
-        let route = match s.account.as_deref() {
+        let route = match who.account {
             None => Route::Maildir,
             Some(name) => {
                 let account = env
@@ -224,7 +274,7 @@ impl Plan {
         let (from, to) = match &route {
             Route::Maildir => (
                 LOCAL_FROM.to_owned(),
-                match &s.to {
+                match who.to {
                     Some(list) if !list.0.is_empty() => list.0.clone(),
                     _ => vec![format!("{}@localhost", local_user())],
                 },
@@ -234,7 +284,7 @@ impl Plan {
                     CliError::config(format!("account `{name}` has no `from` address"))
                         .hint("add from = \"Backups <backup@example.com>\" to [accounts.NAME]")
                 })?;
-                let to = match &s.to {
+                let to = match who.to {
                     Some(list) if !list.0.is_empty() => list.0.clone(),
                     _ => {
                         return Err(CliError::config(format!(
@@ -249,16 +299,16 @@ impl Plan {
         };
         let plan = Plan {
             fallback: false,
-            level: s.level(),
+            level: who.level,
             options: s.policy_options(),
             locale,
             route,
             from,
             to,
-            cc: s.cc.clone().map(|a| a.0).unwrap_or_default(),
-            bcc: s.bcc.clone().map(|a| a.0).unwrap_or_default(),
+            cc: who.cc.map(|a| a.0.clone()).unwrap_or_default(),
+            bcc: who.bcc.map(|a| a.0.clone()).unwrap_or_default(),
             reply_to: s.reply_to.clone(),
-            eff,
+            eff: eff.clone(),
         };
         plan.check_addresses()?;
         Ok(plan)
@@ -318,8 +368,29 @@ pub enum Caller {
     Send,
 }
 
+/// One place a task's notifications go, with its own level and its own
+/// memory of earlier runs (for the `changes` level).
+struct Destination {
+    /// How diagnostics name it: `email`, `desktop`, `also (account ...)`.
+    label: String,
+    state: StateStore,
+    level: Level,
+    options: PolicyOptions,
+    kind: Kind,
+}
+
+enum Kind {
+    /// An email, by the plan's route.
+    Email(Box<Plan>),
+    /// A desktop notification in this locale.
+    Desktop(&'static Locale),
+}
+
 /// Everything `run` and `send` do after the job: decide, render, deliver and
-/// remember. Returns the exit code for `send`.
+/// remember, for each destination of the task (its email, `[[also]]`
+/// emails, the desktop). One failing destination never keeps another from
+/// being tried; the error returned is the worst (configuration, then
+/// permanent, then queued), the others are reported here.
 pub async fn notify(
     env: &Env<'_>,
     result: &TaskResult,
@@ -327,18 +398,8 @@ pub async fn notify(
     log: Option<&[u8]>,
     caller: Caller,
 ) -> Result<u8, CliError> {
-    let name = shown(&result.task_name);
-    let plan = match Plan::new(env, &result.task_name, flags) {
-        Ok(plan) => plan,
-        Err(e) if caller == Caller::Run => {
-            e.report();
-            env.ui.warn(&format!(
-                "the notification for `{name}` goes to the local Maildir instead, so that it is not lost"
-            ));
-            Plan::local(env, &result.task_name, flags)
-        }
-        Err(e) => return Err(e),
-    };
+    let mut failures = Vec::new();
+    let destinations = destinations(env, &result.task_name, flags, caller, &mut failures);
 
     // Whatever this run decides, notifications still queued from earlier
     // runs are tried first when they are due.
@@ -346,14 +407,133 @@ pub async fn notify(
         crate::cmd_queue::retry_due(env).await;
     }
 
-    let states = StateStore::new(env.data_dir);
+    let now = OffsetDateTime::now_utc();
+    let several = destinations.len() > 1;
+    for dest in &destinations {
+        if let Err(e) = deliver_to(env, dest, several, result, flags, log, now).await {
+            failures.push(e);
+        }
+    }
+    worst(failures)
+}
+
+/// The destinations of `task`: its email (or the local Maildir), each
+/// `[[also]]` email, and the desktop when asked for. Configuration errors
+/// go to `failures`; under `run` the email falls back to the local Maildir
+/// instead, so that nothing is lost.
+fn destinations(
+    env: &Env<'_>,
+    task: &str,
+    flags: &DeliveryArgs,
+    caller: Caller,
+    failures: &mut Vec<CliError>,
+) -> Vec<Destination> {
+    let name = shown(task);
+    let mut out = Vec::new();
+    let email = |plan: Plan, label: String, state: StateStore| Destination {
+        label,
+        state,
+        level: plan.level,
+        options: plan.options,
+        kind: Kind::Email(Box::new(plan)),
+    };
+    match Plan::new(env, task, flags) {
+        Ok(plan) => out.push(email(plan, "email".into(), StateStore::new(env.data_dir))),
+        Err(e) if caller == Caller::Run => {
+            e.report();
+            env.ui.warn(&format!(
+                "the notification for `{name}` goes to the local Maildir instead, so that it is not lost"
+            ));
+            let plan = Plan::local(env, task, flags);
+            out.push(email(plan, "email".into(), StateStore::new(env.data_dir)));
+        }
+        Err(e) => failures.push(e),
+    }
+    let eff = effective(env, task, flags);
+    for also in eff.settings.also.iter().flatten() {
+        let label = format!(
+            "also (account `{}`)",
+            also.account
+                .as_deref()
+                .or(eff.settings.account.as_deref())
+                .unwrap_or("local Maildir")
+        );
+        let state = StateStore::channel(env.data_dir, &also_channel(also));
+        match Plan::also(env, task, flags, also) {
+            Ok(plan) => out.push(email(plan, label, state)),
+            Err(e) => failures.push(e.prefixed(&format!("[[also]] of task `{name}`"))),
+        }
+    }
+    if flags.desktop || eff.settings.desktop.unwrap_or(false) {
+        match locale(&eff.locale) {
+            Ok(locale) => out.push(Destination {
+                label: "desktop".into(),
+                state: StateStore::channel(env.data_dir, "desktop"),
+                level: eff.settings.desktop_level.unwrap_or(eff.settings.level()),
+                options: eff.settings.policy_options(),
+                kind: Kind::Desktop(locale),
+            }),
+            Err(e) => failures.push(e),
+        }
+    }
+    out
+}
+
+/// The state channel of an `[[also]]` destination: named by its account and
+/// recipients, so reordering the list keeps each one's memory.
+fn also_channel(also: &crate::config::AlsoEmail) -> String {
+    let mut key = also.account.clone().unwrap_or_default();
+    key.push('\n');
+    if let Some(to) = &also.to {
+        key.push_str(&to.0.join(","));
+    }
+    format!("also-{:016x}", crate::state::fnv1a64(key.as_bytes()))
+}
+
+/// The most serious of `failures` as the error (configuration, then
+/// permanent, then temporary); the others are reported here.
+fn worst(mut failures: Vec<CliError>) -> Result<u8, CliError> {
+    fn rank(code: u8) -> u8 {
+        match code {
+            exit::CONFIG => 3,
+            exit::TEMPORARY => 1,
+            exit::OK => 0,
+            _ => 2,
+        }
+    }
+    let Some(at) = (0..failures.len()).max_by_key(|&i| rank(failures[i].code())) else {
+        return Ok(exit::OK);
+    };
+    let worst = failures.remove(at);
+    for other in &failures {
+        other.report();
+    }
+    Err(worst)
+}
+
+/// Decides, renders, delivers and remembers for one destination.
+async fn deliver_to(
+    env: &Env<'_>,
+    dest: &Destination,
+    several: bool,
+    result: &TaskResult,
+    flags: &DeliveryArgs,
+    log: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Result<(), CliError> {
+    let name = shown(&result.task_name);
+    let who = if several {
+        format!("{name} ({})", dest.label)
+    } else {
+        name.clone()
+    };
+    let states = &dest.state;
     let (previous, warning) = states.load(&result.task_name);
     if let Some(w) = warning {
         env.ui.warn(&w);
     }
-    let now = OffsetDateTime::now_utc();
-    let decision = decide(plan.level, result, previous.as_ref(), &plan.options, now);
-    let level = plan.level;
+    let decision = decide(dest.level, result, previous.as_ref(), &dest.options, now);
+    let level = dest.level;
     let why = match decision.reason {
         notify_core::Reason::LevelAlways | notify_core::Reason::LevelNever => {
             decision.reason.to_string()
@@ -361,7 +541,7 @@ pub async fn notify(
         reason => format!("{reason}; level {level}"),
     };
     env.ui.verbose(&format!(
-        "{name}: {} ({why})",
+        "{who}: {} ({why})",
         if decision.send {
             "notifying"
         } else {
@@ -382,37 +562,149 @@ pub async fn notify(
     if !decision.send {
         if flags.dry_run {
             env.ui.info(&format!(
-                "dry run: no notification for `{name}`: {} (level {level})",
+                "dry run: no notification for `{who}`: {} (level {level})",
                 decision.reason
             ));
         }
         remember(&decision.state);
-        return Ok(exit::OK);
+        return Ok(());
     }
 
     let history = notify_template::History {
         suppressed: decision.suppressed,
         streak: decision.streak,
     };
-    let notification = render(env, &plan, result, &history, log, now);
-
-    if flags.dry_run {
-        StdoutTransport.send(&notification).await?;
-        return Ok(exit::OK);
+    match &dest.kind {
+        Kind::Email(plan) => {
+            let notification = render(env, plan, result, &history, log, now);
+            if flags.dry_run {
+                StdoutTransport.send(&notification).await?;
+                return Ok(());
+            }
+            match send_planned(env, plan, &result.task_name, &notification).await? {
+                Sent::Delivered(line) => {
+                    remember(&decision.state);
+                    env.ui.info(&format!("notify: `{who}` {line}"));
+                    Ok(())
+                }
+                // Queued is as good as sent for the policy: it will be
+                // delivered, so the next run must not count this one as unsent.
+                Sent::Queued(e) => {
+                    remember(&decision.state);
+                    Err(e)
+                }
+            }
+        }
+        Kind::Desktop(locale) => {
+            let notification = render_desktop(env, locale, result, &history);
+            let sent = desktop(env, &notification, flags.dry_run).await;
+            // No queue for the desktop: a notice shown later is no use.
+            remember(&decision.state);
+            sent.map(|line| {
+                if let Some(line) = line {
+                    env.ui.info(&format!("notify: `{who}` {line}"));
+                }
+            })
+        }
     }
+}
 
-    match send_planned(env, &plan, &result.task_name, &notification).await? {
-        Sent::Delivered(line) => {
-            remember(&decision.state);
-            env.ui.info(&format!("notify: `{name}` {line}"));
-            Ok(exit::OK)
+/// The desktop notification about `result`: the locale's short summary and
+/// body (with the notices about earlier runs).
+fn render_desktop(
+    env: &Env<'_>,
+    locale: &'static Locale,
+    result: &TaskResult,
+    history: &notify_template::History,
+) -> Notification {
+    render_short(
+        env,
+        locale,
+        result,
+        history,
+        locale.desktop_summary(),
+        locale.desktop_body(),
+        Some(result.outcome),
+    )
+}
+
+/// The desktop notice that `result`'s task has started.
+pub fn render_start(env: &Env<'_>, locale: &'static Locale, result: &TaskResult) -> Notification {
+    let history = notify_template::History::default();
+    render_short(
+        env,
+        locale,
+        result,
+        &history,
+        locale.start_summary(),
+        locale.start_body(),
+        None,
+    )
+}
+
+fn render_short(
+    env: &Env<'_>,
+    locale: &'static Locale,
+    result: &TaskResult,
+    history: &notify_template::History,
+    summary: &str,
+    body: &str,
+    outcome: Option<notify_core::Outcome>,
+) -> Notification {
+    let ctx = Context {
+        result,
+        locale,
+        offset: env.offset,
+    };
+    let sources = Sources {
+        subject: Some(Source {
+            label: "desktop summary",
+            text: summary,
+        }),
+        body: Some(Source {
+            label: "desktop body",
+            text: body,
+        }),
+        html: None,
+    };
+    let rendered = notify_template::render_notification_with(&sources, &ctx, &[], history);
+    Notification {
+        subject: rendered.subject,
+        text: rendered.text.trim_end().to_owned(),
+        outcome,
+        ..Notification::default()
+    }
+}
+
+/// Shows a desktop notification (or prints it, for a dry run). A desktop
+/// that cannot be reached (no session bus, no notification server) is a
+/// one-line warning, not an error: email delivery and the exit code are
+/// not affected. Returns the line to report.
+pub async fn desktop(
+    env: &Env<'_>,
+    notification: &Notification,
+    dry_run: bool,
+) -> Result<Option<String>, CliError> {
+    if dry_run {
+        crate::emit(&format!(
+            "--- desktop notification ---\nSummary: {}\n\n{}\n",
+            notification.subject, notification.text
+        ));
+        return Ok(None);
+    }
+    match notify_desktop::DesktopTransport::new()
+        .send(notification)
+        .await
+    {
+        Ok(delivery) => Ok(Some(format!("→ {}", delivery.detail))),
+        Err(e) if e.kind() == notify_core::ErrorKind::Temporary => {
+            env.ui.warn(&e.to_string());
+            if let Some(hint) = e.hint() {
+                env.ui.verbose(&format!("hint: {hint}"));
+            }
+            Ok(None)
         }
-        // Queued is as good as sent for the policy: it will be delivered,
-        // so the next run must not count this one as unsent.
-        Sent::Queued(e) => {
-            remember(&decision.state);
-            Err(e)
-        }
+        Err(e) => Err(CliError::from(e)),
     }
 }
 

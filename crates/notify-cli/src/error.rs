@@ -53,6 +53,12 @@ impl CliError {
         self
     }
 
+    /// Puts `context: ` before the message.
+    pub fn prefixed(mut self, context: &str) -> Self {
+        self.message = format!("{context}: {}", self.message);
+        self
+    }
+
     /// The message, without `error: `.
     pub fn message(&self) -> &str {
         &self.message

@@ -94,6 +94,8 @@ pub struct Entry {
     pub task: String,
     /// The notification's subject.
     pub subject: String,
+    /// Every address it goes to: To, then Cc, then Bcc.
+    pub recipients: Vec<String>,
     /// The notification's Message-ID, kept across retries.
     pub message_id: Option<String>,
     /// Delivery attempts so far (1 after the failure that queued it).
@@ -160,6 +162,12 @@ struct Summary {
     subject: String,
     #[serde(default)]
     message_id: Option<String>,
+    #[serde(default)]
+    to: Vec<String>,
+    #[serde(default)]
+    cc: Vec<String>,
+    #[serde(default)]
+    bcc: Vec<String>,
 }
 
 /// Just the version, to tell a newer format from a damaged file.
@@ -190,20 +198,36 @@ fn parse<N: DeserializeOwned>(bytes: &[u8]) -> Parsed<Record<N>> {
 
 impl Record<Summary> {
     fn into_entry(self, id: &str) -> Entry {
-        let Summary {
-            ref subject,
-            ref message_id,
-        } = self.notification;
-        entry(id, &self, subject.clone(), message_id.clone())
+        let n = &self.notification;
+        let recipients = all_recipients(&n.to, &n.cc, &n.bcc);
+        entry(
+            id,
+            &self,
+            n.subject.clone(),
+            recipients,
+            n.message_id.clone(),
+        )
     }
 }
 
-fn entry<N>(id: &str, r: &Record<N>, subject: String, message_id: Option<String>) -> Entry {
+/// To, then Cc, then Bcc.
+fn all_recipients(to: &[String], cc: &[String], bcc: &[String]) -> Vec<String> {
+    to.iter().chain(cc).chain(bcc).cloned().collect()
+}
+
+fn entry<N>(
+    id: &str,
+    r: &Record<N>,
+    subject: String,
+    recipients: Vec<String>,
+    message_id: Option<String>,
+) -> Entry {
     Entry {
         id: id.to_owned(),
         account: r.account.clone(),
         task: r.task.clone(),
         subject,
+        recipients,
         message_id,
         attempts: r.attempts,
         first_failed_at: r.first_failed_at,
@@ -456,10 +480,12 @@ impl Queue {
                 if !all && r.next_attempt_at > now {
                     return Ok(None);
                 }
-                let subject = r.notification.subject.clone();
-                let message_id = r.notification.message_id.clone();
+                let n = &r.notification;
+                let subject = n.subject.clone();
+                let recipients = all_recipients(&n.to, &n.cc, &n.bcc);
+                let message_id = n.message_id.clone();
                 Ok(Some(Claimed {
-                    entry: entry(id_of(name), &r, subject, message_id),
+                    entry: entry(id_of(name), &r, subject, recipients, message_id),
                     notification: r.notification,
                     _lock: lock,
                 }))
@@ -1271,6 +1297,7 @@ mod tests {
         assert_eq!(e.id, id1.0);
         assert_eq!(e.account.as_deref(), Some("work"));
         assert_eq!(e.task, "backup");
+        assert_eq!(e.recipients, ["ops@example.com"]);
         assert_eq!(e.subject, "Backup failed");
         assert_eq!(e.message_id, n1.message_id);
         assert_eq!(e.attempts, 1);

@@ -11,10 +11,19 @@ pub struct StateStore {
 }
 
 impl StateStore {
-    /// A store under `data_dir/state`.
+    /// A store under `data_dir/state`: the memory of a task's email.
     pub fn new(data_dir: &Path) -> Self {
         StateStore {
             dir: data_dir.join("state"),
+        }
+    }
+
+    /// A store under `data_dir/state/CHANNEL`: the memory of another
+    /// destination (`desktop`, an `[[also]]` email), kept apart so that each
+    /// destination's level decides on its own history.
+    pub fn channel(data_dir: &Path, channel: &str) -> Self {
+        StateStore {
+            dir: data_dir.join("state").join(channel),
         }
     }
 
@@ -107,7 +116,7 @@ impl StateStore {
 
 /// FNV-1a, 64 bit: a stable hash (the same in every version and on every
 /// platform, unlike std's `DefaultHasher`).
-fn fnv1a64(bytes: &[u8]) -> u64 {
+pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);

@@ -12,9 +12,17 @@
 //! - `account::*` (tests/cases/account.rs): the account commands.
 //! - `queue::*` (tests/cases/queue.rs): the queue under faults, and
 //!   bounded memory with huge output.
+//! - `json::*` (tests/cases/json.rs): every `--json` output.
+//! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
+//!   and desktop destinations (a recording D-Bus notification server), the
+//!   worst exit status; shell completions and the manual page.
 
 #[path = "cases/account.rs"]
 mod account;
+#[path = "cases/destinations.rs"]
+mod destinations;
+#[path = "cases/json.rs"]
+mod json;
 #[path = "cases/queue.rs"]
 mod queue;
 #[path = "cases/smtp.rs"]

@@ -151,6 +151,7 @@ fn dependencies_point_inward() {
         ("notify-template", &["notify-core"]),
         ("notify-secrets", &["notify-core"]),
         ("notify-smtp", &["notify-core"]),
+        ("notify-desktop", &["notify-core"]),
     ];
     for (krate, may) in layers {
         let deps = normal_dependencies(&root.join("crates").join(krate).join("Cargo.toml"));
@@ -167,6 +168,7 @@ fn dependencies_point_inward() {
         "notify-template",
         "notify-secrets",
         "notify-smtp",
+        "notify-desktop",
     ] {
         assert!(cli.iter().any(|d| d == lib), "notify-cli should use {lib}");
     }

@@ -70,6 +70,14 @@ pub struct Locale {
     /// Notice in a recovery after `{n}` failed runs in a row over
     /// `{duration}`, since `{since}`.
     pub(crate) streak_recovered_many: &'static str,
+    /// The summary (title) of a desktop notification about a run.
+    pub(crate) desktop_summary: &'static str,
+    /// The body of a desktop notification about a run: one or two lines.
+    pub(crate) desktop_body: &'static str,
+    /// The summary of the desktop notice that a task has started.
+    pub(crate) start_summary: &'static str,
+    /// The body of the desktop notice that a task has started.
+    pub(crate) start_body: &'static str,
 }
 
 impl Locale {
@@ -91,6 +99,27 @@ impl Locale {
     /// The default body template, written with this locale's value names.
     pub fn default_body(&self) -> &'static str {
         self.default_body
+    }
+
+    /// The summary template of a desktop notification about a run.
+    pub fn desktop_summary(&self) -> &'static str {
+        self.desktop_summary
+    }
+
+    /// The body template of a desktop notification about a run: short, as
+    /// desktop notifications are.
+    pub fn desktop_body(&self) -> &'static str {
+        self.desktop_body
+    }
+
+    /// The summary template of the desktop notice that a task has started.
+    pub fn start_summary(&self) -> &'static str {
+        self.start_summary
+    }
+
+    /// The body template of the desktop notice that a task has started.
+    pub fn start_body(&self) -> &'static str {
+        self.start_body
     }
 
     /// The status sentence for an outcome, e.g. `Finished successfully`.
@@ -231,6 +260,10 @@ Log tail
     streak_failing: "This task has now failed {n} times in a row, since {since}.",
     streak_recovered_one: "The task works again, after one failed run ({duration} ago, {since}).",
     streak_recovered_many: "The task works again, after {n} failed runs in a row over {duration} (since {since}).",
+    desktop_summary: "##Task Name##: ##Exit Status##",
+    desktop_body: "Exit code ##Exit Code##, after ##Elapsed Time## on ##Computer Name##",
+    start_summary: "##Task Name## started",
+    start_body: "##Command##",
 };
 
 /// German.
@@ -322,4 +355,8 @@ Protokollauszug
     streak_failing: "Diese Aufgabe ist jetzt {n}-mal in Folge fehlgeschlagen, seit {since}.",
     streak_recovered_one: "Die Aufgabe läuft wieder, nach einem fehlgeschlagenen Lauf (vor {duration}, {since}).",
     streak_recovered_many: "Die Aufgabe läuft wieder, nach {n} fehlgeschlagenen Läufen in Folge über {duration} (seit {since}).",
+    desktop_summary: "##Backup-Name##: ##Status beim Beenden##",
+    desktop_body: "Exit-Code ##Exit-Code##, nach ##Dauer## auf ##Computername##",
+    start_summary: "##Backup-Name## gestartet",
+    start_body: "##Befehl##",
 };

@@ -793,6 +793,27 @@ fn every_default_template_uses_every_important_value() {
     }
 }
 
+#[test]
+fn desktop_and_start_templates_compile_in_every_locale() {
+    for l in locales() {
+        for (what, text) in [
+            ("desktop_summary", l.desktop_summary()),
+            ("desktop_body", l.desktop_body()),
+            ("start_summary", l.start_summary()),
+            ("start_body", l.start_body()),
+        ] {
+            let t =
+                Template::compile(text, &[]).unwrap_or_else(|e| panic!("{} {what}: {e}", l.code()));
+            assert!(t.values().count() > 0, "{} {what} uses no value", l.code());
+        }
+        let summary = Template::compile(l.desktop_summary(), &[]).unwrap();
+        assert_eq!(
+            summary.values().collect::<Vec<_>>(),
+            [ValueId::TaskName, ValueId::ExitStatus]
+        );
+    }
+}
+
 // ---------------------------------------------------------------- render_notification
 
 #[test]

@@ -18,6 +18,8 @@
 //! returns [`Skipped`] on a developer's machine but panics when `CI=true`.
 #![deny(missing_docs)]
 
+pub mod desktop;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::fs;
