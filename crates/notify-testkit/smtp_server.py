@@ -25,7 +25,9 @@ STARTTLS), "tls" (implicit TLS, AUTH required), "silent" (accepts TCP and
 never says a word). Per-listener faults: "reject_rcpt" (550 for these
 recipients), "data_451" (451 after DATA the first N times, -1 always),
 "drop_after_data" (close the connection after the message, before the
-reply), "exclude_mechanisms" (e.g. ["PLAIN"]), "auth_required" (default:
+reply), "close_after" (close the connection after N accepted messages, once
+the reply is out), "slow_data" (seconds to wait after the 354 reply before reading the
+message, so a big message fills the socket buffers), "exclude_mechanisms" (e.g. ["PLAIN"]), "auth_required" (default:
 true when "auth"). XOAUTH2 is offered on every AUTH listener and checks
 "tokens".
 
@@ -227,6 +229,7 @@ class Handler:
         self.data_451 = int(spec.get("data_451", 0))
         self.data_451_seen = 0
         self.drop_after_data = bool(spec.get("drop_after_data", False))
+        self.close_after = int(spec.get("close_after", 0))
 
     async def handle_AUTH(self, server, session, envelope, args):
         self.state.event(listener=self.name, conn=server.conn_id, event="auth", mechanism=args[0].upper())
@@ -262,6 +265,11 @@ class Handler:
         n = self.state.save(envelope, meta)
         if self.drop_after_data:
             server.transport.abort()
+        server.accepted = getattr(server, "accepted", 0) + 1
+        if self.close_after and server.accepted >= self.close_after:
+            # As a server with an idle timeout or a per-connection limit:
+            # the reply goes out, then the connection is closed.
+            asyncio.get_running_loop().call_later(0.05, server.transport.close)
         return f"250 2.0.0 Ok: queued as Q{n:05d}"
 
     # XOAUTH2 (Google's and Microsoft's): "user=U\x01auth=Bearer T\x01\x01".
@@ -296,10 +304,11 @@ class Handler:
 class RecordingSMTP(SMTP):
     """SMTP that gives each connection an id and logs every command verb."""
 
-    def __init__(self, handler, *, listener, state, **kwargs):
+    def __init__(self, handler, *, listener, state, slow_data=0.0, **kwargs):
         super().__init__(handler, **kwargs)
         self.listener = listener
         self.state = state
+        self.slow_data = slow_data
         self.conn_id = None
         for verb, method in list(self._smtp_methods.items()):
             self._smtp_methods[verb] = self._recorded(verb, method)
@@ -316,6 +325,11 @@ class RecordingSMTP(SMTP):
             self.conn_id = next(self.state.connections)
             self.state.event(listener=self.listener, conn=self.conn_id, event="connect")
         super().connection_made(transport)
+
+    async def push(self, status):
+        await super().push(status)
+        if self.slow_data and status.startswith("354"):
+            await asyncio.sleep(self.slow_data)
 
     def connection_lost(self, exc):
         # Clients may close right after QUIT without reading the 221: tests
@@ -373,6 +387,7 @@ async def start_listener(loop, spec, state, certdir, port):
         listener=name,
         state=state,
         auth_exclude_mechanism=spec.get("exclude_mechanisms", []),
+        slow_data=float(spec.get("slow_data", 0)),
         loop=loop,
     )
     if auth:

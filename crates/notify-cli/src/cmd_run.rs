@@ -86,9 +86,10 @@ async fn start_notice(
     started: OffsetDateTime,
 ) {
     let s = &eff.settings;
-    let desktop = args.delivery.desktop || s.desktop.unwrap_or(false);
-    let level = s.desktop_level.unwrap_or(s.level());
-    if !desktop || !s.notify_on_start.unwrap_or(false) || level == notify_core::Level::Never {
+    if !s.desktop_on(args.delivery.desktop)
+        || !s.notify_on_start.unwrap_or(false)
+        || s.desktop_level() == notify_core::Level::Never
+    {
         return;
     }
     let Ok(locale) = deliver::locale(&eff.locale) else {

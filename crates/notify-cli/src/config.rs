@@ -538,6 +538,17 @@ impl Settings {
         self.level.unwrap_or(Level::Errors)
     }
 
+    /// Whether the desktop is a destination (`desktop = true` or
+    /// `--desktop`).
+    pub fn desktop_on(&self, flag: bool) -> bool {
+        flag || self.desktop.unwrap_or(false)
+    }
+
+    /// The desktop's level: `desktop_level`, else the task's level.
+    pub fn desktop_level(&self) -> Level {
+        self.desktop_level.unwrap_or(self.level())
+    }
+
     /// The policy's other knobs, with their defaults.
     pub fn policy_options(&self) -> notify_core::PolicyOptions {
         notify_core::PolicyOptions {

@@ -223,7 +223,9 @@ impl Plan {
     }
 
     /// The plan of an `[[also]]` email of `task`: its own account (or the
-    /// task's), its own recipients (required) and level (or the task's).
+    /// task's configured one), its own recipients (required) and level (or
+    /// the task's). Of the command-line flags only `--level` reaches it:
+    /// `--to`, `--account` and the others change the task's own email.
     pub fn also(
         env: &Env<'_>,
         task: &str,
@@ -232,12 +234,16 @@ impl Plan {
     ) -> Result<Plan, CliError> {
         let eff = effective(env, task, flags);
         let s = &eff.settings;
+        let configured = env.loaded.config.for_task(task);
         let Some(to) = also.to.as_ref().filter(|to| !to.0.is_empty()) else {
             return Err(CliError::config("an [[also]] destination has no `to`")
                 .hint("give each [[also]] entry its recipients: to = [\"me@example.org\"]"));
         };
         let who = Recipients {
-            account: also.account.as_deref().or(s.account.as_deref()),
+            account: also
+                .account
+                .as_deref()
+                .or(configured.settings.account.as_deref()),
             to: Some(to),
             cc: also.cc.as_ref(),
             bcc: also.bcc.as_ref(),
@@ -408,13 +414,34 @@ pub async fn notify(
     }
 
     let now = OffsetDateTime::now_utc();
-    let several = destinations.len() > 1;
+    let run = Run {
+        result,
+        flags,
+        log,
+        now,
+        several: destinations.len() > 1,
+        texts: TemplateTexts::of(env, Some(&result.task_name)),
+        templates_reported: std::cell::Cell::new(false),
+    };
     for dest in &destinations {
-        if let Err(e) = deliver_to(env, dest, several, result, flags, log, now).await {
+        if let Err(e) = deliver_to(env, dest, &run).await {
             failures.push(e);
         }
     }
     worst(failures)
+}
+
+/// What every destination of one run shares.
+struct Run<'a> {
+    result: &'a TaskResult,
+    flags: &'a DeliveryArgs,
+    log: Option<&'a [u8]>,
+    now: OffsetDateTime,
+    several: bool,
+    /// The task's templates, read once.
+    texts: TemplateTexts,
+    /// Whether their warnings were shown already.
+    templates_reported: std::cell::Cell<bool>,
 }
 
 /// The destinations of `task`: its email (or the local Maildir), each
@@ -450,30 +477,50 @@ fn destinations(
         Err(e) => failures.push(e),
     }
     let eff = effective(env, task, flags);
+    let configured_account = env.loaded.config.for_task(task).settings.account;
     for also in eff.settings.also.iter().flatten() {
         let label = format!(
-            "also (account `{}`)",
+            "also (account `{}`, to {})",
             also.account
                 .as_deref()
-                .or(eff.settings.account.as_deref())
-                .unwrap_or("local Maildir")
+                .or(configured_account.as_deref())
+                .unwrap_or("local Maildir"),
+            also.to.as_ref().map_or(String::new(), |to| to.0.join(", "))
         );
         let state = StateStore::channel(env.data_dir, &also_channel(also));
         match Plan::also(env, task, flags, also) {
             Ok(plan) => out.push(email(plan, label, state)),
+            Err(e) if caller == Caller::Run => {
+                e.prefixed(&format!("[[also]] of task `{name}`")).report();
+                env.ui.warn(&format!(
+                    "that notification for `{name}` goes to the local Maildir instead, so that it is not lost"
+                ));
+                let mut plan = Plan::local(env, task, flags);
+                plan.level = also.level.unwrap_or(plan.level);
+                out.push(email(plan, label, state));
+            }
             Err(e) => failures.push(e.prefixed(&format!("[[also]] of task `{name}`"))),
         }
     }
-    if flags.desktop || eff.settings.desktop.unwrap_or(false) {
-        match locale(&eff.locale) {
-            Ok(locale) => out.push(Destination {
+    if eff.settings.desktop_on(flags.desktop) {
+        // A bad locale is reported with the email; the desktop falls back
+        // to English rather than say nothing.
+        let locale = match locale(&eff.locale) {
+            Ok(locale) => Some(locale),
+            Err(_) if caller == Caller::Run => notify_template::locale("en"),
+            Err(e) => {
+                failures.push(e);
+                None
+            }
+        };
+        if let Some(locale) = locale {
+            out.push(Destination {
                 label: "desktop".into(),
                 state: StateStore::channel(env.data_dir, "desktop"),
-                level: eff.settings.desktop_level.unwrap_or(eff.settings.level()),
+                level: eff.settings.desktop_level(),
                 options: eff.settings.policy_options(),
                 kind: Kind::Desktop(locale),
-            }),
-            Err(e) => failures.push(e),
+            });
         }
     }
     out
@@ -512,15 +559,15 @@ fn worst(mut failures: Vec<CliError>) -> Result<u8, CliError> {
 }
 
 /// Decides, renders, delivers and remembers for one destination.
-async fn deliver_to(
-    env: &Env<'_>,
-    dest: &Destination,
-    several: bool,
-    result: &TaskResult,
-    flags: &DeliveryArgs,
-    log: Option<&[u8]>,
-    now: OffsetDateTime,
-) -> Result<(), CliError> {
+async fn deliver_to(env: &Env<'_>, dest: &Destination, run: &Run<'_>) -> Result<(), CliError> {
+    let Run {
+        result,
+        flags,
+        log,
+        now,
+        several,
+        ..
+    } = *run;
     let name = shown(&result.task_name);
     let who = if several {
         format!("{name} ({})", dest.label)
@@ -548,13 +595,16 @@ async fn deliver_to(
             "not notifying"
         },
     ));
+    // Synced to disk when the task turns from failing to working or back:
+    // losing that could hold a notice back; anything else only repeats one.
+    let flipped = previous.as_ref().map(|p| p.failing) != Some(decision.state.failing);
     let remember = |state: &notify_core::TaskState| {
         if flags.dry_run {
             return;
         }
-        if let Err(e) = states.save(&result.task_name, state) {
+        if let Err(e) = states.save(&result.task_name, state, flipped) {
             env.ui.warn(&format!(
-                "cannot save the state of task `{name}` in {}: {e}",
+                "cannot save the state of `{who}` in {}: {e}",
                 states.path(&result.task_name).display()
             ));
         }
@@ -576,7 +626,9 @@ async fn deliver_to(
     };
     match &dest.kind {
         Kind::Email(plan) => {
-            let notification = render(env, plan, result, &history, log, now);
+            let report = !run.templates_reported.replace(true);
+            let notification =
+                render_with(env, plan, &run.texts, report, result, &history, log, now);
             if flags.dry_run {
                 StdoutTransport.send(&notification).await?;
                 return Ok(());
@@ -698,9 +750,14 @@ pub async fn desktop(
     {
         Ok(delivery) => Ok(Some(format!("→ {}", delivery.detail))),
         Err(e) if e.kind() == notify_core::ErrorKind::Temporary => {
-            env.ui.warn(&e.to_string());
-            if let Some(hint) = e.hint() {
-                env.ui.verbose(&format!("hint: {hint}"));
+            // Once per run: with `notify_on_start` it would come twice.
+            static WARNED: std::sync::atomic::AtomicBool =
+                std::sync::atomic::AtomicBool::new(false);
+            if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                env.ui.warn(&e.to_string());
+                if let Some(hint) = e.hint() {
+                    env.ui.verbose(&format!("hint: {hint}"));
+                }
             }
             Ok(None)
         }
@@ -842,6 +899,22 @@ pub fn render(
     now: OffsetDateTime,
 ) -> Notification {
     let texts = TemplateTexts::of(env, Some(&result.task_name));
+    render_with(env, plan, &texts, true, result, history, log, now)
+}
+
+/// [`render`] with the templates read already; `report` says whether the
+/// template warnings go to stderr (once per run, not per destination).
+#[allow(clippy::too_many_arguments)]
+fn render_with(
+    env: &Env<'_>,
+    plan: &Plan,
+    texts: &TemplateTexts,
+    report: bool,
+    result: &TaskResult,
+    history: &notify_template::History,
+    log: Option<&[u8]>,
+    now: OffsetDateTime,
+) -> Notification {
     let ctx = Context {
         result,
         locale: plan.locale,
@@ -849,8 +922,10 @@ pub fn render(
     };
     let mut rendered =
         notify_template::render_notification_with(&texts.sources(), &ctx, &[], history);
-    for w in texts.notes.iter().chain(&rendered.warnings) {
-        env.ui.warn(w);
+    if report {
+        for w in texts.notes.iter().chain(&rendered.warnings) {
+            env.ui.warn(w);
+        }
     }
     if !texts.notes.is_empty() {
         let mut text = texts.notes.join("\n");

@@ -86,16 +86,18 @@ impl StateStore {
         }
     }
 
-    /// Saves the state of `task` atomically (temporary file, then rename).
+    /// Saves the state of `task` atomically (temporary file, then rename),
+    /// synced to disk only when `durable`.
     ///
-    /// Not synced to disk: an `fsync` per run would cost more than the rest
-    /// of a notification (milliseconds on a disk, more on a busy one), and
-    /// the state only steers the level policy. Losing the last update in a
-    /// power cut makes the next run compare with the run before, so at
-    /// worst a notice is sent twice. The rename keeps the file whole on
-    /// the usual file systems; one that is damaged anyway is reported and
+    /// An `fsync` on every run would cost more than the rest of a
+    /// notification (milliseconds on a disk, more on a busy one), so the
+    /// caller asks for it only when the task turns from working to failing
+    /// or back. Losing any other update in a power cut makes the next run
+    /// compare with a state of the same kind: a count or a reminder time is
+    /// off, a notice may come once more, none is held back. A file damaged
+    /// anyway (some file systems can leave an empty one) is reported and
     /// treated as absent, like a first run ([`StateStore::load`]).
-    pub fn save(&self, task: &str, state: &TaskState) -> std::io::Result<()> {
+    pub fn save(&self, task: &str, state: &TaskState, durable: bool) -> std::io::Result<()> {
         std::fs::create_dir_all(&self.dir)?;
         let path = self.path(task);
         let tmp = self
@@ -105,12 +107,21 @@ impl StateStore {
         let result = (|| {
             let mut f = std::fs::File::create(&tmp)?;
             f.write_all(&json)?;
+            if durable {
+                f.sync_all()?;
+            }
             std::fs::rename(&tmp, &path)
         })();
         if result.is_err() {
             let _ = std::fs::remove_file(&tmp);
         }
-        result
+        result?;
+        if durable {
+            // The rename itself lives in the directory.
+            #[cfg(unix)]
+            std::fs::File::open(&self.dir)?.sync_all()?;
+        }
+        Ok(())
     }
 }
 
@@ -175,7 +186,7 @@ mod tests {
             failing_since: None,
             failed_runs: 0,
         };
-        store.save(&"長".repeat(100), &st).unwrap();
+        store.save(&"長".repeat(100), &st, false).unwrap();
         assert_eq!(store.load(&"長".repeat(100)).0, Some(st));
     }
 
@@ -193,7 +204,7 @@ mod tests {
             failing_since: None,
             failed_runs: 2,
         };
-        s.save("t", &st).unwrap();
+        s.save("t", &st, true).unwrap();
         assert_eq!(s.load("t"), (Some(st), None));
         std::fs::write(s.path("t"), b"{garbage").unwrap();
         let (state, warning) = s.load("t");

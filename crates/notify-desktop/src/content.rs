@@ -1,6 +1,7 @@
 //! What a notification shows, derived from a [`Notification`] without any
 //! I/O: icon, urgency, category, summary and a capped body. Every platform
-//! backend starts from [`Content`].
+//! backend starts from [`Content`]. Its texts never contain NUL: D-Bus
+//! strings are C strings, and so are process arguments (osascript).
 
 use notify_core::{Notification, Outcome};
 
@@ -11,20 +12,26 @@ pub(crate) const MAX_BODY_CHARS: usize = 2000;
 /// Marks a body that was cut.
 pub(crate) const ELLIPSIS: char = '…';
 
+/// Stands in for a NUL character in summary and body.
+pub(crate) const NUL_REPLACEMENT: char = char::REPLACEMENT_CHARACTER;
+
 /// The freedesktop `urgency` hint values (a byte, per the spec).
 pub(crate) const URGENCY_NORMAL: u8 = 1;
 /// See [`URGENCY_NORMAL`].
 pub(crate) const URGENCY_CRITICAL: u8 = 2;
 
-/// A notification as a desktop shows it.
+/// A notification as a desktop shows it. (Icon, urgency and category are
+/// for the freedesktop server only.)
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 pub(crate) struct Content {
     /// A freedesktop icon name.
     pub(crate) icon: &'static str,
-    /// The subject, as is (summaries carry no markup).
+    /// The subject, as is (summaries carry no markup) but for NUL
+    /// characters, replaced (see [`replace_nul`]).
     pub(crate) summary: String,
-    /// The text, trailing whitespace removed and capped at
-    /// [`MAX_BODY_CHARS`]; not escaped (see [`escape_markup`]).
+    /// The text, NUL characters replaced, trailing whitespace removed and
+    /// capped at [`MAX_BODY_CHARS`]; not escaped (see [`escape_markup`]).
     pub(crate) body: String,
     /// [`URGENCY_CRITICAL`] for a failure, else [`URGENCY_NORMAL`].
     pub(crate) urgency: u8,
@@ -37,8 +44,8 @@ impl Content {
         let outcome = notification.outcome;
         Content {
             icon: icon(outcome),
-            summary: notification.subject.clone(),
-            body: truncate(notification.text.trim_end(), MAX_BODY_CHARS),
+            summary: replace_nul(&notification.subject),
+            body: truncate(&replace_nul(notification.text.trim_end()), MAX_BODY_CHARS),
             urgency: urgency(outcome),
             category: category(outcome),
         }
@@ -90,6 +97,12 @@ pub(crate) fn truncate(text: &str, max: usize) -> String {
     }
 }
 
+/// `text` with every NUL character replaced by [`NUL_REPLACEMENT`], which
+/// keeps the length in characters (and so the body cap) the same.
+pub(crate) fn replace_nul(text: &str) -> String {
+    text.replace('\0', NUL_REPLACEMENT.encode_utf8(&mut [0; 4]))
+}
+
 /// Escapes `&`, `<` and `>` for a server that reads the body as markup
 /// (capability `body-markup`).
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
@@ -103,22 +116,6 @@ pub(crate) fn escape_markup(text: &str) -> String {
             c => out.push(c),
         }
     }
-    out
-}
-
-/// `text` as an AppleScript string literal: in double quotes, with
-/// backslash and double quote escaped.
-#[cfg_attr(not(target_os = "macos"), allow(dead_code))]
-pub(crate) fn applescript_string(text: &str) -> String {
-    let mut out = String::with_capacity(text.len() + 2);
-    out.push('"');
-    for c in text.chars() {
-        if c == '\\' || c == '"' {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out.push('"');
     out
 }
 
@@ -210,13 +207,28 @@ mod tests {
     }
 
     #[test]
-    fn applescript_escaping() {
-        let check = |text: &str, expect: &str| assert_eq!(applescript_string(text), expect);
-        check("", r#""""#);
-        check("backup ok", r#""backup ok""#);
-        check(r#"say "hi""#, r#""say \"hi\"""#);
-        check(r"C:\path", r#""C:\\path""#);
-        check(r#"\""#, r#""\\\"""#);
-        check("two\nlines", "\"two\nlines\"");
+    fn nul_is_replaced() {
+        assert_eq!(replace_nul("a\0b\0"), "a\u{fffd}b\u{fffd}");
+        assert_eq!(replace_nul("no nul"), "no nul");
+        let content = Content::new(&Notification {
+            subject: "job\0name".into(),
+            text: "line\0one\n\0\n".into(),
+            ..Notification::default()
+        });
+        assert_eq!(content.summary, "job\u{fffd}name");
+        // NUL is not whitespace: a trailing one stays (replaced).
+        assert_eq!(content.body, "line\u{fffd}one\n\u{fffd}");
+        assert!(!content.summary.contains('\0') && !content.body.contains('\0'));
+
+        // The cap counts a replaced NUL as the one character it was.
+        let long = "\0".repeat(MAX_BODY_CHARS + 1);
+        let body = Content::new(&Notification {
+            text: long,
+            ..Notification::default()
+        })
+        .body;
+        assert_eq!(body.chars().count(), MAX_BODY_CHARS);
+        assert!(!body.contains('\0'));
+        assert!(body.starts_with(NUL_REPLACEMENT) && body.ends_with(ELLIPSIS));
     }
 }

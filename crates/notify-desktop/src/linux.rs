@@ -2,6 +2,8 @@
 //!
 //! One private connection per send: `Hello`, `GetCapabilities` (to know
 //! whether the body is read as markup), `Notify`, all within one deadline.
+//! The address is checked first: libdbus must not start a process
+//! (`autolaunch:`, `unixexec:`) and panics on a NUL byte in it.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
@@ -12,7 +14,7 @@ use dbus::Message;
 use notify_core::{ErrorKind, TransportError};
 
 use crate::content::{escape_markup, Content};
-use crate::Bus;
+use crate::{Bus, SKIPPED};
 
 const BUS_NAME: &str = "org.freedesktop.DBus";
 const BUS_PATH: &str = "/org/freedesktop/DBus";
@@ -28,7 +30,14 @@ const DEADLINE_PASSED: &str = "no reply in time";
 /// Ask the server for its default expiry.
 const EXPIRE_DEFAULT: i32 = -1;
 
-const SKIPPED: &str = "desktop notification skipped";
+/// The vendored libdbus waits with `select()` (its build does not define
+/// `HAVE_POLL`), whose `fd_set` only holds descriptors below this: waiting
+/// on a higher one would write past it.
+const FD_SETSIZE: i32 = 1024;
+
+/// Address kinds (transports) for which libdbus starts a process: `dbus-launch`
+/// for `autolaunch:`, any program for `unixexec:`.
+const SPAWNING_TRANSPORTS: [&str; 2] = ["autolaunch", "unixexec"];
 const NO_BUS_HINT: &str = "desktop notifications need a desktop session; from cron or a \
                            systemd service, set DBUS_SESSION_BUS_ADDRESS (usually \
                            unix:path=/run/user/<uid>/bus)";
@@ -41,12 +50,14 @@ pub(crate) fn notify(
     content: &Content,
     timeout: Duration,
 ) -> Result<u32, TransportError> {
-    let deadline = Instant::now() + timeout;
+    let deadline = crate::deadline_after(timeout);
     let address = match bus {
         Bus::Session => session_address()?,
         Bus::Address(address) => address.clone(),
     };
-    let channel = Channel::open_private(&address).map_err(|e| no_bus(&address, &e))?;
+    check_address(&address)?;
+    let mut channel = Channel::open_private(&address).map_err(|e| no_bus(&address, &e))?;
+    check_descriptor(&mut channel)?;
 
     // Register by hand, within the deadline (`Channel::register` would wait
     // libdbus' default 25 s, and forever during authentication).
@@ -141,6 +152,57 @@ fn session_address() -> Result<String, TransportError> {
         format!("no desktop session bus ({SESSION_BUS_ENV} is not set); {SKIPPED}"),
     )
     .with_hint(NO_BUS_HINT))
+}
+
+/// Refuses an address libdbus must not see: one with a NUL byte (dbus-rs
+/// would panic on it) or one with which libdbus would start a process
+/// (any entry of a `;`-separated list with a [`SPAWNING_TRANSPORTS`] kind).
+fn check_address(address: &str) -> Result<(), TransportError> {
+    if address.contains('\0') {
+        return Err(TransportError::new(
+            ErrorKind::Temporary,
+            format!("the desktop session bus address contains a NUL byte; {SKIPPED}"),
+        ));
+    }
+    let spawning = address
+        .split(';')
+        .filter_map(|entry| entry.split_once(':').map(|(kind, _)| kind.trim()))
+        .find(|kind| {
+            SPAWNING_TRANSPORTS
+                .iter()
+                .any(|spawning| kind.eq_ignore_ascii_case(spawning))
+        });
+    match spawning {
+        None => Ok(()),
+        Some(kind) => Err(TransportError::new(
+            ErrorKind::Temporary,
+            format!(
+                "refusing the desktop session bus address of kind `{kind}:` (libdbus would \
+                 start a process for it); {SKIPPED}"
+            ),
+        )
+        .with_hint(NO_BUS_HINT)),
+    }
+}
+
+/// Refuses a connection libdbus could not wait on safely: one whose socket
+/// is at or above [`FD_SETSIZE`] (a process with over a thousand files
+/// open). Checked before the first read or write.
+fn check_descriptor(channel: &mut Channel) -> Result<(), TransportError> {
+    // Deprecated for `set_watch_enabled` + `watch`, but `watch` panics
+    // (an abort, in release) should libdbus report no descriptor.
+    #[allow(deprecated)]
+    let watches = channel.watch_fds().unwrap_or_default();
+    match watches.iter().map(|w| w.fd).find(|&fd| fd >= FD_SETSIZE) {
+        None => Ok(()),
+        Some(fd) => Err(TransportError::new(
+            ErrorKind::Temporary,
+            format!(
+                "too many open files for libdbus (its connection got descriptor {fd}; it can \
+                 only wait on descriptors below {FD_SETSIZE}); {SKIPPED}"
+            ),
+        )),
+    }
 }
 
 /// Escapes a value in a D-Bus address: bytes other than `[-0-9A-Za-z_/.*]`
@@ -282,7 +344,7 @@ fn no_bus(address: &str, error: &dbus::Error) -> TransportError {
     .with_hint(NO_BUS_HINT)
 }
 
-fn timed_out(timeout: Duration, who: &str) -> TransportError {
+pub(crate) fn timed_out(timeout: Duration, who: &str) -> TransportError {
     TransportError::new(
         ErrorKind::Temporary,
         format!("{who} did not answer within {timeout:?}; {SKIPPED}"),
@@ -371,6 +433,80 @@ mod tests {
             ErrorKind::Permanent,
             "the notification server refused the notification: com.example.Refused: not today",
         );
+    }
+
+    #[test]
+    fn spawning_addresses_are_refused() {
+        for address in [
+            "autolaunch:",
+            "autolaunch:scope=*user",
+            "unixexec:path=/bin/sh,argv1=-c,argv2=touch%20/tmp/x",
+            "UNIXEXEC:path=/bin/true",
+            // Any entry of a list: libdbus tries them in turn.
+            "unix:path=/nonexistent;autolaunch:",
+            "tcp:host=localhost,port=1; unixexec:path=/bin/true",
+        ] {
+            let err = check_address(address).expect_err(address);
+            assert_eq!(err.kind(), ErrorKind::Temporary, "{address}");
+            let message = err.to_string();
+            assert!(
+                message.starts_with("refusing the desktop session bus address of kind `"),
+                "{message}"
+            );
+            assert!(
+                message.ends_with("; desktop notification skipped"),
+                "{message}"
+            );
+            assert!(err.hint().is_some(), "{address}");
+        }
+        assert_eq!(
+            check_address("autolaunch:").unwrap_err().to_string(),
+            "refusing the desktop session bus address of kind `autolaunch:` (libdbus would \
+             start a process for it); desktop notification skipped"
+        );
+        assert!(check_address("unixexec:path=/bin/true")
+            .unwrap_err()
+            .to_string()
+            .contains("`unixexec:`"));
+
+        for address in [
+            "unix:path=/run/user/1000/bus",
+            "unix:abstract=/tmp/dbus-x,guid=0123",
+            "unix:path=/tmp/autolaunch:here",
+            "tcp:host=example.org,port=4000;unix:path=/run/user/1000/bus",
+            "nonce-tcp:host=localhost,port=1,noncefile=/tmp/n",
+            // Malformed, but nothing to start: libdbus rejects it.
+            "no-colon",
+            "",
+        ] {
+            assert!(check_address(address).is_ok(), "{address}");
+        }
+    }
+
+    #[test]
+    fn nul_in_address_is_an_error_not_a_panic() {
+        let err = check_address("unix:path=/tmp/a\0b").unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Temporary);
+        assert_eq!(
+            err.to_string(),
+            "the desktop session bus address contains a NUL byte; desktop notification skipped"
+        );
+        // Through the whole send path, before libdbus sees it.
+        let content = Content::new(&notify_core::Notification::default());
+        let err = notify(
+            &Bus::Address("unix:path=/tmp/a\0b".to_owned()),
+            &content,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("NUL byte"), "{err}");
+        let err = notify(
+            &Bus::Address("autolaunch:".to_owned()),
+            &content,
+            Duration::from_secs(1),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("`autolaunch:`"), "{err}");
     }
 
     #[test]

@@ -4,12 +4,17 @@
 //! - delivery: what `Notify` carries per outcome (icon, urgency byte,
 //!   category, app name, expiry), ids, markup escaping by capability,
 //!   the body cap.
-//! - unavailable: no bus (a missing socket, a socket that never answers),
-//!   a bus without a notification server, a server that never answers:
-//!   all temporary, one line, fast.
-//! - refused: a server's error reply is permanent and named.
+//! - unavailable: no bus (a missing socket, a socket that never answers,
+//!   one whose backlog is full), a bus without a notification server, a
+//!   server that never answers: all temporary, one line, fast; a socket
+//!   descriptor too high for libdbus is refused.
+//! - refused: a server's error reply is permanent and named; an address
+//!   that would make libdbus start a process (or has a NUL) is refused,
+//!   temporary.
 //! - `new()`, in child processes (the environment is process-global):
 //!   `DBUS_SESSION_BUS_ADDRESS`, `$XDG_RUNTIME_DIR/bus`, neither.
+//! - thousands of open descriptors, in child processes: a full backlog, a
+//!   descriptor above libdbus' `select()` limit.
 #![cfg(target_os = "linux")]
 
 use std::path::Path;
@@ -206,6 +211,33 @@ async fn bus_that_never_answers_times_out_temporary() {
 }
 
 #[tokio::test]
+async fn refused_bus_addresses_are_temporary() {
+    for (address, kind) in [
+        ("autolaunch:", "autolaunch"),
+        ("unixexec:path=/bin/sh,argv1=-c,argv2=exit", "unixexec"),
+    ] {
+        let err = send_err(&DesktopTransport::with_bus_address(address)).await;
+        assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+        assert!(err.to_string().contains(&format!("`{kind}:`")), "{err}");
+    }
+    let err = send_err(&DesktopTransport::with_bus_address("unix:path=/tmp/x\0y")).await;
+    assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+    assert!(err.to_string().contains("NUL byte"), "{err}");
+}
+
+#[tokio::test]
+async fn nul_in_texts_is_replaced() {
+    let server = require_dbus!(NotificationServer::try_start());
+    let got = deliver(
+        &server,
+        &notification("job\0name", "line\0one", Some(Outcome::Success)),
+    )
+    .await;
+    assert_eq!(got.summary, "job\u{fffd}name");
+    assert_eq!(got.body, "line\u{fffd}one");
+}
+
+#[tokio::test]
 async fn bus_without_notification_server_is_temporary() {
     let bus = require_dbus!(PrivateBus::try_start());
     let err = send_err(&DesktopTransport::with_bus_address(bus.address())).await;
@@ -351,4 +383,154 @@ fn session_bus_from_xdg_runtime_dir_delivers() {
     let got = server.wait_for(1, WAIT);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].summary, "from env");
+}
+
+// --- thousands of descriptors, in child processes ---------------------------
+//
+// Not in this process: testkit's notification servers here use libdbus too,
+// which cannot wait on a descriptor above 1023 (see `high_descriptor_*`).
+
+/// The child side of the `*_descriptor*` tests: runs only when the parent
+/// sets `NOTIFY_DESKTOP_FDS_CHILD` (`full-backlog` or `high-fd`, with the
+/// bus in `NOTIFY_DESKTOP_FDS_ADDRESS`). Prints `skipped:` when the
+/// descriptor limit is too low.
+#[tokio::test]
+async fn child_many_descriptors() {
+    let Ok(which) = std::env::var("NOTIFY_DESKTOP_FDS_CHILD") else {
+        return;
+    };
+    match which.as_str() {
+        "full-backlog" => full_backlog_times_out().await,
+        "high-fd" => {
+            let address = std::env::var("NOTIFY_DESKTOP_FDS_ADDRESS").unwrap();
+            high_descriptor_is_refused(&address).await;
+        }
+        other => panic!("unknown NOTIFY_DESKTOP_FDS_CHILD={other}"),
+    }
+}
+
+/// A bus whose listen backlog is full: libdbus' blocking `connect()` waits
+/// with no timeout of its own, so the send gives up on it (after its
+/// timeout and a grace second) and leaves the thread behind.
+async fn full_backlog_times_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("full-bus");
+    let _listener = std::os::unix::net::UnixListener::bind(&path).unwrap();
+    // Connect (never accepted) until connect() blocks: the backlog is full.
+    let (tx, rx) = std::sync::mpsc::channel();
+    let filler_path = path.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        loop {
+            match std::os::unix::net::UnixStream::connect(&filler_path) {
+                Ok(stream) => held.push(stream),
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            }
+            if tx.send(Ok(held.len())).is_err() {
+                return;
+            }
+        }
+    });
+    loop {
+        match rx.recv_timeout(Duration::from_millis(500)) {
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => {
+                // E.g. too many open files before the backlog (SOMAXCONN) filled.
+                println!("skipped: cannot fill the listen backlog: {e}");
+                return;
+            }
+            // No progress: the filler is blocked in connect().
+            Err(_) => break,
+        }
+    }
+
+    let address = format!("unix:path={}", path.display());
+    let transport =
+        DesktopTransport::with_bus_address(&address).with_timeout(Duration::from_millis(300));
+    let started = Instant::now();
+    let err = send_err(&transport).await;
+    let elapsed = started.elapsed();
+    assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+    assert_eq!(
+        err.to_string(),
+        "the desktop session bus did not answer within 300ms; desktop notification skipped"
+    );
+    // The outer limit, not the D-Bus deadline: connect() itself hung.
+    assert!(
+        elapsed >= Duration::from_millis(1200) && elapsed < Duration::from_secs(4),
+        "{elapsed:?}"
+    );
+}
+
+/// With over a thousand files open, the D-Bus socket's descriptor is too
+/// high for the vendored libdbus' `select()`: refused, not waited on.
+async fn high_descriptor_is_refused(address: &str) {
+    use std::os::unix::io::AsRawFd;
+
+    let mut held = Vec::new();
+    loop {
+        match std::fs::File::open("/dev/null") {
+            Ok(file) if file.as_raw_fd() >= 1100 => break,
+            Ok(file) => held.push(file),
+            Err(e) => {
+                println!("skipped: cannot open 1100 files: {e}");
+                return;
+            }
+        }
+    }
+    let err = send_err(&DesktopTransport::with_bus_address(address)).await;
+    assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+    let message = err.to_string();
+    assert!(
+        message.starts_with("too many open files for libdbus (its connection got descriptor "),
+        "{message}"
+    );
+    assert!(
+        message.ends_with("; desktop notification skipped"),
+        "{message}"
+    );
+}
+
+/// Runs `child_many_descriptors` in a child process; true unless it
+/// printed `skipped:`.
+fn run_descriptor_child(which: &str, address: &str) -> bool {
+    let out = Command::new(std::env::current_exe().unwrap())
+        .args([
+            "child_many_descriptors",
+            "--exact",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("NOTIFY_DESKTOP_FDS_CHILD", which)
+        .env("NOTIFY_DESKTOP_FDS_ADDRESS", address)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && stdout.contains("1 passed"),
+        "child failed ({}): {stdout}\n{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    match stdout.lines().find(|l| l.starts_with("skipped:")) {
+        Some(line) => {
+            println!("{line}");
+            false
+        }
+        None => true,
+    }
+}
+
+#[test]
+fn bus_with_a_full_backlog_times_out_temporary() {
+    run_descriptor_child("full-backlog", "");
+}
+
+#[test]
+fn high_descriptor_is_refused_temporary() {
+    let bus = require_dbus!(PrivateBus::try_start());
+    run_descriptor_child("high-fd", bus.address());
 }

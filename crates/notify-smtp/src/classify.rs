@@ -117,6 +117,8 @@ pub(crate) struct Failure {
     /// The failure concerns the connection or the account, not this one
     /// message: the rest of a batch would fail the same way.
     pub session_wide: bool,
+    /// It happened at MAIL FROM, before anything of the message was sent.
+    pub at_mail: bool,
 }
 
 impl Failure {
@@ -127,6 +129,7 @@ impl Failure {
             hint: None,
             in_sync: false,
             session_wide: true,
+            at_mail: false,
         }
     }
 

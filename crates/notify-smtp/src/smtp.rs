@@ -556,10 +556,10 @@ impl SmtpTransport {
             return Err(failure.to_transport_error());
         }
         let ctx = self.ctx(Some(&message));
-        let mut current = match kept.session.take() {
-            Some(s) => s,
+        let (mut current, reused) = match kept.session.take() {
+            Some(s) => (s, true),
             None => match self.open(&ctx).await {
-                Ok(s) => s,
+                Ok(s) => (s, false),
                 Err(failure) => {
                     let err = failure.to_transport_error();
                     kept.broken = Some(failure);
@@ -567,7 +567,27 @@ impl SmtpTransport {
                 }
             },
         };
-        match self.deliver(&mut current, &ctx, &message).await {
+        let mut delivered = self.deliver(&mut current, &ctx, &message).await;
+        // A kept connection the server has closed in the meantime (idle
+        // timeout, 421) fails at MAIL FROM, before anything of the message
+        // was sent: one fresh connection tries again.
+        if let Err(failure) = &delivered {
+            if reused && failure.at_mail && failure.kind == ErrorKind::Temporary {
+                if failure.in_sync {
+                    self.quit(current).await;
+                }
+                current = match self.open(&ctx).await {
+                    Ok(s) => s,
+                    Err(failure) => {
+                        let err = failure.to_transport_error();
+                        kept.broken = Some(failure);
+                        return Err(err);
+                    }
+                };
+                delivered = self.deliver(&mut current, &ctx, &message).await;
+            }
+        }
+        match delivered {
             Ok(delivery) => {
                 kept.session = Some(current);
                 Ok(delivery)
@@ -1231,7 +1251,11 @@ impl SmtpTransport {
             Mail::new(envelope.from().cloned(), params),
             None,
         )
-        .await?;
+        .await
+        .map_err(|mut failure| {
+            failure.at_mail = true;
+            failure
+        })?;
         for recipient in envelope.to() {
             self.command(
                 session,

@@ -237,6 +237,10 @@ pub(crate) struct Wire {
     replay_pos: usize,
     out: Vec<u8>,
     out_pos: usize,
+    /// Bytes were handed to `stream` that it has not flushed yet (a TLS
+    /// stream keeps records until flushed, and a pending flush must be
+    /// finished before reading, or they never leave).
+    unflushed: bool,
 }
 
 /// Writes of this size or more skip `out` (after what waits there).
@@ -260,10 +264,17 @@ impl Wire {
             replay_pos: 0,
             out: Vec::new(),
             out_pos: 0,
+            unflushed: false,
         }
     }
 
-    /// Sends what waits in `out`, then flushes the stream.
+    /// Whether anything written still has to go out.
+    fn has_pending(&self) -> bool {
+        !self.out.is_empty() || self.unflushed
+    }
+
+    /// Sends what waits in `out`, then flushes the stream until it has
+    /// sent everything (also what earlier direct writes left in it).
     fn poll_send_out(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
         while self.out_pos < self.out.len() {
             let n = ready!(Pin::new(&mut self.stream).poll_write(cx, &self.out[self.out_pos..]))?;
@@ -271,10 +282,15 @@ impl Wire {
                 return Poll::Ready(Err(io::ErrorKind::WriteZero.into()));
             }
             self.out_pos += n;
+            self.unflushed = true;
         }
         self.out.clear();
         self.out_pos = 0;
-        Pin::new(&mut self.stream).poll_flush(cx)
+        if self.unflushed {
+            ready!(Pin::new(&mut self.stream).poll_flush(cx))?;
+            self.unflushed = false;
+        }
+        Poll::Ready(Ok(()))
     }
 
     /// Bytes the next reads return before anything from the connection;
@@ -287,7 +303,7 @@ impl Wire {
     /// The stream and transcript back, after a read (so nothing waits in
     /// `out`).
     pub(crate) fn into_parts(self) -> (Stream, Transcript) {
-        debug_assert!(self.out.is_empty(), "unsent bytes in the Wire");
+        debug_assert!(!self.has_pending(), "unsent bytes in the Wire");
         (self.stream, self.transcript)
     }
 }
@@ -299,7 +315,7 @@ impl AsyncRead for Wire {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = self.get_mut();
-        if !this.out.is_empty() {
+        if this.has_pending() {
             ready!(this.poll_send_out(cx))?;
         }
         if this.replay_pos < this.replay.len() {
@@ -338,7 +354,9 @@ impl AsyncWrite for Wire {
             ready!(this.poll_send_out(cx))?;
         }
         let n = if buf.len() >= OUT_CAP {
-            ready!(Pin::new(&mut this.stream).poll_write(cx, buf))?
+            let n = ready!(Pin::new(&mut this.stream).poll_write(cx, buf))?;
+            this.unflushed = true;
+            n
         } else {
             this.out.extend_from_slice(buf);
             buf.len()

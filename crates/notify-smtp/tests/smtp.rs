@@ -247,6 +247,54 @@ async fn implicit_tls_with_ca_file_by_host_name() {
     assert_no_secrets(&transcript);
 }
 
+/// A message far bigger than the socket buffers, to a server that waits
+/// after its 354 before reading (a slow link): everything written must
+/// still leave, over TLS too, where the stream keeps records until flushed.
+#[tokio::test]
+async fn big_message_to_a_slow_reader_over_tls_arrives_whole() {
+    let wait = Duration::from_secs(2);
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::tls("smtps").slow_data(wait))
+        .listener(Listener::starttls("submission").slow_data(wait))
+        .user(USER, PASSWORD));
+    for (listener, security) in [("smtps", Security::Tls), ("submission", Security::StartTls)] {
+        let mut config = login(
+            with_ca(config(&server, listener, security), &server),
+            PASSWORD,
+        );
+        config.timeout = Duration::from_secs(20);
+        let (t, lines) = transport(config);
+        let mut sent = note(7);
+        sent.attachments.push(notify_core::Attachment {
+            filename: "log.txt".into(),
+            content_type: "text/plain; charset=utf-8".into(),
+            data: b"0123456789abcdef\n".repeat(300_000),
+        });
+        let started = Instant::now();
+        t.send(&sent)
+            .await
+            .unwrap_or_else(|e| panic!("{listener}: {e}: {:?}\n{}", e.hint(), lines.all()));
+        assert!(
+            started.elapsed() >= wait,
+            "{listener}: the server did not wait"
+        );
+        let got = server
+            .messages()
+            .into_iter()
+            .find(|m| m.meta["listener"] == listener)
+            .unwrap_or_else(|| panic!("{listener}: nothing received"));
+        // Whole: as long as the message (the MIME boundary differs from
+        // one formatting to the next, its length does not), and ending
+        // with the closing boundary.
+        // (lettre ends DATA with one more CRLF).
+        let expected = format_message(&sent).unwrap();
+        let raw = got.raw.strip_suffix(b"\r\n").unwrap_or(&got.raw);
+        assert_eq!(raw.len(), expected.len(), "{listener}: length");
+        assert!(raw.len() > 5_000_000, "{listener}: {}", raw.len());
+        assert!(raw.ends_with(b"--\r\n"), "{listener}: truncated");
+    }
+}
+
 #[tokio::test]
 async fn accept_invalid_certs_works_with_a_self_signed_server() {
     let server = require_server!(ServerOptions::new()
@@ -836,6 +884,35 @@ async fn xoauth2_when_pinned() {
 }
 
 // ------------------------------------------------------------------- batch
+
+/// A kept connection the server closed after a message (idle timeout,
+/// per-connection limit) fails at MAIL FROM; the message goes out on a
+/// fresh connection instead of failing.
+#[tokio::test]
+async fn a_connection_closed_between_messages_is_reopened() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission").close_after(1))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let mut session = t.into_session();
+    let batch = [note(140), note(141), note(142)];
+    for (i, sent) in batch.iter().enumerate() {
+        // Give the server time to close the connection it is done with.
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        session
+            .send(sent)
+            .await
+            .unwrap_or_else(|e| panic!("#{i}: {e}\n{}", lines.all()));
+    }
+    session.finish().await;
+    for (i, sent) in batch.iter().enumerate() {
+        assert_received(&server, i, sent);
+    }
+    assert_eq!(server.connections("submission"), 3);
+}
 
 #[tokio::test]
 async fn a_batch_uses_one_connection() {

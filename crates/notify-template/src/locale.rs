@@ -76,7 +76,9 @@ pub struct Locale {
     pub(crate) desktop_body: &'static str,
     /// The summary of the desktop notice that a task has started.
     pub(crate) start_summary: &'static str,
-    /// The body of the desktop notice that a task has started.
+    /// The body of the desktop notice that a task has started (not the
+    /// command line: it may hold a password, and the notice shows on the
+    /// lock screen).
     pub(crate) start_body: &'static str,
 }
 
@@ -263,7 +265,7 @@ Log tail
     desktop_summary: "##Task Name##: ##Exit Status##",
     desktop_body: "Exit code ##Exit Code##, after ##Elapsed Time## on ##Computer Name##",
     start_summary: "##Task Name## started",
-    start_body: "##Command##",
+    start_body: "Started ##Start Time## on ##Computer Name##",
 };
 
 /// German.
@@ -358,5 +360,5 @@ Protokollauszug
     desktop_summary: "##Backup-Name##: ##Status beim Beenden##",
     desktop_body: "Exit-Code ##Exit-Code##, nach ##Dauer## auf ##Computername##",
     start_summary: "##Backup-Name## gestartet",
-    start_body: "##Befehl##",
+    start_body: "Gestartet ##Startzeit## auf ##Computername##",
 };

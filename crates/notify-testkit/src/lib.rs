@@ -149,6 +149,8 @@ pub struct Listener {
     reject_rcpt: Vec<String>,
     data_451: i64,
     drop_after_data: bool,
+    slow_data: f64,
+    close_after: u32,
 }
 
 impl Listener {
@@ -163,6 +165,8 @@ impl Listener {
             reject_rcpt: Vec::new(),
             data_451: 0,
             drop_after_data: false,
+            slow_data: 0.0,
+            close_after: 0,
         }
     }
 
@@ -231,6 +235,21 @@ impl Listener {
         self
     }
 
+    /// Closes each connection after it has delivered `n` messages (once
+    /// the reply is out), as a server with an idle timeout or a limit of
+    /// messages per connection does.
+    pub fn close_after(mut self, n: u32) -> Self {
+        self.close_after = n;
+        self
+    }
+
+    /// Waits this long after the 354 reply before reading the message, so
+    /// that a big message fills the socket buffers (a slow link).
+    pub fn slow_data(mut self, wait: Duration) -> Self {
+        self.slow_data = wait.as_secs_f64();
+        self
+    }
+
     fn to_json(&self) -> Value {
         let mode = match self.mode {
             Mode::Plain => "plain",
@@ -246,6 +265,8 @@ impl Listener {
             "reject_rcpt": self.reject_rcpt,
             "data_451": self.data_451,
             "drop_after_data": self.drop_after_data,
+            "slow_data": self.slow_data,
+            "close_after": self.close_after,
         });
         if let Some(auth) = self.auth {
             v["auth"] = json!(auth);

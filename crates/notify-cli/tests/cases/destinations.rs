@@ -174,7 +174,12 @@ fn desktop_level_and_start_notice_are_the_desktops_own() {
     let shown = desktop.wait_for(2, Duration::from_secs(10));
     assert_eq!(shown.len(), 2, "{shown:?}\n{}", env.describe(&out));
     assert_eq!(shown[0].summary, "Sync started");
-    assert_eq!(shown[0].body, "echo hello");
+    assert!(shown[0].body.starts_with("Started "), "{}", shown[0].body);
+    assert!(
+        !shown[0].body.contains("echo"),
+        "no command line on the screen: {}",
+        shown[0].body
+    );
     assert_eq!(shown[1].summary, "Sync: Finished successfully");
     assert_eq!(shown[1].urgency(), Some(1));
     // The email's level is `errors`: a success sends no mail.
@@ -305,6 +310,56 @@ fn a_failing_destination_never_blocks_another_and_send_exits_with_the_worst() {
         before + 1,
         "the email still went"
     );
+}
+
+#[test]
+fn flags_change_the_tasks_own_email_and_level_reaches_every_destination() {
+    let server = require_server!(smtp());
+    let env = TestEnv::new();
+    configure(
+        &env,
+        &server,
+        "level = \"never\"\n\n[[email.also]]\nto = [\"me@example.org\"]",
+        "",
+    );
+    // --account and --to change the task's email only; the [[also]] entry
+    // keeps the configured account (relay) and its own recipients.
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "T",
+        "--status",
+        "failure",
+        "--level",
+        "always",
+        "--account",
+        "reject",
+        "--to",
+        "other@example.com",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(rcpts(&server, "relay"), ["me@example.org"]);
+    assert_eq!(rcpts(&server, "reject"), ["other@example.com"]);
+}
+
+#[test]
+fn run_keeps_an_also_notification_locally_when_its_settings_are_broken() {
+    let server = require_server!(smtp());
+    let env = TestEnv::new();
+    configure(
+        &env,
+        &server,
+        "level = \"never\"\n\n[[email.also]]\naccount = \"nonesuch\"\nto = [\"me@example.org\"]\nlevel = \"always\"",
+        "",
+    );
+    let out = env.notify(&["run", "--task", "T", "--", "false"]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("nonesuch"), "{stderr}");
+    assert!(stderr.contains("local Maildir"), "{stderr}");
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1, "{}", env.describe(&out));
+    assert!(rcpts(&server, "relay").is_empty());
 }
 
 #[test]
