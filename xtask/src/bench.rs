@@ -44,6 +44,50 @@ pub fn bench(args: &[String]) -> Result<(), String> {
     side_by_side(rounds.max(1))
 }
 
+/// CPU time in clock ticks from `/proc/PID/stat`: the process's own
+/// (user + system), or that of its waited-for children.
+fn cpu_ticks(pid: &str, children: bool) -> Option<u64> {
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // Fields after the command name (which may hold spaces) in parentheses.
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    // utime and stime are fields 14 and 15 of stat(5), cutime and cstime
+    // 16 and 17; `rest` starts at field 3.
+    let (a, b) = if children { (13, 14) } else { (11, 12) };
+    Some(fields.get(a)?.parse::<u64>().ok()? + fields.get(b)?.parse::<u64>().ok()?)
+}
+
+/// `case` run `runs` times: its CPU per run, the server's (pid) CPU per
+/// run, and the wall time per run, in milliseconds. `None` where /proc is
+/// not there.
+fn cpu_split(case: &Case, server: u32, runs: u32) -> Result<Option<(f64, f64, f64)>, String> {
+    let tick_ms = Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+        .map_or(10.0, |hz| 1000.0 / hz);
+    let server = server.to_string();
+    let (Some(c0), Some(s0)) = (cpu_ticks("self", true), cpu_ticks(&server, false)) else {
+        return Ok(None);
+    };
+    let start = Instant::now();
+    for _ in 0..runs {
+        case.run()?;
+    }
+    let wall = start.elapsed().as_secs_f64() * 1000.0 / f64::from(runs);
+    let (Some(c1), Some(s1)) = (cpu_ticks("self", true), cpu_ticks(&server, false)) else {
+        return Ok(None);
+    };
+    let per = |a: u64, b: u64| (b.saturating_sub(a)) as f64 * tick_ms / f64::from(runs);
+    Ok(Some((per(c0, c1), per(s0, s1), wall)))
+}
+
 /// Runs one criterion benchmark of notify-template and returns its median
 /// in nanoseconds (from criterion's `estimates.json`).
 fn criterion_median_ns(bench: &str, dir_name: &str) -> Result<f64, String> {
@@ -378,6 +422,26 @@ struct Series {
     times: Vec<Vec<f64>>, // [case][round], milliseconds
 }
 
+/// [`interleave`], but each measured run right after an unmeasured run of
+/// the same program: what a send costs when the machine and the server are
+/// not cold from running something else.
+fn interleave_warm(cases: &[Case], rounds: usize) -> Result<Series, String> {
+    let mut times = vec![Vec::with_capacity(rounds); cases.len()];
+    for round in 0..rounds {
+        for (i, case) in cases.iter().enumerate() {
+            case.run()?;
+            times[i].push(case.run()?.as_secs_f64() * 1e3);
+        }
+        if (round + 1) % 5 == 0 {
+            println!("    round {}/{rounds}", round + 1);
+        }
+    }
+    Ok(Series {
+        names: cases.iter().map(|c| c.name).collect(),
+        times,
+    })
+}
+
 fn interleave(cases: &[Case], rounds: usize) -> Result<Series, String> {
     // One warm-up round, not counted.
     for case in cases {
@@ -630,8 +694,17 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     println!("==> send: notify, msmtp, swaks, apprise, bare lettre interleaved, {rounds} rounds");
     let send_cases = [notify_send, msmtp, swaks, apprise_case, bare_case];
     let send = interleave(&send_cases, rounds)?;
+    println!("==> the same, each run right after one of its own (warm), {rounds} rounds");
+    let warm = interleave_warm(&send_cases, rounds)?;
     println!("==> peak RSS (GNU time, largest of 3 runs each)");
     let rss: Vec<Option<u64>> = send_cases.iter().map(|c| c.peak_rss_kib(3, &dir)).collect();
+
+    // Where a send's time goes: notify's own CPU and the server's CPU per
+    // message, over 40 sends (the server runs only between the client's
+    // turns, so the two add up to most of the wall time).
+    const CPU_RUNS: u32 = 40;
+    println!("==> CPU per send: notify and the server, {CPU_RUNS} sends");
+    let cpu = cpu_split(&send_cases[0], server.child.id(), CPU_RUNS)?;
 
     // 1b. The same message in plaintext without AUTH, on smtp-sink.
     let sink = start_sink()?;
@@ -810,6 +883,17 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
             met: verdict(ratio <= target),
         });
     }
+    let w = &warm.times;
+    for peer in 1..warm.names.len() {
+        rows.push(Row {
+            figure: format!("send, STARTTLS+AUTH, warm (vs {})", warm.names[peer]),
+            notify: ms_summary(&w[0]),
+            peer: ms_summary(&w[peer]),
+            ratio: format!("{:.3}", paired_ratio(&w[0], &w[peer])),
+            target: "—".into(),
+            met: "—".into(),
+        });
+    }
     let bare_ratio = paired_ratio(&t[0], &t[4]);
     rows.push(Row {
         figure: "send vs bare nodelay lettre program".into(),
@@ -819,6 +903,19 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         target: "≤ 1.5".into(),
         met: verdict(bare_ratio <= 1.5),
     });
+    if let Some((client, server_ms, wall)) = cpu {
+        rows.push(Row {
+            figure: "CPU per send: notify (user + system) / the aiosmtpd server".into(),
+            notify: format!("{client:.1} ms"),
+            peer: format!("{server_ms:.1} ms"),
+            ratio: format!(
+                "{:.0} % of {wall:.1} ms",
+                (client + server_ms) / wall * 100.0
+            ),
+            target: "—".into(),
+            met: "—".into(),
+        });
+    }
     let kib = |k: Option<u64>| {
         k.map_or("n/a".to_string(), |k| {
             format!("{:.1} MB", k as f64 / 1024.0)
@@ -957,7 +1054,15 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
          {queue_rounds} interleaved rounds; the peer is one Python smtplib connection \
          (STARTTLS, login) sending {QUEUED} copies of a small message; rates are \
          messages per second of whole-process wall time; the ratio is notify rate / peer \
-         rate. Plaintext: the same five send the same message to postfix's smtp-sink \
+         rate. Warm: the same five interleaved, but each measured run comes right \
+         after an unmeasured run of the same program; the difference to the first \
+         rows is what a process pays when the machine and the server were busy with \
+         another program (or idle) just before — the same few milliseconds for every \
+         client, which weigh on the fastest most. CPU per send: the user + system time of {CPU_RUNS} `notify send` \
+         processes and of the server process over the same sends, per send, from \
+         /proc (clock-tick resolution); client and server take turns, so together they \
+         are most of the wall time, and the server's share is paid by every client \
+         alike. Plaintext: the same five send the same message to postfix's smtp-sink \
          (no TLS, no AUTH), {rounds} rounds interleaved. Template render: criterion's \
          median for the default English subject and body (`cargo xtask bench criterion` \
          runs all the criterion benchmarks).\n\n"
