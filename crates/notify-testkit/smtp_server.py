@@ -25,7 +25,7 @@ STARTTLS), "tls" (implicit TLS, AUTH required), "silent" (accepts TCP and
 never says a word). Per-listener faults: "reject_rcpt" (550 for these
 recipients), "data_451" (451 after DATA the first N times, -1 always),
 "drop_after_data" (close the connection after the message, before the
-reply), "close_after" (close the connection after N accepted messages, once
+reply), "pipelining" (offer PIPELINING in EHLO), "close_after" (close the connection after N accepted messages, once
 the reply is out), "slow_data" (seconds to wait after the 354 reply before reading the
 message, so a big message fills the socket buffers), "exclude_mechanisms" (e.g. ["PLAIN"]), "auth_required" (default:
 true when "auth"). XOAUTH2 is offered on every AUTH listener and checks
@@ -230,6 +230,16 @@ class Handler:
         self.data_451_seen = 0
         self.drop_after_data = bool(spec.get("drop_after_data", False))
         self.close_after = int(spec.get("close_after", 0))
+        self.pipelining = bool(spec.get("pipelining", False))
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        # With this hook aiosmtpd leaves the host name to it.
+        session.host_name = hostname
+        if self.pipelining:
+            # aiosmtpd reads one command line at a time, so it serves
+            # pipelined commands; it only never says so.
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
 
     async def handle_AUTH(self, server, session, envelope, args):
         self.state.event(listener=self.name, conn=server.conn_id, event="auth", mechanism=args[0].upper())

@@ -41,7 +41,7 @@ use time::OffsetDateTime;
 
 use crate::classify::{hints, secs, Ctx, Failure};
 use crate::providers::Security;
-use crate::smtp::{Session, SmtpConfig, SmtpTransport};
+use crate::smtp::{SmtpConfig, SmtpTransport};
 use crate::tls::{HandshakeProblem, Presented, PresentedChain, Sniff, Stream};
 use crate::transcript::{Sink, Transcript, Wire};
 use crate::x509::Certificate;
@@ -345,11 +345,10 @@ impl Doctor<'_> {
         };
 
         // EHLO (by lettre, as for a delivery)
-        let conn = t
-            .lettre_connect(ctx, wire, greeting.raw, pending, &hello)
+        let mut session = t
+            .lettre_connect(ctx, wire, greeting.raw, pending, &hello, encrypted)
             .await
             .map_err(|f| report.failure(EHLO, f))?;
-        let mut session = Session { conn, encrypted };
         let capabilities = {
             let lines = self.lines.lock().unwrap_or_else(PoisonError::into_inner);
             ehlo_capabilities(&lines)

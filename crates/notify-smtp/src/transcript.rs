@@ -11,7 +11,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{ready, Context, Poll};
 
 use lettre::transport::smtp::client::AsyncTokioStream;
@@ -241,6 +241,9 @@ pub(crate) struct Wire {
     /// stream keeps records until flushed, and a pending flush must be
     /// finished before reading, or they never leave).
     unflushed: bool,
+    /// When set, a copy of what the server sends (its EHLO reply to lettre,
+    /// which lettre parses without keeping the keywords notify needs).
+    capture: Option<Vec<u8>>,
 }
 
 /// Writes of this size or more skip `out` (after what waits there).
@@ -265,7 +268,18 @@ impl Wire {
             out: Vec::new(),
             out_pos: 0,
             unflushed: false,
+            capture: None,
         }
+    }
+
+    /// Starts keeping a copy of what the server sends.
+    pub(crate) fn start_capture(&mut self) {
+        self.capture = Some(Vec::new());
+    }
+
+    /// What the server sent since [`Wire::start_capture`]; stops keeping.
+    pub(crate) fn take_capture(&mut self) -> Vec<u8> {
+        self.capture.take().unwrap_or_default()
     }
 
     /// Whether anything written still has to go out.
@@ -338,6 +352,9 @@ impl AsyncRead for Wire {
             }
         } else {
             this.transcript.server_bytes(new);
+            if let Some(capture) = &mut this.capture {
+                capture.extend_from_slice(new);
+            }
         }
         Poll::Ready(Ok(()))
     }
@@ -380,6 +397,61 @@ impl AsyncWrite for Wire {
 impl AsyncTokioStream for Wire {
     fn peer_addr(&self) -> io::Result<SocketAddr> {
         self.stream.peer_addr()
+    }
+}
+
+/// One [`Wire`] with two handles: lettre reads and writes through one, and
+/// notify through the other when it pipelines MAIL, RCPT and DATA (lettre
+/// waits for each reply). They take turns, never overlap: a handle is only
+/// used while the other's owner waits for it.
+#[derive(Debug, Clone)]
+pub(crate) struct Shared(Arc<Mutex<Wire>>);
+
+impl Shared {
+    pub(crate) fn new(wire: Wire) -> Self {
+        Shared(Arc::new(Mutex::new(wire)))
+    }
+
+    /// The wire (a panic elsewhere cannot leave it half-changed in a way
+    /// that matters here, so a poisoned lock is taken as it is).
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, Wire> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl AsyncRead for Shared {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for Shared {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut *self.lock()).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut *self.lock()).poll_shutdown(cx)
+    }
+}
+
+impl AsyncTokioStream for Shared {
+    fn peer_addr(&self) -> io::Result<SocketAddr> {
+        self.lock().peer_addr()
     }
 }
 

@@ -883,6 +883,96 @@ async fn xoauth2_when_pinned() {
     );
 }
 
+// ------------------------------------------------------------ pipelining
+
+/// Where the server offers PIPELINING, MAIL, the RCPTs and DATA go out in
+/// one write and their replies come back together.
+#[tokio::test]
+async fn pipelining_sends_the_envelope_in_one_round_trip() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission").pipelining())
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let sent = note(150);
+    t.send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    assert_received(&server, 0, &sent);
+    assert_eq!(
+        server.commands("submission"),
+        ["EHLO", "STARTTLS", "EHLO", "AUTH", "MAIL", "RCPT", "RCPT", "RCPT", "DATA", "QUIT"]
+    );
+    // All four commands were written before the first of their replies
+    // was read.
+    let transcript = lines.all();
+    let at = |piece: &str| {
+        transcript
+            .find(piece)
+            .unwrap_or_else(|| panic!("no {piece:?} in:\n{transcript}"))
+    };
+    let data = at("C: DATA");
+    assert!(at("C: MAIL FROM:") < data, "{transcript}");
+    let first_reply = transcript[at("C: MAIL FROM:")..]
+        .find("S: 250")
+        .map(|i| i + at("C: MAIL FROM:"))
+        .unwrap_or(usize::MAX);
+    assert!(data < first_reply, "not pipelined:\n{transcript}");
+    assert_no_secrets(&transcript);
+}
+
+/// A refused recipient while pipelining: the message fails with the
+/// recipient named, nothing is delivered (the server's 354 is answered by
+/// dropping the connection, not by an empty message), and the next message
+/// of the batch goes out on a fresh connection.
+#[tokio::test]
+async fn pipelining_with_a_refused_recipient_sends_nothing() {
+    let server = require_server!(ServerOptions::new()
+        .listener(
+            Listener::starttls("submission")
+                .pipelining()
+                .reject_rcpt("nobody@example.com")
+        )
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let mut bad = note(151);
+    bad.to.push("nobody@example.com".into());
+    let good = note(152);
+    let results = t.send_batch(&[bad, good.clone()]).await;
+    let err = err_of(&results[0]);
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+    assert!(err.to_string().contains("<nobody@example.com>"), "{err}");
+    results[1]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    let messages = server.messages();
+    assert_eq!(messages.len(), 1, "only the good message arrives");
+    assert_received(&server, 0, &good);
+    assert_eq!(server.connections("submission"), 2);
+}
+
+/// A temporary refusal of DATA while pipelining is temporary, as one by one.
+#[tokio::test]
+async fn pipelining_with_451_to_data_is_temporary() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission").pipelining().data_451(-1))
+        .user(USER, PASSWORD));
+    let (t, _lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let result = t.send(&note(153)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Temporary, "{err}");
+    assert!(err.to_string().contains("451"), "{err}");
+    assert!(server.messages().is_empty());
+}
+
 // ------------------------------------------------------------------- batch
 
 /// A kept connection the server closed after a message (idle timeout,

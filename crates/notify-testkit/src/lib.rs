@@ -151,6 +151,7 @@ pub struct Listener {
     drop_after_data: bool,
     slow_data: f64,
     close_after: u32,
+    pipelining: bool,
 }
 
 impl Listener {
@@ -167,6 +168,7 @@ impl Listener {
             drop_after_data: false,
             slow_data: 0.0,
             close_after: 0,
+            pipelining: false,
         }
     }
 
@@ -235,6 +237,12 @@ impl Listener {
         self
     }
 
+    /// Offers PIPELINING (RFC 2920) in its EHLO reply.
+    pub fn pipelining(mut self) -> Self {
+        self.pipelining = true;
+        self
+    }
+
     /// Closes each connection after it has delivered `n` messages (once
     /// the reply is out), as a server with an idle timeout or a limit of
     /// messages per connection does.
@@ -267,6 +275,7 @@ impl Listener {
             "drop_after_data": self.drop_after_data,
             "slow_data": self.slow_data,
             "close_after": self.close_after,
+            "pipelining": self.pipelining,
         });
         if let Some(auth) = self.auth {
             v["auth"] = json!(auth);
