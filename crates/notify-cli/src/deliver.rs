@@ -210,7 +210,11 @@ struct Recipients<'a> {
 impl Plan {
     /// Checks and resolves the settings of `task`.
     pub fn new(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Result<Plan, CliError> {
-        let eff = effective(env, task, flags);
+        Self::for_task(env, task, &effective(env, task, flags))
+    }
+
+    /// [`Plan::new`] from the task's settings with the flags applied.
+    fn for_task(env: &Env<'_>, task: &str, eff: &Effective) -> Result<Plan, CliError> {
         let s = &eff.settings;
         let who = Recipients {
             account: s.account.as_deref(),
@@ -219,37 +223,34 @@ impl Plan {
             bcc: s.bcc.as_ref(),
             level: s.level(),
         };
-        Self::build(env, task, &eff, &who)
+        Self::build(env, task, eff, &who)
     }
 
-    /// The plan of an `[[also]]` email of `task`: its own account (or the
-    /// task's configured one), its own recipients (required) and level (or
-    /// the task's). Of the command-line flags only `--level` reaches it:
-    /// `--to`, `--account` and the others change the task's own email.
-    pub fn also(
+    /// The plan of an `[[also]]` email of `task` (`eff`: its settings with
+    /// the flags applied), through `account` (see [`also_account`]), to its
+    /// own recipients (required), at its own level (or the task's). Of the
+    /// command-line flags only `--level` reaches it: `--to`, `--account` and
+    /// the others change the task's own email.
+    fn also(
         env: &Env<'_>,
         task: &str,
-        flags: &DeliveryArgs,
+        eff: &Effective,
+        account: Option<&str>,
         also: &crate::config::AlsoEmail,
     ) -> Result<Plan, CliError> {
-        let eff = effective(env, task, flags);
         let s = &eff.settings;
-        let configured = env.loaded.config.for_task(task);
         let Some(to) = also.to.as_ref().filter(|to| !to.0.is_empty()) else {
             return Err(CliError::config("an [[also]] destination has no `to`")
                 .hint("give each [[also]] entry its recipients: to = [\"me@example.org\"]"));
         };
         let who = Recipients {
-            account: also
-                .account
-                .as_deref()
-                .or(configured.settings.account.as_deref()),
+            account,
             to: Some(to),
             cc: also.cc.as_ref(),
             bcc: also.bcc.as_ref(),
             level: also.level.unwrap_or(s.level()),
         };
-        Self::build(env, task, &eff, &who)
+        Self::build(env, task, eff, &who)
     }
 
     fn build(
@@ -322,8 +323,7 @@ impl Plan {
 
     /// The plan of last resort: the task's level, but English if its locale
     /// is bad, and the local Maildir.
-    pub fn local(env: &Env<'_>, task: &str, flags: &DeliveryArgs) -> Plan {
-        let eff = effective(env, task, flags);
+    fn local(eff: &Effective) -> Plan {
         let s = &eff.settings;
         Plan {
             fallback: true,
@@ -337,7 +337,7 @@ impl Plan {
             cc: Vec::new(),
             bcc: Vec::new(),
             reply_to: None,
-            eff,
+            eff: eff.clone(),
         }
     }
 
@@ -420,7 +420,7 @@ pub async fn notify(
         log,
         now,
         several: destinations.len() > 1,
-        texts: TemplateTexts::of(env, Some(&result.task_name)),
+        texts: std::cell::OnceCell::new(),
         templates_reported: std::cell::Cell::new(false),
     };
     for dest in &destinations {
@@ -438,8 +438,8 @@ struct Run<'a> {
     log: Option<&'a [u8]>,
     now: OffsetDateTime,
     several: bool,
-    /// The task's templates, read once.
-    texts: TemplateTexts,
+    /// The task's templates, read once, when the first mail is rendered.
+    texts: std::cell::OnceCell<TemplateTexts>,
     /// Whether their warnings were shown already.
     templates_reported: std::cell::Cell<bool>,
 }
@@ -456,6 +456,8 @@ fn destinations(
     failures: &mut Vec<CliError>,
 ) -> Vec<Destination> {
     let name = shown(task);
+    let eff = effective(env, task, flags);
+    let configured_account = env.loaded.config.for_task(task).settings.account;
     let mut out = Vec::new();
     let email = |plan: Plan, label: String, state: StateStore| Destination {
         label,
@@ -464,38 +466,37 @@ fn destinations(
         options: plan.options,
         kind: Kind::Email(Box::new(plan)),
     };
-    match Plan::new(env, task, flags) {
+    match Plan::for_task(env, task, &eff) {
         Ok(plan) => out.push(email(plan, "email".into(), StateStore::new(env.data_dir))),
         Err(e) if caller == Caller::Run => {
             e.report();
             env.ui.warn(&format!(
                 "the notification for `{name}` goes to the local Maildir instead, so that it is not lost"
             ));
-            let plan = Plan::local(env, task, flags);
-            out.push(email(plan, "email".into(), StateStore::new(env.data_dir)));
+            out.push(email(
+                Plan::local(&eff),
+                "email".into(),
+                StateStore::new(env.data_dir),
+            ));
         }
         Err(e) => failures.push(e),
     }
-    let eff = effective(env, task, flags);
-    let configured_account = env.loaded.config.for_task(task).settings.account;
     for also in eff.settings.also.iter().flatten() {
+        let account = also_account(also, configured_account.as_deref());
         let label = format!(
             "also (account `{}`, to {})",
-            also.account
-                .as_deref()
-                .or(configured_account.as_deref())
-                .unwrap_or("local Maildir"),
+            account.unwrap_or("local Maildir"),
             also.to.as_ref().map_or(String::new(), |to| to.0.join(", "))
         );
         let state = StateStore::channel(env.data_dir, &also_channel(also));
-        match Plan::also(env, task, flags, also) {
+        match Plan::also(env, task, &eff, account, also) {
             Ok(plan) => out.push(email(plan, label, state)),
             Err(e) if caller == Caller::Run => {
                 e.prefixed(&format!("[[also]] of task `{name}`")).report();
                 env.ui.warn(&format!(
                     "that notification for `{name}` goes to the local Maildir instead, so that it is not lost"
                 ));
-                let mut plan = Plan::local(env, task, flags);
+                let mut plan = Plan::local(&eff);
                 plan.level = also.level.unwrap_or(plan.level);
                 out.push(email(plan, label, state));
             }
@@ -524,6 +525,15 @@ fn destinations(
         }
     }
     out
+}
+
+/// The account of an `[[also]]` email: its own, else the one the task's
+/// configuration names (`--account` is not for it).
+fn also_account<'a>(
+    also: &'a crate::config::AlsoEmail,
+    configured: Option<&'a str>,
+) -> Option<&'a str> {
+    also.account.as_deref().or(configured)
 }
 
 /// The state channel of an `[[also]]` destination: named by its account and
@@ -627,8 +637,10 @@ async fn deliver_to(env: &Env<'_>, dest: &Destination, run: &Run<'_>) -> Result<
     match &dest.kind {
         Kind::Email(plan) => {
             let report = !run.templates_reported.replace(true);
-            let notification =
-                render_with(env, plan, &run.texts, report, result, &history, log, now);
+            let texts = run
+                .texts
+                .get_or_init(|| TemplateTexts::of(env, Some(&result.task_name)));
+            let notification = render_with(env, plan, texts, report, result, &history, log, now);
             if flags.dry_run {
                 StdoutTransport.send(&notification).await?;
                 return Ok(());
