@@ -558,14 +558,7 @@ impl SmtpTransport {
         let ctx = self.ctx(Some(&message));
         let (mut current, reused) = match kept.session.take() {
             Some(s) => (s, true),
-            None => match self.open(&ctx).await {
-                Ok(s) => (s, false),
-                Err(failure) => {
-                    let err = failure.to_transport_error();
-                    kept.broken = Some(failure);
-                    return Err(err);
-                }
-            },
+            None => (self.open_kept(kept, &ctx).await?, false),
         };
         let mut delivered = self.deliver(&mut current, &ctx, &message).await;
         // A kept connection the server has closed in the meantime (idle
@@ -576,14 +569,7 @@ impl SmtpTransport {
                 if failure.in_sync {
                     self.quit(current).await;
                 }
-                current = match self.open(&ctx).await {
-                    Ok(s) => s,
-                    Err(failure) => {
-                        let err = failure.to_transport_error();
-                        kept.broken = Some(failure);
-                        return Err(err);
-                    }
-                };
+                current = self.open_kept(kept, &ctx).await?;
                 delivered = self.deliver(&mut current, &ctx, &message).await;
             }
         }
@@ -603,6 +589,16 @@ impl SmtpTransport {
                 Err(err)
             }
         }
+    }
+
+    /// Opens a connection for a batch; when that fails, the batch is
+    /// broken: its remaining messages fail the same way without trying.
+    async fn open_kept(&self, kept: &mut Kept, ctx: &Ctx) -> Result<Session, TransportError> {
+        self.open(ctx).await.map_err(|failure| {
+            let err = failure.to_transport_error();
+            kept.broken = Some(failure);
+            err
+        })
     }
 
     async fn finish_kept(&self, kept: Kept) {
