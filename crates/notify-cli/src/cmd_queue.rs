@@ -92,21 +92,16 @@ async fn retry_chunk(
     }
     let max_age = max_age(env);
     for (account_name, batch) in by_account {
-        let notes: Vec<_> = batch.iter().map(|c| c.notification.clone()).collect();
-        let results: Vec<Result<String, (ErrorKind, String)>> = match &account_name {
+        let outcome = |r: Result<notify_core::Delivery, notify_core::TransportError>| {
+            r.map(|d| d.detail).map_err(|e| (e.kind(), e.to_string()))
+        };
+        let mut results: Vec<Result<String, (ErrorKind, String)>> = Vec::with_capacity(batch.len());
+        match &account_name {
             None => {
                 let maildir = deliver::maildir(env);
-                let mut out = Vec::new();
-                for n in &notes {
-                    out.push(
-                        maildir
-                            .send(n)
-                            .await
-                            .map(|d| d.detail)
-                            .map_err(|e| (e.kind(), e.to_string())),
-                    );
+                for c in &batch {
+                    results.push(outcome(maildir.send(&c.notification).await));
                 }
-                out
             }
             Some(name) => {
                 let session = sessions.entry(name.clone()).or_insert_with(|| {
@@ -114,27 +109,14 @@ async fn retry_chunk(
                         .map(notify_smtp::SmtpTransport::into_session)
                         .map_err(|e| e.message().to_owned())
                 });
-                match session {
-                    Ok(session) => {
-                        let mut out = Vec::with_capacity(notes.len());
-                        for n in &notes {
-                            out.push(
-                                session
-                                    .send(n)
-                                    .await
-                                    .map(|d| d.detail)
-                                    .map_err(|e| (e.kind(), e.to_string())),
-                            );
-                        }
-                        out
-                    }
-                    Err(e) => notes
-                        .iter()
-                        .map(|_| Err((ErrorKind::Config, e.clone())))
-                        .collect(),
+                for c in &batch {
+                    results.push(match session {
+                        Ok(session) => outcome(session.send(&c.notification).await),
+                        Err(e) => Err((ErrorKind::Config, e.clone())),
+                    });
                 }
             }
-        };
+        }
         let via = account_name
             .as_deref()
             .map_or("the local Maildir".to_owned(), |a| format!("account `{a}`"));
@@ -311,8 +293,6 @@ fn list_json(queued: &[Entry], failed: &[Entry]) -> Result<u8, CliError> {
         .map(|e| item(e, "queued"))
         .chain(failed.iter().map(|e| item(e, "failed")))
         .collect();
-    let text = serde_json::to_string_pretty(&list)
-        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
-    crate::emit(&format!("{text}\n"));
+    crate::emit_json(&list)?;
     Ok(exit::OK)
 }
