@@ -485,9 +485,7 @@ fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
             })
         })
         .collect();
-    let text = serde_json::to_string_pretty(&list)
-        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
-    crate::emit(&format!("{text}\n"));
+    crate::emit_json(&list)?;
     Ok(exit::OK)
 }
 

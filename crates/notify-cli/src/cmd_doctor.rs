@@ -23,7 +23,7 @@ pub async fn doctor(
                 env.data_dir.join("maildir").display()
             ));
             if json {
-                emit_json(&serde_json::json!({
+                crate::emit_json(&serde_json::json!({
                     "account": null,
                     "server": null,
                     "security": null,
@@ -111,7 +111,7 @@ pub async fn doctor(
                 })
             })
             .collect();
-        emit_json(&serde_json::json!({
+        crate::emit_json(&serde_json::json!({
             "account": name,
             "server": format!("{}:{}", smtp.host, smtp.port),
             "security": smtp.security.to_string(),
@@ -157,12 +157,4 @@ struct Row {
     verdict: Verdict,
     detail: String,
     hint: Option<String>,
-}
-
-/// Pretty-printed JSON on stdout, as every `--json` output (docs/json.md).
-fn emit_json(value: &serde_json::Value) -> Result<(), CliError> {
-    let text = serde_json::to_string_pretty(value)
-        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
-    crate::emit(&format!("{text}\n"));
-    Ok(())
 }

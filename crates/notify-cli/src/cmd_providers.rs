@@ -23,9 +23,7 @@ pub fn providers(json: bool) -> Result<u8, CliError> {
                 })
             })
             .collect();
-        let text = serde_json::to_string_pretty(&list)
-            .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
-        crate::emit(&format!("{text}\n"));
+        crate::emit_json(&list)?;
         return Ok(exit::OK);
     }
     let mut out = String::new();

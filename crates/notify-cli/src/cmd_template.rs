@@ -50,9 +50,7 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
                 })
             })
             .collect();
-        let text = serde_json::to_string_pretty(&list)
-            .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
-        crate::emit(&format!("{text}\n"));
+        crate::emit_json(&list)?;
         return Ok(exit::OK);
     }
     let mut out = String::new();

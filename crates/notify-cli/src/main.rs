@@ -88,6 +88,14 @@ pub fn emit(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Pretty-printed JSON on stdout, as every `--json` output (docs/json.md).
+pub fn emit_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
+    emit(&format!("{text}\n"));
+    Ok(())
+}
+
 /// This machine's name, for `##Computer Name##`.
 pub fn computer_name() -> String {
     let name = gethostname::gethostname().to_string_lossy().into_owned();
