@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{cargo, on_path, root, step, succeeds, Apt};
+use crate::{cargo, json_port, on_path, root, step, succeeds, target_dir, write_file, Apt};
 
 const USER: &str = "user@example.com";
 const PASSWORD: &str = "password";
@@ -128,13 +128,6 @@ fn criterion(args: &[String]) -> Result<(), String> {
     step("cargo bench", cmd)
 }
 
-pub(crate) fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) })
-        .unwrap_or_else(|| root().join("target"))
-}
-
 /// The SMTP test server, killed by its PID when dropped (also on error).
 struct Server {
     child: Child,
@@ -190,14 +183,6 @@ fn start_server(python: &Path) -> Result<Server, String> {
         server.ca.display()
     );
     Ok(server)
-}
-
-/// The number after `"name": ` in a flat JSON text.
-fn json_port(json: &str, name: &str) -> Option<u16> {
-    let key = format!("\"{name}\":");
-    let rest = json[json.find(&key)? + key.len()..].trim_start();
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// postfix's smtp-sink (plaintext, fast C), killed by its PID when dropped.
@@ -422,34 +407,31 @@ struct Series {
     times: Vec<Vec<f64>>, // [case][round], milliseconds
 }
 
+/// Runs the cases in turn (A B C A B C ...) for `rounds` rounds, after one
+/// warm-up round that is not counted.
+fn interleave(cases: &[Case], rounds: usize) -> Result<Series, String> {
+    interleave_runs(cases, rounds, false)
+}
+
 /// [`interleave`], but each measured run right after an unmeasured run of
 /// the same program: what a send costs when the machine and the server are
 /// not cold from running something else.
 fn interleave_warm(cases: &[Case], rounds: usize) -> Result<Series, String> {
-    let mut times = vec![Vec::with_capacity(rounds); cases.len()];
-    for round in 0..rounds {
-        for (i, case) in cases.iter().enumerate() {
-            case.run()?;
-            times[i].push(case.run()?.as_secs_f64() * 1e3);
-        }
-        if (round + 1) % 5 == 0 {
-            println!("    round {}/{rounds}", round + 1);
-        }
-    }
-    Ok(Series {
-        names: cases.iter().map(|c| c.name).collect(),
-        times,
-    })
+    interleave_runs(cases, rounds, true)
 }
 
-fn interleave(cases: &[Case], rounds: usize) -> Result<Series, String> {
-    // One warm-up round, not counted.
-    for case in cases {
-        case.run()?;
+fn interleave_runs(cases: &[Case], rounds: usize, warm: bool) -> Result<Series, String> {
+    if !warm {
+        for case in cases {
+            case.run()?;
+        }
     }
     let mut times = vec![Vec::with_capacity(rounds); cases.len()];
     for round in 0..rounds {
         for (i, case) in cases.iter().enumerate() {
+            if warm {
+                case.run()?;
+            }
             times[i].push(case.run()?.as_secs_f64() * 1e3);
         }
         if (round + 1) % 5 == 0 {
@@ -543,10 +525,6 @@ fn cpu_model() -> String {
                 .map(|(_, v)| v.trim().to_string())
         })
         .unwrap_or_else(|| "unknown".into())
-}
-
-fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 fn side_by_side(rounds: usize) -> Result<(), String> {

@@ -24,7 +24,7 @@ pub fn dist(args: &[String]) -> Result<(), String> {
     let mut build = cargo();
     build.args(["build", "--release", "--locked", "-p", "notify-cli"]);
     step("cargo build --release -p notify-cli", build)?;
-    let target = crate::bench::target_dir();
+    let target = crate::target_dir();
     let built = target.join("release/notify");
     let dist = root().join("target/dist");
     let _ = fs::remove_dir_all(&dist);

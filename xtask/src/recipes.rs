@@ -44,7 +44,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::{cargo, on_path, root, step, Apt};
+use crate::{cargo, json_port, on_path, root, step, target_dir, write_file, Apt};
 
 /// The host name the jobs see (as root: a UTS namespace of their own).
 const HOST: &str = "backup-host";
@@ -204,13 +204,6 @@ fn run_all(
     }
     drop(server);
     Ok((ctx.rows, ctx.outputs))
-}
-
-fn target_dir() -> PathBuf {
-    std::env::var_os("CARGO_TARGET_DIR")
-        .map(PathBuf::from)
-        .map(|p| if p.is_absolute() { p } else { root().join(p) })
-        .unwrap_or_else(|| root().join("target"))
 }
 
 // ---------------------------------------------------------------------------
@@ -1277,14 +1270,6 @@ fn is_name_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-' | b'~')
 }
 
-fn write_file(path: &Path, text: &str) -> Result<(), String> {
-    if let Some(parent) = path.parent() {
-        fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create {}: {e}", parent.display()))?;
-    }
-    fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
-}
-
 /// The first line a command prints (stdout), or "" when it cannot run.
 fn first_line(program: &Path, args: &[&str]) -> String {
     Command::new(program)
@@ -1451,14 +1436,6 @@ impl Drop for Server {
         let _ = self.child.wait();
         println!("    SMTP test server (pid {}) stopped", self.child.id());
     }
-}
-
-/// The number after `"name": ` in a flat JSON text.
-fn json_port(json: &str, name: &str) -> Option<u16> {
-    let key = format!("\"{name}\":");
-    let rest = json[json.find(&key)? + key.len()..].trim_start();
-    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse().ok()
 }
 
 /// A throwaway PostgreSQL cluster on a unix socket only (no TCP), run as
