@@ -458,26 +458,8 @@ fn an_unreachable_bus_is_inaccessible_not_a_missing_entry() {
 /// gnome-keyring (and no unlock prompt) behind a test's back.
 fn bare_bus_config(dir: &std::path::Path) -> String {
     let config = dir.join("bus.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:dir={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            dir.display()
-        ),
-    )
-    .expect("the bus config is written");
+    std::fs::write(&config, notify_testkit::desktop::bus_config(dir))
+        .expect("the bus config is written");
     format!("--config-file={}", config.display())
 }
 

@@ -99,8 +99,10 @@ pub struct PrivateBus {
 }
 
 /// A session-bus configuration without service directories (nothing is
-/// activated) that listens in `dir`.
-fn bus_config(dir: &std::path::Path) -> String {
+/// activated: no gnome-keyring, no notification daemon starts behind a
+/// test's back) that listens in `dir`; for `dbus-daemon --config-file` or
+/// `dbus-run-session --config-file`.
+pub fn bus_config(dir: &std::path::Path) -> String {
     format!(
         r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
