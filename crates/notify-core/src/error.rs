@@ -4,7 +4,7 @@ use std::fmt;
 ///
 /// Its message names the kind of thing, the value given and every accepted
 /// value, e.g. ``unknown level `sometimes`; expected one of: never, always,
-/// errors, changes``.
+/// errors, warnings, changes``.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParseError {
     what: &'static str,
@@ -13,7 +13,9 @@ pub struct ParseError {
 }
 
 impl ParseError {
-    pub(crate) fn new(what: &'static str, value: &str, expected: &'static [&'static str]) -> Self {
+    /// An error for `value`, which should have been one of `expected`
+    /// (`what` names the kind of thing, e.g. `level`).
+    pub fn new(what: &'static str, value: &str, expected: &'static [&'static str]) -> Self {
         ParseError {
             what,
             value: value.to_owned(),

@@ -10,24 +10,35 @@ use crate::{Outcome, ParseError};
 /// SIGHUP (1), SIGINT (2) and SIGTERM (15).
 const CANCEL_SIGNALS: [i32; 3] = [1, 2, 15];
 
+/// The exit codes a shell, restic and borg report for a run ended by SIGHUP,
+/// SIGINT or SIGTERM (128 + the signal): cancelled under every tool preset.
+const CANCEL_CODES: [i32; 3] = [129, 130, 143];
+
 /// A named exit-code convention of a well-known tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Preset {
     /// 0 is success, anything else failure.
     Default,
     /// borg: 0 success, 1 warning, 2 and above failure.
+    ///
+    /// Under every preset but `default`, 129, 130 and 143 (a run stopped by
+    /// SIGHUP, SIGINT or SIGTERM, as restic, borg and shells report it) are
+    /// cancelled.
     Borg,
     /// restic: 0 success, 3 warning (some source files could not be read),
     /// anything else failure.
     Restic,
     /// rsync: 0 success, 23 and 24 warning (partial transfer, vanished source
-    /// files), anything else failure.
+    /// files), 20 (stopped by SIGINT, SIGTERM or SIGHUP) cancelled, anything
+    /// else failure.
     Rsync,
+    /// rclone: 0 success, anything else failure.
+    Rclone,
 }
 
 impl Preset {
     /// Every preset name, as accepted by `--exit-codes` and `exit_codes =`.
-    pub const NAMES: &'static [&'static str] = &["default", "borg", "restic", "rsync"];
+    pub const NAMES: &'static [&'static str] = &["default", "borg", "restic", "rsync", "rclone"];
 
     /// The preset's name.
     pub fn as_str(self) -> &'static str {
@@ -36,12 +47,16 @@ impl Preset {
             Preset::Borg => "borg",
             Preset::Restic => "restic",
             Preset::Rsync => "rsync",
+            Preset::Rclone => "rclone",
         }
     }
 
     fn outcome(self, code: i32) -> Outcome {
         match (self, code) {
             (_, 0) => Outcome::Success,
+            (Preset::Default, _) => Outcome::Failure,
+            (_, c) if CANCEL_CODES.contains(&c) => Outcome::Cancelled,
+            (Preset::Rsync, 20) => Outcome::Cancelled,
             (Preset::Borg, 1) | (Preset::Restic, 3) | (Preset::Rsync, 23 | 24) => Outcome::Warning,
             _ => Outcome::Failure,
         }
@@ -57,6 +72,7 @@ impl FromStr for Preset {
             "borg" | "borgbackup" => Ok(Preset::Borg),
             "restic" => Ok(Preset::Restic),
             "rsync" => Ok(Preset::Rsync),
+            "rclone" => Ok(Preset::Rclone),
             _ => Err(ParseError::new("exit-code preset", s, Preset::NAMES)),
         }
     }
@@ -179,7 +195,7 @@ impl<'de> Deserialize<'de> for ExitCodes {
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
                 f.write_str(
-                    "a preset name (default, borg, restic, rsync) or a table such as { warning = [1, 24] }",
+                    "a preset name (default, borg, restic, rsync, rclone) or a table such as { warning = [1, 24] }",
                 )
             }
 
@@ -221,6 +237,18 @@ mod tests {
             ("rsync", 24, Warning),
             ("rsync", 12, Failure),
             ("rsync", 1, Failure),
+            ("rsync", 20, Cancelled),
+            ("rclone", 0, Success),
+            ("rclone", 1, Failure),
+            ("rclone", 9, Failure),
+            ("default", 130, Failure),
+            ("default", 143, Failure),
+            ("restic", 130, Cancelled),
+            ("restic", 143, Cancelled),
+            ("borg", 143, Cancelled),
+            ("borg", 129, Cancelled),
+            ("rclone", 130, Cancelled),
+            ("rsync", 130, Cancelled),
         ];
         for &(preset, code, want) in cases {
             let codes: ExitCodes = preset.parse().unwrap();
@@ -260,7 +288,10 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("unknown exit-code preset `borgg`"), "{err}");
-        assert!(err.contains("default, borg, restic, rsync"), "{err}");
+        assert!(
+            err.contains("default, borg, restic, rsync, rclone"),
+            "{err}"
+        );
         let err = serde_json::from_str::<ExitCodes>(r#"{"warn":[1]}"#)
             .unwrap_err()
             .to_string();

@@ -24,6 +24,9 @@ pub enum Level {
     /// Only send on errors: a failure or any reported error (the default).
     #[default]
     Errors,
+    /// Send on anything but a clean success: errors as above, and also
+    /// warning outcomes and runs that reported warnings.
+    Warnings,
     /// Send when the state changes: the first failure, a recovery, and while
     /// failing a reminder at most once per `remind_every`.
     Changes,
@@ -31,7 +34,8 @@ pub enum Level {
 
 impl Level {
     /// Every level name.
-    pub const NAMES: &'static [&'static str] = &["never", "always", "errors", "changes"];
+    pub const NAMES: &'static [&'static str] =
+        &["never", "always", "errors", "warnings", "changes"];
 
     /// The level's name.
     pub fn as_str(self) -> &'static str {
@@ -39,6 +43,7 @@ impl Level {
             Level::Never => "never",
             Level::Always => "always",
             Level::Errors => "errors",
+            Level::Warnings => "warnings",
             Level::Changes => "changes",
         }
     }
@@ -58,6 +63,7 @@ impl FromStr for Level {
             "never" => Ok(Level::Never),
             "always" => Ok(Level::Always),
             "errors" | "error" => Ok(Level::Errors),
+            "warnings" | "warning" => Ok(Level::Warnings),
             "changes" | "change" => Ok(Level::Changes),
             _ => Err(ParseError::new("level", s, Level::NAMES)),
         }
@@ -126,6 +132,11 @@ pub enum Reason {
     Error,
     /// The run was no error (`errors` level).
     NoError,
+    /// The run had warnings, or ended with a warning outcome (`warnings`
+    /// level).
+    Warning,
+    /// The run was a clean success (`warnings` level).
+    Clean,
     /// The first run of the task, and it failed (`changes`).
     FirstFailure,
     /// The first run of the task, and it did not fail (`changes`).
@@ -150,6 +161,8 @@ impl fmt::Display for Reason {
             Reason::LevelAlways => "level is always",
             Reason::Error => "the run had errors",
             Reason::NoError => "the run had no errors",
+            Reason::Warning => "the run had warnings",
+            Reason::Clean => "the run was a clean success",
             Reason::FirstFailure => "first run, and it failed",
             Reason::FirstSuccess => "first run, and it did not fail",
             Reason::NewFailure => "failed after a success",
@@ -209,6 +222,9 @@ pub fn decide(
         Level::Always => (true, Reason::LevelAlways),
         Level::Errors if failing => (true, Reason::Error),
         Level::Errors => (false, Reason::NoError),
+        Level::Warnings if failing => (true, Reason::Error),
+        Level::Warnings if result.is_warning() => (true, Reason::Warning),
+        Level::Warnings => (false, Reason::Clean),
         Level::Changes => match previous {
             None if failing => (true, Reason::FirstFailure),
             None => (false, Reason::FirstSuccess),

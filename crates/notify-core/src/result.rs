@@ -117,9 +117,13 @@ pub struct TaskResult {
     /// Number of warnings the job reported.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub warning_count: u64,
-    /// Error lines worth quoting in the mail.
+    /// Error lines worth quoting in the mail (at most a few dozen; when
+    /// `error_count` is larger, the mail says how many more there were).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<String>,
+    /// Warning lines worth quoting in the mail, as `errors`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
     /// The last lines the job printed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_tail: Option<String>,
@@ -129,7 +133,9 @@ pub struct TaskResult {
     /// The machine the job ran on.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub computer_name: Option<String>,
-    /// Free-form values (`--set KEY=VALUE`), usable in templates by name.
+    /// Free-form values (`--set KEY=VALUE`), usable in templates by name;
+    /// also the values a tool's reader found (`snapshot_id`, `data_added`,
+    /// ... under their snake_case keys; counts and sizes as whole numbers).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
 }
@@ -155,6 +161,7 @@ impl TaskResult {
             error_count: 0,
             warning_count: 0,
             errors: Vec::new(),
+            warnings: Vec::new(),
             log_tail: None,
             command: None,
             computer_name: None,
@@ -179,5 +186,12 @@ impl TaskResult {
             Outcome::Cancelled if cancelled_is_error => true,
             _ => self.error_count > 0,
         }
+    }
+
+    /// Whether this run is anything but a clean success, for the
+    /// `warnings` level: an error (as [`TaskResult::is_error`]), a warning
+    /// outcome, a reported warning, or a cancelled run.
+    pub fn is_warning(&self) -> bool {
+        self.outcome != Outcome::Success || self.error_count > 0 || self.warning_count > 0
     }
 }

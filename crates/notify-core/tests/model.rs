@@ -24,6 +24,7 @@ fn full() -> TaskResult {
             "cannot read /home/a: permission denied".into(),
             "Ünïcode ✓".into(),
         ],
+        warnings: vec!["file vanished: /home/b".into()],
         log_tail: Some("line 1\nline 2\n".into()),
         command: Some("restic backup /home".into()),
         computer_name: Some("nas".into()),

@@ -52,6 +52,7 @@ fn result(kind: &str) -> TaskResult {
         "failure" => r.outcome = Outcome::Failure,
         "cancelled" => r.outcome = Outcome::Cancelled,
         "success+errors" => r.error_count = 3,
+        "success+warnings" => r.warning_count = 2,
         other => panic!("unknown case {other}"),
     }
     r
@@ -88,6 +89,15 @@ fn every_cell() {
         (Level::Errors, "failure", FailingRecent, true, Error),
         (Level::Errors, "cancelled", Fine, true, Error),
         (Level::Errors, "success+errors", Fine, true, Error),
+        (Level::Errors, "success+warnings", Fine, false, NoError),
+        // warnings: anything but a clean success
+        (Level::Warnings, "success", First, false, Clean),
+        (Level::Warnings, "success", FailingRecent, false, Clean),
+        (Level::Warnings, "warning", Fine, true, Warning),
+        (Level::Warnings, "success+warnings", Fine, true, Warning),
+        (Level::Warnings, "success+errors", Fine, true, Error),
+        (Level::Warnings, "failure", FailingRecent, true, Error),
+        (Level::Warnings, "cancelled", First, true, Error),
         // changes, first run
         (Level::Changes, "success", First, false, FirstSuccess),
         (Level::Changes, "warning", First, false, FirstSuccess),
@@ -155,7 +165,13 @@ fn every_cell() {
 #[test]
 fn every_level_and_outcome_is_covered() {
     // Guard against the table above silently losing a row kind.
-    for level in [Level::Never, Level::Always, Level::Errors, Level::Changes] {
+    for level in [
+        Level::Never,
+        Level::Always,
+        Level::Errors,
+        Level::Warnings,
+        Level::Changes,
+    ] {
         for outcome in Outcome::ALL {
             let r = TaskResult::new("t", outcome);
             let d = decide(level, &r, None, &PolicyOptions::default(), NOW);
@@ -166,6 +182,7 @@ fn every_level_and_outcome_is_covered() {
                     Level::Always => true,
                     Level::Errors | Level::Changes =>
                         matches!(outcome, Outcome::Failure | Outcome::Cancelled),
+                    Level::Warnings => outcome != Outcome::Success,
                 },
                 "{level} {outcome}"
             );
@@ -287,7 +304,7 @@ fn levels_parse_with_clear_errors() {
     let err = "sometimes".parse::<Level>().unwrap_err().to_string();
     assert_eq!(
         err,
-        "unknown level `sometimes`; expected one of: never, always, errors, changes"
+        "unknown level `sometimes`; expected one of: never, always, errors, warnings, changes"
     );
     assert_eq!(Level::default(), Level::Errors);
     let level: Level = serde_json::from_str(r#""Always""#).unwrap();

@@ -1,0 +1,237 @@
+//! What the readers found in a run's command line and output, and how it
+//! goes into a task result.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use notify_core::{Outcome, TaskResult};
+
+use crate::Stream;
+
+/// The most error (or warning) lines kept; the counts go on beyond it, and
+/// the mail says how many more there were.
+pub const MAX_LINES: usize = 50;
+
+/// How many of the last lines of each stream are kept, as the errors of a
+/// failed run that printed no recognisable error line.
+const LAST_LINES: usize = 10;
+
+/// Error or warning lines: the first [`MAX_LINES`], the last place kept for
+/// the line that ended the run, and the count of all of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+struct Lines {
+    kept: Vec<String>,
+    count: u64,
+}
+
+impl Lines {
+    fn push(&mut self, line: &str, last_word: bool) {
+        self.count += 1;
+        let line = line.trim_end();
+        if self.kept.len() < MAX_LINES {
+            self.kept.push(line.to_owned());
+        } else if last_word {
+            if let Some(last) = self.kept.last_mut() {
+                *last = line.to_owned();
+            }
+        }
+    }
+}
+
+/// What was found: the result's fields, the tool's values, error and warning
+/// lines with their counts, and the last lines of each stream. Bounded
+/// whatever the output's size.
+#[derive(Debug, Clone, Default)]
+pub struct Findings {
+    /// What was backed up or copied.
+    pub source: Option<String>,
+    /// Where it went.
+    pub destination: Option<String>,
+    /// Bytes copied.
+    pub bytes_copied: Option<u64>,
+    /// Files copied.
+    pub files_copied: Option<u64>,
+    values: BTreeMap<&'static str, String>,
+    errors: Lines,
+    warnings: Lines,
+    last_stdout: VecDeque<String>,
+    last_stderr: VecDeque<String>,
+}
+
+impl Findings {
+    /// Records an error line.
+    pub fn error(&mut self, line: &str) {
+        self.errors.push(line, false);
+    }
+
+    /// Records the error line that ended the run (`Fatal: ...`): kept even
+    /// when [`MAX_LINES`] error lines came before it.
+    pub fn fatal(&mut self, line: &str) {
+        self.errors.push(line, true);
+    }
+
+    /// Records a warning line.
+    pub fn warning(&mut self, line: &str) {
+        self.warnings.push(line, false);
+    }
+
+    /// Sets a tool value (one of [`crate::keys`]).
+    pub fn set(&mut self, key: &'static str, value: impl Into<String>) {
+        self.values.insert(key, value.into());
+    }
+
+    /// Sets a count or size tool value.
+    pub fn set_number(&mut self, key: &'static str, value: u64) {
+        self.set(key, value.to_string());
+    }
+
+    /// A tool value found so far.
+    pub fn value(&self, key: &str) -> Option<&str> {
+        self.values.get(key).map(String::as_str)
+    }
+
+    /// The error lines kept so far.
+    pub fn errors(&self) -> &[String] {
+        &self.errors.kept
+    }
+
+    /// How many error lines were seen.
+    pub fn error_count(&self) -> u64 {
+        self.errors.count
+    }
+
+    /// The warning lines kept so far.
+    pub fn warnings(&self) -> &[String] {
+        &self.warnings.kept
+    }
+
+    /// How many warning lines were seen.
+    pub fn warning_count(&self) -> u64 {
+        self.warnings.count
+    }
+
+    /// Keeps the last non-blank lines of each stream.
+    pub(crate) fn remember(&mut self, stream: Stream, line: &str) {
+        if line.trim().is_empty() {
+            return;
+        }
+        let last = match stream {
+            Stream::Stdout => &mut self.last_stdout,
+            Stream::Stderr => &mut self.last_stderr,
+        };
+        if last.len() == LAST_LINES {
+            last.pop_front();
+        }
+        last.push_back(line.trim_end().to_owned());
+    }
+
+    /// Puts what was found into `result` (see [`crate::Report::finish`]).
+    pub(crate) fn apply(self, result: &mut TaskResult) {
+        fill(&mut result.source, self.source);
+        fill(&mut result.destination, self.destination);
+        fill(&mut result.bytes_copied, self.bytes_copied);
+        fill(&mut result.files_copied, self.files_copied);
+        for (key, value) in self.values {
+            result.extra.entry(key.to_owned()).or_insert(value);
+        }
+        result.errors.extend(self.errors.kept);
+        result.error_count += self.errors.count;
+        result.warnings.extend(self.warnings.kept);
+        result.warning_count += self.warnings.count;
+
+        let last = || {
+            if self.last_stderr.is_empty() {
+                &self.last_stdout
+            } else {
+                &self.last_stderr
+            }
+        };
+        match result.outcome {
+            Outcome::Failure if result.errors.is_empty() => {
+                result.errors.extend(last().iter().cloned());
+                result.error_count = result.error_count.max(result.errors.len() as u64).max(1);
+            }
+            Outcome::Warning if result.errors.is_empty() && result.warnings.is_empty() => {
+                result.warnings.extend(last().iter().cloned());
+                result.warning_count = result
+                    .warning_count
+                    .max(result.warnings.len() as u64)
+                    .max(1);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn fill<T>(field: &mut Option<T>, found: Option<T>) {
+    if field.is_none() {
+        *field = found;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lines_are_capped_and_the_last_word_kept() {
+        let mut f = Findings::default();
+        for i in 0..200 {
+            f.error(&format!("error {i}"));
+        }
+        f.fatal("Fatal: the end");
+        assert_eq!(f.errors().len(), MAX_LINES);
+        assert_eq!(f.errors()[MAX_LINES - 1], "Fatal: the end");
+        assert_eq!(f.error_count(), 201);
+    }
+
+    #[test]
+    fn a_failure_is_never_without_errors() {
+        let mut f = Findings::default();
+        f.remember(Stream::Stdout, "copying");
+        f.remember(Stream::Stderr, "something broke");
+        f.remember(Stream::Stderr, "   ");
+        let mut r = TaskResult::new("t", Outcome::Failure);
+        f.clone().apply(&mut r);
+        assert_eq!(r.errors, ["something broke"]);
+        assert_eq!(r.error_count, 1);
+
+        let mut quiet = Findings::default();
+        quiet.remember(Stream::Stdout, "only stdout");
+        let mut r = TaskResult::new("t", Outcome::Failure);
+        quiet.apply(&mut r);
+        assert_eq!(r.errors, ["only stdout"]);
+
+        let mut r = TaskResult::new("t", Outcome::Failure);
+        Findings::default().apply(&mut r);
+        assert!(r.errors.is_empty());
+        assert_eq!(r.error_count, 1);
+
+        let mut r = TaskResult::new("t", Outcome::Warning);
+        f.clone().apply(&mut r);
+        assert_eq!(
+            (r.warnings.len(), r.warning_count, r.error_count),
+            (1, 1, 0)
+        );
+
+        let mut r = TaskResult::new("t", Outcome::Success);
+        f.apply(&mut r);
+        assert!(r.errors.is_empty() && r.warnings.is_empty());
+    }
+
+    #[test]
+    fn what_the_caller_set_wins() {
+        let mut f = Findings {
+            source: Some("/found".into()),
+            files_copied: Some(3),
+            ..Findings::default()
+        };
+        f.set(crate::keys::SNAPSHOT_ID, "abcd1234");
+        let mut r = TaskResult::new("t", Outcome::Success);
+        r.source = Some("/given".into());
+        r.extra.insert("snapshot_id".into(), "given".into());
+        f.apply(&mut r);
+        assert_eq!(r.source.as_deref(), Some("/given"));
+        assert_eq!(r.files_copied, Some(3));
+        assert_eq!(r.extra["snapshot_id"], "given");
+    }
+}

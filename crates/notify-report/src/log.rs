@@ -1,0 +1,174 @@
+//! The cleaned output of a run, bounded: the last lines, for the log tail
+//! and the log attachment.
+
+/// The last `max_bytes` of a run's cleaned output, always starting at a line
+/// boundary, whatever the output's size: amortized O(1) per byte, at most
+/// twice the limit in memory.
+#[derive(Debug, Clone)]
+pub struct Log {
+    buf: Vec<u8>,
+    /// Where the kept lines start in `buf` (a line boundary).
+    start: usize,
+    max_bytes: usize,
+    /// Bytes of cleaned output dropped from the front.
+    dropped: u64,
+}
+
+impl Log {
+    /// A log keeping about `max_bytes` (at least 8 KiB, so that the longest
+    /// line fits).
+    pub fn new(max_bytes: usize) -> Log {
+        let max_bytes = max_bytes.max(2 * crate::MAX_LINE);
+        Log {
+            buf: Vec::with_capacity(max_bytes.min(64 * 1024)),
+            start: 0,
+            max_bytes,
+            dropped: 0,
+        }
+    }
+
+    /// Appends one line (without its line end).
+    pub fn push_line(&mut self, line: &[u8]) {
+        self.buf.extend_from_slice(line);
+        self.buf.push(b'\n');
+        let kept = self.buf.len() - self.start;
+        if kept > self.max_bytes {
+            // Drop whole lines from the front until the rest fits.
+            let excess = kept - self.max_bytes;
+            let from = self.start + excess;
+            let next = memchr::memchr(b'\n', &self.buf[from..])
+                .map(|p| from + p + 1)
+                .unwrap_or(self.buf.len());
+            self.dropped += (next - self.start) as u64;
+            self.start = next;
+            if self.start > self.max_bytes {
+                self.buf.drain(..self.start);
+                self.start = 0;
+            }
+        }
+    }
+
+    /// The kept lines, each ending with `\n`.
+    pub fn bytes(&self) -> &[u8] {
+        &self.buf[self.start..]
+    }
+
+    /// How many bytes of earlier output are not kept.
+    pub fn dropped(&self) -> u64 {
+        self.dropped
+    }
+
+    /// Whether nothing was printed at all.
+    pub fn is_empty(&self) -> bool {
+        self.buf.len() == self.start && self.dropped == 0
+    }
+
+    /// The last `lines` lines as text (invalid UTF-8 replaced with U+FFFD),
+    /// with a first line `[...]` when earlier output was left out, or an
+    /// empty string when the run printed nothing but blank lines.
+    pub fn text(&self, lines: usize) -> String {
+        let text = String::from_utf8_lossy(self.bytes());
+        let trimmed = text.trim_end_matches('\n');
+        if trimmed.trim().is_empty() && self.dropped == 0 {
+            return String::new();
+        }
+        let all: Vec<&str> = trimmed.split('\n').collect();
+        let skip = all.len().saturating_sub(lines);
+        let mut out = String::new();
+        if skip > 0 || self.dropped > 0 {
+            out.push_str("[...]\n");
+        }
+        for line in &all[skip..] {
+            out.push_str(line);
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The log as an attachment of at most `max_bytes` (besides a first
+    /// line saying what was cut): the last whole lines that fit, cut at a
+    /// line boundary, or inside a line only at a UTF-8 character boundary.
+    pub fn attachment(&self, max_bytes: usize) -> Vec<u8> {
+        let bytes = self.bytes();
+        let mut from = bytes.len().saturating_sub(max_bytes);
+        if from > 0 {
+            match memchr::memchr(b'\n', &bytes[from - 1..]) {
+                // The byte before `from` ends a line, or a later one does.
+                Some(p) if from - 1 + p + 1 < bytes.len() => from = from - 1 + p + 1,
+                _ => {
+                    while from < bytes.len() && bytes[from] & 0xc0 == 0x80 {
+                        from += 1;
+                    }
+                }
+            }
+        }
+        let cut = self.dropped + from as u64;
+        let mut out = Vec::with_capacity(bytes.len() - from + 48);
+        if cut > 0 {
+            out.extend_from_slice(format!("[… {cut} bytes of earlier output cut]\n").as_bytes());
+        }
+        out.extend_from_slice(&bytes[from..]);
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_whole_lines_within_bound() {
+        let mut log = Log::new(0);
+        let max = 2 * crate::MAX_LINE;
+        for i in 0..100_000u32 {
+            log.push_line(format!("line {i}").as_bytes());
+            assert!(log.buf.len() <= 2 * max + 16);
+            assert!(log.bytes().len() <= max);
+        }
+        let text = String::from_utf8_lossy(log.bytes()).into_owned();
+        assert!(text.starts_with("line "), "{}", &text[..20]);
+        assert!(text.ends_with("line 99999\n"));
+        assert_eq!(
+            log.dropped() + log.bytes().len() as u64,
+            (0..100_000u32)
+                .map(|i| format!("line {i}\n").len() as u64)
+                .sum::<u64>()
+        );
+    }
+
+    #[test]
+    fn text_takes_the_last_lines() {
+        let mut log = Log::new(1 << 20);
+        for l in ["one", "two", "thr\u{fffd}ee", "four"] {
+            log.push_line(l.as_bytes());
+        }
+        assert_eq!(log.text(2), "[...]\nthr\u{fffd}ee\nfour\n");
+        assert_eq!(log.text(10), "one\ntwo\nthr\u{fffd}ee\nfour\n");
+        assert_eq!(Log::new(10).text(5), "");
+        let mut blank = Log::new(10);
+        blank.push_line(b"");
+        assert_eq!(blank.text(5), "");
+        assert!(!blank.is_empty());
+    }
+
+    #[test]
+    fn attachment_is_cut_at_a_line_boundary() {
+        let mut log = Log::new(1 << 20);
+        for i in 0..10 {
+            log.push_line(format!("line {i}").as_bytes());
+        }
+        // 10 lines of 7 bytes; 20 bytes hold lines 7..=9 (21 bytes) only in part.
+        let a = log.attachment(20);
+        assert_eq!(
+            String::from_utf8(a).unwrap(),
+            "[… 56 bytes of earlier output cut]\nline 8\nline 9\n"
+        );
+        assert_eq!(log.attachment(1000), log.bytes());
+        // One long line: cut inside it, at a character boundary.
+        let mut log = Log::new(1 << 20);
+        log.push_line("é".repeat(100).as_bytes());
+        let a = log.attachment(11);
+        let text = String::from_utf8(a).expect("valid UTF-8");
+        assert_eq!(text, "[… 190 bytes of earlier output cut]\nééééé\n");
+    }
+}
