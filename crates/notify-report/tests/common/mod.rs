@@ -1,0 +1,93 @@
+//! Shared helpers of the reader tests: feeding recorded or live output
+//! through a [`Report`], and running the real tools.
+#![allow(dead_code)]
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use notify_core::{ExitCodes, Outcome, TaskResult};
+use notify_report::{Invocation, Report, Stream, ToolChoice};
+
+/// What a run printed, and how it ended.
+#[derive(Debug, Clone)]
+pub struct Run {
+    pub code: Option<i32>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+}
+
+/// Reads a run's output through the reader `argv` picks, with `env` as the
+/// environment, and the outcome from the tool's exit-code preset; returns
+/// the task result and the cleaned log.
+pub fn read(argv: &[&str], env: &[(&str, &str)], run: &Run) -> (TaskResult, String) {
+    let invocation = Invocation::parse(argv, ToolChoice::Auto);
+    let lookup = |name: &str| {
+        env.iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| (*v).to_owned())
+    };
+    let mut report = Report::new(&invocation, &lookup, 1 << 20);
+    // Interleave in small chunks, as pipes deliver them.
+    let (mut o, mut e) = (&run.stdout[..], &run.stderr[..]);
+    while !o.is_empty() || !e.is_empty() {
+        let n = o.len().min(777);
+        report.feed(Stream::Stdout, &o[..n]);
+        o = &o[n..];
+        let n = e.len().min(333);
+        report.feed(Stream::Stderr, &e[..n]);
+        e = &e[n..];
+    }
+    let codes = invocation
+        .tool()
+        .map(|t| ExitCodes::Preset(t.preset()))
+        .unwrap_or_default();
+    let mut result = TaskResult::new("test", codes.outcome(run.code, None));
+    result.exit_code = run.code;
+    let log = report.finish(&mut result);
+    (result, String::from_utf8_lossy(log.bytes()).into_owned())
+}
+
+/// Runs `argv` with `env` added to the environment, in `dir`.
+pub fn run(argv: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
+    let out = Command::new(argv[0])
+        .args(&argv[1..])
+        .envs(env.iter().copied())
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"));
+    Run {
+        code: out.status.code(),
+        stdout: out.stdout,
+        stderr: out.stderr,
+    }
+}
+
+/// Whether `program` is on PATH. Without it a test prints `skipped:` and
+/// passes, except under `CI=true`, where it fails (the test command installs
+/// the tools).
+pub fn have(program: &str) -> bool {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
+    });
+    if !found {
+        if std::env::var("CI").is_ok_and(|v| v == "true") {
+            panic!("{program} is not installed; `cargo xtask ci` installs it");
+        }
+        eprintln!("skipped: {program} is not installed");
+    }
+    found
+}
+
+/// A fixture file below `tests/fixtures/`.
+pub fn fixture(path: &str) -> Vec<u8> {
+    let full = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(path);
+    std::fs::read(&full).unwrap_or_else(|e| panic!("cannot read {}: {e}", full.display()))
+}
+
+/// The outcome names, for messages.
+pub fn outcome(r: &TaskResult) -> Outcome {
+    r.outcome
+}
