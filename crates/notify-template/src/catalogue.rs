@@ -10,7 +10,7 @@ use crate::render::write_value;
 use crate::{Context, Mode};
 
 /// How many catalogue values there are.
-pub(crate) const VALUE_COUNT: usize = 16;
+pub(crate) const VALUE_COUNT: usize = 28;
 
 /// A value of the catalogue: one field (or derived fact) of a
 /// [`TaskResult`].
@@ -48,6 +48,42 @@ pub enum ValueId {
     LogTail,
     /// `Command` / `Befehl`.
     Command,
+    /// `Warnings` / `Warnungen`: the warning lines, one per line.
+    Warnings,
+    /// `Snapshot ID` / `Snapshot-ID` (restic).
+    SnapshotId,
+    /// `Archive` / `Archiv` (borg).
+    Archive,
+    /// `Files New` / `Neue Dateien`.
+    FilesNew,
+    /// `Files Changed` / `Geänderte Dateien`.
+    FilesChanged,
+    /// `Files Unmodified` / `Unveränderte Dateien`.
+    FilesUnmodified,
+    /// `Files Deleted` / `Gelöschte Dateien`.
+    FilesDeleted,
+    /// `Files Processed` / `Verarbeitete Dateien`.
+    FilesProcessed,
+    /// `Data Processed` / `Verarbeitete Daten`.
+    DataProcessed,
+    /// `Data Added` / `Hinzugefügte Daten`.
+    DataAdded,
+    /// `Data Compressed` / `Komprimierte Daten`.
+    DataCompressed,
+    /// `Status Color` / `Statusfarbe`: a colour for the outcome, for HTML.
+    StatusColor,
+}
+
+/// How a value that a tool's reader found (kept in `TaskResult::extra`
+/// under [`ValueId::key`]) is shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ToolKind {
+    /// Text as it is.
+    Text,
+    /// A count, with the locale's thousands separator.
+    Count,
+    /// A byte count, in decimal units.
+    Size,
 }
 
 impl ValueId {
@@ -69,6 +105,18 @@ impl ValueId {
         ValueId::Errors,
         ValueId::LogTail,
         ValueId::Command,
+        ValueId::Warnings,
+        ValueId::SnapshotId,
+        ValueId::Archive,
+        ValueId::FilesNew,
+        ValueId::FilesChanged,
+        ValueId::FilesUnmodified,
+        ValueId::FilesDeleted,
+        ValueId::FilesProcessed,
+        ValueId::DataProcessed,
+        ValueId::DataAdded,
+        ValueId::DataCompressed,
+        ValueId::StatusColor,
     ];
 
     /// A stable machine name in snake_case, e.g. `task_name` (for JSON
@@ -91,7 +139,42 @@ impl ValueId {
             ValueId::Errors => "errors",
             ValueId::LogTail => "log_tail",
             ValueId::Command => "command",
+            ValueId::Warnings => "warnings",
+            ValueId::SnapshotId => "snapshot_id",
+            ValueId::Archive => "archive",
+            ValueId::FilesNew => "files_new",
+            ValueId::FilesChanged => "files_changed",
+            ValueId::FilesUnmodified => "files_unmodified",
+            ValueId::FilesDeleted => "files_deleted",
+            ValueId::FilesProcessed => "files_processed",
+            ValueId::DataProcessed => "data_processed",
+            ValueId::DataAdded => "data_added",
+            ValueId::DataCompressed => "data_compressed",
+            ValueId::StatusColor => "status_color",
         }
+    }
+
+    /// For a value a tool's reader finds (`Snapshot ID`, `Data Added`, ...):
+    /// how it is shown. It lives in `TaskResult::extra` under
+    /// [`ValueId::key`], counts and sizes as whole numbers.
+    pub(crate) fn tool_kind(self) -> Option<ToolKind> {
+        Some(match self {
+            ValueId::SnapshotId | ValueId::Archive => ToolKind::Text,
+            ValueId::FilesNew
+            | ValueId::FilesChanged
+            | ValueId::FilesUnmodified
+            | ValueId::FilesDeleted
+            | ValueId::FilesProcessed => ToolKind::Count,
+            ValueId::DataProcessed | ValueId::DataAdded | ValueId::DataCompressed => ToolKind::Size,
+            _ => return None,
+        })
+    }
+
+    /// Whether this value lives in `TaskResult::extra` (under
+    /// [`ValueId::key`]) rather than in a field of its own: the values a
+    /// tool's reader finds.
+    pub fn is_tool_value(self) -> bool {
+        self.tool_kind().is_some()
     }
 
     /// This value's catalogue entry.
@@ -131,7 +214,7 @@ impl ValueInfo {
     /// The value of [`sample_result`] formatted as a template would render
     /// it in `locale` (plain text, times in UTC).
     pub fn sample(&self, locale: &Locale) -> String {
-        let result = sample_result();
+        let result = full_sample();
         let ctx = Context {
             result: &result,
             locale,
@@ -183,24 +266,58 @@ static NAMES: [[&str; LOCALE_COUNT]; VALUE_COUNT] = {
     out
 };
 
+/// [`sample_result`] with every value set, also those a restic run does
+/// not have (borg's archive, rsync's deleted files, a warning), so that
+/// `template values` shows a sample for each.
+fn full_sample() -> TaskResult {
+    let mut result = sample_result();
+    result.warning_count = 1;
+    result
+        .warnings
+        .push("/home/anna/.cache/thumbs.db: file changed while we backed it up".to_owned());
+    for (key, value) in [
+        ("archive", "fileserver-2026-11-21T01:00:05"),
+        ("files_deleted", "12"),
+        ("data_compressed", "1102004224"),
+    ] {
+        result.extra.insert(key.to_owned(), value.to_owned());
+    }
+    result
+}
+
 /// A realistic result for previews and test mails: a successful nightly
-/// "Daily Backup" of `/home` with rsync, with times, sizes, counts and a
-/// short log tail.
+/// "Daily Backup" of `/home` with restic, with times, sizes, counts, the
+/// snapshot and a log tail as restic prints them.
 pub fn sample_result() -> TaskResult {
     let mut result = TaskResult::new("Daily Backup", Outcome::Success);
     result.exit_code = Some(0);
     result.started_at = Some(datetime!(2026-11-21 01:00:05 UTC));
     result.finished_at = Some(datetime!(2026-11-21 02:02:10 UTC));
     result.source = Some("/home".to_owned());
-    result.destination = Some("/mnt/backup/home".to_owned());
+    result.destination = Some("sftp:backup@nas:/srv/restic".to_owned());
     result.bytes_copied = Some(1_503_238_553);
     result.files_copied = Some(12_345);
+    for (key, value) in [
+        ("snapshot_id", "5d2a4f3c"),
+        ("files_new", "120"),
+        ("files_changed", "35"),
+        ("files_unmodified", "12190"),
+        ("files_processed", "12345"),
+        ("data_processed", "1503238553"),
+        ("data_added", "210763776"),
+    ] {
+        result.extra.insert(key.to_owned(), value.to_owned());
+    }
     result.log_tail = Some(
-        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec\n\
-         total size is 48,318,382,080  speedup is 32.13\n"
+        "Files:         120 new,    35 changed, 12190 unmodified\n\
+         Dirs:            4 new,    18 changed,  1021 unmodified\n\
+         Added to the repository: 201.003 MiB (180.327 MiB stored)\n\
+         \n\
+         processed 12345 files, 1.400 GiB in 1:02:05\n\
+         snapshot 5d2a4f3c saved\n"
             .to_owned(),
     );
-    result.command = Some("rsync -a --delete /home/ /mnt/backup/home/".to_owned());
+    result.command = Some("restic -r sftp:backup@nas:/srv/restic backup /home".to_owned());
     result.computer_name = Some("fileserver".to_owned());
     result
 }

@@ -14,6 +14,14 @@
 //!   user template falls back to the locale's default, with a notice in the
 //!   mail and a warning for stderr.
 //!
+//! Syntax beyond `##Value Name##`: `##?Name##` is the value, or when it is
+//! absent its whole line is left out (so the default body has no `n/a`
+//! rows); `##if Name## ... ##end##` renders what is between only when the
+//! value is there (a marker alone on its line takes its line with it). A
+//! value is there when it is a text that is not blank, a time, a count above
+//! zero or at least one line. `##end##` and `##if` are words of the syntax,
+//! not value names.
+//!
 //! Formats, per locale (all data in [`Locale`], so a locale is added as data):
 //!
 //! | | `en` | `de` |

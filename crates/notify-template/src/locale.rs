@@ -52,6 +52,14 @@ pub struct Locale {
     pub(crate) default_subject: &'static str,
     /// The default body template.
     pub(crate) default_body: &'static str,
+    /// The built-in HTML body template (`html = "default"`).
+    pub(crate) default_html: &'static str,
+    /// The line after error or warning lines when more were counted than
+    /// kept: `{n}` is replaced.
+    pub(crate) more_lines: &'static str,
+    /// Notice that earlier notifications through an account were given up:
+    /// `{n}` and `{host}` are replaced.
+    pub(crate) given_up: &'static str,
     /// Notice when a user template failed: `{label}` and `{error}` are
     /// replaced.
     pub(crate) template_error_notice: &'static str,
@@ -101,6 +109,21 @@ impl Locale {
     /// The default body template, written with this locale's value names.
     pub fn default_body(&self) -> &'static str {
         self.default_body
+    }
+
+    /// The built-in HTML body template (`html = "default"`): a line in the
+    /// status's colour, the values as a table, the errors, warnings and log
+    /// tail in monospace.
+    pub fn default_html(&self) -> &'static str {
+        self.default_html
+    }
+
+    /// The notice that `n` earlier notifications through an account were
+    /// given up, naming the computer whose `notify queue list` shows them.
+    pub fn given_up(&self, n: usize, host: &str) -> String {
+        self.given_up
+            .replace("{n}", &n.to_string())
+            .replace("{host}", host)
     }
 
     /// The summary template of a desktop notification about a run.
@@ -209,6 +232,18 @@ pub(crate) const EN: Locale = Locale {
         "Errors",
         "Log Tail",
         "Command",
+        "Warnings",
+        "Snapshot ID",
+        "Archive",
+        "Files New",
+        "Files Changed",
+        "Files Unmodified",
+        "Files Deleted",
+        "Files Processed",
+        "Data Processed",
+        "Data Added",
+        "Data Compressed",
+        "Status Color",
     ],
     value_descriptions: [
         "The name of the task (backup or job) that ran.",
@@ -227,6 +262,18 @@ pub(crate) const EN: Locale = Locale {
         "The error lines the task reported, one per line.",
         "The last lines the task printed.",
         "The command line that ran.",
+        "The warning lines the task reported, one per line.",
+        "The ID of the snapshot the backup made (restic).",
+        "The name of the archive the backup made (borg).",
+        "How many files were new since the last backup.",
+        "How many files changed since the last backup.",
+        "How many files were unchanged since the last backup.",
+        "How many files were deleted at the destination.",
+        "How many files the tool looked at, changed or not.",
+        "How much data the tool looked at, changed or not.",
+        "How much new data was added to the repository (after deduplication).",
+        "How much data the backup holds after compression.",
+        "A colour for the status, for HTML templates: green, orange, red or grey.",
     ],
     default_subject: "##Computer Name##: ##Task Name##: ##Exit Status##",
     default_body: "\
@@ -234,27 +281,48 @@ pub(crate) const EN: Locale = Locale {
 
 Task name:      ##Task Name##
 Status:         ##Exit Status##
-Exit code:      ##Exit Code##
-Computer:       ##Computer Name##
-Source:         ##Source##
-Destination:    ##Destination##
-Started:        ##Start Time##
-Finished:       ##End Time##
-Elapsed time:   ##Elapsed Time##
-Data copied:    ##Data Copied##
-Files copied:   ##Files Copied##
+Exit code:      ##?Exit Code##
+Computer:       ##?Computer Name##
+Source:         ##?Source##
+Destination:    ##?Destination##
+Started:        ##?Start Time##
+Finished:       ##?End Time##
+Elapsed time:   ##?Elapsed Time##
+Snapshot:       ##?Snapshot ID##
+Archive:        ##?Archive##
+Data copied:    ##?Data Copied##
+Data added:     ##?Data Added##
+Compressed:     ##?Data Compressed##
+Files copied:   ##?Files Copied##
+New files:      ##?Files New##
+Changed files:  ##?Files Changed##
+Unchanged:      ##?Files Unmodified##
+Deleted files:  ##?Files Deleted##
 Errors:         ##Error Count##
 Warnings:       ##Warning Count##
-Command:        ##Command##
+Command:        ##?Command##
+##if Errors##
 
 Errors
 ------
 ##Errors##
+##end##
+##if Warnings##
+
+Warnings
+--------
+##Warnings##
+##end##
+##if Log Tail##
 
 Log tail
 --------
 ##Log Tail##
+##end##
 ",
+    default_html: HTML_EN,
+    more_lines: "… and {n} more",
+    given_up: "{n} earlier notification(s) through this account could not be delivered and were given up (see `notify queue list` on {host}).",
     template_error_notice: "Note: the template {label} has an error ({error}); the default template was used instead.",
     html_error_notice: "Note: the HTML template {label} has an error ({error}); this mail has no HTML part.",
     suppressed_one: "1 earlier notification about this task was held back since the last mail.",
@@ -304,6 +372,18 @@ pub(crate) const DE: Locale = Locale {
         "Fehler",
         "Protokollauszug",
         "Befehl",
+        "Warnungen",
+        "Snapshot-ID",
+        "Archiv",
+        "Neue Dateien",
+        "Geänderte Dateien",
+        "Unveränderte Dateien",
+        "Gelöschte Dateien",
+        "Verarbeitete Dateien",
+        "Verarbeitete Daten",
+        "Hinzugefügte Daten",
+        "Komprimierte Daten",
+        "Statusfarbe",
     ],
     value_descriptions: [
         "Der Name der Aufgabe (Backup oder Job), die gelaufen ist.",
@@ -322,6 +402,18 @@ pub(crate) const DE: Locale = Locale {
         "Die gemeldeten Fehlerzeilen, eine pro Zeile.",
         "Die letzten Zeilen, die die Aufgabe ausgegeben hat.",
         "Die Befehlszeile, die ausgeführt wurde.",
+        "Die gemeldeten Warnzeilen, eine pro Zeile.",
+        "Die ID des Snapshots, den die Sicherung angelegt hat (restic).",
+        "Der Name des Archivs, das die Sicherung angelegt hat (borg).",
+        "Wie viele Dateien seit der letzten Sicherung neu sind.",
+        "Wie viele Dateien sich seit der letzten Sicherung geändert haben.",
+        "Wie viele Dateien seit der letzten Sicherung unverändert sind.",
+        "Wie viele Dateien am Ziel gelöscht wurden.",
+        "Wie viele Dateien das Werkzeug geprüft hat, geändert oder nicht.",
+        "Wie viele Daten das Werkzeug geprüft hat, geändert oder nicht.",
+        "Wie viele neue Daten dem Repository hinzugefügt wurden (nach Deduplizierung).",
+        "Wie viele Daten die Sicherung nach Komprimierung umfasst.",
+        "Eine Farbe für den Status, für HTML-Vorlagen: grün, orange, rot oder grau.",
     ],
     default_subject: "##Computername##: ##Backup-Name##: ##Status beim Beenden##",
     default_body: "\
@@ -329,27 +421,48 @@ pub(crate) const DE: Locale = Locale {
 
 Backup-Name:       ##Backup-Name##
 Status:            ##Status beim Beenden##
-Exit-Code:         ##Exit-Code##
-Computer:          ##Computername##
-Quelle:            ##Quelle##
-Ziel:              ##Ziel##
-Beginn:            ##Startzeit##
-Ende:              ##Endzeit##
-Dauer:             ##Dauer##
-Kopierte Daten:    ##Kopierte Daten##
-Kopierte Dateien:  ##Kopierte Dateien##
+Exit-Code:         ##?Exit-Code##
+Computer:          ##?Computername##
+Quelle:            ##?Quelle##
+Ziel:              ##?Ziel##
+Beginn:            ##?Startzeit##
+Ende:              ##?Endzeit##
+Dauer:             ##?Dauer##
+Snapshot:          ##?Snapshot-ID##
+Archiv:            ##?Archiv##
+Kopierte Daten:    ##?Kopierte Daten##
+Neue Daten:        ##?Hinzugefügte Daten##
+Komprimiert:       ##?Komprimierte Daten##
+Kopierte Dateien:  ##?Kopierte Dateien##
+Neue Dateien:      ##?Neue Dateien##
+Geändert:          ##?Geänderte Dateien##
+Unverändert:       ##?Unveränderte Dateien##
+Gelöscht:          ##?Gelöschte Dateien##
 Fehler:            ##Anzahl Fehler##
 Warnungen:         ##Anzahl Warnungen##
-Befehl:            ##Befehl##
+Befehl:            ##?Befehl##
+##if Fehler##
 
 Fehler
 ------
 ##Fehler##
+##end##
+##if Warnungen##
+
+Warnungen
+---------
+##Warnungen##
+##end##
+##if Protokollauszug##
 
 Protokollauszug
 ---------------
 ##Protokollauszug##
+##end##
 ",
+    default_html: HTML_DE,
+    more_lines: "… und {n} weitere",
+    given_up: "{n} frühere Benachrichtigung(en) über dieses Konto konnten nicht zugestellt werden und wurden aufgegeben (siehe `notify queue list` auf {host}).",
     template_error_notice: "Hinweis: Die Vorlage {label} enthält einen Fehler ({error}); stattdessen wurde die Standardvorlage verwendet.",
     html_error_notice: "Hinweis: Die HTML-Vorlage {label} enthält einen Fehler ({error}); diese Mail hat keinen HTML-Teil.",
     suppressed_one: "1 frühere Benachrichtigung zu dieser Aufgabe wurde seit der letzten Mail zurückgehalten.",
@@ -362,3 +475,98 @@ Protokollauszug
     start_summary: "##Backup-Name## gestartet",
     start_body: "Gestartet ##Startzeit## auf ##Computername##",
 };
+
+/// The built-in HTML body in English: inline styles only (mail clients drop
+/// style sheets), one table row per value, rows of absent values left out.
+const HTML_EN: &str = r##"<!DOCTYPE html>
+<html lang="en">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>##Task Name##: ##Exit Status##</title></head>
+<body style="margin:0;padding:16px;background:#f4f4f4;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:760px;margin:0 auto;background:#ffffff;border:1px solid #dddddd;border-collapse:collapse">
+<tr><td style="background:##Status Color##;color:#ffffff;padding:14px 18px;font-size:18px;font-weight:bold">##Task Name##: ##Exit Status##</td></tr>
+<tr><td style="padding:12px 18px">
+<table role="presentation" cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Task name</td><td style="padding:3px 0">##Task Name##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Status</td><td style="padding:3px 0">##Exit Status##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Exit code</td><td style="padding:3px 0">##?Exit Code##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Computer</td><td style="padding:3px 0">##?Computer Name##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Source</td><td style="padding:3px 0">##?Source##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Destination</td><td style="padding:3px 0">##?Destination##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Started</td><td style="padding:3px 0">##?Start Time##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Finished</td><td style="padding:3px 0">##?End Time##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Elapsed time</td><td style="padding:3px 0">##?Elapsed Time##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Snapshot</td><td style="padding:3px 0;font-family:Menlo,Consolas,monospace">##?Snapshot ID##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Archive</td><td style="padding:3px 0">##?Archive##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Data copied</td><td style="padding:3px 0">##?Data Copied##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Data added</td><td style="padding:3px 0">##?Data Added##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Compressed</td><td style="padding:3px 0">##?Data Compressed##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Files copied</td><td style="padding:3px 0">##?Files Copied##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">New files</td><td style="padding:3px 0">##?Files New##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Changed files</td><td style="padding:3px 0">##?Files Changed##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Unchanged</td><td style="padding:3px 0">##?Files Unmodified##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Deleted files</td><td style="padding:3px 0">##?Files Deleted##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Errors</td><td style="padding:3px 0">##Error Count##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Warnings</td><td style="padding:3px 0">##Warning Count##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Command</td><td style="padding:3px 0;font-family:Menlo,Consolas,monospace">##?Command##</td></tr>
+</table>
+</td></tr>
+##if Errors##
+<tr><td style="padding:6px 18px 12px"><div style="font-weight:bold;margin-bottom:4px">Errors</div><pre style="margin:0;padding:10px;background:#f7f7f7;border:1px solid #e5e5e5;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word">##Errors##</pre></td></tr>
+##end##
+##if Warnings##
+<tr><td style="padding:6px 18px 12px"><div style="font-weight:bold;margin-bottom:4px">Warnings</div><pre style="margin:0;padding:10px;background:#f7f7f7;border:1px solid #e5e5e5;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word">##Warnings##</pre></td></tr>
+##end##
+##if Log Tail##
+<tr><td style="padding:6px 18px 12px"><div style="font-weight:bold;margin-bottom:4px">Log tail</div><pre style="margin:0;padding:10px;background:#f7f7f7;border:1px solid #e5e5e5;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word">##Log Tail##</pre></td></tr>
+##end##
+</table>
+</body>
+</html>
+"##;
+
+/// The built-in HTML body in German.
+const HTML_DE: &str = r##"<!DOCTYPE html>
+<html lang="de">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width"><title>##Backup-Name##: ##Status beim Beenden##</title></head>
+<body style="margin:0;padding:16px;background:#f4f4f4;font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;color:#222">
+<table role="presentation" width="100%" cellpadding="0" cellspacing="0" style="max-width:760px;margin:0 auto;background:#ffffff;border:1px solid #dddddd;border-collapse:collapse">
+<tr><td style="background:##Status Color##;color:#ffffff;padding:14px 18px;font-size:18px;font-weight:bold">##Backup-Name##: ##Status beim Beenden##</td></tr>
+<tr><td style="padding:12px 18px">
+<table role="presentation" cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Backup-Name</td><td style="padding:3px 0">##Backup-Name##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Status</td><td style="padding:3px 0">##Status beim Beenden##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Exit-Code</td><td style="padding:3px 0">##?Exit-Code##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Computer</td><td style="padding:3px 0">##?Computername##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Quelle</td><td style="padding:3px 0">##?Quelle##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Ziel</td><td style="padding:3px 0">##?Ziel##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Beginn</td><td style="padding:3px 0">##?Startzeit##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Ende</td><td style="padding:3px 0">##?Endzeit##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Dauer</td><td style="padding:3px 0">##?Dauer##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Snapshot</td><td style="padding:3px 0;font-family:Menlo,Consolas,monospace">##?Snapshot-ID##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Archiv</td><td style="padding:3px 0">##?Archiv##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Kopierte Daten</td><td style="padding:3px 0">##?Kopierte Daten##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Neue Daten</td><td style="padding:3px 0">##?Hinzugefügte Daten##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Komprimiert</td><td style="padding:3px 0">##?Komprimierte Daten##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Kopierte Dateien</td><td style="padding:3px 0">##?Kopierte Dateien##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Neue Dateien</td><td style="padding:3px 0">##?Neue Dateien##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Geändert</td><td style="padding:3px 0">##?Geänderte Dateien##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Unverändert</td><td style="padding:3px 0">##?Unveränderte Dateien##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Gelöscht</td><td style="padding:3px 0">##?Gelöschte Dateien##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Fehler</td><td style="padding:3px 0">##Anzahl Fehler##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Warnungen</td><td style="padding:3px 0">##Anzahl Warnungen##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Befehl</td><td style="padding:3px 0;font-family:Menlo,Consolas,monospace">##?Befehl##</td></tr>
+</table>
+</td></tr>
+##if Fehler##
+<tr><td style="padding:6px 18px 12px"><div style="font-weight:bold;margin-bottom:4px">Fehler</div><pre style="margin:0;padding:10px;background:#f7f7f7;border:1px solid #e5e5e5;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word">##Fehler##</pre></td></tr>
+##end##
+##if Warnungen##
+<tr><td style="padding:6px 18px 12px"><div style="font-weight:bold;margin-bottom:4px">Warnungen</div><pre style="margin:0;padding:10px;background:#f7f7f7;border:1px solid #e5e5e5;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word">##Warnungen##</pre></td></tr>
+##end##
+##if Protokollauszug##
+<tr><td style="padding:6px 18px 12px"><div style="font-weight:bold;margin-bottom:4px">Protokollauszug</div><pre style="margin:0;padding:10px;background:#f7f7f7;border:1px solid #e5e5e5;font-family:Menlo,Consolas,monospace;font-size:12px;white-space:pre-wrap;word-break:break-word">##Protokollauszug##</pre></td></tr>
+##end##
+</table>
+</body>
+</html>
+"##;

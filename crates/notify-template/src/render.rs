@@ -3,7 +3,7 @@
 
 use time::{Duration, OffsetDateTime};
 
-use crate::catalogue::ValueId;
+use crate::catalogue::{ToolKind, ValueId};
 use crate::locale::Locale;
 use crate::{Context, Mode};
 
@@ -109,34 +109,122 @@ pub(crate) fn write_value(id: ValueId, ctx: &Context<'_>, mode: Mode, out: &mut 
         },
         ValueId::ErrorCount => push_count(out, r.error_count, l, mode),
         ValueId::WarningCount => push_count(out, r.warning_count, l, mode),
-        ValueId::Errors => {
-            let mut any = false;
-            for line in r.errors.iter().map(|e| trim_line_ends(e)) {
-                if any {
-                    push_value(out, "\n", mode);
-                }
-                push_value(out, line, mode);
-                any = true;
-            }
-            if !any {
-                push_value(out, l.none, mode);
+        ValueId::Errors => push_lines(out, &r.errors, r.error_count, l, mode),
+        ValueId::Warnings => push_lines(out, &r.warnings, r.warning_count, l, mode),
+        ValueId::StatusColor => out.push_str(status_color(r.outcome)),
+        ValueId::SnapshotId
+        | ValueId::Archive
+        | ValueId::FilesNew
+        | ValueId::FilesChanged
+        | ValueId::FilesUnmodified
+        | ValueId::FilesDeleted
+        | ValueId::FilesProcessed
+        | ValueId::DataProcessed
+        | ValueId::DataAdded
+        | ValueId::DataCompressed => {
+            let value = r.extra.get(id.key()).map(String::as_str);
+            let number = value.and_then(|v| v.trim().parse::<u64>().ok());
+            match (id.tool_kind(), number) {
+                (Some(ToolKind::Count), Some(n)) => push_count(out, n, l, mode),
+                (Some(ToolKind::Size), Some(n)) => push_size(out, n, l, mode),
+                _ => push_opt(out, value, l, mode),
             }
         }
         ValueId::LogTail => push_opt(out, r.log_tail.as_deref().map(trim_line_ends), l, mode),
     }
 }
 
-/// Appends the extra value `key` of `ctx.result`: by exact key, else by a
-/// key that matches the way names do; absent when there is none.
-pub(crate) fn write_extra(key: &str, ctx: &Context<'_>, mode: Mode, out: &mut String) {
+/// Whether the value `id` of `ctx.result` is there: a text that is not
+/// blank, a time, a count above zero, at least one line. The task name, the
+/// status and its colour are always there.
+pub(crate) fn is_present(id: ValueId, ctx: &Context<'_>) -> bool {
+    let r = ctx.result;
+    let text = |v: Option<&str>| v.is_some_and(|v| !v.trim().is_empty());
+    match id {
+        ValueId::TaskName | ValueId::ExitStatus | ValueId::StatusColor => true,
+        ValueId::ExitCode => r.exit_code.is_some() || r.signal.is_some(),
+        ValueId::ComputerName => text(r.computer_name.as_deref()),
+        ValueId::Source => text(r.source.as_deref()),
+        ValueId::Destination => text(r.destination.as_deref()),
+        ValueId::Command => text(r.command.as_deref()),
+        ValueId::LogTail => text(r.log_tail.as_deref()),
+        ValueId::StartTime => r.started_at.is_some(),
+        ValueId::EndTime => r.finished_at.is_some(),
+        ValueId::ElapsedTime => r.elapsed().is_some(),
+        ValueId::DataCopied => r.bytes_copied.is_some(),
+        ValueId::FilesCopied => r.files_copied.is_some(),
+        ValueId::ErrorCount => r.error_count > 0,
+        ValueId::WarningCount => r.warning_count > 0,
+        ValueId::Errors => r.errors.iter().any(|e| !e.trim().is_empty()),
+        ValueId::Warnings => r.warnings.iter().any(|w| !w.trim().is_empty()),
+        ValueId::SnapshotId
+        | ValueId::Archive
+        | ValueId::FilesNew
+        | ValueId::FilesChanged
+        | ValueId::FilesUnmodified
+        | ValueId::FilesDeleted
+        | ValueId::FilesProcessed
+        | ValueId::DataProcessed
+        | ValueId::DataAdded
+        | ValueId::DataCompressed => text(r.extra.get(id.key()).map(String::as_str)),
+    }
+}
+
+/// The extra value `key` of `ctx.result`: by exact key, else by a key that
+/// matches the way names do.
+fn extra<'a>(key: &str, ctx: &Context<'a>) -> Option<&'a str> {
     let extra = &ctx.result.extra;
-    let value = extra.get(key).or_else(|| {
-        extra
-            .iter()
-            .find(|(k, _)| crate::template::names_match(k, key))
-            .map(|(_, v)| v)
-    });
-    push_opt(out, value.map(String::as_str), ctx.locale, mode);
+    extra
+        .get(key)
+        .or_else(|| {
+            extra
+                .iter()
+                .find(|(k, _)| crate::template::names_match(k, key))
+                .map(|(_, v)| v)
+        })
+        .map(String::as_str)
+}
+
+/// Appends the extra value `key` of `ctx.result`; absent when there is none.
+pub(crate) fn write_extra(key: &str, ctx: &Context<'_>, mode: Mode, out: &mut String) {
+    push_opt(out, extra(key, ctx), ctx.locale, mode);
+}
+
+/// Whether the extra value `key` is there and not blank.
+pub(crate) fn extra_present(key: &str, ctx: &Context<'_>) -> bool {
+    extra(key, ctx).is_some_and(|v| !v.trim().is_empty())
+}
+
+/// Error or warning lines, one per line, then a line saying how many more
+/// were counted than kept; the locale's "none" when there are none.
+fn push_lines(out: &mut String, lines: &[String], count: u64, l: &Locale, mode: Mode) {
+    let mut any = false;
+    for line in lines.iter().map(|e| trim_line_ends(e)) {
+        if any {
+            push_value(out, "\n", mode);
+        }
+        push_value(out, line, mode);
+        any = true;
+    }
+    if !any {
+        push_value(out, l.none, mode);
+        return;
+    }
+    let more = count.saturating_sub(lines.len() as u64);
+    if more > 0 {
+        push_value(out, "\n", mode);
+        push_value(out, &l.more_lines.replace("{n}", &more.to_string()), mode);
+    }
+}
+
+/// The colour of an outcome, for HTML templates.
+fn status_color(outcome: notify_core::Outcome) -> &'static str {
+    match outcome {
+        notify_core::Outcome::Success => "#2e7d32",
+        notify_core::Outcome::Warning => "#b26a00",
+        notify_core::Outcome::Failure => "#c62828",
+        notify_core::Outcome::Cancelled => "#616161",
+    }
 }
 
 fn trim_line_ends(s: &str) -> &str {

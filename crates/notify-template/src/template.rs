@@ -5,7 +5,7 @@ use std::fmt;
 use std::sync::OnceLock;
 
 use crate::catalogue::{catalogue, ValueId};
-use crate::render::{push_literal, write_extra, write_value};
+use crate::render::{extra_present, is_present, push_literal, write_extra, write_value};
 use crate::{Context, Mode};
 
 /// A compiled template: literal text and value references, ready to render
@@ -37,6 +37,74 @@ enum Segment {
     Value(ValueId),
     /// An extra value, by its key as the caller spelt it.
     Extra(Box<str>),
+    /// `##?Name##`: the value, or when it is absent, its whole line left
+    /// out.
+    Optional(Value),
+    /// `##if Name##`: the segments up to the matching [`Segment::End`]
+    /// (at index `end`) render only when the value is there.
+    If { value: Value, end: usize },
+    /// `##end##`.
+    End,
+}
+
+/// A value a segment refers to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Value {
+    Catalogue(ValueId),
+    Extra(Box<str>),
+}
+
+impl Value {
+    fn present(&self, ctx: &Context<'_>) -> bool {
+        match self {
+            Value::Catalogue(id) => is_present(*id, ctx),
+            Value::Extra(key) => extra_present(key, ctx),
+        }
+    }
+
+    fn write(&self, ctx: &Context<'_>, mode: Mode, out: &mut String) {
+        match self {
+            Value::Catalogue(id) => write_value(*id, ctx, mode, out),
+            Value::Extra(key) => write_extra(key, ctx, mode, out),
+        }
+    }
+}
+
+/// Where a line that an absent `##?Name##` leaves out starts in the output,
+/// and whether the current line is to be left out.
+struct Lines {
+    start: usize,
+    drop: bool,
+}
+
+impl Lines {
+    /// Appends template text, leaving out each line marked to be dropped.
+    fn literal(&mut self, out: &mut String, text: &str, mode: Mode) {
+        if mode == Mode::Subject {
+            push_literal(out, text, mode);
+            return;
+        }
+        let mut rest = text;
+        while let Some(nl) = rest.find('\n') {
+            push_literal(out, &rest[..nl], mode);
+            if self.drop {
+                out.truncate(self.start);
+                self.drop = false;
+            } else {
+                out.push('\n');
+            }
+            self.start = out.len();
+            rest = &rest[nl + 1..];
+        }
+        push_literal(out, rest, mode);
+    }
+
+    /// Notes the line breaks a value wrote from `from` on.
+    fn wrote(&mut self, out: &str, from: usize) {
+        if let Some(nl) = out.get(from..).and_then(|s| s.rfind('\n')) {
+            self.start = from + nl + 1;
+        }
+    }
 }
 
 impl Template {
@@ -59,6 +127,8 @@ impl Template {
         let bytes = source.as_bytes();
         let mut literals = String::with_capacity(source.len());
         let mut segments = Vec::new();
+        // The `##if##`s not yet closed: their segment index and position.
+        let mut open: Vec<(usize, usize)> = Vec::new();
         // Start, in `literals`, of the literal segment being built.
         let mut segment_start = 0;
         // Start, in `source`, of literal text not yet copied to `literals`.
@@ -86,7 +156,6 @@ impl Template {
                             start: segment_start,
                             end: literals.len(),
                         });
-                        segment_start = literals.len();
                     }
                     let name_start = i + 2;
                     let mut j = name_start;
@@ -107,12 +176,52 @@ impl Template {
                         ));
                     };
                     let name = &source[name_start..close];
-                    segments.push(resolve(source, i, name, extras)?);
+                    let at = name_start - 2;
                     i = close + 2;
+                    match directive(name) {
+                        Directive::Value(name) => segments.push(resolve(source, at, name, extras)?),
+                        Directive::Optional(name) => {
+                            let value = value_of(resolve(source, at, name, extras)?);
+                            segments.push(Segment::Optional(value));
+                        }
+                        Directive::If(name) => {
+                            let value = value_of(resolve(source, at, name, extras)?);
+                            i = own_line(source, at, i, &mut literals, &mut segments);
+                            open.push((segments.len(), at));
+                            segments.push(Segment::If { value, end: 0 });
+                        }
+                        Directive::End => {
+                            let Some((index, _)) = open.pop() else {
+                                return Err(TemplateError::new(
+                                    TemplateErrorKind::UnmatchedEnd,
+                                    source,
+                                    at,
+                                    name,
+                                    Vec::new(),
+                                ));
+                            };
+                            i = own_line(source, at, i, &mut literals, &mut segments);
+                            let end = segments.len();
+                            if let Some(Segment::If { end: e, .. }) = segments.get_mut(index) {
+                                *e = end;
+                            }
+                            segments.push(Segment::End);
+                        }
+                    }
+                    segment_start = literals.len();
                     run_start = i;
                 }
                 _ => i += 1,
             }
+        }
+        if let Some(&(_, at)) = open.last() {
+            return Err(TemplateError::new(
+                TemplateErrorKind::UnclosedIf,
+                source,
+                at,
+                "",
+                Vec::new(),
+            ));
         }
         literals.push_str(&source[run_start..]);
         if literals.len() > segment_start {
@@ -146,15 +255,45 @@ impl Template {
     /// and C1 controls, DEL, U+2028, U+2029) becomes a space; in
     /// [`Mode::Html`] values are HTML-escaped; in [`Mode::Text`] values are
     /// written as they are.
+    ///
+    /// An absent `##?Name##` leaves its whole line out (in a subject: only
+    /// itself); `##if Name##` ... `##end##` renders what is between only
+    /// when the value is there.
     pub fn render(&self, ctx: &Context<'_>, mode: Mode, out: &mut String) {
-        for segment in &self.segments {
+        let mut lines = Lines {
+            start: out.len(),
+            drop: false,
+        };
+        let mut k = 0;
+        while let Some(segment) = self.segments.get(k) {
+            k += 1;
+            let from = out.len();
             match segment {
                 Segment::Literal { start, end } => {
-                    push_literal(out, self.literals.get(*start..*end).unwrap_or(""), mode);
+                    let text = self.literals.get(*start..*end).unwrap_or("");
+                    lines.literal(out, text, mode);
+                    continue;
                 }
                 Segment::Value(id) => write_value(*id, ctx, mode, out),
                 Segment::Extra(key) => write_extra(key, ctx, mode, out),
+                Segment::Optional(value) => {
+                    if value.present(ctx) {
+                        value.write(ctx, mode, out);
+                    } else {
+                        lines.drop = true;
+                    }
+                }
+                Segment::If { value, end } => {
+                    if !value.present(ctx) {
+                        k = *end + 1;
+                    }
+                }
+                Segment::End => {}
             }
+            lines.wrote(out, from);
+        }
+        if lines.drop && mode != Mode::Subject {
+            out.truncate(lines.start);
         }
     }
 
@@ -169,7 +308,12 @@ impl Template {
     /// (repeats included).
     pub fn values(&self) -> impl Iterator<Item = ValueId> + '_ {
         self.segments.iter().filter_map(|s| match s {
-            Segment::Value(id) => Some(*id),
+            Segment::Value(id)
+            | Segment::Optional(Value::Catalogue(id))
+            | Segment::If {
+                value: Value::Catalogue(id),
+                ..
+            } => Some(*id),
             _ => None,
         })
     }
@@ -178,7 +322,12 @@ impl Template {
     /// in order of appearance (repeats included).
     pub fn extras(&self) -> impl Iterator<Item = &str> + '_ {
         self.segments.iter().filter_map(|s| match s {
-            Segment::Extra(key) => Some(&**key),
+            Segment::Extra(key)
+            | Segment::Optional(Value::Extra(key))
+            | Segment::If {
+                value: Value::Extra(key),
+                ..
+            } => Some(&**key),
             _ => None,
         })
     }
@@ -188,6 +337,76 @@ impl Template {
 /// the template renders back to `text`.
 pub fn escape(text: &str) -> String {
     text.replace("##", "\\##")
+}
+
+/// What a `##...##` says.
+enum Directive<'a> {
+    /// `##Name##`.
+    Value(&'a str),
+    /// `##?Name##`.
+    Optional(&'a str),
+    /// `##if Name##`.
+    If(&'a str),
+    /// `##end##`.
+    End,
+}
+
+fn directive(name: &str) -> Directive<'_> {
+    let trimmed = name.trim();
+    if trimmed.eq_ignore_ascii_case("end") {
+        return Directive::End;
+    }
+    if let Some(rest) = trimmed.strip_prefix('?') {
+        return Directive::Optional(rest);
+    }
+    let head = trimmed.get(..3).unwrap_or_default();
+    if head.eq_ignore_ascii_case("if ") || head.eq_ignore_ascii_case("if\t") {
+        return Directive::If(&trimmed[3..]);
+    }
+    Directive::Value(name)
+}
+
+/// The value a resolved `##Name##` refers to.
+fn value_of(segment: Segment) -> Value {
+    match segment {
+        Segment::Value(id) => Value::Catalogue(id),
+        Segment::Extra(key) => Value::Extra(key),
+        // `resolve` returns only the two above.
+        _ => Value::Extra("".into()),
+    }
+}
+
+/// When the block marker at `at..after` stands alone on its line (only
+/// blanks around it), the whole line goes: the blanks before it are taken
+/// off the literal text so far, and the position after its line end is
+/// returned; otherwise `after`.
+fn own_line(
+    source: &str,
+    at: usize,
+    after: usize,
+    literals: &mut String,
+    segments: &mut Vec<Segment>,
+) -> usize {
+    let line_start = source[..at].rfind('\n').map_or(0, |p| p + 1);
+    let before = &source[line_start..at];
+    let line_end = source[after..]
+        .find('\n')
+        .map_or(source.len(), |p| after + p);
+    let rest = &source[after..line_end];
+    let blank = |s: &str| s.chars().all(|c| c == ' ' || c == '\t' || c == '\r');
+    if !blank(before) || !blank(rest) {
+        return after;
+    }
+    // The blanks before the marker are the tail of the last literal.
+    if let Some(Segment::Literal { start, end }) = segments.last_mut() {
+        let cut = (*end - *start).min(before.len());
+        *end -= cut;
+        literals.truncate(*end);
+        if *end == *start {
+            segments.pop();
+        }
+    }
+    (line_end + 1).min(source.len())
 }
 
 /// Characters that do not count when names are compared.
@@ -316,6 +535,10 @@ pub enum TemplateErrorKind {
     Unclosed,
     /// `####`: a value without a name.
     EmptyName,
+    /// `##end##` without an `##if Name##` before it.
+    UnmatchedEnd,
+    /// `##if Name##` without its `##end##`.
+    UnclosedIf,
 }
 
 /// A template that does not compile: what, where (1-based line and column,
@@ -423,6 +646,12 @@ impl fmt::Display for TemplateError {
                 "empty value name ##{}## (write \\## for a literal ##)",
                 self.text
             ),
+            TemplateErrorKind::UnmatchedEnd => {
+                f.write_str("##end## without an ##if Name## before it")
+            }
+            TemplateErrorKind::UnclosedIf => {
+                f.write_str("##if ...## without its ##end## (a block ends with ##end##)")
+            }
         }
     }
 }

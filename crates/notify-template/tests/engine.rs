@@ -85,7 +85,7 @@ fn each_value_in_english() {
     check("##Exit Code##", "0");
     check("##Computer Name##", "fileserver");
     check("##Source##", "/home");
-    check("##Destination##", "/mnt/backup/home");
+    check("##Destination##", "sftp:backup@nas:/srv/restic");
     check("##Start Time##", "2026-11-21 02:00:05 +01:00");
     check("##End Time##", "2026-11-21 03:02:10 +01:00");
     check("##Elapsed Time##", "1 h 02 min 05 s");
@@ -96,10 +96,29 @@ fn each_value_in_english() {
     check("##Errors##", "none");
     check(
         "##Log Tail##",
-        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec\n\
-         total size is 48,318,382,080  speedup is 32.13",
+        "Files:         120 new,    35 changed, 12190 unmodified\n\
+         Dirs:            4 new,    18 changed,  1021 unmodified\n\
+         Added to the repository: 201.003 MiB (180.327 MiB stored)\n\
+         \n\
+         processed 12345 files, 1.400 GiB in 1:02:05\n\
+         snapshot 5d2a4f3c saved",
     );
-    check("##Command##", "rsync -a --delete /home/ /mnt/backup/home/");
+    check(
+        "##Command##",
+        "restic -r sftp:backup@nas:/srv/restic backup /home",
+    );
+    check("##Warnings##", "none");
+    check("##Snapshot ID##", "5d2a4f3c");
+    check("##Files New##", "120");
+    check("##Files Changed##", "35");
+    check("##Files Unmodified##", "12,190");
+    check("##Files Processed##", "12,345");
+    check("##Data Processed##", "1.5 GB");
+    check("##Data Added##", "210.8 MB");
+    check("##Archive##", "n/a");
+    check("##Files Deleted##", "n/a");
+    check("##Data Compressed##", "n/a");
+    check("##Status Color##", "#2e7d32");
 }
 
 #[test]
@@ -109,7 +128,7 @@ fn each_value_by_its_german_name() {
     check_de("##Exit-Code##", "0");
     check_de("##Computername##", "fileserver");
     check_de("##Quelle##", "/home");
-    check_de("##Ziel##", "/mnt/backup/home");
+    check_de("##Ziel##", "sftp:backup@nas:/srv/restic");
     check_de("##Startzeit##", "21.11.2026 02:00:05 +01:00");
     check_de("##Endzeit##", "21.11.2026 03:02:10 +01:00");
     check_de("##Dauer##", "1 Std. 02 Min. 05 Sek.");
@@ -118,11 +137,28 @@ fn each_value_by_its_german_name() {
     check_de("##Anzahl Fehler##", "0");
     check_de("##Anzahl Warnungen##", "0");
     check_de("##Fehler##", "keine");
-    check_de("##Befehl##", "rsync -a --delete /home/ /mnt/backup/home/");
+    check_de(
+        "##Befehl##",
+        "restic -r sftp:backup@nas:/srv/restic backup /home",
+    );
+    check_de("##Warnungen##", "keine");
+    check_de("##Snapshot-ID##", "5d2a4f3c");
+    check_de("##Neue Dateien##", "120");
+    check_de("##Geänderte Dateien##", "35");
+    check_de("##Unveränderte Dateien##", "12.190");
+    check_de("##Verarbeitete Dateien##", "12.345");
+    check_de("##Verarbeitete Daten##", "1,5 GB");
+    check_de("##Hinzugefügte Daten##", "210,8 MB");
+    check_de("##Archiv##", "k. A.");
+    check_de("##Statusfarbe##", "#2e7d32");
     check_de(
         "##Protokollauszug##",
-        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec\n\
-         total size is 48,318,382,080  speedup is 32.13",
+        "Files:         120 new,    35 changed, 12190 unmodified\n\
+         Dirs:            4 new,    18 changed,  1021 unmodified\n\
+         Added to the repository: 201.003 MiB (180.327 MiB stored)\n\
+         \n\
+         processed 12345 files, 1.400 GiB in 1:02:05\n\
+         snapshot 5d2a4f3c saved",
     );
 }
 
@@ -408,7 +444,7 @@ fn unknown_names_suggest_the_nearest() {
     check_error(
         "##Status##",
         &[],
-        "line 1, column 1: unknown value ##Status##; did you mean ##Exit Status##?",
+        "line 1, column 1: unknown value ##Status##; did you mean ##Exit Status## or ##Status Color##?",
     );
     check_error(
         "##xyzzy##",
@@ -584,8 +620,11 @@ fn subject_folds_control_characters() {
         "en",
         Mode::Subject,
         "##Log Tail##",
-        "sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec \
-         total size is 48,318,382,080  speedup is 32.13",
+        "Files:         120 new,    35 changed, 12190 unmodified \
+         Dirs:            4 new,    18 changed,  1021 unmodified \
+         Added to the repository: 201.003 MiB (180.327 MiB stored)  \
+         processed 12345 files, 1.400 GiB in 1:02:05 \
+         snapshot 5d2a4f3c saved",
     );
     // Text mode keeps them.
     check_with(
@@ -705,24 +744,29 @@ Status:         Finished successfully
 Exit code:      0
 Computer:       fileserver
 Source:         /home
-Destination:    /mnt/backup/home
+Destination:    sftp:backup@nas:/srv/restic
 Started:        2026-11-21 02:00:05 +01:00
 Finished:       2026-11-21 03:02:10 +01:00
 Elapsed time:   1 h 02 min 05 s
+Snapshot:       5d2a4f3c
 Data copied:    1.5 GB
+Data added:     210.8 MB
 Files copied:   12,345
+New files:      120
+Changed files:  35
+Unchanged:      12,190
 Errors:         0
 Warnings:       0
-Command:        rsync -a --delete /home/ /mnt/backup/home/
-
-Errors
-------
-none
+Command:        restic -r sftp:backup@nas:/srv/restic backup /home
 
 Log tail
 --------
-sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec
-total size is 48,318,382,080  speedup is 32.13
+Files:         120 new,    35 changed, 12190 unmodified
+Dirs:            4 new,    18 changed,  1021 unmodified
+Added to the repository: 201.003 MiB (180.327 MiB stored)
+
+processed 12345 files, 1.400 GiB in 1:02:05
+snapshot 5d2a4f3c saved
 "
     );
 }
@@ -751,24 +795,29 @@ Status:            Erfolgreich abgeschlossen
 Exit-Code:         0
 Computer:          fileserver
 Quelle:            /home
-Ziel:              /mnt/backup/home
+Ziel:              sftp:backup@nas:/srv/restic
 Beginn:            21.11.2026 02:00:05 +01:00
 Ende:              21.11.2026 03:02:10 +01:00
 Dauer:             1 Std. 02 Min. 05 Sek.
+Snapshot:          5d2a4f3c
 Kopierte Daten:    1,5 GB
+Neue Daten:        210,8 MB
 Kopierte Dateien:  12.345
+Neue Dateien:      120
+Geändert:          35
+Unverändert:       12.190
 Fehler:            0
 Warnungen:         0
-Befehl:            rsync -a --delete /home/ /mnt/backup/home/
-
-Fehler
-------
-keine
+Befehl:            restic -r sftp:backup@nas:/srv/restic backup /home
 
 Protokollauszug
 ---------------
-sent 1,503,612,400 bytes  received 271,480 bytes  401,035.69 bytes/sec
-total size is 48,318,382,080  speedup is 32.13
+Files:         120 new,    35 changed, 12190 unmodified
+Dirs:            4 new,    18 changed,  1021 unmodified
+Added to the repository: 201.003 MiB (180.327 MiB stored)
+
+processed 12345 files, 1.400 GiB in 1:02:05
+snapshot 5d2a4f3c saved
 "
     );
 }
@@ -778,8 +827,23 @@ fn every_default_template_uses_every_important_value() {
     for l in locales() {
         let body = Template::compile(l.default_body(), &[]).unwrap();
         let used: Vec<ValueId> = body.values().collect();
+        // All but the totals (shown as Data/Files Copied) and the colour.
         for id in ValueId::ALL {
+            if matches!(
+                id,
+                ValueId::FilesProcessed | ValueId::DataProcessed | ValueId::StatusColor
+            ) {
+                continue;
+            }
             assert!(used.contains(&id), "{} default body lacks {id:?}", l.code());
+        }
+        let html = Template::compile(l.default_html(), &[]).unwrap();
+        let used: Vec<ValueId> = html.values().collect();
+        for id in ValueId::ALL {
+            if matches!(id, ValueId::FilesProcessed | ValueId::DataProcessed) {
+                continue;
+            }
+            assert!(used.contains(&id), "{} default HTML lacks {id:?}", l.code());
         }
         let subject = Template::compile(l.default_subject(), &[]).unwrap();
         assert_eq!(
@@ -1186,4 +1250,194 @@ fn render_appends_to_the_buffer() {
     template.render(&ctx, Mode::Text, &mut out);
     template.render(&ctx, Mode::Subject, &mut out);
     assert_eq!(out, "> Daily BackupDaily Backup");
+}
+
+// ------------------------------------------------- optional lines and blocks
+
+#[test]
+fn optional_values_leave_their_line_out_when_absent() {
+    let bare = |r: &mut TaskResult| {
+        r.source = None;
+        r.destination = Some(String::new());
+        r.extra.clear();
+        r.exit_code = None;
+    };
+    check_result(bare, "a\nSource: ##?Source##\nb\n", "a\nb\n");
+    check_result(bare, "a\nTo: ##?Destination##\nb", "a\nb");
+    check_result(bare, "a\nSource: ##?Source##", "a\n");
+    check_result(bare, "Source: ##?Source##\n", "");
+    check_result(bare, "x ##?Snapshot ID## y\nz", "z");
+    check_result(bare, "##?Exit Code##\n##Task Name##", "Daily Backup");
+    // Present values render as usual.
+    check("a\nSource: ##?Source##\nb", "a\nSource: /home\nb");
+    check("Snapshot ##?Snapshot ID##.", "Snapshot 5d2a4f3c.");
+    // A plain ##Name## still says n/a.
+    check_result(bare, "Source: ##Source##", "Source: n/a");
+    // Only the line of the absent value goes, also after a multi-line value.
+    check_result(
+        bare,
+        "##Log Tail##\nsrc ##?Source##\nend",
+        "Files:         120 new,    35 changed, 12190 unmodified\n\
+         Dirs:            4 new,    18 changed,  1021 unmodified\n\
+         Added to the repository: 201.003 MiB (180.327 MiB stored)\n\
+         \n\
+         processed 12345 files, 1.400 GiB in 1:02:05\n\
+         snapshot 5d2a4f3c saved\nend",
+    );
+    // Extra values too.
+    check_result(
+        |r| {
+            r.extra.insert("Ticket".into(), "OPS-1".into());
+        },
+        "T: ##?Ticket##\n",
+        "T: OPS-1\n",
+    );
+    // In a subject an absent optional value is left out by itself.
+    check_with(
+        &{
+            let mut r = sample_result();
+            r.source = None;
+            r
+        },
+        "en",
+        Mode::Subject,
+        "##Task Name## ##?Source##!",
+        "Daily Backup !",
+    );
+}
+
+#[test]
+fn blocks_render_only_when_their_value_is_there() {
+    let template = "head\n##if Errors##\nErrors:\n##Errors##\n##end##\ntail\n";
+    check(template, "head\ntail\n");
+    check_result(
+        |r| r.errors = vec!["disk full".into()],
+        template,
+        "head\nErrors:\ndisk full\ntail\n",
+    );
+    // Markers inside a line keep the line.
+    check("a ##if Source##[##Source##]##end## b", "a [/home] b");
+    check("a ##if Archive##[##Archive##]##end## b", "a  b");
+    // Indented markers on their own line vanish with their line.
+    check("x\n  ##if Source##  \n  in\n  ##end##\ny", "x\n  in\ny");
+    // Nested blocks, German names, any case.
+    check("##IF Quelle##s##if Archiv##a##END##e##end##", "se");
+    // Counts are there when above zero; extra values when set.
+    check("##if Error Count##E##end##.", ".");
+    check_result(
+        |r| r.warning_count = 2,
+        "##if Warning Count##W##end##.",
+        "W.",
+    );
+}
+
+#[test]
+fn block_errors_say_where() {
+    check_error(
+        "a\n##end##",
+        &[],
+        "line 2, column 1: ##end## without an ##if Name## before it",
+    );
+    check_error(
+        "##if Source##\nx",
+        &[],
+        "line 1, column 1: ##if ...## without its ##end## (a block ends with ##end##)",
+    );
+    check_error(
+        "##if Sorce##x##end##",
+        &[],
+        "line 1, column 1: unknown value ##Sorce##; did you mean ##Source##?",
+    );
+    check_error(
+        "x ##?Snapshot##",
+        &[],
+        "line 1, column 3: unknown value ##Snapshot##; did you mean ##Snapshot ID##?",
+    );
+}
+
+#[test]
+fn more_lines_than_kept_are_counted() {
+    check_result(
+        |r| {
+            r.errors = vec!["one".into(), "two".into()];
+            r.error_count = 7;
+        },
+        "##Errors##",
+        "one\ntwo\n… and 5 more",
+    );
+    check_result_de(
+        |r| {
+            r.warnings = vec!["w".into()];
+            r.warning_count = 3;
+        },
+        "##Warnungen##",
+        "w\n… und 2 weitere",
+    );
+    check_result(|r| r.error_count = 4, "##Errors##", "none");
+}
+
+#[test]
+fn default_body_leaves_out_what_is_unknown() {
+    let mut result = TaskResult::new("Nightly", Outcome::Failure);
+    result.exit_code = Some(1);
+    result.errors = vec!["Fatal: unable to open config file".into()];
+    result.error_count = 1;
+    result.warnings = vec!["warning: slow disk".into()];
+    result.warning_count = 1;
+    for (code, absent) in [("en", "n/a"), ("de", "k. A.")] {
+        let ctx = Context::new(&result, lang(code), OFFSET);
+        let text = render_notification(&Sources::default(), &ctx, &[], 0).text;
+        assert!(!text.contains(absent), "{code}: {text}");
+        assert!(text.contains("Fatal: unable to open config file"), "{text}");
+        assert!(text.contains("warning: slow disk"), "{text}");
+        assert!(
+            !text.contains("Log tail") && !text.contains("Protokollauszug"),
+            "{text}"
+        );
+    }
+    let ctx = Context::new(&result, lang("en"), OFFSET);
+    assert_eq!(
+        render_notification(&Sources::default(), &ctx, &[], 0).text,
+        "\
+Nightly: Failed
+
+Task name:      Nightly
+Status:         Failed
+Exit code:      1
+Errors:         1
+Warnings:       1
+
+Errors
+------
+Fatal: unable to open config file
+
+Warnings
+--------
+warning: slow disk
+"
+    );
+}
+
+#[test]
+fn default_html_is_a_page_with_the_values() {
+    for l in locales() {
+        let template = Template::compile(l.default_html(), &[]).unwrap();
+        let mut result = sample_result();
+        result.outcome = Outcome::Failure;
+        result.errors = vec!["<b>bad</b> & worse".into()];
+        result.error_count = 1;
+        result.destination = None;
+        let ctx = Context::new(&result, l, OFFSET);
+        let html = template.render_to_string(&ctx, Mode::Html);
+        assert!(html.starts_with("<!DOCTYPE html>"), "{html}");
+        assert!(html.contains("background:#c62828"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;bad&lt;/b&gt; &amp; worse"),
+            "{html}"
+        );
+        assert!(html.contains("5d2a4f3c"), "{html}");
+        assert!(!html.contains("n/a") && !html.contains("k. A."), "{html}");
+        assert!(!html.contains("##"), "{html}");
+        assert!(html.trim_end().ends_with("</html>"), "{html}");
+    }
 }

@@ -108,6 +108,10 @@ fn result_strategy() -> impl Strategy<Value = TaskResult> {
             )| {
                 let mut extra: BTreeMap<String, String> = extra;
                 extra.insert("Extra".to_owned(), "x\r\ny<z>".to_owned());
+                extra.insert("snapshot_id".to_owned(), "<5d2a>\r\n".to_owned());
+                extra.insert("data_added".to_owned(), "12345678".to_owned());
+                extra.insert("files_new".to_owned(), "not a number".to_owned());
+                let warnings = errors.iter().rev().cloned().collect();
                 TaskResult {
                     task_name,
                     outcome,
@@ -122,6 +126,7 @@ fn result_strategy() -> impl Strategy<Value = TaskResult> {
                     error_count,
                     warning_count,
                     errors,
+                    warnings,
                     log_tail,
                     command,
                     computer_name,
