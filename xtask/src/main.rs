@@ -25,7 +25,8 @@
 //! `NOTIFY_TEST_PYTHON`.
 //!
 //! It also installs `man-db` when `man` is missing: a test renders
-//! notify's manual page with `man -l`.
+//! notify's manual page with `man -l`; and restic, borgbackup, rsync and
+//! rclone when missing: the reader tests run them for real.
 //!
 //! On Linux the tests also get a real keychain: `ci` installs
 //! `gnome-keyring libsecret-tools dbus` when their commands are missing and
@@ -172,11 +173,14 @@ fn ci(_args: &[String]) -> Result<(), String> {
     fmt.args(["fmt", "--all", "--", "--check"]);
     step("cargo fmt --check", fmt)?;
 
-    println!("==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; man)");
+    println!(
+        "==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; backup tools; man)"
+    );
     let env_start = Instant::now();
     let mut apt = Apt { updated: false };
     let python = test_env(&mut apt)?;
     let keychain = keychain_tools(&mut apt)?;
+    backup_tools(&mut apt)?;
     if cfg!(target_os = "linux") && !on_path("man") {
         apt.install(
             &["man-db"],
@@ -458,6 +462,34 @@ fn is_executable(path: &Path) -> bool {
 #[cfg(not(unix))]
 fn is_executable(path: &Path) -> bool {
     path.is_file()
+}
+
+/// The backup tools whose real runs the reader tests read, with their
+/// Debian packages: restic, borg, rsync, rclone; and setpriv (util-linux),
+/// which runs a job as `nobody` so that a file can be unreadable to it.
+const BACKUP_TOOLS: [(&str, &str); 5] = [
+    ("restic", "restic"),
+    ("borg", "borgbackup"),
+    ("rsync", "rsync"),
+    ("rclone", "rclone"),
+    ("setpriv", "util-linux"),
+];
+
+/// Installs the backup tools of [`BACKUP_TOOLS`] that are missing.
+fn backup_tools(apt: &mut Apt) -> Result<(), String> {
+    let missing: Vec<&str> = BACKUP_TOOLS
+        .iter()
+        .filter(|(command, _)| !on_path(command))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        println!("    backup tools already installed (restic, borg, rsync, rclone)");
+        return Ok(());
+    }
+    apt.install(
+        &missing,
+        "the reader tests run restic, borg, rsync and rclone for real",
+    )
 }
 
 /// Makes sure the keychain tests can run (Linux only): installs the

@@ -83,11 +83,13 @@ pub enum Command {
     /// Run a command, then notify about how it went
     ///
     /// The command's output passes through live; its last lines are kept for
-    /// the mail's log tail. notify exits with the command's own exit code
+    /// the mail's log tail (progress redraws collapsed, colour codes
+    /// removed). restic, borg, rsync and rclone are recognised: what they
+    /// print fills the mail. notify exits with the command's own exit code
     /// (128+N when it was killed by signal N), whatever happened to the
     /// notification.
     ///
-    /// Example: notify run --task "Daily Backup" --exit-codes borg -- borg create ::{now} /home
+    /// Example: notify run --task "Daily Backup" -- borg create --stats ::{now} /home
     Run(RunArgs),
 
     /// Notify about a job that ran elsewhere
@@ -189,8 +191,12 @@ pub enum Command {
 /// Delivery flags shared by `run` and `send`.
 #[derive(Debug, Args, Default)]
 pub struct DeliveryArgs {
-    /// When to send: never, always, errors (the default) or changes
-    #[arg(long, value_name = "LEVEL")]
+    /// When to send: never, always, errors (the default), warnings or changes
+    ///
+    /// errors: a failure, a cancelled run or any error line; warnings: also
+    /// warning outcomes and warning lines (anything but a clean success);
+    /// changes: the first failure, a recovery, and reminders while failing.
+    #[arg(long, value_name = "LEVEL", value_parser = level_parser(), ignore_case = true)]
     pub level: Option<Level>,
 
     /// Recipients, comma-separated or repeated (overrides the config)
@@ -230,17 +236,44 @@ pub struct DeliveryArgs {
 /// `notify run`.
 #[derive(Debug, Args)]
 #[command(after_long_help = "Examples:
-  notify run --task \"Daily Backup\" -- restic backup /home
-  notify run --task Sync --level always --exit-codes rsync -- rsync -a /src /dst
-  notify run --task Nightly --dry-run -- sh -c 'echo copying; exit 1'")]
+  notify run --task \"Daily Backup\" -- restic -r /srv/restic backup /home
+  notify run --task Sync --level warnings -- rsync -a --stats /src/ /dst/
+  notify run --task Dump --set Database=prod --destination /backup -- pg_dump -Fc -f /backup/prod.dump prod
+  notify run --task Nightly --dry-run -- sh -c 'echo copying; exit 1'
+
+restic, borg, rsync and rclone are recognised (also behind sudo, env, nice,
+ionice, timeout, chrt and systemd-inhibit): their output fills the mail's
+source, destination, data and files copied, errors, warnings and values such
+as ##Snapshot ID##, and their exit codes map to outcomes without
+--exit-codes. Any other command: lines starting with error, fatal or
+warning count, and a failed run lists its last lines of stderr.")]
 pub struct RunArgs {
     /// The task's name, as shown in the mail and used for `[tasks."NAME"]`
     #[arg(long, value_name = "NAME", value_parser = non_empty)]
     pub task: String,
 
-    /// How exit codes map to outcomes: default, borg, restic or rsync
+    /// How exit codes map to outcomes: default, borg, restic, rsync or
+    /// rclone [default: the recognised tool's, else default]
     #[arg(long, value_name = "PRESET")]
     pub exit_codes: Option<ExitCodes>,
+
+    /// Which reader reads the output: restic, borg, rsync, rclone, none
+    /// (the generic reader) or auto [default: auto, from the command]
+    #[arg(long, value_name = "TOOL")]
+    pub tool: Option<notify_report::ToolChoice>,
+
+    /// Set a value or an extra value, usable in templates as ##KEY##
+    /// (repeatable); it replaces what the output said
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+
+    /// What was backed up or copied (replaces what the output said)
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
+
+    /// Where it went (replaces what the output said)
+    #[arg(long, value_name = "TEXT")]
+    pub destination: Option<String>,
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
@@ -305,9 +338,18 @@ pub struct SendArgs {
     #[arg(long, value_name = "TIME")]
     pub finished: Option<String>,
 
-    /// An extra value, usable in templates as ##KEY## (repeatable)
+    /// Set a value (Source, Files Copied, Snapshot ID, ...) or an extra
+    /// value, usable in templates as ##KEY## (repeatable)
     #[arg(long = "set", value_name = "KEY=VALUE")]
     pub set: Vec<String>,
+
+    /// What was backed up or copied
+    #[arg(long, value_name = "TEXT")]
+    pub source: Option<String>,
+
+    /// Where it went
+    #[arg(long, value_name = "TEXT")]
+    pub destination: Option<String>,
 
     /// A task result as JSON, from a file or `-` for stdin
     #[arg(long, value_name = "FILE|-")]
@@ -315,6 +357,16 @@ pub struct SendArgs {
 
     #[command(flatten)]
     pub delivery: DeliveryArgs,
+}
+
+/// `--level`: the names completions offer, parsed as the config parses them.
+fn level_parser() -> impl clap::builder::TypedValueParser<Value = Level> {
+    use clap::builder::{PossibleValue, TypedValueParser};
+    clap::builder::PossibleValuesParser::new(Level::NAMES.iter().map(|name| {
+        // The singular forms the config accepts too.
+        PossibleValue::new(name).aliases(name.strip_suffix('s'))
+    }))
+    .try_map(|name| name.parse::<Level>())
 }
 
 fn non_empty(s: &str) -> Result<String, String> {

@@ -1,23 +1,30 @@
-//! `notify run`: run a command, then notify.
+//! `notify run`: run a command, read its output, then notify.
 
 use std::cell::RefCell;
+use std::ffi::OsString;
 
 use notify_core::{ExitCodes, TaskResult};
+use notify_report::{Invocation, Report, ToolChoice};
 use time::OffsetDateTime;
 
 use crate::cli::RunArgs;
 use crate::deliver::{self, Env, DEFAULT_ATTACH_LOG_MAX, DEFAULT_LOG_TAIL_LINES};
 use crate::runner;
-use crate::tail::Tail;
+
+/// The least output kept for the log tail (and the attachment).
+const MIN_LOG_BYTES: usize = 64 * 1024;
 
 /// Runs the command and notifies; returns the command's exit code. A failed
 /// notification is reported on stderr and never changes that code.
 pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     let eff = deliver::effective(env, &args.task, &args.delivery);
+    let invocation = invocation(&args.command, args.tool.or(eff.settings.tool));
+    // An explicit preset wins; else the recognised tool's; else `default`.
     let exit_codes: ExitCodes = args
         .exit_codes
         .clone()
         .or_else(|| eff.settings.exit_codes.clone())
+        .or_else(|| invocation.tool().map(|t| ExitCodes::Preset(t.preset())))
         .unwrap_or_default();
     let lines = eff
         .settings
@@ -28,17 +35,21 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
             .settings
             .attach_log_max
             .unwrap_or(DEFAULT_ATTACH_LOG_MAX);
-        usize::try_from(max).unwrap_or(usize::MAX).max(64 * 1024)
+        usize::try_from(max)
+            .unwrap_or(usize::MAX)
+            .max(MIN_LOG_BYTES)
     } else {
-        64 * 1024
+        MIN_LOG_BYTES
     };
-    let tail = RefCell::new(Tail::new(keep));
+    // The tools' repository variables (RESTIC_REPOSITORY, BORG_REPO) as the
+    // job sees them.
+    let lookup = |name: &str| std::env::var(name).ok();
+    let report = RefCell::new(Report::new(&invocation, &lookup, keep));
 
     let started = OffsetDateTime::now_utc();
     start_notice(env, &args, &eff, started).await;
-    let finished = runner::run(&args.command, &tail).await;
+    let finished = runner::run(&args.command, &report).await;
 
-    let tail = tail.into_inner();
     let mut result = TaskResult::new(
         args.task.clone(),
         exit_codes.outcome(finished.exit_code, finished.signal),
@@ -53,16 +64,18 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
         result.errors.push(e.clone());
         result.error_count = 1;
     }
-    let text = tail.text(lines);
+    let log = report.into_inner().finish(&mut result);
+    let text = log.text(lines);
     if !text.is_empty() {
         result.log_tail = Some(text);
     }
+    overrides(env, &args, &mut result);
 
     if let Err(e) = deliver::notify(
         env,
         &result,
         &args.delivery,
-        Some(tail.bytes()),
+        Some(&log),
         deliver::Caller::Run,
     )
     .await
@@ -74,6 +87,35 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
         e.report();
     }
     finished.process_exit_code()
+}
+
+/// The command line as the readers see it.
+fn invocation(command: &[OsString], choice: Option<ToolChoice>) -> Invocation {
+    let argv: Vec<String> = command
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    Invocation::parse(&argv, choice.unwrap_or_default())
+}
+
+/// `--source`, `--destination` and `--set`, over what the output said. A
+/// bad `--set` does not stop the notification: it is reported on stderr and
+/// as an error line in the mail.
+fn overrides(env: &Env<'_>, args: &RunArgs, result: &mut TaskResult) {
+    if let Some(source) = &args.source {
+        result.source = Some(source.clone());
+    }
+    if let Some(destination) = &args.destination {
+        result.destination = Some(destination.clone());
+    }
+    for kv in &args.set {
+        if let Err(e) = crate::cmd_send::apply_set(result, kv) {
+            env.ui
+                .warn(&format!("{} (the mail says so too)", e.message()));
+            result.errors.push(format!("notify: {}", e.message()));
+            result.error_count += 1;
+        }
+    }
 }
 
 /// The desktop notice that the job starts (`notify_on_start`, with the

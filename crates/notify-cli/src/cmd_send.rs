@@ -92,12 +92,20 @@ fn task_result(args: &SendArgs) -> Result<TaskResult, CliError> {
     for kv in &args.set {
         apply_set(&mut result, kv)?;
     }
+    if let Some(source) = &args.source {
+        result.source = Some(source.clone());
+    }
+    if let Some(destination) = &args.destination {
+        result.destination = Some(destination.clone());
+    }
     Ok(result)
 }
 
 /// Applies one `--set KEY=VALUE`. A KEY that names a template value
-/// (`Source`, `Quelle`, `files_copied`, ...) sets that field of the task
-/// result; any other KEY is an extra value, used in templates as `##KEY##`.
+/// (`Source`, `Quelle`, `files_copied`, `Snapshot ID`, ...) sets that value
+/// of the task result; any other KEY is an extra value, used in templates as
+/// `##KEY##`. The outcome is never set this way: it comes from `--status`
+/// or the exit code.
 pub fn apply_set(result: &mut TaskResult, kv: &str) -> Result<(), CliError> {
     let (k, v) = kv.split_once('=').ok_or_else(|| {
         CliError::usage(format!("--set `{kv}` is not KEY=VALUE"))
@@ -128,9 +136,17 @@ pub fn apply_set(result: &mut TaskResult, kv: &str) -> Result<(), CliError> {
     match id {
         V::TaskName => result.task_name = v.to_owned(),
         V::ExitStatus => {
-            result.outcome = v
-                .parse()
-                .map_err(|e| CliError::usage(format!("--set {key}: {e}")))?
+            return Err(
+                CliError::usage(format!("--set {key}: the status is not set with --set")).hint(
+                    "`notify send` takes --status success|warning|failure|cancelled; \
+                 `notify run` takes it from the command's exit code (see --exit-codes)",
+                ),
+            )
+        }
+        V::StatusColor => {
+            return Err(CliError::usage(format!(
+                "--set {key}: the status colour follows the status"
+            )))
         }
         V::ExitCode => {
             result.exit_code = Some(v.trim().parse().map_err(|_| {
@@ -146,7 +162,30 @@ pub fn apply_set(result: &mut TaskResult, kv: &str) -> Result<(), CliError> {
         V::FilesCopied => result.files_copied = Some(number("the number of files")?),
         V::ErrorCount => result.error_count = number("the error count")?,
         V::WarningCount => result.warning_count = number("the warning count")?,
-        V::Errors => result.errors.push(v.to_owned()),
+        V::Errors => {
+            result.errors.push(v.to_owned());
+            result.error_count = result.error_count.max(result.errors.len() as u64);
+        }
+        V::Warnings => {
+            result.warnings.push(v.to_owned());
+            result.warning_count = result.warning_count.max(result.warnings.len() as u64);
+        }
+        // The values a tool's reader finds live in `extra` under their key.
+        V::SnapshotId | V::Archive => {
+            result.extra.insert(id.key().to_owned(), v.to_owned());
+        }
+        V::DataProcessed | V::DataAdded | V::DataCompressed => {
+            let bytes = number("the number of bytes")?;
+            result.extra.insert(id.key().to_owned(), bytes.to_string());
+        }
+        V::FilesNew
+        | V::FilesChanged
+        | V::FilesUnmodified
+        | V::FilesDeleted
+        | V::FilesProcessed => {
+            let files = number("the number of files")?;
+            result.extra.insert(id.key().to_owned(), files.to_string());
+        }
         V::LogTail => result.log_tail = text(),
         V::Command => result.command = text(),
         V::ElapsedTime => {
@@ -191,6 +230,10 @@ mod tests {
             "files_copied=1,234",
             "Data Copied=5000",
             "Errors=disk full",
+            "Warnungen=slow disk",
+            "Snapshot ID=5d2a4f3c",
+            "data_added=1,500",
+            "Neue Dateien=7",
             "Database=prod",
         ] {
             apply_set(&mut r, kv).unwrap();
@@ -200,6 +243,11 @@ mod tests {
         assert_eq!(r.files_copied, Some(1234));
         assert_eq!(r.bytes_copied, Some(5000));
         assert_eq!(r.errors, ["disk full"]);
+        assert_eq!((r.error_count, r.warning_count), (1, 1));
+        assert_eq!(r.warnings, ["slow disk"]);
+        assert_eq!(r.extra["snapshot_id"], "5d2a4f3c");
+        assert_eq!(r.extra["data_added"], "1500");
+        assert_eq!(r.extra["files_new"], "7");
         assert_eq!(r.extra.get("Database").map(String::as_str), Some("prod"));
         let err = apply_set(&mut r, "Files Copied=many")
             .unwrap_err()
@@ -208,6 +256,11 @@ mod tests {
         let err = apply_set(&mut r, "Elapsed Time=5").unwrap_err().to_string();
         assert!(err.contains("computed from the start and end"), "{err}");
         assert!(apply_set(&mut r, "##x=1").is_err());
+        let err = apply_set(&mut r, "Exit Status=success").unwrap_err();
+        assert!(err.to_string().contains("not set with --set"), "{err}");
+        assert_eq!(r.outcome, notify_core::Outcome::Failure);
+        let err = apply_set(&mut r, "Files New=some").unwrap_err().to_string();
+        assert!(err.contains("must be a whole number"), "{err}");
     }
 
     #[test]

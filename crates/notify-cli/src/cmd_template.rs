@@ -191,7 +191,7 @@ fn preview(
         locale,
         offset: env.offset,
     };
-    let rendered = notify_template::render_notification(&texts.sources(), &ctx, &[], 0);
+    let rendered = notify_template::render_notification(&texts.sources(locale), &ctx, &[], 0);
     for w in &rendered.warnings {
         env.ui.warn(w);
     }

@@ -65,7 +65,7 @@ pub struct Settings {
     pub body: Option<String>,
     /// The body template, from a file (relative to the config file).
     pub body_file: Option<PathBuf>,
-    /// An HTML body template, inline.
+    /// An HTML body template, inline, or `"default"` for the built-in one.
     #[serde(default, deserialize_with = "text")]
     pub html: Option<String>,
     /// An HTML body template, from a file (relative to the config file).
@@ -76,8 +76,14 @@ pub struct Settings {
     pub attach_log_max: Option<u64>,
     /// How many lines of output the log tail keeps.
     pub log_tail_lines: Option<usize>,
-    /// How `notify run` maps exit codes to outcomes.
+    /// How `notify run` maps exit codes to outcomes [default: the preset of
+    /// the recognised tool, else `default`].
     pub exit_codes: Option<ExitCodes>,
+    /// Which reader reads the output of `notify run`: `restic`, `borg`,
+    /// `rsync`, `rclone`, `none` (the generic reader) or `auto` [default:
+    /// recognised from the command].
+    #[serde(default, deserialize_with = "tool_choice")]
+    pub tool: Option<notify_report::ToolChoice>,
     /// Under `changes`, the least time between reminders of an ongoing
     /// failure (`24h`, `90m`, `1d`, or seconds).
     pub remind_every: Option<HumanDuration>,
@@ -153,6 +159,13 @@ pub struct Account {
 
 /// A text value that may also arrive as a number or a boolean: figment reads
 /// `NOTIFY_EMAIL__SUBJECT=true` as a boolean, but a subject is text.
+fn tool_choice<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<notify_report::ToolChoice>, D::Error> {
+    let name = String::deserialize(d)?;
+    name.parse().map(Some).map_err(de::Error::custom)
+}
+
 fn text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
     struct V;
     impl Visitor<'_> for V {
@@ -629,6 +642,7 @@ fn overlay(base: &mut Settings, top: &Settings) {
         level,
         subject,
         exit_codes,
+        tool,
         remind_every,
         cancelled_is_error,
         attach_log,

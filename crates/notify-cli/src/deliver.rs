@@ -112,17 +112,29 @@ impl TemplateTexts {
         }
     }
 
-    pub fn sources(&self) -> Sources<'_> {
+    /// The templates as the renderer takes them; `html = "default"` is
+    /// `locale`'s built-in HTML body.
+    pub fn sources(&self, locale: &'static Locale) -> Sources<'_> {
         fn src(p: &Option<(String, String)>) -> Option<Source<'_>> {
             p.as_ref().map(|(label, text)| Source {
                 label: label.as_str(),
                 text: text.as_str(),
             })
         }
+        let html = src(&self.html).map(|source| {
+            if source.text.trim().eq_ignore_ascii_case("default") {
+                Source {
+                    label: source.label,
+                    text: locale.default_html(),
+                }
+            } else {
+                source
+            }
+        });
         Sources {
             subject: src(&self.subject),
             body: src(&self.body),
-            html: src(&self.html),
+            html,
         }
     }
 }
@@ -401,7 +413,7 @@ pub async fn notify(
     env: &Env<'_>,
     result: &TaskResult,
     flags: &DeliveryArgs,
-    log: Option<&[u8]>,
+    log: Option<&notify_report::Log>,
     caller: Caller,
 ) -> Result<u8, CliError> {
     let mut failures = Vec::new();
@@ -435,7 +447,7 @@ pub async fn notify(
 struct Run<'a> {
     result: &'a TaskResult,
     flags: &'a DeliveryArgs,
-    log: Option<&'a [u8]>,
+    log: Option<&'a notify_report::Log>,
     now: OffsetDateTime,
     several: bool,
     /// The task's templates, read once, when the first mail is rendered.
@@ -825,12 +837,13 @@ pub async fn send_planned(
                 .collect();
             let mut notification = notification.clone();
             if !given_up.is_empty() {
-                notification.text = format!(
-                    "Note: {} earlier notification(s) through this account could not be delivered and were given up (see `notify queue list` on {}).\n\n{}",
-                    given_up.len(),
-                    crate::computer_name(),
-                    notification.text
-                );
+                let notice = plan
+                    .locale
+                    .given_up(given_up.len(), &crate::computer_name());
+                notification.text = format!("{notice}\n\n{}", notification.text);
+                notification.html = notification
+                    .html
+                    .map(|page| notify_template::with_notices(&page, &[notice]));
             }
             let sent = async {
                 let transport =
@@ -907,7 +920,7 @@ pub fn render(
     plan: &Plan,
     result: &TaskResult,
     history: &notify_template::History,
-    log: Option<&[u8]>,
+    log: Option<&notify_report::Log>,
     now: OffsetDateTime,
 ) -> Notification {
     let texts = TemplateTexts::of(env, Some(&result.task_name));
@@ -924,7 +937,7 @@ fn render_with(
     report: bool,
     result: &TaskResult,
     history: &notify_template::History,
-    log: Option<&[u8]>,
+    log: Option<&notify_report::Log>,
     now: OffsetDateTime,
 ) -> Notification {
     let ctx = Context {
@@ -933,7 +946,7 @@ fn render_with(
         offset: env.offset,
     };
     let mut rendered =
-        notify_template::render_notification_with(&texts.sources(), &ctx, &[], history);
+        notify_template::render_notification_with(&texts.sources(plan.locale), &ctx, &[], history);
     if report {
         for w in texts.notes.iter().chain(&rendered.warnings) {
             env.ui.warn(w);
@@ -955,11 +968,18 @@ fn render_with(
                 .unwrap_or(DEFAULT_ATTACH_LOG_MAX)
                 .max(1);
             let max = usize::try_from(max).unwrap_or(usize::MAX);
-            let start = log.len().saturating_sub(max);
+            // Cut at a line boundary, with a line saying what was cut.
+            let data = log.attachment(max);
+            // Labelled UTF-8 only when it is; other bytes go as they are.
+            let content_type = if std::str::from_utf8(&data).is_ok() {
+                "text/plain; charset=utf-8"
+            } else {
+                "application/octet-stream"
+            };
             attachments.push(Attachment {
                 filename: "log.txt".to_owned(),
-                content_type: "text/plain; charset=utf-8".to_owned(),
-                data: log[start..].to_vec(),
+                content_type: content_type.to_owned(),
+                data,
             });
         }
     }

@@ -35,7 +35,6 @@ mod paths;
 mod queue;
 mod runner;
 mod state;
-mod tail;
 
 use cli::{Cli, ColorChoice, Command};
 use error::{exit, CliError};

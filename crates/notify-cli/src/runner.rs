@@ -9,7 +9,7 @@ use std::process::Stdio;
 use tokio::io::{AsyncRead, AsyncReadExt};
 use tokio::process::Command;
 
-use crate::tail::Tail;
+use notify_report::{Report, Stream};
 
 /// How long output may keep coming after the command exited, from a
 /// background process that inherited its stdout or stderr.
@@ -44,8 +44,8 @@ impl Finished {
 }
 
 /// Runs `argv`, copying its stdout and stderr through to ours as they come
-/// and into `tail`. Standard input is inherited.
-pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
+/// and into `report`. Standard input is inherited.
+pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
     let Some((program, args)) = argv.split_first() else {
         return Finished {
             finished_at: time::OffsetDateTime::now_utc(),
@@ -71,8 +71,9 @@ pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
                 _ => (126, "cannot run the command"),
             };
             let message = format!("{}: {what} ({e})", program.to_string_lossy());
-            tail.borrow_mut()
-                .push(format!("notify: {message}\n").as_bytes());
+            report
+                .borrow_mut()
+                .feed(Stream::Stderr, format!("notify: {message}\n").as_bytes());
             return Finished {
                 finished_at: time::OffsetDateTime::now_utc(),
                 exit_code: Some(code),
@@ -87,8 +88,8 @@ pub async fn run(argv: &[OsString], tail: &RefCell<Tail>) -> Finished {
     let pid = child.id();
     let mut pumps = std::pin::pin!(async {
         tokio::join!(
-            pump(stdout, std::io::stdout(), tail),
-            pump(stderr, std::io::stderr(), tail)
+            pump(stdout, std::io::stdout(), Stream::Stdout, report),
+            pump(stderr, std::io::stderr(), Stream::Stderr, report)
         )
     });
     let mut wait = std::pin::pin!(signals.wait(&mut child, pid));
@@ -133,9 +134,14 @@ fn exit_signal(_status: &std::process::ExitStatus) -> Option<i32> {
     None
 }
 
-/// Copies one output stream through and into the tail, chunk by chunk, so
-/// that memory stays bounded however much the job prints.
-async fn pump<R: AsyncRead + Unpin, W: Write>(reader: Option<R>, mut out: W, tail: &RefCell<Tail>) {
+/// Copies one output stream through and into the report, chunk by chunk,
+/// so that memory stays bounded however much the job prints.
+async fn pump<R: AsyncRead + Unpin, W: Write>(
+    reader: Option<R>,
+    mut out: W,
+    stream: Stream,
+    report: &RefCell<Report>,
+) {
     let Some(mut reader) = reader else { return };
     let mut buf = vec![0u8; 16 * 1024];
     loop {
@@ -145,7 +151,7 @@ async fn pump<R: AsyncRead + Unpin, W: Write>(reader: Option<R>, mut out: W, tai
                 // A closed stdout of our own (e.g. `| head`) must not stop the
                 // job or the notification: keep reading, stop writing.
                 let _ = out.write_all(&buf[..n]).and_then(|()| out.flush());
-                tail.borrow_mut().push(&buf[..n]);
+                report.borrow_mut().feed(stream, &buf[..n]);
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(_) => break,

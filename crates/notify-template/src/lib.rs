@@ -231,21 +231,7 @@ pub fn render_notification_with(
 
     let html = html.map(|template| {
         let page = template.render_to_string(ctx, Mode::Html);
-        if notices.is_empty() {
-            return page;
-        }
-        let mut block = String::new();
-        for notice in &notices {
-            block.push_str("<p>");
-            render::push_value(&mut block, notice, Mode::Html);
-            block.push_str("</p>\n");
-        }
-        let at = after_body_tag(&page).unwrap_or(0);
-        let mut out = String::with_capacity(page.len() + block.len());
-        out.push_str(&page[..at]);
-        out.push_str(&block);
-        out.push_str(&page[at..]);
-        out
+        with_notices(&page, &notices)
     });
 
     Rendered {
@@ -254,6 +240,26 @@ pub fn render_notification_with(
         html,
         warnings,
     }
+}
+
+/// `page` with each notice as an HTML paragraph right after its `<body>`
+/// tag (or at the top, when it has none), escaped.
+pub fn with_notices(page: &str, notices: &[String]) -> String {
+    if notices.is_empty() {
+        return page.to_owned();
+    }
+    let mut block = String::new();
+    for notice in notices {
+        block.push_str("<p>");
+        render::push_value(&mut block, notice, Mode::Html);
+        block.push_str("</p>\n");
+    }
+    let at = after_body_tag(page).unwrap_or(0);
+    let mut out = String::with_capacity(page.len() + block.len());
+    out.push_str(&page[..at]);
+    out.push_str(&block);
+    out.push_str(&page[at..]);
+    out
 }
 
 /// The localized sentence about a run of failures.
