@@ -15,7 +15,8 @@ use lettre::message::{
 };
 use lettre::{Address, Message};
 use notify_core::{Attachment, Notification};
-use time::OffsetDateTime;
+use time::format_description::well_known::{Rfc2822, Rfc3339};
+use time::{OffsetDateTime, UtcOffset};
 
 use crate::Error;
 
@@ -45,13 +46,17 @@ const YEAR_10000: i64 = 253_402_300_800;
 /// - The envelope is built here from `from` and `to` + `cc` + `bcc`
 ///   (duplicates dropped); `bcc` appears in the envelope only, never as a
 ///   header.
-/// - Headers: Date (`n.date` or now, written in UTC as `+0000`; a date
-///   before 1970 is [`Error::InvalidDate`]), From, To, Cc, Reply-To, Subject,
+/// - Headers: Date (`n.date` in its own offset, as in
+///   `Sat, 21 Nov 2026 03:00:05 +0100`, or now in UTC; a date before 1970 is
+///   [`Error::InvalidDate`]), From, To, Cc, Reply-To, Subject,
 ///   Message-ID (`n.message_id`, validated, or [`new_message_id`] for the
 ///   sender's domain), User-Agent ([`USER_AGENT`]) and MIME-Version.
 /// - The subject has control characters and line breaks folded to spaces
 ///   (again: the template engine already does); non-ASCII text in the
-///   subject and in display names becomes RFC 2047 encoded-words.
+///   subject and in display names becomes RFC 2047 encoded-words, split
+///   between words (see [`encode_phrase`]), and so does text that a mail
+///   reader would take for an encoded-word (`=?utf-8?q?Hi?=` typed by a
+///   user), so that it shows as typed.
 /// - The body is `text/plain; charset=utf-8`, or `multipart/alternative`
 ///   (text, then HTML) when `n.html` is set; with attachments the top level
 ///   is `multipart/mixed`: the body first, then each attachment, always
@@ -72,10 +77,8 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
     if to.is_empty() && cc.is_empty() && bcc.is_empty() {
         return Err(Error::NoRecipients);
     }
-    let date = match n.date {
-        Some(date) => system_time(date)?,
-        None => SystemTime::now(),
-    };
+    let date = n.date.unwrap_or_else(OffsetDateTime::now_utc);
+    let date_value = date_header_value(date)?;
     let message_id = match &n.message_id {
         Some(id) => {
             validate_message_id(id)?;
@@ -94,7 +97,12 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
     }
     let envelope = Envelope::new(Some(from.email.clone()), recipients).map_err(Error::Build)?;
 
-    let mut builder = Message::builder().envelope(envelope).date(date).from(from);
+    // lettre's Date header writes UTC only: it holds the header's place
+    // here and is replaced by `date_value` once the message is built.
+    let mut builder = Message::builder()
+        .envelope(envelope)
+        .date(SystemTime::from(date))
+        .raw_header(address_list_header("From", std::slice::from_ref(&from)));
     if !to.is_empty() {
         builder = builder.raw_header(address_list_header("To", &to));
     }
@@ -102,7 +110,7 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
         builder = builder.raw_header(address_list_header("Cc", &cc));
     }
     if let Some(mailbox) = reply_to {
-        builder = builder.reply_to(mailbox);
+        builder = builder.raw_header(address_list_header("Reply-To", &[mailbox]));
     }
     let builder = builder
         .raw_header(subject_header(&fold_controls(&n.subject)))
@@ -110,7 +118,7 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
         .user_agent(USER_AGENT.to_owned());
 
     let body = body_part(n);
-    let message = if n.attachments.is_empty() {
+    let mut message = if n.attachments.is_empty() {
         match body {
             BodyPart::Single(part) => builder.singlepart(part),
             BodyPart::Multi(part) => builder.multipart(part),
@@ -126,6 +134,7 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
         builder.multipart(mixed)
     }
     .map_err(Error::Build)?;
+    message.headers_mut().insert_raw(date_value);
 
     check_line_lengths(&message.formatted())?;
     Ok(message)
@@ -217,15 +226,28 @@ fn validate_message_id(id: &str) -> Result<(), Error> {
     }
 }
 
-fn system_time(date: OffsetDateTime) -> Result<SystemTime, Error> {
-    let secs = date.unix_timestamp();
-    if !(0..YEAR_10000).contains(&secs) {
-        let value = date
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_else(|_| date.to_string());
-        return Err(Error::InvalidDate { value });
+/// The Date header for `date`, in RFC 5322 form and in `date`'s own offset
+/// (`Sat, 21 Nov 2026 03:00:05 +0100`); an offset with seconds, which the
+/// header cannot write, is written as UTC. Outside 1970..=9999 (lettre's
+/// Date, which holds the header's place, panics there) it is
+/// [`Error::InvalidDate`].
+fn date_header_value(date: OffsetDateTime) -> Result<HeaderValue, Error> {
+    let invalid = || Error::InvalidDate {
+        value: date.format(&Rfc3339).unwrap_or_else(|_| date.to_string()),
+    };
+    if !(0..YEAR_10000).contains(&date.unix_timestamp()) {
+        return Err(invalid());
     }
-    Ok(SystemTime::from(date))
+    let date = if date.offset().seconds_past_minute() == 0 {
+        date
+    } else {
+        date.to_offset(UtcOffset::UTC)
+    };
+    let value = date.format(&Rfc2822).map_err(|_| invalid())?;
+    Ok(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Date"),
+        value,
+    ))
 }
 
 fn parse_mailboxes(field: &'static str, values: &[String]) -> Result<Vec<Mailbox>, Error> {
@@ -284,12 +306,12 @@ pub(crate) fn fold_controls(s: &str) -> String {
 /// "SHOULD"); only a single address longer than that exceeds it.
 const FOLD_AT: usize = 78;
 
-/// An address-list header (To, Cc) folded after the commas, so each
-/// physical line stays within [`FOLD_AT`] octets where a single mailbox
-/// allows it: lettre writes the whole list on one line, which exceeds
-/// RFC 5322's 998 octets at about 60 recipients. Each mailbox is encoded by
-/// lettre (RFC 2047 display names), so its encoded-words stay intact; the
-/// raw (unencoded) value is the usual comma-separated list.
+/// An address-list header (From, To, Cc, Reply-To) folded after the
+/// commas, so each physical line stays within [`FOLD_AT`] octets where a
+/// single mailbox allows it: lettre writes the whole list on one line, which
+/// exceeds RFC 5322's 998 octets at about 60 recipients. Each mailbox is
+/// encoded by [`encoded_mailbox`] for the column it starts at; the raw
+/// (unencoded) value is the usual comma-separated list.
 fn address_list_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue {
     let header_name = HeaderName::new_from_ascii_str(name);
     let raw = mailboxes
@@ -300,14 +322,15 @@ fn address_list_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue
     let mut encoded = String::new();
     let mut line_len = name.len() + ": ".len();
     for (i, mailbox) in mailboxes.iter().enumerate() {
-        let token = encoded_mailbox(mailbox);
-        let first_line = token.split("\r\n").next().unwrap_or_default().len();
+        let mut token = encoded_mailbox(mailbox, line_len + usize::from(i > 0));
         if i > 0 {
             encoded.push(',');
             line_len += 1;
-            if line_len + 1 + first_line > FOLD_AT {
+            let first_line = token.split("\r\n").next().unwrap_or_default().len();
+            if first_line == 0 || line_len + 1 + first_line > FOLD_AT {
                 encoded.push_str("\r\n ");
                 line_len = 1;
+                token = encoded_mailbox(mailbox, line_len);
             } else {
                 encoded.push(' ');
                 line_len += 1;
@@ -322,62 +345,191 @@ fn address_list_header(name: &'static str, mailboxes: &[Mailbox]) -> HeaderValue
     HeaderValue::dangerous_new_pre_encoded(header_name, raw, encoded)
 }
 
-/// One mailbox as lettre encodes it in a header value (`Name <a@b>`, the
-/// name quoted or as RFC 2047 encoded-words when it needs to be).
-fn encoded_mailbox(mailbox: &Mailbox) -> String {
+/// One mailbox in a header value starting at column `col`: as lettre
+/// encodes it (`Name <a@b>`, the name as an atom or a quoted string) or,
+/// where lettre would write the name as encoded-words (which it splits by
+/// length, also inside words), with the name written by [`encode_phrase`].
+fn encoded_mailbox(mailbox: &Mailbox, col: usize) -> String {
     let value = Header::display(&To::from(Mailboxes::from(mailbox.clone())));
     let mut headers = Headers::new();
     headers.insert_raw(value);
     let line = headers.to_string();
-    line.strip_prefix("To: ")
+    let lettre = line
+        .strip_prefix("To: ")
         .unwrap_or(&line)
-        .trim_end_matches("\r\n")
-        .to_owned()
+        .trim_end_matches("\r\n");
+    match mailbox.name.as_deref().map(str::trim) {
+        Some(name) if lettre.starts_with("=?") => {
+            let mut out = Folder::new(col);
+            encode_phrase(&mut out, name, is_atom_word);
+            out.push(&format!("<{}>", mailbox.email));
+            out.text
+        }
+        _ => lettre.to_owned(),
+    }
 }
 
-/// The Subject header as lettre encodes it (plain where it can, RFC 2047
-/// encoded-words for words with non-ASCII characters, folded at spaces) or,
-/// when that would leave a line over 998 octets (lettre cannot fold a long
-/// run without spaces), the whole subject as folded encoded-words.
+/// The Subject header: plain words as they are, everything else as
+/// encoded-words ([`encode_phrase`]), folded between words.
 fn subject_header(subject: &str) -> HeaderValue {
-    let name = HeaderName::new_from_ascii_str("Subject");
-    let value = HeaderValue::new(name.clone(), subject.to_owned());
-    let mut headers = Headers::new();
-    headers.insert_raw(value.clone());
-    let fits = headers
-        .to_string()
-        .split("\r\n")
-        .all(|line| line.len() <= MAX_LINE_LEN);
-    if fits {
-        value
-    } else {
-        HeaderValue::dangerous_new_pre_encoded(name, subject.to_owned(), encoded_words(subject))
+    let mut out = Folder::new("Subject: ".len());
+    encode_phrase(&mut out, subject, is_text_word);
+    HeaderValue::dangerous_new_pre_encoded(
+        HeaderName::new_from_ascii_str("Subject"),
+        subject.to_owned(),
+        out.text,
+    )
+}
+
+/// The longest line of a header field that holds encoded-words, and the
+/// longest encoded-word (RFC 2047 section 2).
+const EW_LINE: usize = 76;
+const EW_MAX: usize = 75;
+const EW_PREFIX: &str = "=?utf-8?b?";
+const EW_SUFFIX: &str = "?=";
+
+/// A word longer than this is encoded (and so split) rather than written as
+/// it is, so that no line passes 998 octets; `Reply-To: ` is the longest
+/// header name it may follow.
+const MAX_PLAIN_WORD: usize = MAX_LINE_LEN - "Reply-To: ".len();
+
+/// A Subject word that can be written as it is: printable ASCII.
+fn is_text_word(word: &str) -> bool {
+    word.bytes().all(|b| b.is_ascii_graphic())
+}
+
+/// A display-name word that can be written as it is: an RFC 5322 atom.
+fn is_atom_word(word: &str) -> bool {
+    word.bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-/=?^_`{|}~".contains(&b))
+}
+
+/// Header text being written: tokens separated by one space, folded
+/// (CRLF and a space) before a token that would pass [`EW_LINE`].
+struct Folder {
+    text: String,
+    col: usize,
+    /// Whether the current line holds a token after which it may fold.
+    has_token: bool,
+}
+
+impl Folder {
+    /// Starts at column `col` (after `Name: `).
+    fn new(col: usize) -> Self {
+        Folder {
+            text: String::new(),
+            col,
+            has_token: false,
+        }
+    }
+
+    /// Room for the next token on the current line.
+    fn room(&self) -> usize {
+        EW_LINE.saturating_sub(self.col + usize::from(self.has_token))
+    }
+
+    fn fold(&mut self) {
+        self.text.push_str("\r\n ");
+        self.col = 1;
+        self.has_token = false;
+    }
+
+    fn push(&mut self, token: &str) {
+        if self.has_token {
+            if token.len() > self.room() {
+                self.fold();
+            } else {
+                self.text.push(' ');
+                self.col += 1;
+            }
+        }
+        self.text.push_str(token);
+        self.col += token.len();
+        self.has_token = true;
     }
 }
 
-/// `s` as RFC 2047 base64 encoded-words of whole characters, one per line,
-/// each line under 78 octets including `Subject: `.
-fn encoded_words(s: &str) -> String {
-    const CHUNK: usize = 42; // 56 base64 characters + 12 = 68, + "Subject: " = 77
-    let mut out = String::new();
-    let mut rest = s;
-    while !rest.is_empty() {
-        let mut end = 0;
-        for (i, c) in rest.char_indices() {
-            if i + c.len_utf8() > CHUNK {
-                break;
+/// Writes `text` (words separated by spaces) as header words: a word that
+/// `plain` accepts as it is, each run of other words as RFC 2047
+/// encoded-words. A word that holds `=?` is never plain: a mail reader
+/// would decode it. Where two spaces meet, or at either end, the words
+/// around them are encoded, which keeps every space.
+///
+/// An encoded-word ends between words, with the space inside it (decoders
+/// drop the white space between two encoded-words, so the space must be
+/// encoded to show), and inside a word only when that word alone is too long
+/// for one encoded-word; the pieces are then separated by folding white
+/// space only.
+fn encode_phrase(out: &mut Folder, text: &str, plain: fn(&str) -> bool) {
+    let words: Vec<&str> = text.split(' ').collect();
+    let is_plain = |i: usize| {
+        let word = words[i];
+        !word.is_empty()
+            && word.len() <= MAX_PLAIN_WORD
+            && !word.contains("=?")
+            && plain(word)
+            && (i == 0 || !words[i - 1].is_empty())
+            && words.get(i + 1).is_none_or(|next| !next.is_empty())
+    };
+    let mut run_start = None;
+    let mut offset = 0;
+    for (i, word) in words.iter().enumerate() {
+        if is_plain(i) {
+            if let Some(start) = run_start.take() {
+                encode_run(out, &text[start..offset - 1]);
             }
-            end = i + c.len_utf8();
+            out.push(word);
+        } else if run_start.is_none() {
+            run_start = Some(offset);
         }
-        if !out.is_empty() {
-            out.push_str("\r\n ");
-        }
-        out.push_str("=?utf-8?b?");
-        base64_into(&rest.as_bytes()[..end], &mut out);
-        out.push_str("?=");
-        rest = &rest[end..];
+        offset += word.len() + 1;
     }
-    out
+    if let Some(start) = run_start {
+        encode_run(out, &text[start..]);
+    }
+}
+
+/// Writes `run` as encoded-words, each as long as the line allows, ending
+/// after a space or at the end of `run` where one fits (else on a new line),
+/// inside a word only when that word alone does not fit one encoded-word.
+/// The header's first line is never left empty (readers would show the
+/// folding space): a first word too long for the rest of it is written
+/// there whole, that line then passing 76 octets by at most the header name.
+fn encode_run(out: &mut Folder, mut run: &str) {
+    while !run.is_empty() {
+        let room = out.room().min(EW_MAX);
+        let len = if let Some(len) = encodable_prefix(run, room, true) {
+            len
+        } else if encodable_prefix(run, EW_MAX, true).is_some() {
+            if !out.text.is_empty() {
+                out.fold();
+                continue;
+            }
+            run.find(' ').map_or(run.len(), |i| i + 1)
+        } else if let (false, Some(len)) = (out.has_token, encodable_prefix(run, room, false)) {
+            len
+        } else {
+            out.fold();
+            continue;
+        };
+        let mut word = String::from(EW_PREFIX);
+        base64_into(&run.as_bytes()[..len], &mut word);
+        word.push_str(EW_SUFFIX);
+        out.push(&word);
+        run = &run[len..];
+    }
+}
+
+/// The longest prefix of `s` that fits an encoded-word of at most
+/// `max_len` characters, ending after a space or at the end of `s` when
+/// `whole_words`, else after any character.
+fn encodable_prefix(s: &str, max_len: usize, whole_words: bool) -> Option<usize> {
+    let max_bytes = max_len.saturating_sub(EW_PREFIX.len() + EW_SUFFIX.len()) / 4 * 3;
+    s.char_indices()
+        .map(|(i, c)| i + c.len_utf8())
+        .take_while(|&end| end <= max_bytes)
+        .filter(|&end| !whole_words || end == s.len() || s.as_bytes()[end - 1] == b' ')
+        .last()
 }
 
 fn base64_into(bytes: &[u8], out: &mut String) {
@@ -517,17 +669,224 @@ mod tests {
         }
     }
 
+    fn subject(text: &str) -> String {
+        let value = subject_header(text);
+        let mut headers = Headers::new();
+        headers.insert_raw(value);
+        let line = headers.to_string();
+        line["Subject: ".len()..line.len() - 2].to_owned()
+    }
+
+    fn mailbox(value: &str, col: usize) -> String {
+        encoded_mailbox(&value.parse().unwrap(), col)
+    }
+
+    /// Base64 decoding of one encoded-word's text, for the checks below.
+    fn unbase64(s: &str) -> Vec<u8> {
+        const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+        let mut bits = 0u32;
+        let mut count = 0;
+        let mut out = Vec::new();
+        for b in s.bytes().filter(|&b| b != b'=') {
+            bits = bits << 6 | ALPHABET.iter().position(|&a| a == b).unwrap() as u32;
+            count += 6;
+            if count >= 8 {
+                count -= 8;
+                out.push((bits >> count) as u8);
+            }
+        }
+        out
+    }
+
+    /// The pieces of an encoded header value: (is an encoded-word, text).
+    fn pieces(value: &str) -> Vec<(bool, String)> {
+        value
+            .split([' ', '\r', '\n'])
+            .filter(|t| !t.is_empty())
+            .map(|t| match t.strip_prefix(EW_PREFIX) {
+                Some(rest) => {
+                    let text = rest.strip_suffix(EW_SUFFIX).unwrap();
+                    (true, String::from_utf8(unbase64(text)).unwrap())
+                }
+                None => (false, t.to_owned()),
+            })
+            .collect()
+    }
+
+    /// Checks the folding rules: no empty first line, lines within 76
+    /// octets where a word allows, encoded-words within 75, the text decoded back whole by RFC
+    /// 2047 rules, and every encoded-word that another one follows ending
+    /// after a space unless the word it splits is longer than 45 octets.
+    fn assert_folded_between_words(text: &str, value: &str, first_col: usize) {
+        assert!(!value.starts_with("\r\n"), "empty first line: {value}");
+        for (i, line) in value.split("\r\n").enumerate() {
+            let len = line.len() + if i == 0 { first_col } else { 0 };
+            // Past 76 octets only for a plain word that fits no line, or on
+            // the first line for one encoded-word.
+            let long_plain = line
+                .split(' ')
+                .any(|w| !w.starts_with("=?") && w.len() > 70);
+            let first_word = i == 0 && line.matches(EW_PREFIX).count() == 1;
+            assert!(
+                len <= EW_LINE || long_plain || first_word,
+                "{len} octets: {line:?}"
+            );
+        }
+        let pieces = pieces(value);
+        let mut decoded = String::new();
+        for (i, (encoded, piece)) in pieces.iter().enumerate() {
+            if i > 0 && !(*encoded && pieces[i - 1].0) {
+                decoded.push(' ');
+            }
+            decoded.push_str(piece);
+            let next_encoded = pieces.get(i + 1).is_some_and(|p| p.0);
+            if *encoded && next_encoded && !piece.ends_with(' ') {
+                let word_start = decoded.rfind(' ').map_or(0, |i| i + 1);
+                let word_end = text[decoded.len()..]
+                    .find(' ')
+                    .map_or(text.len(), |i| decoded.len() + i);
+                let word = &text[word_start..word_end];
+                assert!(word.len() > 45, "split inside {word:?} in {value}");
+            }
+        }
+        for word in value.split([' ', '\r', '\n']) {
+            assert!(!word.starts_with("=?") || word.len() <= EW_MAX, "{word}");
+        }
+        assert_eq!(decoded, text, "{value}");
+    }
+
     #[test]
-    fn encoded_words_keep_characters_whole_and_lines_short() {
-        let subject = "ä€😀".repeat(40);
-        let encoded = encoded_words(&subject);
-        for line in encoded.split("\r\n") {
-            assert!(line.len() + "Subject: ".len() <= 78, "{line}");
+    fn text_that_looks_like_an_encoded_word_is_encoded() {
+        for (text, expected) in [
+            (
+                "=?utf-8?q?Hello?= world",
+                "=?utf-8?b?PT91dGYtOD9xP0hlbGxvPz0=?= world",
+            ),
+            (
+                "Re: =?UTF-8?B?SGk=?=",
+                "Re: =?utf-8?b?PT9VVEYtOD9CP1NHaz0/PQ==?=",
+            ),
+            // Mail readers find encoded-words inside a word too.
+            (
+                "job=?utf-8?b?SGk=?=",
+                "=?utf-8?b?am9iPT91dGYtOD9iP1NHaz0/PQ==?=",
+            ),
+            ("a ?= b =? c", "a ?= b =?utf-8?b?PT8=?= c"),
+        ] {
+            assert_eq!(subject(text), expected, "{text}");
         }
         assert_eq!(
-            encoded.matches("=?utf-8?b?").count(),
-            encoded.lines().count()
+            mailbox("Backup =?utf-8?q?Hello?= Bot <a@example.com>", 6),
+            "Backup =?utf-8?b?PT91dGYtOD9xP0hlbGxvPz0=?= Bot <a@example.com>"
         );
+        assert_eq!(
+            mailbox("\"=?UTF-8?B?SGk=?=\" <a@example.com>", 6),
+            "=?utf-8?b?PT9VVEYtOD9CP1NHaz0/PQ==?= <a@example.com>"
+        );
+    }
+
+    #[test]
+    fn plain_words_stay_plain_and_spaces_are_kept() {
+        for (text, expected) in [
+            ("host: Backup OK", "host: Backup OK"),
+            ("Grüße", "=?utf-8?b?R3LDvMOfZQ==?="),
+            (
+                "Sicherung für Büro OK",
+                "Sicherung =?utf-8?b?ZsO8ciBCw7xybw==?= OK",
+            ),
+            // Where two spaces meet, or at an end, the words around them
+            // are encoded, with the spaces.
+            ("a  b c", "=?utf-8?b?YSAgYg==?= c"),
+            (" x", "=?utf-8?b?IHg=?="),
+            ("", ""),
+        ] {
+            assert_eq!(subject(text), expected, "{text:?}");
+        }
+    }
+
+    #[test]
+    fn encoded_words_break_between_words() {
+        let names = [
+            "Empfänger für die Überwachung der nächtlichen Sicherungsläufe auf dem Bürorechner in München und in der Zweigstelle Köln",
+            "Größere Überwachungsgruppe für nächtliche Sicherungsläufe über alle Außenstellen Österreichs",
+            "Служба мониторинга резервного копирования центрального офиса и всех региональных филиалов",
+            "バックアップ監視チーム東京本社情報システム部門夜間バッチ処理担当者一同バックアップ監視チーム東京本社情報システム部門担当",
+            "Datensicherungsüberwachungsbenachrichtigungsempfängerverwaltungsgesellschaftsmitgliedsausweis",
+            "Backup für 🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉🎉 OK",
+        ];
+        for name in names {
+            let value = subject(name);
+            assert_folded_between_words(name, &value, "Subject: ".len());
+            for col in ["From: ".len(), "Reply-To: ".len(), 1] {
+                let value = mailbox(&format!("{name} <ops@example.com>"), col);
+                let phrase = value.strip_suffix(" <ops@example.com>").unwrap();
+                let phrase = phrase.strip_suffix("\r\n").unwrap_or(phrase);
+                assert_folded_between_words(name, phrase, col);
+            }
+        }
+    }
+
+    #[test]
+    fn a_word_that_fits_one_encoded_word_is_not_split() {
+        // 40 octets: an encoded-word of 68 characters, more than the
+        // Subject line has left after `Subject: `.
+        let word = "Überwachungsbenachrichtigungsempfänger";
+        assert_eq!(word.len(), 40);
+        // First on the line: written there (77 octets), not split.
+        assert_eq!(
+            subject(&format!("{word} OK")),
+            "=?utf-8?b?w5xiZXJ3YWNodW5nc2JlbmFjaHJpY2h0aWd1bmdzZW1wZsOkbmdlcg==?=\r\n OK"
+        );
+        // After other words: on the next line.
+        assert_eq!(
+            subject(&format!("Sicherung OK {word}")),
+            "Sicherung OK\r\n =?utf-8?b?w5xiZXJ3YWNodW5nc2JlbmFjaHJpY2h0aWd1bmdzZW1wZsOkbmdlcg==?="
+        );
+    }
+
+    #[test]
+    fn the_date_keeps_its_offset() {
+        use time::macros::datetime;
+        for (date, expected) in [
+            (
+                datetime!(2026-11-21 03:00:05 +01:00),
+                "Sat, 21 Nov 2026 03:00:05 +0100",
+            ),
+            (
+                datetime!(2026-06-01 12:00:00 -05:30),
+                "Mon, 01 Jun 2026 12:00:00 -0530",
+            ),
+            (
+                datetime!(2024-02-29 23:30:00 UTC),
+                "Thu, 29 Feb 2024 23:30:00 +0000",
+            ),
+            // 1970-01-01 03:00 UTC, a day earlier where it was written.
+            (
+                datetime!(1969-12-31 22:00:00 -05:00),
+                "Wed, 31 Dec 1969 22:00:00 -0500",
+            ),
+            // An offset with seconds cannot be written: UTC instead.
+            (
+                datetime!(1900-01-01 00:00:00 +00:53:28)
+                    .replace_year(2000)
+                    .unwrap(),
+                "Fri, 31 Dec 1999 23:06:32 +0000",
+            ),
+        ] {
+            let value = date_header_value(date).unwrap();
+            let mut headers = Headers::new();
+            headers.insert_raw(value);
+            assert_eq!(headers.to_string(), format!("Date: {expected}\r\n"));
+        }
+        for bad in [
+            time::macros::datetime!(1970-01-01 00:30:00 +01:00),
+            time::macros::datetime!(1969-12-31 23:59:59 UTC),
+        ] {
+            assert!(matches!(
+                date_header_value(bad),
+                Err(Error::InvalidDate { .. })
+            ));
+        }
     }
 
     #[test]

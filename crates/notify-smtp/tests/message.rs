@@ -85,13 +85,33 @@ fn the_whole_simple_message_is_stable() {
 }
 
 #[test]
-fn the_date_is_converted_to_utc() {
-    let n = Notification {
-        date: Some(datetime!(2024-03-01 01:30:00 +02:00)),
-        ..notification()
-    };
-    let (_, mail) = format(&n);
-    assert_eq!(mail.header("Date"), Some("Thu, 29 Feb 2024 23:30:00 +0000"));
+fn the_date_keeps_its_offset() {
+    for (date, expected) in [
+        (
+            datetime!(2024-03-01 01:30:00 +02:00),
+            "Fri, 01 Mar 2024 01:30:00 +0200",
+        ),
+        (
+            datetime!(2026-11-21 03:00:05 +01:00),
+            "Sat, 21 Nov 2026 03:00:05 +0100",
+        ),
+        (
+            datetime!(2026-07-04 09:15:00 -05:30),
+            "Sat, 04 Jul 2026 09:15:00 -0530",
+        ),
+    ] {
+        let n = Notification {
+            date: Some(date),
+            ..notification()
+        };
+        let (_, mail) = format(&n);
+        assert_eq!(mail.header("Date"), Some(expected));
+        let parsed =
+            time::OffsetDateTime::parse(expected, &time::format_description::well_known::Rfc2822)
+                .unwrap();
+        assert_eq!(parsed, date);
+        assert_eq!(parsed.offset(), date.offset());
+    }
 }
 
 #[test]
@@ -451,7 +471,7 @@ fn a_long_non_ascii_subject_is_encoded_folded_and_decodes_to_the_original() {
         assert!(line.len() <= 78, "{} octets: {line}", line.len());
         assert!(line.is_ascii());
     }
-    assert!(lines[0].contains("=?utf-8?b?"), "{}", lines[0]);
+    assert!(lines.iter().any(|l| l.contains("=?utf-8?b?")), "{lines:?}");
     assert_eq!(decode_2047(mail.header("Subject").unwrap()), subject);
 }
 
@@ -950,4 +970,269 @@ fn a_single_overlong_address_is_refused_with_an_accurate_hint() {
         !hint.contains("subject or file name that holds it"),
         "{hint}"
     );
+}
+
+// --- text that looks like an encoded-word --------------------------------
+
+#[test]
+fn text_that_looks_like_an_encoded_word_shows_as_typed() {
+    let n = Notification {
+        from: Some("\"=?utf-8?q?Hello?=\" <backup@example.com>".into()),
+        to: vec!["\"Backup =?UTF-8?B?SGk=?= Bot\" <ops@example.com>".into()],
+        subject: "=?utf-8?q?Hello?= world".into(),
+        ..fixed_notification()
+    };
+    let (_, mail) = format(&n);
+    let subject = mail.header("Subject").unwrap();
+    assert!(!subject.contains("=?utf-8?q?"), "{subject}");
+    assert_eq!(decode_2047(subject), "=?utf-8?q?Hello?= world");
+    assert_eq!(
+        decode_2047(mail.header("From").unwrap()),
+        "=?utf-8?q?Hello?= <backup@example.com>"
+    );
+    assert_eq!(
+        decode_2047(mail.header("To").unwrap()),
+        "Backup =?UTF-8?B?SGk=?= Bot <ops@example.com>"
+    );
+}
+
+// --- long display names and subjects ---------------------------------------
+
+/// Display names (and subjects) long enough to need several encoded-words
+/// or lines. `true` where every run of words to encode fits one
+/// encoded-word, so no encoded-word splits a word or follows another.
+const LONG_NAMES: [(&str, bool); 7] = [
+    (
+        "Operations Team Member Number Seven With A Rather Long Display Name For The Nightly Backup Job Runner On Host Alpha",
+        true,
+    ),
+    (
+        "Empfänger für die Überwachung der nächtlichen Sicherungsläufe auf dem Bürorechner in München und in der Zweigstelle Köln",
+        true,
+    ),
+    (
+        "Größere Überwachungsgruppe für nächtliche Sicherungsläufe über alle Außenstellen Österreichs",
+        false,
+    ),
+    (
+        "バックアップ監視チーム東京本社情報システム部門夜間バッチ処理担当者一同バックアップ監視チーム東京本社情報システム部門担当",
+        false,
+    ),
+    (
+        "Datensicherungsüberwachungsbenachrichtigungsempfängerverwaltungsgesellschaftsmitgliedsausweis",
+        false,
+    ),
+    (
+        "Nightly-backup-job-runner-for-the-operations-team-of-the-central-office-and-all-branch-sites",
+        true,
+    ),
+    // A first word too long for the rest of the Subject line.
+    ("Überwachungsbenachrichtigungsempfänger der Sicherung", true),
+];
+
+fn long_name_notification(name: &str) -> Notification {
+    Notification {
+        from: Some(format!("{name} <backup@example.com>")),
+        to: vec![
+            format!("{name} <ops@example.com>"),
+            "second@example.com".into(),
+        ],
+        cc: vec![format!("{name} <lead@example.com>")],
+        reply_to: Some(format!("{name} <help@example.com>")),
+        subject: name.to_owned(),
+        date: Some(datetime!(2026-11-21 03:00:05 +01:00)),
+        ..fixed_notification()
+    }
+}
+
+/// The display name of the first mailbox in an unfolded address header,
+/// as its tokens: (is an encoded-word, text decoded on its own).
+fn display_name_tokens(value: &str) -> Vec<(bool, String)> {
+    let first = value.split(", ").next().unwrap();
+    let (phrase, _) = first.rsplit_once(" <").unwrap();
+    phrase
+        .split_whitespace()
+        .map(|t| (t.starts_with("=?"), decode_2047(t)))
+        .collect()
+}
+
+#[test]
+fn long_display_names_and_subjects_break_encoded_words_between_words() {
+    for (name, _) in LONG_NAMES {
+        let (_, mail) = format(&long_name_notification(name));
+        for header in ["From", "To", "Cc", "Reply-To", "Subject"] {
+            let value = mail.header(header).unwrap();
+            let tokens = if header == "Subject" {
+                value
+                    .split_whitespace()
+                    .map(|t| (t.starts_with("=?"), decode_2047(t)))
+                    .collect()
+            } else {
+                display_name_tokens(value)
+            };
+            // Where one encoded-word follows another, the first ends after
+            // a space, unless the word it ends in is longer than one
+            // encoded-word (45 octets) holds.
+            let mut decoded = String::new();
+            for (i, (encoded, text)) in tokens.iter().enumerate() {
+                if i > 0 && !(*encoded && tokens[i - 1].0) {
+                    decoded.push(' ');
+                }
+                decoded.push_str(text);
+                if *encoded && tokens.get(i + 1).is_some_and(|t| t.0) && !text.ends_with(' ') {
+                    let start = decoded.rfind(' ').map_or(0, |i| i + 1);
+                    let word = name[start..].split(' ').next().unwrap();
+                    assert!(word.len() > 45, "{header}: split inside {word:?}: {value}");
+                }
+            }
+            if header != "Subject" && !name.is_ascii() {
+                assert_eq!(decoded, name, "{header}: {value}");
+            }
+            if header != "Subject" {
+                assert_eq!(
+                    decode_2047(value)
+                        .split(" <")
+                        .next()
+                        .unwrap()
+                        .trim_matches('"'),
+                    name
+                );
+            } else {
+                assert_eq!(decode_2047(value), name);
+            }
+            for (i, line) in header_lines(&mail, header).into_iter().enumerate() {
+                // Past 76 octets only on the first line for a first word
+                // that fits one encoded-word but not the rest of that line.
+                let encoded = line.contains("=?");
+                let first_word = i == 0 && line.matches("=?utf-8?").count() == 1;
+                assert!(
+                    !encoded || line.len() <= 76 || first_word,
+                    "{header}: {line:?}"
+                );
+                for word in line.split(' ').filter(|w| w.starts_with("=?")) {
+                    assert!(word.trim_end_matches(',').len() <= 75, "{word}");
+                }
+            }
+        }
+    }
+}
+
+// --- an independent reader: Python's email package --------------------------
+
+/// How Python's `email` package reads `raw` (tests/mail_headers.py), or
+/// `None` after printing `skipped:` when there is no Python here. Under
+/// `CI=true` a missing Python fails the test.
+fn python_reads(raw: &[u8]) -> Option<notify_testkit::serde_json::Value> {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+
+    let python = std::env::var_os(notify_testkit::PYTHON_ENV)
+        .filter(|p| std::path::Path::new(p).exists())
+        .unwrap_or_else(|| "python3".into());
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/mail_headers.py");
+    let child = Command::new(&python)
+        .arg(script)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn();
+    let mut child = match child {
+        Ok(child) => child,
+        Err(err) => {
+            let reason = format!("cannot run {}: {err}", python.to_string_lossy());
+            if std::env::var("CI").is_ok_and(|v| v == "true" || v == "1") {
+                panic!("{reason}");
+            }
+            eprintln!("skipped: {reason}");
+            return None;
+        }
+    };
+    child.stdin.take().unwrap().write_all(raw).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        String::from_utf8_lossy(&out.stderr),
+        String::from_utf8_lossy(raw)
+    );
+    Some(notify_testkit::serde_json::from_slice(&out.stdout).unwrap())
+}
+
+#[test]
+fn python_reads_text_that_looks_like_an_encoded_word_as_typed() {
+    let n = Notification {
+        from: Some("\"=?utf-8?q?Hello?=\" <backup@example.com>".into()),
+        to: vec!["\"Backup =?UTF-8?B?SGk=?= Bot\" <ops@example.com>".into()],
+        subject: "=?utf-8?q?Hello?= world".into(),
+        ..fixed_notification()
+    };
+    let raw = format_message(&n).unwrap();
+    let Some(read) = python_reads(&raw) else {
+        return;
+    };
+    assert_eq!(read["subject"], "=?utf-8?q?Hello?= world");
+    assert_eq!(read["from"][0]["display_name"], "=?utf-8?q?Hello?=");
+    assert_eq!(read["from"][0]["rfc2047"], "=?utf-8?q?Hello?=");
+    assert_eq!(read["to"][0]["display_name"], "Backup =?UTF-8?B?SGk=?= Bot");
+}
+
+#[test]
+fn python_reads_the_date_in_its_offset() {
+    for (date, offset, iso) in [
+        (
+            datetime!(2026-11-21 03:00:05 +01:00),
+            3600.0,
+            "2026-11-21T03:00:05+01:00",
+        ),
+        (
+            datetime!(2026-07-04 09:15:00 -05:30),
+            -19800.0,
+            "2026-07-04T09:15:00-05:30",
+        ),
+    ] {
+        let n = Notification {
+            date: Some(date),
+            ..fixed_notification()
+        };
+        let Some(read) = python_reads(&format_message(&n).unwrap()) else {
+            return;
+        };
+        assert_eq!(read["utc_offset"], offset);
+        assert_eq!(read["date"], iso);
+    }
+}
+
+#[test]
+fn python_reads_long_display_names_and_subjects_whole() {
+    for (name, single_runs) in LONG_NAMES {
+        let n = long_name_notification(name);
+        let raw = format_message(&n).unwrap();
+        let Some(read) = python_reads(&raw) else {
+            return;
+        };
+        assert_eq!(read["subject"], name);
+        let mail = Part::parse(&raw);
+        for (header, key) in [
+            ("From", "from"),
+            ("To", "to"),
+            ("Cc", "cc"),
+            ("Reply-To", "reply-to"),
+        ] {
+            let mailbox = &read[key][0];
+            // RFC 2047 decoding (email.header): exactly the name.
+            assert_eq!(mailbox["rfc2047"], name, "{header}");
+            let shown = mailbox["display_name"].as_str().unwrap();
+            if single_runs || read["keeps_space_between_encoded_words"] == false {
+                assert_eq!(shown, name, "{header}");
+            } else {
+                // This Python's address parser (CPython gh-128110) shows
+                // the folding white space between two encoded-words as a
+                // space: it must show exactly that and nothing else.
+                let tokens = display_name_tokens(mail.header(header).unwrap());
+                let with_spaces: Vec<&str> = tokens.iter().map(|t| t.1.as_str()).collect();
+                assert_eq!(shown, with_spaces.join(" "), "{header}");
+            }
+        }
+        assert_eq!(read["to"][1]["addr_spec"], "second@example.com");
+    }
 }
