@@ -13,6 +13,9 @@
 //! - `queue::*` (tests/cases/queue.rs): the queue under faults, and
 //!   bounded memory with huge output.
 //! - `json::*` (tests/cases/json.rs): every `--json` output.
+//! - `readers::*` (tests/cases/readers.rs): real restic, borg, rsync and
+//!   rclone runs (also as `nobody`, with a file they may not read) and
+//!   what their mails say.
 //! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
 //!   and desktop destinations (a recording D-Bus notification server), the
 //!   worst exit status; shell completions and the manual page.
@@ -25,6 +28,8 @@ mod destinations;
 mod json;
 #[path = "cases/queue.rs"]
 mod queue;
+#[path = "cases/readers.rs"]
+mod readers;
 #[path = "cases/smtp.rs"]
 mod smtp;
 mod support;

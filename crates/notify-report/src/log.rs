@@ -29,6 +29,12 @@ impl Log {
 
     /// Appends one line (without its line end).
     pub fn push_line(&mut self, line: &[u8]) {
+        // Never more than twice the limit and a line: reserve exactly that
+        // once, instead of letting the buffer double past it.
+        let most = 2 * self.max_bytes + line.len() + 1;
+        if self.buf.len() + line.len() + 1 > self.buf.capacity() {
+            self.buf.reserve_exact(most.saturating_sub(self.buf.len()));
+        }
         self.buf.extend_from_slice(line);
         self.buf.push(b'\n');
         let kept = self.buf.len() - self.start;

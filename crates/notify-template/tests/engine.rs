@@ -1441,3 +1441,22 @@ fn default_html_is_a_page_with_the_values() {
         assert!(html.trim_end().ends_with("</html>"), "{html}");
     }
 }
+
+#[test]
+fn given_up_notices_are_localized_and_reach_the_html() {
+    assert_eq!(
+        lang("de").given_up(2, "nas"),
+        "2 frühere Benachrichtigung(en) über dieses Konto konnten nicht zugestellt werden \
+         und wurden aufgegeben (siehe `notify queue list` auf nas)."
+    );
+    let page = notify_template::with_notices(
+        "<html><body class=x><p>mail</p></body></html>",
+        &[lang("en").given_up(1, "<host>")],
+    );
+    assert_eq!(
+        page,
+        "<html><body class=x><p>1 earlier notification(s) through this account could not be \
+         delivered and were given up (see `notify queue list` on &lt;host&gt;).</p>\n\
+         <p>mail</p></body></html>"
+    );
+}

@@ -273,19 +273,20 @@ fn given_up_after_max_age_and_said_once_in_the_next_mail() {
     let out = notify(&env, &["queue", "list"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("given up (1):"));
 
-    // The server is back: the next mail says one was lost, the one after not.
+    // The server is back: the next mail says one was lost, the one after not;
+    // with an HTML body, both parts say it.
     configure(&env, &server, server.port("ok"));
+    let config = std::fs::read_to_string(env.config_path()).unwrap();
+    env.config(&config.replace("[email]\n", "[email]\nhtml = \"default\"\n"));
     for task in ["new", "newer"] {
         let out = notify(&env, &["send", "--task", task, "--status", "failure"]);
         assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     }
     let got = server.messages();
     assert_eq!(got.len(), 2);
-    let first = got[0].text();
-    assert!(
-        first.contains("1 earlier notification(s) through this account could not be delivered"),
-        "{first}"
-    );
+    let first = crate::support::Mail { raw: got[0].text() }.body_text();
+    let notice = "1 earlier notification(s) through this account could not be delivered";
+    assert_eq!(first.matches(notice).count(), 2, "text and HTML: {first}");
     assert!(!got[1].text().contains("could not be delivered"));
 }
 
