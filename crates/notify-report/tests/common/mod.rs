@@ -67,9 +67,8 @@ pub fn run(argv: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
 /// passes, except under `CI=true`, where it fails (the test command installs
 /// the tools).
 pub fn have(program: &str) -> bool {
-    let found = std::env::var_os("PATH").is_some_and(|path| {
-        std::env::split_paths(&path).any(|dir| dir.join(program).is_file())
-    });
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
     if !found {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
             panic!("{program} is not installed; `cargo xtask ci` installs it");
