@@ -50,10 +50,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     start_notice(env, &args, &eff, started).await;
     let finished = runner::run(&args.command, &report).await;
 
-    let mut result = TaskResult::new(
-        args.task.clone(),
-        exit_codes.outcome(finished.exit_code, finished.signal),
-    );
+    let mut result = TaskResult::new(args.task.clone(), finished.outcome(&exit_codes));
     result.exit_code = finished.exit_code;
     result.signal = finished.signal;
     result.started_at = Some(started);

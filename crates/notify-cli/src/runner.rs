@@ -26,6 +26,24 @@ pub struct Finished {
     pub signal: Option<i32>,
     /// Why it could not be started, when it could not.
     pub spawn_error: Option<String>,
+    /// The stop signal (SIGINT, SIGTERM, SIGHUP) notify itself received
+    /// while the command ran, if any: the command was asked to stop.
+    pub interrupted: Option<i32>,
+}
+
+impl Finished {
+    /// The outcome of the run: by `exit_codes`, except that a failure after
+    /// notify was asked to stop (Ctrl-C reaches the whole process group;
+    /// SIGTERM and SIGHUP are passed on) is *cancelled*: borg, for one,
+    /// ends with its error code 2 after Ctrl-C.
+    pub fn outcome(&self, exit_codes: &notify_core::ExitCodes) -> notify_core::Outcome {
+        let outcome = exit_codes.outcome(self.exit_code, self.signal);
+        if self.interrupted.is_some() && outcome == notify_core::Outcome::Failure {
+            notify_core::Outcome::Cancelled
+        } else {
+            outcome
+        }
+    }
 }
 
 impl Finished {
@@ -52,6 +70,7 @@ pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
             exit_code: Some(2),
             signal: None,
             spawn_error: Some("no command given".into()),
+            interrupted: None,
         };
     };
     // Listen for signals before the child exists, so none is missed.
@@ -79,6 +98,7 @@ pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
                 exit_code: Some(code),
                 signal: None,
                 spawn_error: Some(message),
+                interrupted: None,
             };
         }
     };
@@ -92,12 +112,14 @@ pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
             pump(stderr, std::io::stderr(), Stream::Stderr, report)
         )
     });
-    let mut wait = std::pin::pin!(signals.wait(&mut child, pid));
     let mut pumps_done = false;
-    let status = loop {
-        tokio::select! {
-            _ = &mut pumps, if !pumps_done => pumps_done = true,
-            status = &mut wait => break status,
+    let status = {
+        let mut wait = std::pin::pin!(signals.wait(&mut child, pid));
+        loop {
+            tokio::select! {
+                _ = &mut pumps, if !pumps_done => pumps_done = true,
+                status = &mut wait => break status,
+            }
         }
     };
     let finished_at = time::OffsetDateTime::now_utc();
@@ -107,18 +129,21 @@ pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
         let _ = tokio::time::timeout(OUTPUT_GRACE, &mut pumps).await;
     }
 
+    let interrupted = signals.received();
     match status {
         Ok(status) => Finished {
             finished_at,
             exit_code: status.code(),
             signal: exit_signal(&status),
             spawn_error: None,
+            interrupted,
         },
         Err(e) => Finished {
             finished_at,
             exit_code: None,
             signal: None,
             spawn_error: Some(format!("cannot wait for the command: {e}")),
+            interrupted,
         },
     }
 }
@@ -171,6 +196,8 @@ struct Signals {
         tokio::signal::unix::Signal,
         tokio::signal::unix::Signal,
     )>,
+    /// The first stop signal received while the command ran.
+    received: Option<i32>,
 }
 
 impl Signals {
@@ -185,12 +212,20 @@ impl Signals {
             (Ok(term), Ok(hup), Ok(int)) => Some((term, hup, int)),
             _ => None,
         };
-        Signals { streams }
+        Signals {
+            streams,
+            received: None,
+        }
     }
 
     #[cfg(not(unix))]
     fn new() -> Self {
-        Signals {}
+        Signals { received: None }
+    }
+
+    /// The first stop signal notify received while the command ran.
+    fn received(&self) -> Option<i32> {
+        self.received
     }
 
     /// Waits for the child, forwarding signals as described above.
@@ -204,12 +239,13 @@ impl Signals {
             return child.wait().await;
         };
         loop {
-            tokio::select! {
+            let sig = tokio::select! {
                 status = child.wait() => return status,
-                _ = term.recv() => forward(pid, libc::SIGTERM),
-                _ = hup.recv() => forward(pid, libc::SIGHUP),
-                _ = int.recv() => {}
-            }
+                _ = term.recv() => { forward(pid, libc::SIGTERM); libc::SIGTERM }
+                _ = hup.recv() => { forward(pid, libc::SIGHUP); libc::SIGHUP }
+                _ = int.recv() => libc::SIGINT,
+            };
+            self.received.get_or_insert(sig);
         }
     }
 
@@ -275,11 +311,29 @@ mod tests {
             exit_code,
             signal,
             spawn_error: None,
+            interrupted: None,
         };
         assert_eq!(f(Some(0), None).process_exit_code(), 0);
         assert_eq!(f(Some(3), None).process_exit_code(), 3);
         assert_eq!(f(None, Some(9)).process_exit_code(), 137);
         assert_eq!(f(None, Some(15)).process_exit_code(), 143);
         assert_eq!(f(None, None).process_exit_code(), 1);
+    }
+
+    #[test]
+    fn a_failure_after_a_stop_signal_is_cancelled() {
+        use notify_core::{ExitCodes, Outcome, Preset};
+        let borg = ExitCodes::Preset(Preset::Borg);
+        let f = |exit_code, interrupted| Finished {
+            finished_at: time::OffsetDateTime::UNIX_EPOCH,
+            exit_code: Some(exit_code),
+            signal: None,
+            spawn_error: None,
+            interrupted,
+        };
+        assert_eq!(f(2, None).outcome(&borg), Outcome::Failure);
+        assert_eq!(f(2, Some(libc::SIGINT)).outcome(&borg), Outcome::Cancelled);
+        assert_eq!(f(1, Some(libc::SIGINT)).outcome(&borg), Outcome::Warning);
+        assert_eq!(f(0, Some(libc::SIGTERM)).outcome(&borg), Outcome::Success);
     }
 }

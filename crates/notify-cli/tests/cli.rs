@@ -284,6 +284,47 @@ fn run_passes_sigterm_on_and_still_reports() {
     assert!(rest.contains("got-term"), "{rest}");
     let body = env.mails()[0].body_text();
     assert!(body.contains("got-term"), "{body}");
+    // The job failed after notify was asked to stop: cancelled.
+    assert!(body.contains("Status:         Cancelled"), "{body}");
+}
+
+/// Ctrl-C reaches the whole process group: a job that then ends with an
+/// error code of its own (borg ends with 2) was cancelled, not failed.
+#[test]
+fn run_ctrl_c_to_the_process_group_is_cancelled() {
+    use std::os::unix::process::CommandExt;
+    let env = TestEnv::new();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("notify"))
+        .args(["--data-dir"])
+        .arg(env.path().join("data"))
+        .args([
+            "run",
+            "--task",
+            "T",
+            "--",
+            "sh",
+            "-c",
+            "trap 'echo got-int; exit 2' INT; echo ready; sleep 10 & wait",
+        ])
+        .env("HOME", env.path())
+        .stdout(std::process::Stdio::piped())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0u8; 6];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    assert_eq!(&first, b"ready\n");
+    // SAFETY: plain kill(2) on our own child's process group.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(2));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1, "cancelled mails at `errors`");
+    let body = mails[0].body_text();
+    assert!(body.contains("Status:         Cancelled"), "{body}");
 }
 
 #[test]

@@ -5,6 +5,7 @@ use std::collections::{BTreeMap, VecDeque};
 
 use notify_core::{Outcome, TaskResult};
 
+use crate::generic::Severity;
 use crate::Stream;
 
 /// The most error (or warning) lines kept; the counts go on beyond it, and
@@ -159,6 +160,61 @@ impl Findings {
             }
             _ => {}
         }
+    }
+}
+
+/// Error and warning lines held back until a later line decides whether
+/// they count; bounded like [`Findings`]: the first [`MAX_LINES`] of each
+/// kept, the rest counted.
+#[derive(Debug, Default)]
+pub(crate) struct Held {
+    lines: Vec<(Severity, String)>,
+    errors: u64,
+    warnings: u64,
+}
+
+impl Held {
+    /// Holds `line` back as an error or a warning.
+    pub(crate) fn push(&mut self, severity: Severity, line: &str) {
+        let count = match severity {
+            Severity::Error => &mut self.errors,
+            Severity::Warning => &mut self.warnings,
+        };
+        *count += 1;
+        let kept = self.lines.iter().filter(|(s, _)| *s == severity).count();
+        if kept < MAX_LINES {
+            self.lines.push((severity, line.to_owned()));
+        }
+    }
+
+    /// Forgets the lines held.
+    pub(crate) fn clear(&mut self) {
+        *self = Held::default();
+    }
+
+    /// Records the lines held, in their order, and their counts.
+    pub(crate) fn release(&mut self, found: &mut Findings) {
+        let Held {
+            lines,
+            errors,
+            warnings,
+        } = std::mem::take(self);
+        let (mut kept_errors, mut kept_warnings) = (0, 0);
+        for (severity, line) in &lines {
+            match severity {
+                Severity::Error => {
+                    found.error(line);
+                    kept_errors += 1;
+                }
+                Severity::Warning => {
+                    found.warning(line);
+                    kept_warnings += 1;
+                }
+            }
+        }
+        // The lines that were only counted.
+        found.errors.count += errors - kept_errors;
+        found.warnings.count += warnings - kept_warnings;
     }
 }
 

@@ -70,6 +70,10 @@ struct Line {
     /// text overwrites the line.
     cr: bool,
     esc: Esc,
+    /// The parameter bytes of the control sequence being read (the first
+    /// few: enough to tell `ESC[2K` from `ESC[K`).
+    params: [u8; 4],
+    params_len: usize,
     /// Anything arrived since the last line end.
     started: bool,
 }
@@ -134,6 +138,7 @@ impl Line {
                 _ => {} // other control characters are dropped
             },
             Esc::Start => {
+                self.params_len = 0;
                 self.esc = match b {
                     b'[' => Esc::Csi,
                     b']' | b'P' | b'X' | b'^' | b'_' => Esc::Str,
@@ -149,6 +154,10 @@ impl Line {
             Esc::Csi => {
                 if (0x40..=0x7e).contains(&b) {
                     self.esc = Esc::None;
+                    self.sequence_done(b);
+                } else if self.params_len < self.params.len() {
+                    self.params[self.params_len] = b;
+                    self.params_len += 1;
                 }
             }
             Esc::Str => match b {
@@ -157,6 +166,18 @@ impl Line {
                 _ => {}
             },
             Esc::StrTerminator => self.esc = Esc::None,
+        }
+    }
+
+    /// A control sequence ended with `last`. Erasing the whole line
+    /// (`ESC[2K`) or moving the cursor up (`ESC[nA`, a display redrawing a
+    /// block of lines, as `rclone -P` does) starts the line over.
+    fn sequence_done(&mut self, last: u8) {
+        let params = &self.params[..self.params_len];
+        if (last == b'K' && params == b"2") || last == b'A' {
+            self.buf.clear();
+            self.cut = 0;
+            self.cr = false;
         }
     }
 
@@ -225,6 +246,12 @@ mod tests {
         check("\n\n", &["", ""]);
         check("", &[]);
         check("\x1b[2K\r  3.1 MiB / 3.1 MiB\n", &["  3.1 MiB / 3.1 MiB"]);
+        // A block redrawn in place: its unfinished last line is erased.
+        check(
+            "Transferred: 1 / 2\nElapsed: 1s\x1b[2K\x1b[1A\x1b[2KTransferred: 2 / 2\nElapsed: 2s\n",
+            &["Transferred: 1 / 2", "Transferred: 2 / 2", "Elapsed: 2s"],
+        );
+        check("keep \x1b[Kthis\n", &["keep this"]);
         check("caf\u{e9}\n", &["caf\u{e9}"]);
     }
 

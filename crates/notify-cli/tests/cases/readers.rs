@@ -522,3 +522,30 @@ fn rclone_missing_source_fails_with_its_error_line() {
     assert!(count >= 1, "{body}");
     no_absent_rows(&body);
 }
+
+#[test]
+fn rclone_unreadable_file_mails_at_the_default_level_with_the_error() {
+    if !have("rclone") || !have("setpriv") || !is_root() {
+        return;
+    }
+    let t = TestEnv::new();
+    let s = Sandbox::new();
+    let env = rclone_env(&s);
+    s.unreadable();
+    let src = s.data();
+    let dst = s.path("mirror").display().to_string();
+    let mut argv: Vec<&str> = AS_NOBODY.to_vec();
+    argv.extend(["rclone", "sync", "--retries", "1", &src, &dst]);
+    let (code, mails) = run(&t, &argv, &env);
+    // rclone has no exit code of its own for "some files failed": 1, failed.
+    assert_eq!(code, 1);
+    assert_eq!(mails.len(), 1);
+    let body = mails[0].body_text();
+    assert_eq!(row(&body, "Status:").as_deref(), Some("Failed"), "{body}");
+    let errors = body.split("\nErrors\n------\n").nth(1).unwrap_or_default();
+    assert!(
+        errors.contains("private.key") && errors.contains("permission denied"),
+        "{body}"
+    );
+    no_absent_rows(&body);
+}
