@@ -305,6 +305,24 @@ fn rsync_good_run_fills_source_destination_and_counts() {
 }
 
 #[test]
+fn rsync_mail_in_german_has_no_absent_rows() {
+    if !have("rsync") {
+        return;
+    }
+    let t = TestEnv::new();
+    t.config("locale = \"de\"\n[email]\nlevel = \"always\"\n");
+    let s = Sandbox::new();
+    let src = format!("{}/", s.data());
+    let dst = s.path("mirror").display().to_string();
+    let (code, mails) = run(&t, &["rsync", "-a", "--stats", &src, &dst], &[]);
+    assert_eq!(code, 0);
+    let body = mails[0].body_text();
+    assert_eq!(row(&body, "Kopierte Dateien:").as_deref(), Some("4"), "{body}");
+    assert_eq!(row(&body, "Kopierte Daten:").as_deref(), Some("41,6 kB"), "{body}");
+    assert!(!body.contains("k. A."), "{body}");
+}
+
+#[test]
 fn rsync_unreadable_file_mails_at_the_default_level_with_the_error() {
     if !have("rsync") || !have("setpriv") || !is_root() {
         return;
