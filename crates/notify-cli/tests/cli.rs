@@ -1149,6 +1149,121 @@ fn attached_log_is_capped_and_keeps_the_tail() {
     let all = mail.body_text();
     assert!(all.contains("line-499"), "the tail is kept");
     assert!(!all.contains("line-10\n"), "the head is cut");
+    assert!(
+        mail.raw.contains("Content-Type: text/plain; charset=utf-8"),
+        "{}",
+        mail.raw
+    );
+    // Cut at a line boundary, with a line saying how much was cut.
+    let attachment = all
+        .split_once("bytes of earlier output cut]\n")
+        .map(|(_, rest)| rest)
+        .expect("a cut marker");
+    assert!(attachment.starts_with("line-"), "{attachment}");
+}
+
+#[test]
+fn attached_log_that_is_not_utf8_is_not_labelled_utf8() {
+    let env = TestEnv::new();
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "T",
+        "--attach-log",
+        "--",
+        "sh",
+        "-c",
+        "printf 'caf\\351 latin-1\\n'; exit 1",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    let part = mail
+        .raw
+        .split("\n--")
+        .find(|p| p.contains("filename=\"log.txt\""))
+        .expect("the log attachment");
+    assert!(
+        part.contains("Content-Type: application/octet-stream"),
+        "{}",
+        mail.raw
+    );
+}
+
+#[test]
+fn run_set_source_and_destination_replace_what_the_output_said() {
+    let env = TestEnv::new();
+    env.config("[email]\nlevel = \"always\"\n");
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "T",
+        "--tool",
+        "rsync",
+        "--source",
+        "/given",
+        "--set",
+        "Files Copied=7",
+        "--set",
+        "Snapshot ID=abc",
+        "--set",
+        "Exit Status=success",
+        "--",
+        "sh",
+        "-c",
+        "echo 'Number of regular files transferred: 200'; exit 0",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("not set with --set"), "{stderr}");
+    let body = env.mails()[0].body_text();
+    assert!(body.contains("Source:         /given"), "{body}");
+    assert!(body.contains("Files copied:   7"), "{body}");
+    assert!(body.contains("Snapshot:       abc"), "{body}");
+    // The mistake is in the mail too, and the job's status stands.
+    assert!(
+        body.contains("Status:         Finished successfully"),
+        "{body}"
+    );
+    assert!(body.contains("notify: --set Exit Status"), "{body}");
+}
+
+#[test]
+fn send_set_cannot_change_the_status() {
+    let env = TestEnv::new();
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "T",
+        "--status",
+        "failure",
+        "--set",
+        "Exit Status=success",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("--set Exit Status: the status is not set with --set"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--status"), "{stderr}");
+    assert!(env.mails().is_empty());
+    let out = env.notify(&[
+        "send",
+        "--task",
+        "T",
+        "--status",
+        "failure",
+        "--source",
+        "/srv",
+        "--destination",
+        "nas:/b",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let body = env.mails()[0].body_text();
+    assert!(
+        body.contains("Source:         /srv") && body.contains("Destination:    nas:/b"),
+        "{body}"
+    );
 }
 
 #[test]
