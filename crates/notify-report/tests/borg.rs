@@ -9,7 +9,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{have, read, run, Run};
+use common::{have, is_root, read, run, Run};
 use notify_core::{Outcome, TaskResult};
 use serde_json::Value;
 
@@ -225,19 +225,12 @@ fn create_with_log_json_and_stats() {
     assert_good(&sandbox, &r, &log, None);
 }
 
-fn am_root() -> bool {
-    Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
-}
-
 #[test]
 fn unreadable_file_is_a_warning_with_an_error_line() {
     if !have("borg") || !have("setpriv") {
         return;
     }
-    if !am_root() {
+    if !is_root() {
         eprintln!("skipped: running borg as nobody needs root");
         return;
     }

@@ -12,9 +12,9 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have, read, run, Run};
-use notify_core::{ExitCodes, Outcome, TaskResult};
-use notify_report::{keys, Invocation, Report, Stream, Tool, ToolChoice};
+use common::{as_nobody, have, read, read_ended, run, sh, show, write_file, Run};
+use notify_core::{Outcome, TaskResult};
+use notify_report::keys;
 
 /// The files of the sandbox's source tree: name and size.
 const FILES: &[(&str, usize)] = &[
@@ -58,54 +58,6 @@ impl Sandbox {
         argv.extend(args);
         argv
     }
-}
-
-/// A file of `size` bytes of a varied pattern.
-fn write_file(path: &Path, size: usize) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("a directory");
-    }
-    let data: Vec<u8> = (0..size)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    std::fs::write(path, data).expect("a file");
-}
-
-/// The argv prefix that runs a command as `nobody`, when we are root and
-/// have `setpriv`; else `None` (the caller skips).
-fn as_nobody() -> Option<Vec<&'static str>> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root || !have("setpriv") {
-        eprintln!("skipped: needs root and setpriv to run rclone as another user");
-        return None;
-    }
-    Some(vec![
-        "setpriv",
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-}
-
-fn sh(argv: &[&str]) {
-    let status = Command::new(argv[0])
-        .args(&argv[1..])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"));
-    assert!(status.success(), "{argv:?}: {status}");
-}
-
-fn show(run: &Run) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        run.code,
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    )
 }
 
 fn deleted(r: &TaskResult) -> Option<&str> {
@@ -342,20 +294,6 @@ fn an_unwritable_destination_is_a_failure() {
     assert_eq!(r.warning_count, 0, "{:#?}", r.warnings);
 }
 
-/// As [`read`], the outcome also from the signal that ended the run
-/// (`common::Run` has no signal).
-fn read_signalled(argv: &[&str], run: &Run, signal: Option<i32>) -> TaskResult {
-    let invocation = Invocation::parse(argv, ToolChoice::Auto);
-    let mut report = Report::new(&invocation, &|_| None, 1 << 20);
-    report.feed(Stream::Stdout, &run.stdout);
-    report.feed(Stream::Stderr, &run.stderr);
-    let codes = ExitCodes::Preset(Tool::Rclone.preset());
-    let mut result = TaskResult::new("test", codes.outcome(run.code, signal));
-    result.exit_code = run.code;
-    report.finish(&mut result);
-    result
-}
-
 #[test]
 fn an_interrupted_run_is_cancelled() {
     if !have("rclone") {
@@ -397,7 +335,7 @@ fn an_interrupted_run_is_cancelled() {
             matches!((code, sig), (None, Some(2 | 15)) | (Some(130 | 143), None)),
             "{signal}: {code:?} {sig:?}\n{context}"
         );
-        let r = read_signalled(&argv, &run, sig);
+        let r = read_ended(&argv, &[], &run, sig).0;
         assert_eq!(r.outcome, Outcome::Cancelled);
         assert_eq!(r.source.as_deref(), Some(src.as_str()));
         assert_eq!(r.error_count, 0, "{:#?}\n{context}", r.errors);

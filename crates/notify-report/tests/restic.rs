@@ -14,9 +14,8 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{fixture, have, read, run, Run};
-use notify_core::{ExitCodes, Outcome, Preset, TaskResult};
-use notify_report::{Invocation, Report, Stream, ToolChoice};
+use common::{fixture, have, is_root, read, read_ended, run, Run};
+use notify_core::{Outcome, TaskResult};
 
 const PASSWORD: &str = "correct horse battery staple";
 
@@ -133,10 +132,6 @@ fn id(args: &[&str]) -> Option<String> {
     out.status
         .success()
         .then(|| text(&out.stdout).trim().to_owned())
-}
-
-fn is_root() -> bool {
-    id(&["-u"]).as_deref() == Some("0")
 }
 
 /// Changes the owner of `path` and everything below it.
@@ -393,20 +388,6 @@ fn wait_for(child: &mut Child, limit: Duration) -> ExitStatus {
     }
 }
 
-/// Like `common::read`, with the signal that ended the run.
-fn read_ended(argv: &[&str], out: &Run, signal: Option<i32>) -> TaskResult {
-    let invocation = Invocation::parse(argv, ToolChoice::Auto);
-    let mut report = Report::new(&invocation, &|_| None, 1 << 20);
-    report.feed(Stream::Stdout, &out.stdout);
-    report.feed(Stream::Stderr, &out.stderr);
-    let outcome = ExitCodes::Preset(Preset::Restic).outcome(out.code, signal);
-    let mut result = TaskResult::new("test", outcome);
-    result.exit_code = out.code;
-    result.signal = signal;
-    report.finish(&mut result);
-    result
-}
-
 /// A backup stopped midway by SIGINT (text output) or SIGTERM (`--json`).
 /// The upload is throttled so that the backup is still running when the
 /// signal comes: uninterrupted it would take about a minute.
@@ -470,7 +451,7 @@ fn interrupted_backup_is_cancelled() {
             text(&out.stdout),
             text(&out.stderr)
         );
-        let r = read_ended(&argv, &out, status.signal());
+        let r = read_ended(&argv, &[], &out, status.signal()).0;
         assert_eq!(r.outcome, Outcome::Cancelled, "{status:?}");
         assert_eq!(r.source.as_deref(), Some(sb.data_str()));
         assert_eq!(r.error_count, 0, "{:?}", r.errors);

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{have, read, run, Run};
+use common::{as_nobody, have, read, run, sh, show, write_file, Run};
 use notify_core::{ExitCodes, Outcome, TaskResult};
 use notify_report::{keys, Tool};
 
@@ -51,45 +51,6 @@ impl Sandbox {
     }
 }
 
-/// A file of `size` bytes of a varied pattern.
-fn write_file(path: &Path, size: usize) {
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).expect("a directory");
-    }
-    let data: Vec<u8> = (0..size)
-        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
-        .collect();
-    std::fs::write(path, data).expect("a file");
-}
-
-/// The argv prefix that runs a command as `nobody`, when we are root and
-/// have `setpriv`; else `None` (the caller skips).
-fn as_nobody() -> Option<Vec<&'static str>> {
-    let root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if !root || !have("setpriv") {
-        eprintln!("skipped: needs root and setpriv to run rsync as another user");
-        return None;
-    }
-    Some(vec![
-        "setpriv",
-        "--reuid=nobody",
-        "--regid=nogroup",
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-}
-
-fn sh(argv: &[&str]) {
-    let status = Command::new(argv[0])
-        .args(&argv[1..])
-        .status()
-        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"));
-    assert!(status.success(), "{argv:?}: {status}");
-}
-
 /// The number after `label` in rsync's output (`1,234` → 1234).
 fn printed(out: &[u8], label: &str) -> Option<u64> {
     let text = String::from_utf8_lossy(out);
@@ -101,15 +62,6 @@ fn printed(out: &[u8], label: &str) -> Option<u64> {
         .filter(char::is_ascii_digit)
         .collect();
     digits.parse().ok()
-}
-
-fn show(run: &Run) -> String {
-    format!(
-        "exit {:?}\n--- stdout\n{}--- stderr\n{}",
-        run.code,
-        String::from_utf8_lossy(&run.stdout),
-        String::from_utf8_lossy(&run.stderr)
-    )
 }
 
 fn extra<'r>(r: &'r TaskResult, key: &str) -> Option<&'r str> {

@@ -20,6 +20,17 @@ pub struct Run {
 /// environment, and the outcome from the tool's exit-code preset; returns
 /// the task result and the cleaned log.
 pub fn read(argv: &[&str], env: &[(&str, &str)], run: &Run) -> (TaskResult, String) {
+    read_ended(argv, env, run, None)
+}
+
+/// [`read`] of a run ended by `signal` (no exit code then): the outcome
+/// comes from the signal, as `notify run` sees it.
+pub fn read_ended(
+    argv: &[&str],
+    env: &[(&str, &str)],
+    run: &Run,
+    signal: Option<i32>,
+) -> (TaskResult, String) {
     let invocation = Invocation::parse(argv, ToolChoice::Auto);
     let lookup = |name: &str| {
         env.iter()
@@ -41,8 +52,9 @@ pub fn read(argv: &[&str], env: &[(&str, &str)], run: &Run) -> (TaskResult, Stri
         .tool()
         .map(|t| ExitCodes::Preset(t.preset()))
         .unwrap_or_default();
-    let mut result = TaskResult::new("test", codes.outcome(run.code, None));
+    let mut result = TaskResult::new("test", codes.outcome(run.code, signal));
     result.exit_code = run.code;
+    result.signal = signal;
     let log = report.finish(&mut result);
     (result, String::from_utf8_lossy(log.bytes()).into_owned())
 }
@@ -76,6 +88,62 @@ pub fn have(program: &str) -> bool {
         eprintln!("skipped: {program} is not installed");
     }
     found
+}
+
+/// Whether the tests run as root (needed to run a tool as `nobody`).
+pub fn is_root() -> bool {
+    Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
+}
+
+/// The argv prefix that runs a command as `nobody` without privileges, when
+/// the tests run as root and `setpriv` is there; else `None` (the caller
+/// skips, saying so).
+pub fn as_nobody() -> Option<Vec<&'static str>> {
+    if !is_root() || !have("setpriv") {
+        eprintln!("skipped: needs root and setpriv to run a tool as another user");
+        return None;
+    }
+    Some(vec![
+        "setpriv",
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ])
+}
+
+/// Runs a setup command, which must succeed.
+pub fn sh(argv: &[&str]) {
+    let status = Command::new(argv[0])
+        .args(&argv[1..])
+        .status()
+        .unwrap_or_else(|e| panic!("cannot run {argv:?}: {e}"));
+    assert!(status.success(), "{argv:?}: {status}");
+}
+
+/// Writes `size` bytes of a fixed pattern that does not compress to
+/// nothing, creating the directories.
+pub fn write_file(path: &Path, size: usize) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("a directory");
+    }
+    let data: Vec<u8> = (0..size)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(path, data).expect("a file");
+}
+
+/// A run's output and exit code, for assertion messages.
+pub fn show(run: &Run) -> String {
+    format!(
+        "exit {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        run.code,
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    )
 }
 
 /// A fixture file below `tests/fixtures/`.
