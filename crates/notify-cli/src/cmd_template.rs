@@ -76,7 +76,7 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
         };
         let _ = writeln!(out, "{}  e.g. {first}{more}", " ".repeat(width));
     }
-    out.push_str("\nExtra values set with `notify send --set KEY=VALUE` are used as ##KEY##.\n");
+    out.push_str("\nExtra values set with `--set KEY=VALUE` (run, send) are used as ##KEY##.\n");
     out.push_str("Names match in any case and in every locale; write \\## for a literal ##.\n");
     crate::emit(&out);
     Ok(exit::OK)

@@ -44,6 +44,38 @@ impl Splitter {
     }
 }
 
+/// How many bytes at the start of `bytes` are plain text (no control
+/// character, no DEL), eight at a time where it can.
+fn text_run(bytes: &[u8]) -> usize {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut i = 0;
+    while let Some(word) = bytes.get(i..i + 8) {
+        let mut eight = [0u8; 8];
+        eight.copy_from_slice(word);
+        let w = u64::from_le_bytes(eight);
+        // A byte below 0x20, or equal to 0x7f, sets its high bit in one of
+        // these (the classic "has a byte less than n" and "has a zero byte"
+        // tricks; bytes at or above 0x80 are excluded from both).
+        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+        let del = (w ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(w ^ (ONES * 0x7f)) & HIGHS;
+        if below_space | del != 0 {
+            break;
+        }
+        i += 8;
+    }
+    i + bytes[i..]
+        .iter()
+        .position(|&b| b < 0x20 || b == 0x7f)
+        .unwrap_or(bytes.len() - i)
+}
+
+/// A control character that only goes away: not a line end, carriage
+/// return, tab, escape or backspace.
+fn is_dropped(b: u8) -> bool {
+    (b < 0x20 || b == 0x7f) && !matches!(b, b'\n' | b'\r' | b'\t' | 0x1b | 0x08)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Esc {
     /// Plain text.
@@ -83,13 +115,22 @@ impl Line {
         let mut i = 0;
         while i < chunk.len() {
             if self.esc == Esc::None {
-                let run = chunk[i..]
-                    .iter()
-                    .position(|&b| b < 0x20 || b == 0x7f)
-                    .unwrap_or(chunk.len() - i);
+                let rest = &chunk[i..];
+                let run = text_run(rest);
                 if run > 0 {
-                    self.text(&chunk[i..i + run]);
+                    self.text(&rest[..run]);
                     i += run;
+                    continue;
+                }
+                // Control characters that are only dropped (NUL, BEL, ...),
+                // a run at a time: binary output must not crawl.
+                let dropped = rest
+                    .iter()
+                    .position(|&b| !is_dropped(b))
+                    .unwrap_or(rest.len());
+                if dropped > 0 {
+                    self.started = true;
+                    i += dropped;
                     continue;
                 }
             }
@@ -253,6 +294,26 @@ mod tests {
         );
         check("keep \x1b[Kthis\n", &["keep this"]);
         check("caf\u{e9}\n", &["caf\u{e9}"]);
+    }
+
+    #[test]
+    fn text_runs_stop_at_every_control_character() {
+        for len in 0..20 {
+            for at in 0..len {
+                for special in (0u8..0x20).chain([0x7f]) {
+                    let mut bytes = vec![b'a'; len];
+                    bytes[at] = special;
+                    assert_eq!(text_run(&bytes), at, "{special:#x} at {at} of {len}");
+                }
+                let mut high = vec![b'a'; len];
+                high[at] = 0x80 + at as u8;
+                assert_eq!(text_run(&high), len);
+            }
+            assert_eq!(text_run(&vec![0xffu8; len]), len);
+            assert_eq!(text_run(&vec![b' '; len]), len);
+        }
+        assert_eq!(lines(&[b"a\0\0\0b\x07\x01c\n"]), ["abc"]);
+        assert_eq!(lines(&[&[0u8; 100_000], b"\n"]), [""]);
     }
 
     #[test]
