@@ -3,12 +3,15 @@
 //! on the same local aiosmtpd server (STARTTLS + AUTH PLAIN + a private CA),
 //! interleaved in one run (A B C D E A B C D E ...), the same five in
 //! plaintext on postfix's smtp-sink, peak RSS, `notify run` overhead, 1 GiB
-//! pass-through, `notify --version`, `notify queue flush` of 1,000 messages
-//! against a pooled smtplib loop, and the default template render
-//! (criterion). Installs what is missing (postfix, msmtp, swaks, GNU time
-//! from Debian; Apprise into the test venv). Prints a markdown table and
-//! writes it to `bench/results.md`.
+//! through `notify run` (zeros as a pass-through, and restic-like lines read
+//! by the restic and the generic reader), `notify --version`, `notify queue
+//! flush` of 1,000 messages against a pooled smtplib loop, and the default
+//! template render (criterion). Installs what is missing (postfix, msmtp,
+//! swaks, GNU time from Debian; Apprise into the test venv). Prints a
+//! markdown table and writes it to `bench/results.md`.
 //!
+//! `cargo xtask bench --only run` measures only the 1 GiB figures and
+//! rewrites their section, the last of `bench/results.md`.
 //! `cargo xtask bench criterion [ARGS]` runs the criterion benchmarks.
 
 use std::fs;
@@ -28,6 +31,7 @@ const QUEUED: usize = 1000;
 
 pub fn bench(args: &[String]) -> Result<(), String> {
     let mut rounds = 20usize;
+    let mut only_run = false;
     let mut args_iter = args.iter();
     while let Some(arg) = args_iter.next() {
         match arg.as_str() {
@@ -38,10 +42,23 @@ pub fn bench(args: &[String]) -> Result<(), String> {
                     .parse()
                     .map_err(|_| format!("--rounds: `{value}` is not a number"))?;
             }
+            "--only" => match args_iter.next().map(String::as_str) {
+                Some("run") => only_run = true,
+                Some(other) => {
+                    return Err(format!(
+                        "--only: `{other}` is not a part (the one part is `run`)"
+                    ))
+                }
+                None => return Err("--only needs a part (`run`)".into()),
+            },
             other => return Err(format!("bench: unknown argument `{other}`")),
         }
     }
-    side_by_side(rounds.max(1))
+    if only_run {
+        only_run_section(rounds.max(1))
+    } else {
+        side_by_side(rounds.max(1))
+    }
 }
 
 /// CPU time in clock ticks from `/proc/PID/stat`: the process's own
@@ -490,6 +507,27 @@ struct Row {
     met: String,
 }
 
+/// The rows as a markdown table.
+fn markdown_table(rows: &[Row]) -> String {
+    let mut table = String::from(
+        "| figure | notify | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n",
+    );
+    for r in rows {
+        table.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            r.figure, r.notify, r.peer, r.ratio, r.target, r.met
+        ));
+    }
+    table
+}
+
+/// Peak RSS in MB (MiB, as the other rows), or `n/a`.
+fn mb(kib: Option<u64>) -> String {
+    kib.map_or("n/a".to_string(), |k| {
+        format!("{:.1} MB", k as f64 / 1024.0)
+    })
+}
+
 fn verdict(ok: bool) -> String {
     if ok { "yes" } else { "**no**" }.to_string()
 }
@@ -515,6 +553,15 @@ fn first_line(program: &Path, args: &[&str]) -> String {
         .unwrap_or_else(|| "(not found)".into())
 }
 
+/// The date and time as `2026-11-22 01:02 UTC`.
+fn utc_now() -> String {
+    Command::new("date")
+        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default()
+}
+
 fn cpu_model() -> String {
     fs::read_to_string("/proc/cpuinfo")
         .ok()
@@ -527,15 +574,22 @@ fn cpu_model() -> String {
         .unwrap_or_else(|| "unknown".into())
 }
 
-fn side_by_side(rounds: usize) -> Result<(), String> {
-    let start = Instant::now();
+/// Builds notify in release; the binary's path.
+fn build_notify() -> Result<PathBuf, String> {
     let mut build = cargo();
     build.args(["build", "--release", "--locked", "-p", "notify-cli"]);
     step("cargo build --release -p notify-cli", build)?;
     let notify = target_dir().join("release/notify");
-    if !notify.is_file() {
-        return Err(format!("no binary at {}", notify.display()));
+    if notify.is_file() {
+        Ok(notify)
+    } else {
+        Err(format!("no binary at {}", notify.display()))
     }
+}
+
+fn side_by_side(rounds: usize) -> Result<(), String> {
+    let start = Instant::now();
+    let notify = build_notify()?;
     let mut build = cargo();
     build.args(["build", "--release", "--locked", "-p", "notify-smtp"]);
     build.args(["--example", "bare_send"]);
@@ -798,31 +852,9 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     ];
     let run = interleave(&run_cases, rounds)?;
 
-    // 3. 1 GiB of child output through `notify run`, vs a plain pipe.
-    let big_rounds = rounds;
-    println!("==> notify run passing 1 GiB through, vs head | cat, {big_rounds} rounds");
-    let big_cases = [
-        {
-            let (notify, config, data_dir) = (notify.clone(), config.clone(), data_dir.clone());
-            Case::new("notify run 1 GiB", move || {
-                let mut c = Command::new(&notify);
-                c.arg("--config")
-                    .arg(&config)
-                    .arg("--data-dir")
-                    .arg(&data_dir)
-                    .args(["-q", "run", "--task", "Big", "--level", "never"])
-                    .args(["--", "head", "-c", &GIB.to_string(), "/dev/zero"]);
-                c
-            })
-        },
-        Case::new("head | cat 1 GiB", || {
-            let mut c = Command::new("sh");
-            c.args(["-c", &format!("head -c {GIB} /dev/zero | cat")]);
-            c
-        }),
-    ];
-    let big = interleave(&big_cases, big_rounds)?;
-    let big_rss = big_cases[0].peak_rss_kib(1, &dir);
+    // 3. 1 GiB of child output through `notify run`: zeros (pass-through)
+    // and restic-like lines, read by the restic and the generic reader.
+    let run_section = run_1gib(&notify, &dir.join("run-1gib"), rounds)?;
 
     // 4. `notify --version`, a fresh process each time.
     println!("==> notify --version, {rounds} runs");
@@ -894,11 +926,6 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
             met: "—".into(),
         });
     }
-    let kib = |k: Option<u64>| {
-        k.map_or("n/a".to_string(), |k| {
-            format!("{:.1} MB", k as f64 / 1024.0)
-        })
-    };
     for (peer, target) in [(1usize, Some(0.75)), (2, None), (3, None), (4, None)] {
         let ratio = match (rss[0], rss[peer]) {
             (Some(a), Some(b)) => Some(a as f64 / b as f64),
@@ -906,8 +933,8 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         };
         rows.push(Row {
             figure: format!("peak RSS of send (vs {})", send.names[peer]),
-            notify: kib(rss[0]),
-            peer: kib(rss[peer]),
+            notify: mb(rss[0]),
+            peer: mb(rss[peer]),
             ratio: ratio.map_or("—".into(), |r| format!("{r:.2}")),
             target: target.map_or("—".into(), |t| format!("≤ {t}")),
             met: match (ratio, target) {
@@ -929,24 +956,6 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         ratio: format!("+{overhead_median:.2} ms"),
         target: "≤ +3 ms".into(),
         met: verdict(overhead_median <= 3.0),
-    });
-    let gib_per_s = |ms: &[f64]| 1000.0 / median(ms);
-    let notify_gibs = gib_per_s(&big.times[0]);
-    rows.push(Row {
-        figure: "`notify run` 1 GiB pass-through (vs `head -c 1G /dev/zero \\| cat`)".into(),
-        notify: format!("{notify_gibs:.2} GiB/s"),
-        peer: format!("{:.2} GiB/s", gib_per_s(&big.times[1])),
-        ratio: format!("{:.2}", paired_ratio(&big.times[1], &big.times[0])),
-        target: "≥ 1 GiB/s".into(),
-        met: verdict(notify_gibs >= 1.0),
-    });
-    rows.push(Row {
-        figure: "`notify run` 1 GiB peak RSS".into(),
-        notify: kib(big_rss),
-        peer: "—".into(),
-        ratio: "—".into(),
-        target: "< 20 MB".into(),
-        met: big_rss.map_or("—".into(), |k| verdict((k as f64 / 1024.0) < 20.0)),
     });
     rows.push(Row {
         figure: "`notify --version` (fresh process)".into(),
@@ -986,21 +995,9 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         });
     }
 
-    let mut table = String::from(
-        "| figure | notify | peer | ratio | target | met? |\n|---|---|---|---|---|---|\n",
-    );
-    for r in &rows {
-        table.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} |\n",
-            r.figure, r.notify, r.peer, r.ratio, r.target, r.met
-        ));
-    }
+    let table = markdown_table(&rows);
 
-    let date = Command::new("date")
-        .args(["-u", "+%Y-%m-%d %H:%M UTC"])
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
+    let date = utc_now();
     let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
     let versions = [
         ("notify", first_line(&notify, &["--version"])),
@@ -1027,7 +1024,7 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
          the same message, QUIT. Times are \
          wall time of the whole process, median (min–max); ratios are the median of the \
          round-by-round ratios notify / peer. Peak RSS is GNU time's %M, the largest of \
-         3 runs. 1 GiB pass-through: {big_rounds} rounds, output to /dev/null. Queue flush: \
+         3 runs. Queue flush: \
          {QUEUED} messages queued once (sends to a closed port), copied back before each of \
          {queue_rounds} interleaved rounds; the peer is one Python smtplib connection \
          (STARTTLS, login) sending {QUEUED} copies of a small message; rates are \
@@ -1046,8 +1043,10 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
          runs all the criterion benchmarks).\n\n"
     ));
     doc.push_str(&table);
+    doc.push_str(&run_section.markdown(&versions[0].1, &date, false));
 
     println!("\n{table}");
+    println!("{}", run_section.table());
     let out_dir = root().join("bench");
     fs::create_dir_all(&out_dir)
         .map_err(|e| format!("cannot create {}: {e}", out_dir.display()))?;
@@ -1212,4 +1211,536 @@ fn queue_flush(
         names: vec!["notify queue flush", "smtplib loop"],
         times,
     })
+}
+
+/// The heading of the 1 GiB section of `bench/results.md`, its last
+/// section: `bench --only run` rewrites the page from there on.
+const RUN_HEADING: &str = "## 1 GiB through `notify run`";
+
+const MIB: usize = 1 << 20;
+
+/// The restic-like input is `cat first block ... block last`: this many
+/// files of 1 MiB each.
+const RUN_FILES: usize = (GIB as usize) / MIB;
+
+/// Runs of each `notify run` case under GNU time for its peak RSS.
+const RUN_RSS_RUNS: usize = 3;
+
+/// The 1 GiB figures and what a page says about them.
+struct RunSection {
+    rows: Vec<Row>,
+    rounds: usize,
+    /// Lines in the 1 GiB of restic-like output.
+    lines: u64,
+    /// The 1-minute load average before and after the measurement.
+    load: (String, String),
+}
+
+impl RunSection {
+    fn table(&self) -> String {
+        markdown_table(&self.rows)
+    }
+
+    /// The section of `bench/results.md`, from its heading on; `alone` when
+    /// `bench --only run` measured it without the rest of the page.
+    fn markdown(&self, notify_version: &str, date: &str, alone: bool) -> String {
+        let rounds = self.rounds;
+        let lines = self.lines;
+        let average = GIB as f64 / lines as f64;
+        let (before, after) = &self.load;
+        let mut text = format!("\n{RUN_HEADING}\n\n");
+        if alone {
+            let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+            text.push_str(&format!(
+                "Measured on its own with `cargo xtask bench --only run`: {date}, {nproc} \
+                 CPUs, {}, {notify_version}. The figures above may come from an earlier \
+                 full run (see its date and machine).\n\n",
+                cpu_model()
+            ));
+        }
+        text.push_str(&format!(
+            "1 GiB of output through `notify run -q --level never -- COMMAND` (output \
+             passed through to /dev/null, nothing sent), {rounds} rounds interleaved with \
+             their peers after one warm-up round; GiB/s from the median wall time of the \
+             whole process (min–max of the rounds in brackets); the ratio is notify's \
+             rate / the peer's, the median of the round-by-round ratios. Pass-through: \
+             `head -c 1G /dev/zero` as in earlier runs: no line ends, and the cleaner \
+             drops the NUL bytes; read by the generic reader (`head` is no tool notify \
+             knows). Restic-like lines: what `restic backup -vv` prints (restic's \
+             header, `unchanged`, `new` and `modified` lines of files and directories \
+             with restic's sizes, its summary), {lines} lines of {average:.0} bytes on \
+             average, made once from a fixed seed and printed by one `cat` of \
+             {RUN_FILES} files of 1 MiB (the first holds the header, the last the \
+             summary); `--tool restic` picks the restic reader, without it the generic \
+             reader reads the same lines. The peer of both is the same `cat` into a \
+             pipe to a second `cat`; the generator alone is that `cat` into /dev/null. \
+             Peak RSS: GNU time's %M, the largest of {RUN_RSS_RUNS} runs (it counts \
+             notify's child too, the smaller process). Load average (1 min) before / \
+             after: {before} / {after}.\n\n"
+        ));
+        text.push_str(&self.table());
+        text
+    }
+}
+
+/// `notify run` with its output going to /dev/null, 1 GiB of it: zeros as
+/// before, and restic-like lines read by the restic and the generic
+/// reader, interleaved with plain pipes and the generator alone. `dir` is
+/// made afresh.
+fn run_1gib(notify: &Path, dir: &Path, rounds: usize) -> Result<RunSection, String> {
+    let _ = fs::remove_dir_all(dir);
+    let input = dir.join("input");
+    fs::create_dir_all(&input).map_err(|e| format!("cannot create {}: {e}", input.display()))?;
+    let config = dir.join("notify.toml");
+    write_file(
+        &config,
+        &format!("[email]\nto = [\"{RCPT}\"]\nlevel = \"never\"\n"),
+    )?;
+    let lines = restic_input(&input)?;
+    let mut files = vec!["first".to_string()];
+    files.extend(std::iter::repeat_n("block".to_string(), RUN_FILES - 2));
+    files.push("last".into());
+    let cat_line = format!("cat {}", files.join(" "));
+
+    let data_dir = dir.join("notify-data");
+    let notify_run = |name: &'static str, tool: Option<&'static str>, argv: Vec<String>| {
+        let (notify, config, data_dir, input) = (
+            notify.to_path_buf(),
+            config.clone(),
+            data_dir.clone(),
+            input.clone(),
+        );
+        Case::new(name, move || {
+            let mut c = Command::new(&notify);
+            c.arg("--config")
+                .arg(&config)
+                .arg("--data-dir")
+                .arg(&data_dir)
+                .args(["-q", "run", "--task", "Big", "--level", "never"]);
+            if let Some(tool) = tool {
+                c.args(["--tool", tool]);
+            }
+            c.arg("--").args(&argv).current_dir(&input);
+            c
+        })
+    };
+    let in_input = |name: &'static str, program: &'static str, argv: Vec<String>| {
+        let input = input.clone();
+        Case::new(name, move || {
+            let mut c = Command::new(program);
+            c.args(&argv).current_dir(&input);
+            c
+        })
+    };
+    let zeros = vec![
+        "head".into(),
+        "-c".into(),
+        GIB.to_string(),
+        "/dev/zero".into(),
+    ];
+    let mut cat = vec!["cat".to_string()];
+    cat.extend(files.iter().cloned());
+    let cases = [
+        notify_run("notify run, zeros", None, zeros),
+        in_input(
+            "head | cat, zeros",
+            "sh",
+            vec!["-c".into(), format!("head -c {GIB} /dev/zero | cat")],
+        ),
+        notify_run(
+            "notify run --tool restic, lines",
+            Some("restic"),
+            cat.clone(),
+        ),
+        notify_run("notify run, lines", None, cat),
+        in_input(
+            "cat | cat, lines",
+            "sh",
+            vec!["-c".into(), format!("{cat_line} | cat")],
+        ),
+        in_input("cat, lines", "cat", files.clone()),
+    ];
+    let load_before = load_average();
+    println!(
+        "==> 1 GiB through notify run: zeros, restic-like lines (restic reader, generic \
+         reader), plain pipes, the generator alone; {rounds} rounds (load average {load_before})"
+    );
+    let series = interleave(&cases, rounds)?;
+    println!("==> peak RSS of the 1 GiB runs (GNU time, largest of {RUN_RSS_RUNS} runs each)");
+    // notify's three cases and the generator alone; not the shell pipes.
+    let rss: Vec<Option<u64>> = cases
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            [0, 2, 3, 5]
+                .contains(&i)
+                .then(|| c.peak_rss_kib(RUN_RSS_RUNS, dir))
+                .flatten()
+        })
+        .collect();
+    let load_after = load_average();
+
+    let t = &series.times;
+    let rate = |ms: &[f64]| 1000.0 / median(ms);
+    let gibs = |ms: &[f64]| {
+        format!(
+            "{:.2} GiB/s ({:.2}–{:.2})",
+            rate(ms),
+            1000.0 / max(ms),
+            1000.0 / min(ms)
+        )
+    };
+    let under_20_mb = |kib: Option<u64>| kib.map_or("—".into(), |k| verdict(k < 20 * 1024));
+    let mut rows = Vec::new();
+    rows.push(Row {
+        figure: "`notify run` 1 GiB pass-through (vs `head -c 1G /dev/zero \\| cat`)".into(),
+        notify: gibs(&t[0]),
+        peer: gibs(&t[1]),
+        ratio: format!("{:.2}", paired_ratio(&t[1], &t[0])),
+        target: "≥ 1 GiB/s".into(),
+        met: verdict(rate(&t[0]) >= 1.0),
+    });
+    rows.push(Row {
+        figure: "`notify run` 1 GiB pass-through, peak RSS".into(),
+        notify: mb(rss[0]),
+        peer: "—".into(),
+        ratio: "—".into(),
+        target: "< 20 MB".into(),
+        met: under_20_mb(rss[0]),
+    });
+    rows.push(Row {
+        figure: "`notify run --tool restic`, 1 GiB of restic-like lines (vs `cat … \\| cat`)"
+            .into(),
+        notify: gibs(&t[2]),
+        peer: gibs(&t[4]),
+        ratio: format!("{:.2}", paired_ratio(&t[4], &t[2])),
+        target: "≥ 1 GiB/s".into(),
+        met: verdict(rate(&t[2]) >= 1.0),
+    });
+    rows.push(Row {
+        figure: "`notify run --tool restic`, 1 GiB of restic-like lines, peak RSS".into(),
+        notify: mb(rss[2]),
+        peer: "—".into(),
+        ratio: "—".into(),
+        target: "< 20 MB".into(),
+        met: under_20_mb(rss[2]),
+    });
+    rows.push(Row {
+        figure: "`notify run`, generic reader, the same lines (vs `cat … \\| cat`)".into(),
+        notify: gibs(&t[3]),
+        peer: gibs(&t[4]),
+        ratio: format!("{:.2}", paired_ratio(&t[4], &t[3])),
+        target: "—".into(),
+        met: "—".into(),
+    });
+    rows.push(Row {
+        figure: "`notify run`, generic reader, the same lines, peak RSS".into(),
+        notify: mb(rss[3]),
+        peer: "—".into(),
+        ratio: "—".into(),
+        target: "< 20 MB".into(),
+        met: under_20_mb(rss[3]),
+    });
+    rows.push(Row {
+        figure: "generator alone: the same `cat` into /dev/null (rate, peak RSS)".into(),
+        notify: "—".into(),
+        peer: format!("{}, {}", gibs(&t[5]), mb(rss[5])),
+        ratio: "—".into(),
+        target: "—".into(),
+        met: "—".into(),
+    });
+    Ok(RunSection {
+        rows,
+        rounds,
+        lines,
+        load: (load_before, load_after),
+    })
+}
+
+/// The 1-minute load average, or `n/a`.
+fn load_average() -> String {
+    fs::read_to_string("/proc/loadavg")
+        .ok()
+        .and_then(|text| text.split_whitespace().next().map(str::to_owned))
+        .unwrap_or_else(|| "n/a".into())
+}
+
+/// `bench --only run`: the 1 GiB figures alone, written into the last
+/// section of `bench/results.md` (the rest of the page is kept).
+fn only_run_section(rounds: usize) -> Result<(), String> {
+    let start = Instant::now();
+    let notify = build_notify()?;
+    if !Path::new("/usr/bin/time").exists() {
+        Apt { updated: false }.install(&["time"], "GNU time (it measures peak RSS) is missing")?;
+    }
+    let dir = root().join("target/bench-side-by-side/run-1gib");
+    let section = run_1gib(&notify, &dir, rounds)?;
+    let path = root().join("bench/results.md");
+    let page = fs::read_to_string(&path).unwrap_or_else(|_| {
+        "# notify benchmarks\n\nWritten by `cargo xtask bench` (do not edit by hand).\n".into()
+    });
+    let version = first_line(&notify, &["--version"]);
+    let doc = with_run_section(&page, &section.markdown(&version, &utc_now(), true));
+    println!("\n{}", section.table());
+    write_file(&path, &doc)?;
+    println!(
+        "bench: wrote the 1 GiB section of bench/results.md in {:.0}s",
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// `page` with its 1 GiB section replaced by `section`. A page from before
+/// the section had the pass-through in its main table: those rows and
+/// their sentence go.
+fn with_run_section(page: &str, section: &str) -> String {
+    let kept = match page.find(&format!("\n{RUN_HEADING}")) {
+        Some(at) => page[..at].to_string(),
+        None => {
+            let mut text: String = page
+                .lines()
+                .filter(|l| !l.starts_with("| `notify run` 1 GiB"))
+                .map(|l| format!("{l}\n"))
+                .collect();
+            let sentence_end = "/dev/null. ";
+            if let Some(from) = text.find("1 GiB pass-through: ") {
+                if let Some(len) = text[from..].find(sentence_end) {
+                    text.replace_range(from..from + len + sentence_end.len(), "");
+                }
+            }
+            text
+        }
+    };
+    format!("{}\n{section}", kept.trim_end_matches('\n'))
+}
+
+/// A small, fixed pseudo-random sequence (xorshift64*): the same input on
+/// every machine.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.below(items.len() as u64) as usize]
+    }
+}
+
+/// A size as restic prints it: `729 B`, `4.987 KiB`, `3.098 MiB`.
+fn restic_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["KiB", "MiB", "GiB", "TiB", "PiB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.3} {}", UNITS[unit])
+}
+
+/// What the restic-like lines counted, for a summary that about adds up.
+#[derive(Default, Clone, Copy)]
+struct Tally {
+    files: [u64; 3], // new, changed, unmodified
+    dirs: [u64; 3],
+    bytes: u64,
+    added: u64,
+}
+
+impl Tally {
+    fn add(&mut self, other: &Tally, times: u64) {
+        for i in 0..3 {
+            self.files[i] += other.files[i] * times;
+            self.dirs[i] += other.dirs[i] * times;
+        }
+        self.bytes += other.bytes * times;
+        self.added += other.added * times;
+    }
+}
+
+/// Appends one line of `restic backup -vv` (a file or a directory,
+/// unchanged, new or modified) to `out`.
+fn restic_line(rng: &mut Rng, tally: &mut Tally, out: &mut String) {
+    const DIRS: &[&str] = &[
+        "Documents",
+        "Pictures",
+        "projects",
+        "src",
+        "notes",
+        "2025",
+        "2026",
+        "Mail",
+        ".config",
+        "archive",
+        "Music",
+        "build",
+        "assets",
+        "invoices",
+        "photos",
+        "website",
+    ];
+    const EXTS: &[&str] = &[
+        ".txt", ".jpg", ".rs", ".md", ".json", ".tar.gz", ".pdf", ".png", ".toml", ".log", ".odt",
+        ".mp3",
+    ];
+    let mut path = String::from("/home/user");
+    for _ in 0..1 + rng.below(4) {
+        path.push('/');
+        path.push_str(rng.pick(DIRS));
+    }
+    let secs = format!("{}.{:03}s", rng.below(2), rng.below(1000));
+    let bits = 4 + rng.below(24);
+    let size = rng.below(1 << bits);
+    let roll = rng.below(100);
+    let line = if roll < 95 {
+        path.push_str(&format!("/file{}{}", rng.below(100_000), rng.pick(EXTS)));
+        tally.bytes += size;
+        match roll {
+            0..=59 => {
+                tally.files[2] += 1;
+                format!("unchanged {path}")
+            }
+            60..=84 => {
+                tally.files[0] += 1;
+                tally.added += size;
+                format!(
+                    "new       {path}, saved in {secs} ({} added)",
+                    restic_size(size)
+                )
+            }
+            _ => {
+                tally.files[1] += 1;
+                let added = size / (1 + rng.below(8));
+                tally.added += added;
+                format!(
+                    "modified  {path}, saved in {secs} ({} added, {} stored)",
+                    restic_size(added),
+                    restic_size(added * 3 / 4)
+                )
+            }
+        }
+    } else {
+        let meta = restic_size(200 + rng.below(40_000));
+        match rng.below(3) {
+            0 => {
+                tally.dirs[2] += 1;
+                format!("unchanged {path}/")
+            }
+            1 => {
+                tally.dirs[0] += 1;
+                format!(
+                    "new       {path}/, saved in {secs} (0 B added, 0 B stored, {meta} metadata)"
+                )
+            }
+            _ => {
+                tally.dirs[1] += 1;
+                format!(
+                    "modified  {path}/, saved in {secs} (0 B added, 0 B stored, {meta} metadata)"
+                )
+            }
+        }
+    };
+    out.push_str(&line);
+    out.push('\n');
+}
+
+/// Fills `out` with restic-like lines up to exactly `len` bytes (more
+/// than 300 to go).
+fn fill_restic_lines(rng: &mut Rng, tally: &mut Tally, out: &mut String, len: usize) {
+    while len - out.len() > 300 {
+        restic_line(rng, tally, out);
+    }
+    // The last bytes: `unchanged` lines of a chosen length (41 bytes or
+    // more: the name takes the rest).
+    let head = "unchanged /home/user/archive/scan-";
+    let tail = ".txt\n";
+    loop {
+        let left = len - out.len();
+        let this = if left > 100 { 60 } else { left };
+        const ALPHABET: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+        let from = rng.below(ALPHABET.len() as u64) as usize;
+        let name: String = (0..this - head.len() - tail.len())
+            .map(|i| char::from(ALPHABET[(from + i) % ALPHABET.len()]))
+            .collect();
+        out.push_str(&format!("{head}{name}{tail}"));
+        tally.files[2] += 1;
+        if this == left {
+            break;
+        }
+    }
+}
+
+/// Writes the restic-like input into `dir`: `first` (restic's header and
+/// lines), `block` (lines) and `last` (lines and restic's summary), 1 MiB
+/// each; `cat first block ... last` with [`RUN_FILES`] files is 1 GiB.
+/// Returns the lines in that 1 GiB.
+fn restic_input(dir: &Path) -> Result<u64, String> {
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut block = String::with_capacity(MIB);
+    let mut block_tally = Tally::default();
+    fill_restic_lines(&mut rng, &mut block_tally, &mut block, MIB);
+
+    let mut first = String::with_capacity(MIB);
+    let mut first_tally = Tally::default();
+    let mut estimate = Tally::default();
+    estimate.add(&block_tally, RUN_FILES as u64);
+    first.push_str(&format!(
+        "open repository\nlock repository\nusing parent snapshot 5d2a4f3c\nload index files\n\
+         start scan on [/home/user]\nstart backup on [/home/user]\n\
+         scan finished in 41.312s: {} files, {}\n",
+        estimate.files.iter().sum::<u64>(),
+        restic_size(estimate.bytes)
+    ));
+    fill_restic_lines(&mut rng, &mut first_tally, &mut first, MIB);
+
+    let mut last = String::with_capacity(MIB);
+    let mut last_tally = Tally::default();
+    fill_restic_lines(&mut rng, &mut last_tally, &mut last, MIB - 1000);
+    let mut total = Tally::default();
+    total.add(&first_tally, 1);
+    total.add(&block_tally, RUN_FILES as u64 - 2);
+    total.add(&last_tally, 1);
+    let [new, changed, unmodified] = total.files;
+    let [dirs_new, dirs_changed, dirs_unmodified] = total.dirs;
+    let summary = format!(
+        "\nFiles:       {new:5} new, {changed:5} changed, {unmodified:5} unmodified\n\
+         Dirs:        {dirs_new:5} new, {dirs_changed:5} changed, {dirs_unmodified:5} unmodified\n\
+         Data Blobs:  {:5} new\nTree Blobs:  {:5} new\n\
+         Added to the repository: {} ({} stored)\n\n\
+         processed {} files, {} in 12:34\nsnapshot 5d2a4f3c saved\n",
+        new + changed,
+        dirs_new + dirs_changed,
+        restic_size(total.added),
+        restic_size(total.added * 3 / 4),
+        new + changed + unmodified,
+        restic_size(total.bytes),
+    );
+    // The lines that take `last` to its size are not in the summary's
+    // counts: a few hundred bytes' worth in 1 GiB.
+    fill_restic_lines(&mut rng, &mut last_tally, &mut last, MIB - summary.len());
+    last.push_str(&summary);
+
+    for (name, text) in [("first", &first), ("block", &block), ("last", &last)] {
+        if text.len() != MIB {
+            return Err(format!(
+                "restic-like input: `{name}` is {} bytes, not 1 MiB",
+                text.len()
+            ));
+        }
+        write_file(&dir.join(name), text)?;
+    }
+    let count = |text: &str| text.bytes().filter(|&b| b == b'\n').count() as u64;
+    Ok(count(&first) + count(&block) * (RUN_FILES as u64 - 2) + count(&last))
 }

@@ -78,10 +78,13 @@ usage: cargo xtask <task>
 tasks:
   ci      format check, clippy -D warnings, all tests (nextest when installed),
           doc tests, fuzz-target compile check
-  bench [--rounds N]
+  bench [--rounds N] [--only run]
           build notify in release, start the SMTP test server, install the
           peers (msmtp, swaks, apprise) and measure them side by side
-          (interleaved, N rounds, default 20); writes bench/results.md
+          (interleaved, N rounds, default 20); writes bench/results.md;
+          `--only run` measures only 1 GiB through `notify run` (zeros, and
+          restic-like lines with the restic and the generic reader) and
+          rewrites that section of bench/results.md
   bench criterion [ARGS]
           run the criterion benchmarks (extra arguments go to criterion,
           e.g. `cargo xtask bench criterion -- --measurement-time 3`)
