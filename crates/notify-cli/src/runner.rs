@@ -108,7 +108,7 @@ pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
     let pid = child.id();
     let mut pumps = std::pin::pin!(async {
         tokio::join!(
-            pump(stdout, std::io::stdout(), Stream::Stdout, report),
+            pump(stdout, unbuffered_stdout(), Stream::Stdout, report),
             pump(stderr, std::io::stderr(), Stream::Stderr, report)
         )
     });
@@ -159,6 +159,20 @@ fn exit_signal(_status: &std::process::ExitStatus) -> Option<i32> {
     None
 }
 
+/// Our stdout without the line buffering of `std::io::stdout()` (a chunk of
+/// the job's output in one write, not two): a duplicate of its descriptor.
+/// Falls back to the buffered handle where that cannot be had.
+fn unbuffered_stdout() -> Box<dyn Write> {
+    #[cfg(unix)]
+    {
+        use std::os::fd::AsFd;
+        if let Ok(fd) = std::io::stdout().as_fd().try_clone_to_owned() {
+            return Box::new(std::fs::File::from(fd));
+        }
+    }
+    Box::new(std::io::stdout())
+}
+
 /// Copies one output stream through and into the report, chunk by chunk,
 /// so that memory stays bounded however much the job prints.
 async fn pump<R: AsyncRead + Unpin, W: Write>(
@@ -168,7 +182,7 @@ async fn pump<R: AsyncRead + Unpin, W: Write>(
     report: &RefCell<Report>,
 ) {
     let Some(mut reader) = reader else { return };
-    let mut buf = vec![0u8; 16 * 1024];
+    let mut buf = vec![0u8; 128 * 1024];
     loop {
         match reader.read(&mut buf).await {
             Ok(0) => break,

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, VecDeque};
 use notify_core::{Outcome, TaskResult};
 
 use crate::generic::Severity;
-use crate::Stream;
+use crate::{Log, Stream};
 
 /// The most error (or warning) lines kept; the counts go on beyond it, and
 /// the mail says how many more there were.
@@ -54,7 +54,6 @@ pub struct Findings {
     values: BTreeMap<&'static str, String>,
     errors: Lines,
     warnings: Lines,
-    last_stdout: VecDeque<String>,
     last_stderr: VecDeque<String>,
 }
 
@@ -110,23 +109,28 @@ impl Findings {
         self.warnings.count
     }
 
-    /// Keeps the last non-blank lines of each stream.
+    /// Keeps the last non-blank lines of stderr (those of stdout are the
+    /// log's last lines when stderr had none).
     pub(crate) fn remember(&mut self, stream: Stream, line: &str) {
-        if line.trim().is_empty() {
+        if stream == Stream::Stdout || line.trim().is_empty() {
             return;
         }
-        let last = match stream {
-            Stream::Stdout => &mut self.last_stdout,
-            Stream::Stderr => &mut self.last_stderr,
+        let last = &mut self.last_stderr;
+        // The oldest line's buffer is reused: no allocation per line.
+        let mut kept = if last.len() == LAST_LINES {
+            last.pop_front().unwrap_or_default()
+        } else {
+            String::new()
         };
-        if last.len() == LAST_LINES {
-            last.pop_front();
-        }
-        last.push_back(line.trim_end().to_owned());
+        kept.clear();
+        kept.push_str(line.trim_end());
+        last.push_back(kept);
     }
 
-    /// Puts what was found into `result` (see [`crate::Report::finish`]).
-    pub(crate) fn apply(self, result: &mut TaskResult) {
+    /// Puts what was found into `result` (see [`crate::Report::finish`]);
+    /// `log` is the run's output, whose last lines stand in for stderr's when
+    /// it printed nothing there.
+    pub(crate) fn apply(self, result: &mut TaskResult, log: &Log) {
         fill(&mut result.source, self.source);
         fill(&mut result.destination, self.destination);
         fill(&mut result.bytes_copied, self.bytes_copied);
@@ -139,20 +143,25 @@ impl Findings {
         result.warnings.extend(self.warnings.kept);
         result.warning_count += self.warnings.count;
 
-        let last = || {
+        let last = || -> Vec<String> {
             if self.last_stderr.is_empty() {
-                &self.last_stdout
+                log.last_lines(LAST_LINES)
             } else {
-                &self.last_stderr
+                self.last_stderr.iter().cloned().collect()
             }
         };
         match result.outcome {
             Outcome::Failure if result.errors.is_empty() => {
-                result.errors.extend(last().iter().cloned());
+                // Not a line already listed as a warning.
+                let lines = last()
+                    .into_iter()
+                    .filter(|l| !result.warnings.contains(l))
+                    .collect::<Vec<_>>();
+                result.errors.extend(lines);
                 result.error_count = result.error_count.max(result.errors.len() as u64).max(1);
             }
             Outcome::Warning if result.errors.is_empty() && result.warnings.is_empty() => {
-                result.warnings.extend(last().iter().cloned());
+                result.warnings.extend(last());
                 result.warning_count = result
                     .warning_count
                     .max(result.warnings.len() as u64)
@@ -243,35 +252,50 @@ mod tests {
     #[test]
     fn a_failure_is_never_without_errors() {
         let mut f = Findings::default();
+        let mut log = Log::new(0);
+        log.push_line(b"copying");
         f.remember(Stream::Stdout, "copying");
         f.remember(Stream::Stderr, "something broke");
         f.remember(Stream::Stderr, "   ");
         let mut r = TaskResult::new("t", Outcome::Failure);
-        f.clone().apply(&mut r);
+        f.clone().apply(&mut r, &log);
         assert_eq!(r.errors, ["something broke"]);
         assert_eq!(r.error_count, 1);
 
         let mut quiet = Findings::default();
         quiet.remember(Stream::Stdout, "only stdout");
+        let mut stdout = Log::new(0);
+        stdout.push_line(b"only stdout");
+        stdout.push_line(b"  ");
         let mut r = TaskResult::new("t", Outcome::Failure);
-        quiet.apply(&mut r);
+        quiet.apply(&mut r, &stdout);
         assert_eq!(r.errors, ["only stdout"]);
 
         let mut r = TaskResult::new("t", Outcome::Failure);
-        Findings::default().apply(&mut r);
+        Findings::default().apply(&mut r, &Log::new(0));
         assert!(r.errors.is_empty());
         assert_eq!(r.error_count, 1);
 
         let mut r = TaskResult::new("t", Outcome::Warning);
-        f.clone().apply(&mut r);
+        f.clone().apply(&mut r, &log);
         assert_eq!(
             (r.warnings.len(), r.warning_count, r.error_count),
             (1, 1, 0)
         );
 
         let mut r = TaskResult::new("t", Outcome::Success);
-        f.apply(&mut r);
+        f.apply(&mut r, &log);
         assert!(r.errors.is_empty() && r.warnings.is_empty());
+
+        // A failure whose only lines were warnings does not list them twice.
+        let mut w = Findings::default();
+        w.remember(Stream::Stderr, "warning: slow");
+        w.remember(Stream::Stderr, "killed");
+        w.warning("warning: slow");
+        let mut r = TaskResult::new("t", Outcome::Failure);
+        w.apply(&mut r, &Log::new(0));
+        assert_eq!(r.errors, ["killed"]);
+        assert_eq!(r.warnings, ["warning: slow"]);
     }
 
     #[test]
@@ -285,7 +309,7 @@ mod tests {
         let mut r = TaskResult::new("t", Outcome::Success);
         r.source = Some("/given".into());
         r.extra.insert("snapshot_id".into(), "given".into());
-        f.apply(&mut r);
+        f.apply(&mut r, &Log::new(0));
         assert_eq!(r.source.as_deref(), Some("/given"));
         assert_eq!(r.files_copied, Some(3));
         assert_eq!(r.extra["snapshot_id"], "given");

@@ -28,15 +28,26 @@ pub(crate) fn severity(line: &str) -> Option<Severity> {
             return announced(rest[end + 1..].trim_start());
         }
     }
-    // `pg_dump: error: ...`
-    let (word, rest) = line.split_once(": ")?;
-    if word.is_empty() || word.len() > 40 || word.contains(char::is_whitespace) {
+    // `pg_dump: error: ...`: the program word is short and has no blank, so
+    // only the first few bytes are searched, however long the line.
+    let head = &line.as_bytes()[..line.len().min(42)];
+    let colon = head
+        .iter()
+        .position(|&b| b == b':' || b.is_ascii_whitespace())?;
+    if colon == 0 || head[colon] != b':' || line.as_bytes().get(colon + 1) != Some(&b' ') {
         return None;
     }
-    announced(rest.trim_start())
+    announced(line[colon + 2..].trim_start())
 }
 
 fn announced(text: &str) -> Option<Severity> {
+    // Every word starts with c, e, f or w: most lines end here.
+    if !matches!(
+        text.as_bytes().first().map(u8::to_ascii_lowercase),
+        Some(b'c' | b'e' | b'f' | b'w')
+    ) {
+        return None;
+    }
     const WORDS: [(&str, Severity); 5] = [
         ("error", Severity::Error),
         ("fatal", Severity::Error),

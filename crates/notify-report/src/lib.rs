@@ -137,8 +137,8 @@ impl Report {
             lines,
             log,
         } = self;
-        lines.feed(stream, chunk, &mut |stream, line| {
-            deliver(reader.as_mut(), found, log, stream, line)
+        lines.feed(stream, chunk, &mut |stream, line, text| {
+            deliver(reader.as_mut(), found, log, stream, line, text)
         });
     }
 
@@ -172,9 +172,11 @@ impl Report {
             lines,
             log,
         } = &mut self;
-        lines.finish(&mut |stream, line| deliver(reader.as_mut(), found, log, stream, line));
+        lines.finish(&mut |stream, line, text| {
+            deliver(reader.as_mut(), found, log, stream, line, text)
+        });
         reader.finish(found);
-        std::mem::take(found).apply(result);
+        std::mem::take(found).apply(result, log);
         self.log
     }
 }
@@ -185,9 +187,15 @@ fn deliver(
     log: &mut Log,
     stream: Stream,
     line: &[u8],
+    text: Option<&str>,
 ) {
     log.push_line(line);
-    let text = String::from_utf8_lossy(line);
+    // Most output is UTF-8 (and then often checked with its chunk
+    // already); the lossy copy only when it is not.
+    let text = match text.map(Ok).unwrap_or_else(|| std::str::from_utf8(line)) {
+        Ok(text) => std::borrow::Cow::Borrowed(text),
+        Err(_) => String::from_utf8_lossy(line),
+    };
     found.remember(stream, &text);
     reader.line(stream, &text, found);
 }

@@ -9,6 +9,10 @@ use crate::Stream;
 /// replaced by a marker ` [… N bytes cut]`.
 pub const MAX_LINE: usize = 4096;
 
+/// Where the lines go: the stream, the line's bytes, and its text when it
+/// is known to be UTF-8 already.
+pub(crate) type Emit<'a> = dyn FnMut(Stream, &[u8], Option<&str>) + 'a;
+
 /// One partial line per stream.
 #[derive(Debug, Default)]
 pub(crate) struct Splitter {
@@ -17,49 +21,44 @@ pub(crate) struct Splitter {
 }
 
 impl Splitter {
-    /// Splits `chunk` into lines, calling `emit` with each complete one.
-    pub(crate) fn feed(
-        &mut self,
-        stream: Stream,
-        chunk: &[u8],
-        emit: &mut dyn FnMut(Stream, &[u8]),
-    ) {
+    /// Splits `chunk` into lines, calling `emit` with each complete one
+    /// (and its text, when it is known to be UTF-8 already).
+    pub(crate) fn feed(&mut self, stream: Stream, chunk: &[u8], emit: &mut Emit<'_>) {
         let line = match stream {
             Stream::Stdout => &mut self.stdout,
             Stream::Stderr => &mut self.stderr,
         };
-        line.feed(chunk, &mut |l| emit(stream, l));
+        line.feed(chunk, &mut |l, t| emit(stream, l, t));
     }
 
     /// Emits what is left of each stream's last line.
-    pub(crate) fn finish(&mut self, emit: &mut dyn FnMut(Stream, &[u8])) {
+    pub(crate) fn finish(&mut self, emit: &mut Emit<'_>) {
         for (stream, line) in [
             (Stream::Stdout, &mut self.stdout),
             (Stream::Stderr, &mut self.stderr),
         ] {
             if line.started {
-                line.end(&mut |l| emit(stream, l));
+                line.end(&mut |l, t| emit(stream, l, t));
             }
         }
     }
 }
 
 /// How many bytes at the start of `bytes` are plain text (no control
-/// character, no DEL), eight at a time where it can.
+/// character, no DEL), 32 and then 8 at a time where it can.
 fn text_run(bytes: &[u8]) -> usize {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
     let mut i = 0;
+    while let Some(block) = bytes.get(i..i + 32) {
+        let special = block
+            .chunks_exact(8)
+            .fold(0, |acc, word| acc | special_bytes(word));
+        if special != 0 {
+            break;
+        }
+        i += 32;
+    }
     while let Some(word) = bytes.get(i..i + 8) {
-        let mut eight = [0u8; 8];
-        eight.copy_from_slice(word);
-        let w = u64::from_le_bytes(eight);
-        // A byte below 0x20, or equal to 0x7f, sets its high bit in one of
-        // these (the classic "has a byte less than n" and "has a zero byte"
-        // tricks; bytes at or above 0x80 are excluded from both).
-        let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
-        let del = (w ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(w ^ (ONES * 0x7f)) & HIGHS;
-        if below_space | del != 0 {
+        if special_bytes(word) != 0 {
             break;
         }
         i += 8;
@@ -67,6 +66,35 @@ fn text_run(bytes: &[u8]) -> usize {
     i + bytes[i..]
         .iter()
         .position(|&b| b < 0x20 || b == 0x7f)
+        .unwrap_or(bytes.len() - i)
+}
+
+/// Not zero when one of the 8 bytes of `word` is a control character or
+/// DEL: a byte below 0x20, or equal to 0x7f, sets its high bit in one of
+/// the two masks (the classic "has a byte less than n" and "has a zero
+/// byte" tricks; bytes at or above 0x80 are excluded from both).
+fn special_bytes(word: &[u8]) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut eight = [0u8; 8];
+    eight.copy_from_slice(&word[..8.min(word.len())]);
+    let w = u64::from_le_bytes(eight);
+    let below_space = w.wrapping_sub(ONES * 0x20) & !w & HIGHS;
+    let x = w ^ (ONES * 0x7f);
+    let del = x.wrapping_sub(ONES) & !x & HIGHS;
+    below_space | del
+}
+
+/// How many bytes at the start of `bytes` are control characters that are
+/// only dropped; NUL (binary output, `/dev/zero`) eight at a time.
+fn dropped_run(bytes: &[u8]) -> usize {
+    let mut i = 0;
+    while bytes.get(i..i + 8).is_some_and(|w| w == [0u8; 8]) {
+        i += 8;
+    }
+    i + bytes[i..]
+        .iter()
+        .position(|&b| !is_dropped(b))
         .unwrap_or(bytes.len() - i)
 }
 
@@ -111,12 +139,26 @@ struct Line {
 }
 
 impl Line {
-    fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(&[u8])) {
+    fn feed(&mut self, chunk: &[u8], emit: &mut dyn FnMut(&[u8], Option<&str>)) {
+        // The chunk's UTF-8 is checked once, not line by line.
+        let utf8 = match std::str::from_utf8(chunk) {
+            Ok(text) => text,
+            Err(e) => std::str::from_utf8(&chunk[..e.valid_up_to()]).unwrap_or_default(),
+        };
         let mut i = 0;
         while i < chunk.len() {
             if self.esc == Esc::None {
                 let rest = &chunk[i..];
+                // Plain text runs up to the next control character, which is
+                // mostly the line end.
                 let run = text_run(rest);
+                if !self.started && run <= MAX_LINE && rest.get(run) == Some(&b'\n') {
+                    // A whole clean line inside the chunk goes out as it
+                    // is, without a copy: the common case.
+                    emit(&rest[..run], utf8.get(i..i + run));
+                    i += run + 1;
+                    continue;
+                }
                 if run > 0 {
                     self.text(&rest[..run]);
                     i += run;
@@ -124,10 +166,7 @@ impl Line {
                 }
                 // Control characters that are only dropped (NUL, BEL, ...),
                 // a run at a time: binary output must not crawl.
-                let dropped = rest
-                    .iter()
-                    .position(|&b| !is_dropped(b))
-                    .unwrap_or(rest.len());
+                let dropped = dropped_run(rest);
                 if dropped > 0 {
                     self.started = true;
                     i += dropped;
@@ -155,7 +194,7 @@ impl Line {
         self.cut += (run.len() - take) as u64;
     }
 
-    fn control(&mut self, b: u8, emit: &mut dyn FnMut(&[u8])) {
+    fn control(&mut self, b: u8, emit: &mut dyn FnMut(&[u8], Option<&str>)) {
         self.started = true;
         if b == b'\n' {
             // A line end ends any unfinished escape sequence too.
@@ -223,7 +262,7 @@ impl Line {
     }
 
     /// Emits the line and starts the next.
-    fn end(&mut self, emit: &mut dyn FnMut(&[u8])) {
+    fn end(&mut self, emit: &mut dyn FnMut(&[u8], Option<&str>)) {
         if self.cut > 0 {
             // Do not leave half a UTF-8 character before the marker.
             let valid_up_to = match std::str::from_utf8(&self.buf) {
@@ -236,7 +275,7 @@ impl Line {
             self.buf
                 .extend_from_slice(format!(" [… {} bytes cut]", self.cut).as_bytes());
         }
-        emit(&self.buf);
+        emit(&self.buf, None);
         self.buf.clear();
         self.cut = 0;
         self.cr = false;
@@ -253,11 +292,14 @@ mod tests {
         let mut s = Splitter::default();
         let mut out = Vec::new();
         for chunk in chunks {
-            s.feed(Stream::Stdout, chunk, &mut |_, l| {
+            s.feed(Stream::Stdout, chunk, &mut |_, l, text| {
+                if let Some(text) = text {
+                    assert_eq!(text.as_bytes(), l, "the text given is the line's");
+                }
                 out.push(String::from_utf8_lossy(l).into_owned())
             });
         }
-        s.finish(&mut |_, l| out.push(String::from_utf8_lossy(l).into_owned()));
+        s.finish(&mut |_, l, _| out.push(String::from_utf8_lossy(l).into_owned()));
         out
     }
 
@@ -298,7 +340,7 @@ mod tests {
 
     #[test]
     fn text_runs_stop_at_every_control_character() {
-        for len in 0..20 {
+        for len in 0..80 {
             for at in 0..len {
                 for special in (0u8..0x20).chain([0x7f]) {
                     let mut bytes = vec![b'a'; len];
@@ -344,7 +386,8 @@ mod tests {
     fn not_utf8_passes_through() {
         let mut s = Splitter::default();
         let mut out = Vec::new();
-        s.feed(Stream::Stderr, b"latin1 \xe9t\xe9\n", &mut |st, l| {
+        s.feed(Stream::Stderr, b"latin1 \xe9t\xe9\n", &mut |st, l, text| {
+            assert_eq!(text, None);
             out.push((st, l.to_vec()))
         });
         assert_eq!(out, [(Stream::Stderr, b"latin1 \xe9t\xe9".to_vec())]);
@@ -354,8 +397,9 @@ mod tests {
     fn streams_keep_their_own_partial_lines() {
         let mut s = Splitter::default();
         let mut out = Vec::new();
-        let mut emit =
-            |st: Stream, l: &[u8]| out.push((st, String::from_utf8_lossy(l).into_owned()));
+        let mut emit = |st: Stream, l: &[u8], _: Option<&str>| {
+            out.push((st, String::from_utf8_lossy(l).into_owned()))
+        };
         s.feed(Stream::Stdout, b"out-", &mut emit);
         s.feed(Stream::Stderr, b"err-", &mut emit);
         s.feed(Stream::Stdout, b"line\n", &mut emit);

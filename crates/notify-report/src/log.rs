@@ -1,9 +1,10 @@
 //! The cleaned output of a run, bounded: the last lines, for the log tail
 //! and the log attachment.
 
-/// The last `max_bytes` of a run's cleaned output, always starting at a line
-/// boundary, whatever the output's size: amortized O(1) per byte, at most
-/// twice the limit in memory.
+/// The last `max_bytes` of a run's cleaned output (up to an eighth more:
+/// the front is trimmed in batches), always starting at a line boundary,
+/// whatever the output's size: amortized O(1) per byte, at most about twice
+/// the limit in memory.
 #[derive(Debug, Clone)]
 pub struct Log {
     buf: Vec<u8>,
@@ -29,16 +30,20 @@ impl Log {
 
     /// Appends one line (without its line end).
     pub fn push_line(&mut self, line: &[u8]) {
-        // Never more than twice the limit and a line: reserve exactly that
-        // once, instead of letting the buffer double past it.
-        let most = 2 * self.max_bytes + line.len() + 1;
+        // Never more than about twice the limit and a line: reserve exactly
+        // that once, instead of letting the buffer double past it.
+        let most = self
+            .max_bytes
+            .saturating_mul(2)
+            .saturating_add(self.slack())
+            .saturating_add(line.len() + 1);
         if self.buf.len() + line.len() + 1 > self.buf.capacity() {
             self.buf.reserve_exact(most.saturating_sub(self.buf.len()));
         }
         self.buf.extend_from_slice(line);
         self.buf.push(b'\n');
         let kept = self.buf.len() - self.start;
-        if kept > self.max_bytes {
+        if kept > self.max_bytes.saturating_add(self.slack()) {
             // Drop whole lines from the front until the rest fits.
             let excess = kept - self.max_bytes;
             let from = self.start + excess;
@@ -54,6 +59,12 @@ impl Log {
         }
     }
 
+    /// How far the kept lines may grow past `max_bytes` before the front is
+    /// trimmed: trimming per line would search for a line end per line.
+    fn slack(&self) -> usize {
+        self.max_bytes / 8
+    }
+
     /// The kept lines, each ending with `\n`.
     pub fn bytes(&self) -> &[u8] {
         &self.buf[self.start..]
@@ -67,6 +78,21 @@ impl Log {
     /// Whether nothing was printed at all.
     pub fn is_empty(&self) -> bool {
         self.buf.len() == self.start && self.dropped == 0
+    }
+
+    /// The last `n` lines that are not blank, without their line ends
+    /// (invalid UTF-8 replaced with U+FFFD), oldest first.
+    pub fn last_lines(&self, n: usize) -> Vec<String> {
+        let mut lines: Vec<String> = self
+            .bytes()
+            .split(|&b| b == b'\n')
+            .rev()
+            .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
+            .filter(|l| !l.trim().is_empty())
+            .take(n)
+            .collect();
+        lines.reverse();
+        lines
     }
 
     /// The last `lines` lines as text (invalid UTF-8 replaced with U+FFFD),
@@ -128,8 +154,8 @@ mod tests {
         let max = 2 * crate::MAX_LINE;
         for i in 0..100_000u32 {
             log.push_line(format!("line {i}").as_bytes());
-            assert!(log.buf.len() <= 2 * max + 16);
-            assert!(log.bytes().len() <= max);
+            assert!(log.buf.len() <= 2 * max + max / 8 + 16);
+            assert!(log.bytes().len() <= max + max / 8);
         }
         let text = String::from_utf8_lossy(log.bytes()).into_owned();
         assert!(text.starts_with("line "), "{}", &text[..20]);

@@ -489,6 +489,15 @@ enum Line<'a> {
 
 impl<'a> Line<'a> {
     fn of(text: &'a str) -> Line<'a> {
+        // `-v`/`-vv` lists every file: `new       /x, saved in ...`,
+        // `unchanged /x`, `modified  /x, saved in ...`. Most lines of a big
+        // backup are these, and none is an error, a warning or the summary.
+        if ["unchanged ", "new       ", "modified  "]
+            .iter()
+            .any(|p| text.starts_with(p))
+        {
+            return Line::Ignored;
+        }
         let trimmed = text.trim_start();
         if trimmed.is_empty() {
             return Line::Blank;

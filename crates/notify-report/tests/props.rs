@@ -88,7 +88,7 @@ fn feed(argv: &[&str], chunks: &[(bool, Vec<u8>)], outcome: Outcome) -> TaskResu
     }
     let mut result = TaskResult::new("t", outcome);
     let log = report.finish(&mut result);
-    assert!(log.bytes().len() <= 64 * 1024);
+    assert!(log.bytes().len() <= 64 * 1024 + 8 * 1024);
     assert!(result.errors.len() <= MAX_LINES + 10);
     assert!(result.warnings.len() <= MAX_LINES + 10);
     for line in result.errors.iter().chain(&result.warnings) {

@@ -317,8 +317,16 @@ fn rsync_mail_in_german_has_no_absent_rows() {
     let (code, mails) = run(&t, &["rsync", "-a", "--stats", &src, &dst], &[]);
     assert_eq!(code, 0);
     let body = mails[0].body_text();
-    assert_eq!(row(&body, "Kopierte Dateien:").as_deref(), Some("4"), "{body}");
-    assert_eq!(row(&body, "Kopierte Daten:").as_deref(), Some("41,6 kB"), "{body}");
+    assert_eq!(
+        row(&body, "Kopierte Dateien:").as_deref(),
+        Some("4"),
+        "{body}"
+    );
+    assert_eq!(
+        row(&body, "Kopierte Daten:").as_deref(),
+        Some("41,6 kB"),
+        "{body}"
+    );
     assert!(!body.contains("k. A."), "{body}");
 }
 
