@@ -13,6 +13,10 @@ use crate::runner;
 
 /// The least output kept for the log tail (and the attachment).
 const MIN_LOG_BYTES: usize = 64 * 1024;
+/// The most output kept for a log attachment, whatever `attach_log_max`
+/// says: a mail of more is refused by most servers anyway, and the log
+/// holds up to twice it in memory.
+const MAX_LOG_BYTES: usize = 32 * 1024 * 1024;
 
 /// Runs the command and notifies; returns the command's exit code. A failed
 /// notification is reported on stderr and never changes that code.
@@ -37,7 +41,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
             .unwrap_or(DEFAULT_ATTACH_LOG_MAX);
         usize::try_from(max)
             .unwrap_or(usize::MAX)
-            .max(MIN_LOG_BYTES)
+            .clamp(MIN_LOG_BYTES, MAX_LOG_BYTES)
     } else {
         MIN_LOG_BYTES
     };
@@ -47,7 +51,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     let report = RefCell::new(Report::new(&invocation, &lookup, keep));
 
     let started = OffsetDateTime::now_utc();
-    start_notice(env, &args, &eff, started).await;
+    start_notice(env, &args, &eff, &invocation, started).await;
     let finished = runner::run(&args.command, &report).await;
 
     let mut result = TaskResult::new(args.task.clone(), finished.outcome(&exit_codes));
@@ -55,7 +59,8 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     result.signal = finished.signal;
     result.started_at = Some(started);
     result.finished_at = Some(finished.finished_at);
-    result.command = Some(runner::display_command(&args.command));
+    // The command line with its secrets masked (`RESTIC_PASSWORD=***`).
+    result.command = Some(runner::display_command(invocation.shown()));
     result.computer_name = Some(crate::computer_name());
     if let Some(e) = &finished.spawn_error {
         result.errors.push(e.clone());
@@ -122,6 +127,7 @@ async fn start_notice(
     env: &Env<'_>,
     args: &RunArgs,
     eff: &crate::config::Effective,
+    invocation: &Invocation,
     started: OffsetDateTime,
 ) {
     let s = &eff.settings;
@@ -136,7 +142,7 @@ async fn start_notice(
     };
     let mut start = TaskResult::new(args.task.clone(), notify_core::Outcome::Success);
     start.started_at = Some(started);
-    start.command = Some(runner::display_command(&args.command));
+    start.command = Some(runner::display_command(invocation.shown()));
     start.computer_name = Some(crate::computer_name());
     let notice = deliver::render_start(env, locale, &start);
     match deliver::desktop(env, &notice, args.delivery.dry_run).await {

@@ -285,10 +285,10 @@ fn forward(pid: Option<u32>, sig: i32) {
 }
 
 /// The command line as one string, quoted for a POSIX shell where needed.
-pub fn display_command(argv: &[OsString]) -> String {
+pub fn display_command<S: AsRef<std::ffi::OsStr>>(argv: &[S]) -> String {
     argv.iter()
         .map(|a| {
-            let s = a.to_string_lossy();
+            let s = a.as_ref().to_string_lossy();
             let plain = !s.is_empty()
                 && s.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "-_./=:,@%+".contains(c));

@@ -1227,6 +1227,51 @@ fn run_set_source_and_destination_replace_what_the_output_said() {
     assert!(body.contains("notify: --set Exit Status"), "{body}");
 }
 
+/// A password in the wrapped command line (a variable, an option, a URL)
+/// is masked in the mail, also where the job prints it again.
+#[test]
+fn run_masks_secrets_of_the_command_line() {
+    let env = TestEnv::new();
+    env.config("[email]\nlevel = \"always\"\n");
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "T",
+        "--attach-log",
+        "--tool",
+        "restic",
+        "--",
+        "env",
+        "RESTIC_PASSWORD=canary-pw-1",
+        "sh",
+        "-c",
+        "echo \"Fatal: cannot open https://me:canary-pw-2@h/r with $RESTIC_PASSWORD\" >&2; exit 1",
+        "sh",
+        "--password",
+        "canary-pw-3",
+        "-r",
+        "https://me:canary-pw-2@h/r",
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let mail = &env.mails()[0];
+    let all = mail.body_text();
+    for canary in ["canary-pw-1", "canary-pw-2", "canary-pw-3"] {
+        assert!(
+            !mail.raw.contains(canary) && !all.contains(canary),
+            "{canary}: {all}"
+        );
+    }
+    assert!(all.contains("env 'RESTIC_PASSWORD=***' sh"), "{all}");
+    assert!(
+        all.contains("--password '***' -r 'https://me:***@h/r'"),
+        "{all}"
+    );
+    assert!(
+        all.contains("Fatal: cannot open https://me:***@h/r with ***"),
+        "{all}"
+    );
+}
+
 #[test]
 fn send_set_cannot_change_the_status() {
     let env = TestEnv::new();

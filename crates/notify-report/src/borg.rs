@@ -37,6 +37,7 @@ const MAX_JSON: usize = 512 * 1024;
 /// unless written `--option=value`). Every other option is a flag.
 const LONG_VALUES: &[&str] = &[
     "--checkpoint-interval",
+    "--checkpoint-volume",
     "--chunker-params",
     "--comment",
     "--compression",

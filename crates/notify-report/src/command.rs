@@ -120,6 +120,8 @@ pub struct Invocation {
     program: String,
     args: Vec<String>,
     env: Vec<(String, String)>,
+    shown: Vec<String>,
+    redactor: crate::Redactor,
 }
 
 impl Invocation {
@@ -130,6 +132,7 @@ impl Invocation {
     /// number); `VAR=VALUE` words before the program are kept as variables.
     pub fn parse<S: AsRef<str>>(argv: &[S], choice: ToolChoice) -> Invocation {
         let words: Vec<&str> = argv.iter().map(AsRef::as_ref).collect();
+        let (shown, redactor) = crate::Redactor::for_command(&words);
         let mut env = Vec::new();
         let mut i = 0;
         while i < words.len() {
@@ -156,7 +159,20 @@ impl Invocation {
             program,
             args: args.iter().map(|s| (*s).to_owned()).collect(),
             env,
+            shown,
+            redactor,
         }
+    }
+
+    /// The whole command line (wrappers included) as it may be shown: its
+    /// secrets masked.
+    pub fn shown(&self) -> &[String] {
+        &self.shown
+    }
+
+    /// The command line's secrets, to mask in other text.
+    pub fn redactor(&self) -> &crate::Redactor {
+        &self.redactor
     }
 
     /// The tool whose reader reads the output, if any.
@@ -216,7 +232,7 @@ struct Wrapper {
 const WRAPPERS: &[Wrapper] = &[
     Wrapper {
         names: &["sudo", "doas"],
-        short_values: "ugpCDhrtTUc",
+        short_values: "ugpCDhrtTUcR",
         long_values: &[
             "--user",
             "--group",
@@ -229,6 +245,7 @@ const WRAPPERS: &[Wrapper] = &[
             "--command-timeout",
             "--other-user",
             "--login-class",
+            "--chroot",
         ],
         positional: 0,
         assignments: true,

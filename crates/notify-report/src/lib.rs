@@ -12,6 +12,10 @@
 //!   very long lines cut with a marker.
 //! - [`Report::finish`] fills the result; [`keys`] names the tool values it
 //!   puts into `TaskResult::extra`.
+//! - [`Redactor`] keeps a command line's secrets (`RESTIC_PASSWORD=…`,
+//!   `--password …`, a URL's password, rclone's `secret_access_key=…`) out
+//!   of the mail: [`Invocation::shown`] is the command line to show, and the
+//!   report masks the same secrets in everything the job printed.
 //!
 //! ```
 //! use notify_core::{Outcome, TaskResult};
@@ -49,6 +53,7 @@ pub mod keys;
 mod lines;
 mod log;
 mod rclone;
+mod redact;
 mod restic;
 mod rsync;
 
@@ -56,6 +61,7 @@ pub use command::{Invocation, Tool, ToolChoice};
 pub use findings::{Findings, MAX_LINES};
 pub use lines::MAX_LINE;
 pub use log::Log;
+pub use redact::{Redactor, MASK};
 
 use notify_core::TaskResult;
 
@@ -124,7 +130,7 @@ impl Report {
             reader,
             found,
             lines: lines::Splitter::default(),
-            log: Log::new(log_max_bytes),
+            log: Log::new(log_max_bytes).with_redactor(invocation.redactor().clone()),
         }
     }
 
@@ -177,8 +183,27 @@ impl Report {
         });
         reader.finish(found);
         std::mem::take(found).apply(result, log);
+        redact_result(log.redactor(), result);
         self.log
     }
+}
+
+/// Masks the command line's secrets in the text values of `result`.
+fn redact_result(redactor: &Redactor, result: &mut TaskResult) {
+    let mask = |text: &mut String| {
+        if let std::borrow::Cow::Owned(masked) = redactor.text(text) {
+            *text = masked;
+        }
+    };
+    for text in [&mut result.source, &mut result.destination]
+        .into_iter()
+        .flatten()
+    {
+        mask(text);
+    }
+    result.errors.iter_mut().for_each(mask);
+    result.warnings.iter_mut().for_each(mask);
+    result.extra.values_mut().for_each(mask);
 }
 
 fn deliver(

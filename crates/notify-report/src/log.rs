@@ -13,6 +13,8 @@ pub struct Log {
     max_bytes: usize,
     /// Bytes of cleaned output dropped from the front.
     dropped: u64,
+    /// The command line's secrets, masked in what is read out.
+    redactor: crate::Redactor,
 }
 
 impl Log {
@@ -25,7 +27,20 @@ impl Log {
             start: 0,
             max_bytes,
             dropped: 0,
+            redactor: crate::Redactor::default(),
         }
+    }
+
+    /// This log, masking `redactor`'s secrets in its text, last lines and
+    /// attachment.
+    pub fn with_redactor(mut self, redactor: crate::Redactor) -> Log {
+        self.redactor = redactor;
+        self
+    }
+
+    /// The secrets this log masks.
+    pub fn redactor(&self) -> &crate::Redactor {
+        &self.redactor
     }
 
     /// Appends one line (without its line end).
@@ -65,7 +80,8 @@ impl Log {
         self.max_bytes / 8
     }
 
-    /// The kept lines, each ending with `\n`.
+    /// The kept lines, each ending with `\n`, as the job printed them
+    /// (secrets not masked: for the text, use [`Log::text`]).
     pub fn bytes(&self) -> &[u8] {
         &self.buf[self.start..]
     }
@@ -87,7 +103,10 @@ impl Log {
             .bytes()
             .split(|&b| b == b'\n')
             .rev()
-            .map(|l| String::from_utf8_lossy(l).trim_end().to_owned())
+            .map(|l| {
+                let text = String::from_utf8_lossy(l);
+                self.redactor.text(text.trim_end()).into_owned()
+            })
             .filter(|l| !l.trim().is_empty())
             .take(n)
             .collect();
@@ -114,7 +133,7 @@ impl Log {
             out.push_str(line);
             out.push('\n');
         }
-        out
+        self.redactor.text(&out).into_owned()
     }
 
     /// The log as an attachment of at most `max_bytes` (besides a first
@@ -139,7 +158,7 @@ impl Log {
         if cut > 0 {
             out.extend_from_slice(format!("[… {cut} bytes of earlier output cut]\n").as_bytes());
         }
-        out.extend_from_slice(&bytes[from..]);
+        out.extend_from_slice(&self.redactor.bytes(&bytes[from..]));
         out
     }
 }

@@ -293,13 +293,20 @@ impl Options {
         }
         let mut paths: Vec<Word<'_>> = words.split_off(at + 1);
         // Too many words: some are unknown flags' values, those that do
-        // not look like paths first.
+        // not look like paths first (the first of them), then path-like
+        // ones (the last of them: a backend flag's file or URL, such as
+        // `--sftp-key-file KEY`, comes after the paths more often than a
+        // path comes after a boolean flag such as `--fast-list`).
         for path_like in [false, true] {
             while paths.len() > 2 {
-                let Some(i) = paths
-                    .iter()
-                    .position(|w| w.after_unknown_flag && looks_like_path(w.text) == path_like)
-                else {
+                let candidate =
+                    |w: &Word<'_>| w.after_unknown_flag && looks_like_path(w.text) == path_like;
+                let found = if path_like {
+                    paths.iter().rposition(candidate)
+                } else {
+                    paths.iter().position(candidate)
+                };
+                let Some(i) = found else {
                     break;
                 };
                 paths.remove(i);
@@ -796,6 +803,18 @@ mod tests {
         );
         check_args("sync -v --progress /s r:d", sync, Some("/s"), Some("r:d"));
         check_args("-v sync /s r:d", sync, Some("/s"), Some("r:d"));
+        check_args(
+            "sync --fast-list /data remote:b --sftp-key-file /root/.ssh/id",
+            sync,
+            Some("/data"),
+            Some("remote:b"),
+        );
+        check_args(
+            "sync /data remote:b --s3-endpoint https://s3.example.com",
+            sync,
+            Some("/data"),
+            Some("remote:b"),
+        );
         check_args(
             "--config /dev/null sync /s r:d",
             sync,
