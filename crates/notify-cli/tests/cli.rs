@@ -1227,6 +1227,35 @@ fn run_set_source_and_destination_replace_what_the_output_said() {
     assert!(body.contains("notify: --set Exit Status"), "{body}");
 }
 
+#[test]
+fn run_tool_from_the_config_reads_a_script() {
+    let env = TestEnv::new();
+    env.config("[email]\nlevel = \"always\"\n[tasks.T]\ntool = \"rsync\"\n");
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "T",
+        "--",
+        "sh",
+        "-c",
+        "echo 'Number of regular files transferred: 3'; exit 23",
+    ]);
+    assert_eq!(out.status.code(), Some(23), "{}", env.describe(&out));
+    let body = env.mails()[0].body_text();
+    assert!(body.contains("Files copied:   3"), "{body}");
+    // The rsync preset came with the reader: 23 is a warning.
+    assert!(
+        body.contains("Status:         Finished with warnings"),
+        "{body}"
+    );
+
+    env.config("[tasks.T]\ntool = \"rsyncc\"\n");
+    let out = env.notify(&["run", "--task", "T", "--", "true"]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("unknown tool `rsyncc`"), "{stderr}");
+}
+
 /// A password in the wrapped command line (a variable, an option, a URL)
 /// is masked in the mail, also where the job prints it again.
 #[test]

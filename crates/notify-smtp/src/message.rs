@@ -54,7 +54,7 @@ const YEAR_10000: i64 = 253_402_300_800;
 /// - The subject has control characters and line breaks folded to spaces
 ///   (again: the template engine already does); non-ASCII text in the
 ///   subject and in display names becomes RFC 2047 encoded-words, split
-///   between words (see [`encode_phrase`]), and so does text that a mail
+///   between words (see `encode_phrase`), and so does text that a mail
 ///   reader would take for an encoded-word (`=?utf-8?q?Hi?=` typed by a
 ///   user), so that it shows as typed.
 /// - The body is `text/plain; charset=utf-8`, or `multipart/alternative`
