@@ -104,12 +104,7 @@ fn invocation(command: &[OsString], choice: Option<ToolChoice>) -> Invocation {
 /// bad `--set` does not stop the notification: it is reported on stderr and
 /// as an error line in the mail.
 fn overrides(env: &Env<'_>, args: &RunArgs, result: &mut TaskResult) {
-    if let Some(source) = &args.source {
-        result.source = Some(source.clone());
-    }
-    if let Some(destination) = &args.destination {
-        result.destination = Some(destination.clone());
-    }
+    crate::cmd_send::set_places(result, &args.source, &args.destination);
     for kv in &args.set {
         if let Err(e) = crate::cmd_send::apply_set(result, kv) {
             env.ui

@@ -92,13 +92,18 @@ fn task_result(args: &SendArgs) -> Result<TaskResult, CliError> {
     for kv in &args.set {
         apply_set(&mut result, kv)?;
     }
-    if let Some(source) = &args.source {
+    set_places(&mut result, &args.source, &args.destination);
+    Ok(result)
+}
+
+/// `--source` and `--destination`: they replace what the result says.
+pub fn set_places(result: &mut TaskResult, source: &Option<String>, destination: &Option<String>) {
+    if let Some(source) = source {
         result.source = Some(source.clone());
     }
-    if let Some(destination) = &args.destination {
+    if let Some(destination) = destination {
         result.destination = Some(destination.clone());
     }
-    Ok(result)
 }
 
 /// Applies one `--set KEY=VALUE`. A KEY that names a template value
