@@ -143,9 +143,35 @@ impl Report {
             lines,
             log,
         } = self;
+        // Lines that lie one after the other in the chunk go into the log
+        // with one copy, not one each.
+        let base = chunk.as_ptr() as usize;
+        let mut pending: Option<(usize, usize)> = None;
         lines.feed(stream, chunk, &mut |stream, line, text| {
-            deliver(reader.as_mut(), found, log, stream, line, text)
+            let at = (line.as_ptr() as usize).wrapping_sub(base);
+            let in_chunk = at <= chunk.len()
+                && line.len() < chunk.len() - at
+                && chunk.get(at + line.len()) == Some(&b'\n');
+            match pending {
+                Some((start, end)) if in_chunk && at == end => {
+                    pending = Some((start, at + line.len() + 1));
+                }
+                _ => {
+                    if let Some((start, end)) = pending.take() {
+                        log.push_lines(&chunk[start..end]);
+                    }
+                    if in_chunk {
+                        pending = Some((at, at + line.len() + 1));
+                    } else {
+                        log.push_line(line);
+                    }
+                }
+            }
+            deliver(reader.as_mut(), found, stream, line, text)
         });
+        if let Some((start, end)) = pending {
+            log.push_lines(&chunk[start..end]);
+        }
     }
 
     /// The cleaned output so far.
@@ -179,7 +205,8 @@ impl Report {
             log,
         } = &mut self;
         lines.finish(&mut |stream, line, text| {
-            deliver(reader.as_mut(), found, log, stream, line, text)
+            log.push_line(line);
+            deliver(reader.as_mut(), found, stream, line, text)
         });
         reader.finish(found);
         std::mem::take(found).apply(result, log);
@@ -206,15 +233,15 @@ fn redact_result(redactor: &Redactor, result: &mut TaskResult) {
     result.extra.values_mut().for_each(mask);
 }
 
+/// One line to the findings and the tool's reader (the caller puts it into
+/// the log).
 fn deliver(
     reader: &mut dyn Reader,
     found: &mut Findings,
-    log: &mut Log,
     stream: Stream,
     line: &[u8],
     text: Option<&str>,
 ) {
-    log.push_line(line);
     // Most output is UTF-8 (and then often checked with its chunk
     // already); the lossy copy only when it is not.
     let text = match text.map(Ok).unwrap_or_else(|| std::str::from_utf8(line)) {

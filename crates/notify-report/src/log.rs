@@ -45,21 +45,38 @@ impl Log {
 
     /// Appends one line (without its line end).
     pub fn push_line(&mut self, line: &[u8]) {
-        // Never more than about twice the limit and a line: reserve exactly
-        // that once, instead of letting the buffer double past it.
-        let most = self
-            .max_bytes
-            .saturating_mul(2)
-            .saturating_add(self.slack())
-            .saturating_add(line.len() + 1);
-        if self.buf.len() + line.len() + 1 > self.buf.capacity() {
-            self.buf.reserve_exact(most.saturating_sub(self.buf.len()));
-        }
+        self.reserve(line.len() + 1);
         self.buf.extend_from_slice(line);
         self.buf.push(b'\n');
+        self.trim();
+    }
+
+    /// Appends whole lines, each ending with `\n`, in one copy.
+    pub fn push_lines(&mut self, lines: &[u8]) {
+        self.reserve(lines.len());
+        self.buf.extend_from_slice(lines);
+        self.trim();
+    }
+
+    /// Makes room for `more` bytes: never more than about twice the limit
+    /// and a line, reserved exactly once, instead of letting the buffer
+    /// double past it.
+    fn reserve(&mut self, more: usize) {
+        if self.buf.len() + more > self.buf.capacity() {
+            let most = self
+                .max_bytes
+                .saturating_mul(2)
+                .saturating_add(self.slack())
+                .saturating_add(more);
+            self.buf.reserve_exact(most.saturating_sub(self.buf.len()));
+        }
+    }
+
+    /// Drops whole lines from the front once the kept lines are more than
+    /// the limit and its slack, down to the limit.
+    fn trim(&mut self) {
         let kept = self.buf.len() - self.start;
         if kept > self.max_bytes.saturating_add(self.slack()) {
-            // Drop whole lines from the front until the rest fits.
             let excess = kept - self.max_bytes;
             let from = self.start + excess;
             let next = memchr::memchr(b'\n', &self.buf[from..])

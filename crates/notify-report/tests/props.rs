@@ -106,6 +106,28 @@ fn feed(argv: &[&str], chunks: &[(bool, Vec<u8>)], outcome: Outcome) -> TaskResu
     result
 }
 
+/// The log holds the cleaned lines in order, however the output is cut
+/// into chunks (lines copied a block at a time or one by one alike).
+#[test]
+fn the_log_is_the_same_for_any_chunking() {
+    let output: &[u8] = b"plain one\nplain two\n\x1b[1mbold\x1b[0m\n 10%\r100%\nlast plain\nno end";
+    let want = "plain one\nplain two\nbold\n100%\nlast plain\nno end\n";
+    for size in 1..=output.len() {
+        let invocation = Invocation::parse(&["restic", "backup"], ToolChoice::Auto);
+        let mut report = Report::new(&invocation, &|_| None, 1 << 16);
+        for chunk in output.chunks(size) {
+            report.feed(Stream::Stdout, chunk);
+        }
+        let mut result = TaskResult::new("t", Outcome::Success);
+        let log = report.finish(&mut result);
+        assert_eq!(
+            String::from_utf8_lossy(log.bytes()),
+            want,
+            "chunks of {size}"
+        );
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(64))]
 
