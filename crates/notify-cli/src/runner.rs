@@ -11,6 +11,10 @@ use tokio::process::Command;
 
 use notify_report::{Report, Stream};
 
+/// How long a failed job's exit waits for notify's own stop signal, which
+/// the same Ctrl-C sent (see `Finished::interrupted`).
+const STOP_SIGNAL_GRACE: std::time::Duration = std::time::Duration::from_millis(50);
+
 /// How long output may keep coming after the command exited, from a
 /// background process that inherited its stdout or stderr.
 pub const OUTPUT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -253,11 +257,30 @@ impl Signals {
             return child.wait().await;
         };
         loop {
+            // Signals first: Ctrl-C reaches notify and the job together.
             let sig = tokio::select! {
-                status = child.wait() => return status,
+                biased;
                 _ = term.recv() => { forward(pid, libc::SIGTERM); libc::SIGTERM }
                 _ = hup.recv() => { forward(pid, libc::SIGHUP); libc::SIGHUP }
                 _ = int.recv() => libc::SIGINT,
+                status = child.wait() => {
+                    // The job's exit can be seen before notify's own Ctrl-C
+                    // (they arrive together, on different paths): a job
+                    // that failed gets a moment for it to show.
+                    if status.as_ref().is_ok_and(|s| !s.success()) && self.received.is_none() {
+                        let late = tokio::time::timeout(STOP_SIGNAL_GRACE, async {
+                            tokio::select! {
+                                _ = term.recv() => libc::SIGTERM,
+                                _ = hup.recv() => libc::SIGHUP,
+                                _ = int.recv() => libc::SIGINT,
+                            }
+                        });
+                        if let Ok(sig) = late.await {
+                            self.received = Some(sig);
+                        }
+                    }
+                    return status;
+                }
             };
             self.received.get_or_insert(sig);
         }
