@@ -36,3 +36,8 @@ pub use transport::{
 /// The JSON Schema of [`TaskResult`], as published in
 /// `crates/notify-core/task-result.schema.json`.
 pub const TASK_RESULT_SCHEMA: &str = include_str!("../task-result.schema.json");
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -416,3 +416,8 @@ mod tests {
         }
     }
 }
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

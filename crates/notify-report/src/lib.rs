@@ -251,3 +251,8 @@ fn deliver(
     found.remember(stream, &text);
     reader.line(stream, &text, found);
 }
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -272,3 +272,8 @@ mod tests {
         assert_eq!(store.is_some(), cfg!(feature = "keychain"));
     }
 }
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

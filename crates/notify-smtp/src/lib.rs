@@ -63,3 +63,8 @@ pub use notify_core::StubTransport;
 pub use providers::{Provider, Security};
 pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpSession, SmtpTransport};
 pub use stdout::{StdoutTransport, WriterTransport};
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -368,3 +368,8 @@ pub mod fuzzing {
         }
     }
 }
+
+/// The crate's README, whose examples run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
