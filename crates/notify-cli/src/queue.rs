@@ -1092,6 +1092,10 @@ mod sys {
         }
     }
 
+    #[allow(
+        unsafe_code,
+        reason = "flock(2) through libc; no std API before Rust 1.89"
+    )]
     fn try_flock(file: &File) -> io::Result<bool> {
         loop {
             // SAFETY: flock(2) has no memory-safety preconditions; the

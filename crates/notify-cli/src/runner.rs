@@ -297,6 +297,10 @@ impl Signals {
 }
 
 #[cfg(unix)]
+#[allow(
+    unsafe_code,
+    reason = "kill(2) through libc passes a signal on to the job"
+)]
 fn forward(pid: Option<u32>, sig: i32) {
     if let Some(pid) = pid.and_then(|p| i32::try_from(p).ok()) {
         // SAFETY: kill(2) has no memory-safety preconditions; the pid is our

@@ -19,6 +19,14 @@
 //! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
 //!   and desktop destinations (a recording D-Bus notification server), the
 //!   worst exit status; shell completions and the manual page.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
+#![allow(
+    unsafe_code,
+    reason = "tests send signals with kill(2) and count allocations"
+)]
 
 #[path = "cases/account.rs"]
 mod account;

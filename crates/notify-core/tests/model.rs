@@ -1,4 +1,8 @@
 //! The task-result model: JSON exchange format and its published schema.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use notify_core::{Outcome, TaskResult, TASK_RESULT_SCHEMA};
 use serde_json::Value;

@@ -1,4 +1,8 @@
 //! The level policy, cell by cell: every level × outcome × previous state.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use notify_core::{decide, Level, Outcome, PolicyOptions, Reason, Streak, TaskResult, TaskState};
 use time::macros::datetime;

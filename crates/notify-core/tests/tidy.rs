@@ -5,6 +5,10 @@
 //!   environment or clock access in its source.
 //! - Dependencies point inward (SPEC section 2): the library crates depend on
 //!   `notify-core` at most; only `notify-cli` depends on all of them.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -16,6 +16,10 @@
 //! - thousands of open descriptors, in child processes: a full backlog, a
 //!   descriptor above libdbus' `select()` limit.
 #![cfg(target_os = "linux")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::path::Path;
 use std::process::{Command, Output};

@@ -2,6 +2,10 @@
 //! when these tests were written), each checked against what `borg info
 //! --json` says of the archive it made, and on recorded borg 1.4.5 output
 //! (`tests/fixtures/borg/`, see its README.md).
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 mod common;
 

@@ -1,5 +1,13 @@
 //! Properties of every reader: no panic and bounded memory, whatever the
 //! bytes. A counting allocator measures the memory the report holds.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
+#![allow(
+    unsafe_code,
+    reason = "tests send signals with kill(2) and count allocations"
+)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicUsize, Ordering};

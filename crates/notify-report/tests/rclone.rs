@@ -4,6 +4,10 @@
 //! interrupted run. Each test prints `skipped:` and passes when rclone is
 //! not installed (except under `CI=true`); those that need another user
 //! run only as root.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 mod common;
 

@@ -1,6 +1,10 @@
 //! The restic reader against real restic runs (restic on PATH: skipped
 //! without it, except under CI) and against the output of other restic
 //! versions in `tests/fixtures/restic/` (see its README).
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 mod common;
 

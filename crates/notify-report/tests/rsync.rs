@@ -3,6 +3,10 @@
 //! destination (failures), an interrupted run, and `--info=progress2`.
 //! Each test prints `skipped:` and passes when rsync is not installed
 //! (except under `CI=true`); those that need another user run only as root.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 mod common;
 

@@ -407,6 +407,10 @@ fn spawn_reader<R: Read + Send + 'static>(
 
 /// Kills a helper that is still running, with everything in its process
 /// group on unix, and reaps it.
+#[allow(
+    unsafe_code,
+    reason = "kill(2) of the helper's process group through libc"
+)]
 fn stop(child: &mut std::process::Child) {
     #[cfg(unix)]
     {

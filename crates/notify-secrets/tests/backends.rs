@@ -1,6 +1,10 @@
 //! The env, file and command backends, for real: real files with real
 //! permissions, real child processes. Secrets are canaries that must never
 //! show up in an error or a Debug print.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use notify_secrets::{
     store_for, store_for_in, CommandStore, EnvStore, Error, ExposeSecret, FileStore, SecretRef,

@@ -12,6 +12,10 @@
 //! also when it fails. Secrets are canaries that must never show up in an
 //! error, a hint or a Debug print.
 #![cfg(all(feature = "keychain", target_os = "linux"))]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};

@@ -10,6 +10,10 @@
 //!
 //! The message is the one `notify send --task Bench --status failure
 //! --exit-code 1` sends in the bench.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::process::ExitCode;
 

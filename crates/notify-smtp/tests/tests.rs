@@ -13,6 +13,10 @@
 //! - `smtp`: `SmtpTransport` against a real aiosmtpd server (notify-testkit)
 //!   over real TLS: every security mode, AUTH mechanisms, certificate
 //!   checks, faults and their hints, batches, transcript redaction.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 mod util;
 

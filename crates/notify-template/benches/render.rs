@@ -5,6 +5,10 @@
 //! for subject + body.
 //!
 //! `cargo bench -p notify-template --bench render -- --warm-up-time 1 --measurement-time 3`
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::hint::black_box;
 

@@ -4,6 +4,10 @@
 //!
 //! Unless a case says otherwise it renders [`sample_result`] in English plain
 //! text with times shown at +01:00.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use notify_core::{Outcome, TaskResult};
 use notify_template::{

@@ -3,6 +3,10 @@
 //! ...) are checked by plain `cargo test` on a stable toolchain. With a
 //! nightly toolchain and cargo-fuzz, `cargo fuzz run parse` in this crate
 //! explores further from the same seeds.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::path::Path;
 

@@ -7,6 +7,10 @@
 //!   the values and the template text;
 //! - HTML values never carry markup;
 //! - literal text escaped with `escape` renders back to itself.
+#![allow(
+    clippy::unwrap_used,
+    reason = "test, bench and example code unwraps: a panic there says what failed"
+)]
 
 use std::collections::BTreeMap;
 
