@@ -29,11 +29,14 @@ pub const KEYCHAIN_SERVICE: &str = "notify";
 /// [`KeychainStore`] gives up with [`Error::Inaccessible`].
 pub const KEYCHAIN_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// `keychain`: the OS keychain, service `notify`, user = the account name.
+/// `keychain`: the OS keychain, service `notify` (or another, see
+/// [`KeychainStore::with_service`]), user = the account name.
 ///
-/// Its `Debug` shows the timeout only; no secret is ever kept in it.
+/// Its `Debug` shows the service and the timeout only; no secret is ever
+/// kept in it.
 #[derive(Debug, Clone)]
 pub struct KeychainStore {
+    service: String,
     timeout: Duration,
 }
 
@@ -47,8 +50,22 @@ impl KeychainStore {
     /// The OS keychain, with [`KEYCHAIN_TIMEOUT`].
     pub fn new() -> Self {
         KeychainStore {
+            service: KEYCHAIN_SERVICE.to_owned(),
             timeout: KEYCHAIN_TIMEOUT,
         }
+    }
+
+    /// Stores under `service` instead of [`KEYCHAIN_SERVICE`]: for a
+    /// program of your own that uses this crate, or tests that must not
+    /// touch notify's items.
+    pub fn with_service(mut self, service: impl Into<String>) -> Self {
+        self.service = service.into();
+        self
+    }
+
+    /// The keychain service the items are stored under.
+    pub fn service(&self) -> &str {
+        &self.service
     }
 
     /// Changes how long a call may take.
@@ -64,14 +81,15 @@ impl KeychainStore {
     fn call<T: Send + 'static>(
         &self,
         account: &str,
-        op: impl FnOnce(&str) -> Result<T, Error> + Send + 'static,
+        op: impl FnOnce(&str, &str) -> Result<T, Error> + Send + 'static,
     ) -> Result<T, Error> {
         let (tx, rx) = mpsc::channel();
         let owned = account.to_owned();
+        let service = self.service.clone();
         let spawned = std::thread::Builder::new()
             .name("notify-keychain".into())
             .spawn(move || {
-                let _ = tx.send(op(&owned));
+                let _ = tx.send(op(&service, &owned));
             });
         if let Err(e) = spawned {
             return Err(Error::Inaccessible {
@@ -102,7 +120,9 @@ impl SecretStore for KeychainStore {
     fn set(&self, account: &str, secret: &SecretString) -> Result<(), Error> {
         // The helper thread needs its own copy (zeroized when dropped).
         let secret = secret.clone();
-        self.call(account, move |account| native::set(account, &secret))
+        self.call(account, move |service, account| {
+            native::set(service, account, &secret)
+        })
     }
 
     fn delete(&self, account: &str) -> Result<(), Error> {
@@ -115,11 +135,10 @@ mod native {
     use keyring::Entry;
     use secrecy::{ExposeSecret, SecretSlice, SecretString};
 
-    use super::KEYCHAIN_SERVICE;
     use crate::Error;
 
     /// The platform's own store, named explicitly (see the module docs).
-    fn entry(account: &str) -> Result<Entry, Error> {
+    fn entry(service: &str, account: &str) -> Result<Entry, Error> {
         #[cfg(target_os = "linux")]
         let builder = keyring::secret_service::default_credential_builder();
         #[cfg(target_os = "macos")]
@@ -127,35 +146,35 @@ mod native {
         #[cfg(target_os = "windows")]
         let builder = keyring::windows::default_credential_builder();
         let credential = builder
-            .build(None, KEYCHAIN_SERVICE, account)
-            .map_err(|e| map_error(e, account))?;
+            .build(None, service, account)
+            .map_err(|e| map_error(e, service, account))?;
         Ok(Entry::new_with_credential(credential))
     }
 
-    pub(super) fn get(account: &str) -> Result<SecretString, Error> {
-        let entry = entry(account)?;
+    pub(super) fn get(service: &str, account: &str) -> Result<SecretString, Error> {
+        let entry = entry(service, account)?;
         match entry.get_password() {
             Ok(password) => Ok(SecretString::from(password)),
-            Err(e) => Err(map_error(e, account)),
+            Err(e) => Err(map_error(e, service, account)),
         }
     }
 
-    pub(super) fn set(account: &str, secret: &SecretString) -> Result<(), Error> {
-        entry(account)?
+    pub(super) fn set(service: &str, account: &str, secret: &SecretString) -> Result<(), Error> {
+        entry(service, account)?
             .set_password(secret.expose_secret())
-            .map_err(|e| map_error(e, account))
+            .map_err(|e| map_error(e, service, account))
     }
 
-    pub(super) fn delete(account: &str) -> Result<(), Error> {
-        match entry(account)?.delete_credential() {
+    pub(super) fn delete(service: &str, account: &str) -> Result<(), Error> {
+        match entry(service, account)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
-            Err(e) => Err(map_error(e, account)),
+            Err(e) => Err(map_error(e, service, account)),
         }
     }
 
     /// keyring's error as ours. keyring's errors can carry secret bytes
     /// (`BadEncoding`): only what is known to be safe is kept.
-    fn map_error(e: keyring::Error, account: &str) -> Error {
+    fn map_error(e: keyring::Error, service: &str, account: &str) -> Error {
         match e {
             keyring::Error::NoEntry => Error::NoEntry {
                 account: account.to_owned(),
@@ -183,8 +202,8 @@ mod native {
                 "the keychain refuses the {attribute} of account `{account}`: {reason}"
             )),
             keyring::Error::Ambiguous(items) => Error::Unsupported(format!(
-                "{} keychain items match service `{KEYCHAIN_SERVICE}` and account `{account}`; \
-                 delete the extra ones (e.g. `secret-tool clear service {KEYCHAIN_SERVICE} \
+                "{} keychain items match service `{service}` and account `{account}`; \
+                 delete the extra ones (e.g. `secret-tool clear service {service} \
                  username {account}` on Linux removes them all) and store the password again \
                  with `notify account set-password {account}`",
                 items.len()
@@ -323,15 +342,15 @@ mod native {
         }
     }
 
-    pub(super) fn get(_account: &str) -> Result<SecretString, Error> {
+    pub(super) fn get(_service: &str, _account: &str) -> Result<SecretString, Error> {
         Err(unsupported())
     }
 
-    pub(super) fn set(_account: &str, _secret: &SecretString) -> Result<(), Error> {
+    pub(super) fn set(_service: &str, _account: &str, _secret: &SecretString) -> Result<(), Error> {
         Err(unsupported())
     }
 
-    pub(super) fn delete(_account: &str) -> Result<(), Error> {
+    pub(super) fn delete(_service: &str, _account: &str) -> Result<(), Error> {
         Err(unsupported())
     }
 }
@@ -345,7 +364,7 @@ mod tests {
         let store = KeychainStore::new().with_timeout(Duration::from_millis(50));
         let start = std::time::Instant::now();
         let e = store
-            .call("work", |_| {
+            .call("work", |_, _| {
                 std::thread::sleep(Duration::from_secs(2));
                 Ok(())
             })
@@ -359,7 +378,7 @@ mod tests {
     fn a_panicking_call_is_an_error_not_a_panic() {
         let store = KeychainStore::new();
         let e = store
-            .call("work", |_| -> Result<(), Error> { panic!("boom") })
+            .call("work", |_, _| -> Result<(), Error> { panic!("boom") })
             .unwrap_err();
         assert!(matches!(e, Error::Inaccessible { .. }), "{e:?}");
     }
@@ -368,7 +387,10 @@ mod tests {
     fn debug_shows_no_secret_and_the_account_reaches_the_call() {
         let store = KeychainStore::new();
         assert!(!format!("{store:?}").contains("canary"));
-        let got = store.call("wörk", |a| Ok(a.to_owned())).unwrap();
+        let got = store.call("wörk", |_, a| Ok(a.to_owned())).unwrap();
         assert_eq!(got, "wörk");
+        let store = store.with_service("elsewhere");
+        let got = store.call("wörk", |s, _| Ok(s.to_owned())).unwrap();
+        assert_eq!(got, "elsewhere");
     }
 }

@@ -269,6 +269,30 @@ fn set_get_replace_delete() {
     assert!(!secret_tool_lookup(name).status.success());
 }
 
+/// `with_service` keeps its items apart from notify's own: `secret-tool`
+/// finds them under that service, and the default store does not see them.
+#[test]
+fn another_service_keeps_its_items_apart() {
+    let Some(store) = keychain() else { return };
+    let service = format!("notify-test-service-{}", std::process::id());
+    let other = store.clone().with_service(service.clone());
+    assert_eq!(other.service(), service);
+    assert_eq!(store.service(), KEYCHAIN_SERVICE);
+    let account = Account::new(&other, "service");
+    let name = account.name.as_str();
+
+    other.set(name, &SecretString::from(CANARY)).unwrap();
+    assert_eq!(other.get(name).unwrap().expose_secret(), CANARY);
+    let e = store.get(name).expect_err("not under notify's service");
+    assert!(matches!(e, Error::NoEntry { .. }), "{e:?}");
+    let out = Command::new("secret-tool")
+        .args(["lookup", "service", &service, "username", name])
+        .output()
+        .expect("secret-tool runs (libsecret-tools)");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), CANARY);
+    assert!(!secret_tool_lookup(name).status.success());
+}
+
 #[test]
 fn a_second_process_reads_what_we_stored() {
     let Some(store) = keychain() else { return };
