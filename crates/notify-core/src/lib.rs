@@ -23,16 +23,16 @@ mod policy;
 mod result;
 mod transport;
 
+/// The attribute [`Transport`] implementations need (`#[async_trait]`),
+/// re-exported so that a crate implementing one needs no dependency of its
+/// own on `async-trait`.
+pub use async_trait::async_trait;
 pub use error::ParseError;
 pub use exit_codes::{CustomExitCodes, ExitCodes, Preset};
 pub use policy::{
     decide, Decision, Level, PolicyOptions, Reason, Streak, TaskState, DEFAULT_REMIND_EVERY,
 };
 pub use result::{Outcome, TaskResult};
-/// The attribute [`Transport`] implementations need (`#[async_trait]`),
-/// re-exported so that a crate implementing one needs no dependency of its
-/// own on `async-trait`.
-pub use async_trait::async_trait;
 pub use transport::{
     Attachment, Delivery, ErrorKind, Notification, StubTransport, Transport, TransportError,
 };
