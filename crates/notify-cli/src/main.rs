@@ -97,12 +97,7 @@ pub fn emit_json(value: &impl serde::Serialize) -> Result<(), CliError> {
 
 /// This machine's name, for `##Computer Name##`.
 pub fn computer_name() -> String {
-    let name = gethostname::gethostname().to_string_lossy().into_owned();
-    if name.is_empty() {
-        "localhost".to_owned()
-    } else {
-        name
-    }
+    notify_smtp::system_hostname()
 }
 
 fn main() -> ExitCode {

@@ -56,6 +56,21 @@ mod transcript;
 mod x509;
 
 pub use error::Error;
+
+/// The computer's name (gethostname(2)), or `localhost` when it has none:
+/// one source for EHLO and Maildir file names, as for notify's
+/// `##Computer Name##`.
+pub fn system_hostname() -> String {
+    let name = gethostname::gethostname()
+        .to_string_lossy()
+        .trim()
+        .to_owned();
+    if name.is_empty() {
+        "localhost".to_owned()
+    } else {
+        name
+    }
+}
 pub use lettre::Message;
 pub use maildir::MaildirTransport;
 pub use message::{build_message, format_message, new_message_id, MAX_LINE_LEN, USER_AGENT};

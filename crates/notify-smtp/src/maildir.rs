@@ -50,13 +50,12 @@ impl MaildirTransport {
     pub fn new(root: impl Into<PathBuf>) -> Self {
         MaildirTransport {
             root: root.into(),
-            hostname: escape_hostname(&system_hostname()),
+            hostname: escape_hostname(&crate::system_hostname()),
         }
     }
 
-    /// Uses `hostname` in file names instead of the one read from
-    /// `/proc/sys/kernel/hostname` or `$HOSTNAME` (falling back to
-    /// `localhost`); e.g. pass `gethostname()` on systems without `/proc`.
+    /// Uses `hostname` in file names instead of the computer's name
+    /// (gethostname(2), `localhost` when it has none).
     /// `/` and `:` are escaped as `\057` and `\072`, as the Maildir
     /// specification asks.
     pub fn with_hostname(mut self, hostname: &str) -> Self {
@@ -191,16 +190,6 @@ pub(crate) fn crlf_to_lf(message: &[u8]) -> Vec<u8> {
         out.push(b);
     }
     out
-}
-
-fn system_hostname() -> String {
-    let from_proc = fs::read_to_string("/proc/sys/kernel/hostname").ok();
-    let from_env = || std::env::var("HOSTNAME").ok();
-    from_proc
-        .or_else(from_env)
-        .map(|name| name.trim().to_owned())
-        .filter(|name| !name.is_empty())
-        .unwrap_or_else(|| "localhost".to_owned())
 }
 
 /// Escapes `/` as `\057` and `:` as `\072` (the Maildir specification's

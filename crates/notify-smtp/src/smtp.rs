@@ -366,10 +366,14 @@ impl SmtpConfig {
         })?;
         let helo = match &self.helo_name {
             Some(name) => Helo::Fixed(parse_helo(name)?),
-            None => match ClientId::default() {
-                ClientId::Domain(name) if usable_hostname(&name) => Helo::Hostname(name),
-                _ => Helo::Literal,
-            },
+            None => {
+                let name = crate::system_hostname();
+                if usable_hostname(&name) {
+                    Helo::Hostname(name)
+                } else {
+                    Helo::Literal
+                }
+            }
         };
         Ok(Prepared {
             extra,
