@@ -16,44 +16,30 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{as_nobody, have, read, read_ended, run, sh, show, write_file, Run};
+use common::{
+    as_nobody, have, read, read_ended, run, sh, show, total_size, write_file, Run, Tree, FILES,
+};
 use notify_core::{Outcome, TaskResult};
 use notify_report::keys;
 
-/// The files of the sandbox's source tree: name and size.
-const FILES: &[(&str, usize)] = &[
-    ("a.txt", 1_000),
-    ("b.bin", 250_000),
-    ("c.bin", 70_001),
-    ("sub/d.txt", 12),
-    ("sub/deeper/e.bin", 33_333),
-];
-
-fn total_size() -> u64 {
-    FILES.iter().map(|(_, n)| *n as u64).sum()
-}
-
 /// A sandbox with `src/` holding [`FILES`] and an empty rclone config.
 struct Sandbox {
-    dir: tempfile::TempDir,
+    tree: Tree,
+}
+
+impl std::ops::Deref for Sandbox {
+    type Target = Tree;
+
+    fn deref(&self) -> &Tree {
+        &self.tree
+    }
 }
 
 impl Sandbox {
     fn new() -> Sandbox {
-        // Under /tmp, so that another user can reach it once it is theirs.
-        let dir = tempfile::Builder::new()
-            .prefix("notify-rclone-")
-            .tempdir_in("/tmp")
-            .expect("a temporary directory");
-        for (name, size) in FILES {
-            write_file(&dir.path().join("src").join(name), *size);
-        }
-        std::fs::write(dir.path().join("rclone.conf"), "").expect("a config");
-        Sandbox { dir }
-    }
-
-    fn path(&self, rel: &str) -> String {
-        self.dir.path().join(rel).display().to_string()
+        let tree = Tree::new("notify-rclone-");
+        std::fs::write(tree.dir.path().join("rclone.conf"), "").expect("a config");
+        Sandbox { tree }
     }
 
     /// `rclone --config CONF` followed by `args`.

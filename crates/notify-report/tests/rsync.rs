@@ -15,44 +15,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{as_nobody, have, read, run, sh, show, write_file, Run};
+use common::{as_nobody, have, read, run, sh, show, total_size, write_file, Run, Tree, FILES};
 use notify_core::{ExitCodes, Outcome, TaskResult};
 use notify_report::{keys, Tool};
 
-/// The files of the sandbox's source tree: name and size.
-const FILES: &[(&str, usize)] = &[
-    ("a.txt", 1_000),
-    ("b.bin", 250_000),
-    ("c.bin", 70_001),
-    ("sub/d.txt", 12),
-    ("sub/deeper/e.bin", 33_333),
-];
-
-fn total_size() -> u64 {
-    FILES.iter().map(|(_, n)| *n as u64).sum()
-}
-
 /// A sandbox with `src/` holding [`FILES`]; `dst` is not created.
-struct Sandbox {
-    dir: tempfile::TempDir,
-}
-
-impl Sandbox {
-    fn new() -> Sandbox {
-        // Under /tmp, so that another user can reach it once it is theirs.
-        let dir = tempfile::Builder::new()
-            .prefix("notify-rsync-")
-            .tempdir_in("/tmp")
-            .expect("a temporary directory");
-        for (name, size) in FILES {
-            write_file(&dir.path().join("src").join(name), *size);
-        }
-        Sandbox { dir }
-    }
-
-    fn path(&self, rel: &str) -> String {
-        self.dir.path().join(rel).display().to_string()
-    }
+fn sandbox() -> Tree {
+    Tree::new("notify-rsync-")
 }
 
 /// The number after `label` in rsync's output (`1,234` → 1234).
@@ -77,7 +46,7 @@ fn a_good_run_with_stats() {
     if !have("rsync") {
         return;
     }
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
     let argv = ["rsync", "-a", "--stats", &src, &dst];
     let out = run(&argv, &[], sb.dir.path());
@@ -121,7 +90,7 @@ fn human_readable_stats() {
         return;
     }
     for (h, unit) in [("-h", 1000.0), ("-hh", 1024.0)] {
-        let sb = Sandbox::new();
+        let sb = sandbox();
         let (src, dst) = (sb.path("src/"), sb.path("dst/"));
         let argv = ["rsync", "-a", h, "--stats", &src, &dst];
         let out = run(&argv, &[], sb.dir.path());
@@ -143,7 +112,7 @@ fn itemized_changes_without_stats() {
     if !have("rsync") {
         return;
     }
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
     write_file(&sb.dir.path().join("dst/old"), 10);
     let argv = ["rsync", "-avi", "--delete", &src, &dst];
@@ -166,7 +135,7 @@ fn an_unreadable_file_is_a_warning() {
     let Some(mut argv) = as_nobody() else {
         return;
     };
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let secret = sb.path("src/secret");
     write_file(Path::new(&secret), 100);
     sh(&["chown", "-R", "nobody:nogroup", &sb.path("")]);
@@ -205,7 +174,7 @@ fn a_missing_source_is_a_partial_transfer() {
     if !have("rsync") {
         return;
     }
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (src, dst) = (sb.path("nonexistent/"), sb.path("dst/"));
     let argv = ["rsync", "-a", &src, &dst];
     let out = run(&argv, &[], sb.dir.path());
@@ -228,7 +197,7 @@ fn a_missing_destination_is_a_failure() {
     if !have("rsync") {
         return;
     }
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("no/such/dir/"));
     let argv = ["rsync", "-a", &src, &dst];
     let out = run(&argv, &[], sb.dir.path());
@@ -253,7 +222,7 @@ fn an_unwritable_destination_is_a_failure() {
     let Some(mut argv) = as_nobody() else {
         return;
     };
-    let sb = Sandbox::new();
+    let sb = sandbox();
     // The sandbox stays root's: nobody may read it, not write to it.
     sh(&["chmod", "755", &sb.path("")]);
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
@@ -318,7 +287,7 @@ fn an_interrupted_run_is_cancelled() {
         return;
     }
     for signal in ["-INT", "-TERM"] {
-        let sb = Sandbox::new();
+        let sb = sandbox();
         let src = format!("{}/", big_tree(sb.dir.path()).display());
         let dst = sb.path("dst/");
         let argv = ["rsync", "-a", "--stats", "--bwlimit=1000", &src, &dst];
@@ -345,7 +314,7 @@ fn progress2_makes_a_readable_log() {
     if !have("rsync") {
         return;
     }
-    let sb = Sandbox::new();
+    let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
     let argv = ["rsync", "-a", "--info=progress2", "--stats", &src, &dst];
     let out = run(&argv, &[], sb.dir.path());

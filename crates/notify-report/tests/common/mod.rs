@@ -136,6 +136,45 @@ pub fn write_file(path: &Path, size: usize) {
     std::fs::write(path, data).expect("a file");
 }
 
+/// The files of a [`Tree`]'s source: name and size.
+pub const FILES: &[(&str, usize)] = &[
+    ("a.txt", 1_000),
+    ("b.bin", 250_000),
+    ("c.bin", 70_001),
+    ("sub/d.txt", 12),
+    ("sub/deeper/e.bin", 33_333),
+];
+
+/// The bytes of [`FILES`].
+pub fn total_size() -> u64 {
+    FILES.iter().map(|(_, n)| *n as u64).sum()
+}
+
+/// A sandbox under /tmp (so that another user can reach it once it is
+/// theirs) with `src/` holding [`FILES`]; `dst` is not created.
+pub struct Tree {
+    pub dir: tempfile::TempDir,
+}
+
+impl Tree {
+    /// A new tree in a directory named `prefix…`.
+    pub fn new(prefix: &str) -> Tree {
+        let dir = tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in("/tmp")
+            .expect("a temporary directory");
+        for (name, size) in FILES {
+            write_file(&dir.path().join("src").join(name), *size);
+        }
+        Tree { dir }
+    }
+
+    /// A path below the tree, as text.
+    pub fn path(&self, rel: &str) -> String {
+        self.dir.path().join(rel).display().to_string()
+    }
+}
+
 /// A run's output and exit code, for assertion messages.
 pub fn show(run: &Run) -> String {
     format!(
