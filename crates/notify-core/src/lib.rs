@@ -33,8 +33,11 @@ pub use policy::{
     decide, Decision, Level, PolicyOptions, Reason, Streak, TaskState, DEFAULT_REMIND_EVERY,
 };
 pub use result::{Outcome, TaskResult};
+#[cfg(feature = "mock")]
+pub use transport::MockTransport;
 pub use transport::{
-    Attachment, Delivery, ErrorKind, Notification, StubTransport, Transport, TransportError,
+    Attachment, BatchReport, Delivery, ErrorKind, Notification, StubTransport, Transport,
+    TransportError,
 };
 
 /// The JSON Schema of [`TaskResult`], as published in
