@@ -236,7 +236,7 @@ impl ServerCertVerifier for Verifier {
 
 /// Whether an X.509 certificate names itself as its issuer.
 fn is_self_signed(cert: &[u8]) -> bool {
-    x509::issuer_and_subject(cert).is_some_and(|(issuer, subject)| issuer == subject)
+    x509::is_self_issued(cert)
 }
 
 /// A TCP stream that keeps the first bytes the server sends, so a failed

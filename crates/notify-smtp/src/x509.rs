@@ -1,148 +1,53 @@
-//! A small DER reader for the few parts of an X.509 certificate that
-//! `notify doctor` shows: subject, issuer, validity and the
-//! subjectAltName DNS names and IP addresses.
+//! The few parts of an X.509 certificate that `notify doctor` shows:
+//! subject, issuer, validity and the subjectAltName DNS names and IP
+//! addresses.
 //!
-//! It reads what a server sent before (or without) trusting it, so it
-//! trusts nothing: every length is checked against the bytes that are
-//! there, nothing is indexed without a bound, and anything it cannot read
-//! makes [`Certificate::parse`] return `None` rather than a guess. Text
-//! taken from a certificate is cleaned for the terminal (control
-//! characters escaped, length capped) before anyone prints it.
+//! The parsing is RustCrypto's `x509-cert` (strict DER); this module only
+//! maps its types into the plain [`Certificate`] and [`Name`] the doctor
+//! prints. It reads what a server sent before (or without) trusting it, so
+//! anything the parser refuses makes [`Certificate::parse`] return `None`
+//! (shown as "a certificate notify cannot decode"), never a guess or a
+//! panic. Text taken from a certificate is cleaned for the terminal
+//! (control characters escaped, length capped) before anyone prints it.
 //!
 //! It does not verify anything: that is webpki's job (see `tls.rs`).
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-use time::{Date, Month, OffsetDateTime, PrimitiveDateTime, Time};
-
-/// Universal tags used here.
-const SEQUENCE: u8 = 0x30;
-const SET: u8 = 0x31;
-const INTEGER: u8 = 0x02;
-const BOOLEAN: u8 = 0x01;
-const OCTET_STRING: u8 = 0x04;
-const OID: u8 = 0x06;
-const UTC_TIME: u8 = 0x17;
-const GENERALIZED_TIME: u8 = 0x18;
-/// Context tags inside a certificate.
-const VERSION: u8 = 0xa0;
-const EXTENSIONS: u8 = 0xa3;
-/// GeneralName choices (IMPLICIT, primitive).
-const DNS_NAME: u8 = 0x82;
-const IP_ADDRESS: u8 = 0x87;
-/// id-ce-subjectAltName, 2.5.29.17.
-const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+use time::OffsetDateTime;
+use x509_cert::certificate::{CertificateInner, Profile};
+use x509_cert::der::asn1::Any;
+use x509_cert::der::oid::{AssociatedOid, ObjectIdentifier};
+use x509_cert::der::{Decode, Encode, Tagged};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::SubjectAltName;
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::time::Time;
 
 /// The longest text kept from a certificate field.
 const MAX_TEXT: usize = 200;
 
-/// One DER element.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Der<'a> {
-    /// The identifier octet (class, constructed bit, tag number).
-    pub tag: u8,
-    /// The whole element, header included.
-    pub whole: &'a [u8],
-    /// Its contents.
-    pub content: &'a [u8],
-    /// What follows it.
-    pub rest: &'a [u8],
-}
+/// RFC 5280 parsing without the serial-number rule: the doctor shows a
+/// certificate whose serial is negative or too long rather than calling it
+/// undecodable (webpki judges it; this module only describes it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Lenient;
 
-/// Parses the DER element at the start of `input`: one identifier octet
-/// (the multi-octet form for tag numbers above 30 is refused: X.509 does
-/// not use it), a definite length of at most four octets, and that many
-/// content octets, all present.
-pub(crate) fn der_element(input: &[u8]) -> Option<Der<'_>> {
-    let tag = *input.first()?;
-    if tag & 0x1f == 0x1f {
-        return None;
+impl Profile for Lenient {
+    fn check_serial_number(_: &SerialNumber<Self>) -> x509_cert::der::Result<()> {
+        Ok(())
     }
-    let first = *input.get(1)?;
-    let (len, header) = if first < 0x80 {
-        (usize::from(first), 2usize)
-    } else {
-        let n = usize::from(first & 0x7f);
-        // 0x80 is the indefinite length of BER, not DER.
-        if n == 0 || n > 4 {
-            return None;
-        }
-        let mut len = 0usize;
-        for i in 0..n {
-            len = len.checked_mul(256)? | usize::from(*input.get(2 + i)?);
-        }
-        (len, 2 + n)
-    };
-    let end = header.checked_add(len)?;
-    let whole = input.get(..end)?;
-    Some(Der {
-        tag,
-        whole,
-        content: whole.get(header..)?,
-        rest: input.get(end..)?,
-    })
 }
 
-/// The element at the start of `input`, if it has tag `tag`.
-fn expect(input: &[u8], tag: u8) -> Option<Der<'_>> {
-    der_element(input).filter(|e| e.tag == tag)
+fn decode(der: &[u8]) -> Option<CertificateInner<Lenient>> {
+    CertificateInner::<Lenient>::from_der(der).ok()
 }
 
-/// The elements of a constructed value, in order; `None` when any of them
-/// is malformed.
-fn children(mut content: &[u8]) -> Option<Vec<Der<'_>>> {
-    let mut out = Vec::new();
-    while !content.is_empty() {
-        let e = der_element(content)?;
-        content = e.rest;
-        out.push(e);
-    }
-    Some(out)
-}
-
-/// The fields of a TBSCertificate this module reads.
-struct Tbs<'a> {
-    issuer: Der<'a>,
-    validity: Der<'a>,
-    subject: Der<'a>,
-    /// The contents of `extensions [3]`, when present.
-    extensions: Option<&'a [u8]>,
-}
-
-fn tbs(cert: &[u8]) -> Option<Tbs<'_>> {
-    let certificate = expect(cert, SEQUENCE)?;
-    let tbs = expect(certificate.content, SEQUENCE)?;
-    let mut rest = tbs.content;
-    if rest.first() == Some(&VERSION) {
-        rest = der_element(rest)?.rest;
-    }
-    let serial = expect(rest, INTEGER)?;
-    let signature = expect(serial.rest, SEQUENCE)?;
-    let issuer = expect(signature.rest, SEQUENCE)?;
-    let validity = expect(issuer.rest, SEQUENCE)?;
-    let subject = expect(validity.rest, SEQUENCE)?;
-    let spki = expect(subject.rest, SEQUENCE)?;
-    // issuerUniqueID [1], subjectUniqueID [2] (both rare), extensions [3].
-    let mut extensions = None;
-    for e in children(spki.rest)? {
-        if e.tag == EXTENSIONS {
-            extensions = Some(e.content);
-        }
-    }
-    Some(Tbs {
-        issuer,
-        validity,
-        subject,
-        extensions,
-    })
-}
-
-/// The encoded issuer and subject names of a certificate, for comparing
-/// them byte for byte.
-pub(crate) fn issuer_and_subject(cert: &[u8]) -> Option<(&[u8], &[u8])> {
-    let tbs = tbs(cert)?;
-    Some((tbs.issuer.whole, tbs.subject.whole))
+/// Whether a DER certificate names itself as its issuer; `false` when it
+/// cannot be read.
+pub(crate) fn is_self_issued(der: &[u8]) -> bool {
+    decode(der).is_some_and(|c| c.tbs_certificate.issuer == c.tbs_certificate.subject)
 }
 
 /// What `notify doctor` shows of a certificate.
@@ -156,31 +61,47 @@ pub(crate) struct Certificate {
     pub dns_names: Vec<String>,
     /// subjectAltName iPAddress entries, in order.
     pub ip_addresses: Vec<IpAddr>,
-    /// The issuer name is the subject name (byte for byte).
+    /// The issuer name is the subject name.
     pub self_issued: bool,
 }
 
 impl Certificate {
-    /// Reads a DER certificate; `None` for anything it cannot read
-    /// completely (never a panic).
+    /// Reads a DER certificate; `None` for anything `x509-cert` refuses
+    /// (never a panic), and for a subjectAltName extension it cannot read.
     pub(crate) fn parse(der: &[u8]) -> Option<Certificate> {
-        let tbs = tbs(der)?;
-        let (not_before, not_after) = validity(tbs.validity.content)?;
+        let tbs = decode(der)?.tbs_certificate;
         let mut dns_names = Vec::new();
         let mut ip_addresses = Vec::new();
-        if let Some(extensions) = tbs.extensions {
-            if let Some(san) = find_extension(extensions, SUBJECT_ALT_NAME)? {
-                read_general_names(san, &mut dns_names, &mut ip_addresses)?;
+        let san = tbs
+            .extensions
+            .iter()
+            .flatten()
+            .find(|e| e.extn_id == SubjectAltName::OID);
+        if let Some(san) = san {
+            let san = SubjectAltName::from_der(san.extn_value.as_bytes()).ok()?;
+            for name in &san.0 {
+                match name {
+                    GeneralName::DnsName(dns) => dns_names.push(clean(dns.as_str())),
+                    GeneralName::IpAddress(ip) => {
+                        if let Ok(v4) = <[u8; 4]>::try_from(ip.as_bytes()) {
+                            ip_addresses.push(IpAddr::V4(Ipv4Addr::from(v4)));
+                        } else if let Ok(v6) = <[u8; 16]>::try_from(ip.as_bytes()) {
+                            ip_addresses.push(IpAddr::V6(Ipv6Addr::from(v6)));
+                        }
+                    }
+                    // E-mail, URI, ... are not names a server is reached by.
+                    _ => {}
+                }
             }
         }
         Some(Certificate {
-            subject: Name::parse(tbs.subject.content)?,
-            issuer: Name::parse(tbs.issuer.content)?,
-            not_before,
-            not_after,
+            subject: Name::from_x509(&tbs.subject),
+            issuer: Name::from_x509(&tbs.issuer),
+            not_before: time_value(tbs.validity.not_before)?,
+            not_after: time_value(tbs.validity.not_after)?,
             dns_names,
             ip_addresses,
-            self_issued: tbs.issuer.whole == tbs.subject.whole,
+            self_issued: tbs.issuer == tbs.subject,
         })
     }
 
@@ -194,91 +115,10 @@ impl Certificate {
     }
 }
 
-/// `Ok(Some(value))` of the first extension with `oid` in `Extensions`;
-/// `Ok(None)` without one; `None` when the list is malformed.
-fn find_extension<'a>(extensions: &'a [u8], oid: &[u8]) -> Option<Option<&'a [u8]>> {
-    let list = expect(extensions, SEQUENCE)?;
-    for ext in children(list.content)? {
-        if ext.tag != SEQUENCE {
-            return None;
-        }
-        let id = expect(ext.content, OID)?;
-        let mut rest = id.rest;
-        if let Some(critical) = expect(rest, BOOLEAN) {
-            rest = critical.rest;
-        }
-        let value = expect(rest, OCTET_STRING)?;
-        if id.content == oid {
-            return Some(Some(value.content));
-        }
-    }
-    Some(None)
-}
-
-/// Reads `GeneralNames`; other kinds of name (e-mail, URI, ...) are
-/// skipped, and so is an address of an impossible length.
-fn read_general_names(san: &[u8], dns: &mut Vec<String>, ips: &mut Vec<IpAddr>) -> Option<()> {
-    let names = expect(san, SEQUENCE)?;
-    if !names.rest.is_empty() {
-        return None;
-    }
-    for name in children(names.content)? {
-        match name.tag {
-            DNS_NAME => dns.push(clean(&String::from_utf8_lossy(name.content))),
-            IP_ADDRESS => {
-                if let Ok(v4) = <[u8; 4]>::try_from(name.content) {
-                    ips.push(IpAddr::V4(Ipv4Addr::from(v4)));
-                } else if let Ok(v6) = <[u8; 16]>::try_from(name.content) {
-                    ips.push(IpAddr::V6(Ipv6Addr::from(v6)));
-                }
-            }
-            _ => {}
-        }
-    }
-    Some(())
-}
-
-fn validity(content: &[u8]) -> Option<(OffsetDateTime, OffsetDateTime)> {
-    let not_before = der_element(content)?;
-    let not_after = der_element(not_before.rest)?;
-    Some((time_value(&not_before)?, time_value(&not_after)?))
-}
-
-/// A UTCTime (`YYMMDDHHMMSSZ`; years 50-99 are 19xx, RFC 5280) or a
-/// GeneralizedTime (`YYYYMMDDHHMMSSZ`), in UTC.
-fn time_value(e: &Der<'_>) -> Option<OffsetDateTime> {
-    let text = e.content;
-    let (year, rest) = match e.tag {
-        UTC_TIME => {
-            let yy = i32::from(two_digits(text.get(..2)?)?);
-            (if yy >= 50 { 1900 + yy } else { 2000 + yy }, text.get(2..)?)
-        }
-        GENERALIZED_TIME => {
-            let hi = i32::from(two_digits(text.get(..2)?)?);
-            let lo = i32::from(two_digits(text.get(2..4)?)?);
-            (hi * 100 + lo, text.get(4..)?)
-        }
-        _ => return None,
-    };
-    // MMDDHHMMSSZ, the seconds optional (only old UTCTime omits them).
-    let (digits, zone) = rest.split_at(rest.len().checked_sub(1)?);
-    if zone != b"Z" || (digits.len() != 10 && digits.len() != 8) {
-        return None;
-    }
-    let field = |i: usize| digits.get(i..i + 2).and_then(two_digits);
-    let month = Month::try_from(field(0)?).ok()?;
-    let date = Date::from_calendar_date(year, month, field(2)?).ok()?;
-    let second = if digits.len() == 10 { field(8)? } else { 0 };
-    // A leap second (60) is kept as 59.
-    let time = Time::from_hms(field(4)?, field(6)?, second.min(59)).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_utc())
-}
-
-fn two_digits(bytes: &[u8]) -> Option<u8> {
-    match bytes {
-        [a, b] if a.is_ascii_digit() && b.is_ascii_digit() => Some((a - b'0') * 10 + (b - b'0')),
-        _ => None,
-    }
+/// A UTCTime or GeneralizedTime (both in UTC, as DER requires).
+fn time_value(t: Time) -> Option<OffsetDateTime> {
+    let secs = i64::try_from(t.to_unix_duration().as_secs()).ok()?;
+    OffsetDateTime::from_unix_timestamp(secs).ok()
 }
 
 /// A distinguished name: its relative names in order, each with one or
@@ -289,27 +129,18 @@ pub(crate) struct Name {
 }
 
 impl Name {
-    fn parse(content: &[u8]) -> Option<Name> {
-        let mut rdns = Vec::new();
-        for rdn in children(content)? {
-            if rdn.tag != SET {
-                return None;
-            }
-            let mut attributes = Vec::new();
-            for pair in children(rdn.content)? {
-                if pair.tag != SEQUENCE {
-                    return None;
-                }
-                let oid = expect(pair.content, OID)?;
-                let value = der_element(oid.rest)?;
-                if !value.rest.is_empty() {
-                    return None;
-                }
-                attributes.push((attribute_name(oid.content)?, string_value(&value)));
-            }
-            rdns.push(attributes);
-        }
-        Some(Name { rdns })
+    fn from_x509(name: &x509_cert::name::Name) -> Name {
+        let rdns = name
+            .0
+            .iter()
+            .map(|rdn| {
+                rdn.0
+                    .iter()
+                    .map(|pair| (attribute_name(&pair.oid), string_value(&pair.value)))
+                    .collect()
+            })
+            .collect();
+        Name { rdns }
     }
 
     /// The first value of attribute `key` (`CN`, `O`, ...).
@@ -354,8 +185,8 @@ impl fmt::Display for Name {
 }
 
 /// The short name of an attribute type (OpenSSL's), else its dotted OID.
-fn attribute_name(oid: &[u8]) -> Option<String> {
-    let known = match oid {
+fn attribute_name(oid: &ObjectIdentifier) -> String {
+    let known = match oid.as_bytes() {
         [0x55, 0x04, 0x03] => "CN",
         [0x55, 0x04, 0x04] => "SN",
         [0x55, 0x04, 0x05] => "serialNumber",
@@ -374,75 +205,32 @@ fn attribute_name(oid: &[u8]) -> Option<String> {
         [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x19] => "DC",
         [0x09, 0x92, 0x26, 0x89, 0x93, 0xf2, 0x2c, 0x64, 0x01, 0x01] => "UID",
         [0x2b, 0x06, 0x01, 0x04, 0x01, 0x82, 0x37, 0x3c, 0x02, 0x01, 0x03] => "jurisdictionC",
-        _ => return dotted_oid(oid),
+        _ => return oid.to_string(),
     };
-    Some(known.to_owned())
-}
-
-/// `2.5.4.3` from the encoded OID; `None` for an empty, unterminated or
-/// oversized one.
-fn dotted_oid(bytes: &[u8]) -> Option<String> {
-    let mut arcs: Vec<u64> = Vec::new();
-    let mut value: u64 = 0;
-    let mut pending = false;
-    for &b in bytes {
-        if !pending && b == 0x80 {
-            return None; // a leading 0x80 is not minimal
-        }
-        value = value.checked_mul(128)?.checked_add(u64::from(b & 0x7f))?;
-        pending = b & 0x80 != 0;
-        if !pending {
-            arcs.push(value);
-            value = 0;
-        }
-    }
-    let (&first, rest) = arcs.split_first()?;
-    if pending {
-        return None;
-    }
-    let (a, b) = match first {
-        0..=39 => (0, first),
-        40..=79 => (1, first - 40),
-        _ => (2, first - 80),
-    };
-    let mut out = format!("{a}.{b}");
-    for arc in rest {
-        out.push('.');
-        out.push_str(&arc.to_string());
-    }
-    Some(out)
+    known.to_owned()
 }
 
 /// An attribute value as text: the string types X.509 uses, else `#` and
 /// the hex of the whole element (as OpenSSL shows it).
-fn string_value(e: &Der<'_>) -> String {
-    let text = match e.tag {
+fn string_value(value: &Any) -> String {
+    let content = value.value();
+    let text = match u8::from(value.tag()) {
         // UTF8String, PrintableString, IA5String, VisibleString, NumericString
-        0x0c | 0x13 | 0x16 | 0x1a | 0x12 => String::from_utf8_lossy(e.content).into_owned(),
+        0x0c | 0x13 | 0x16 | 0x1a | 0x12 => String::from_utf8_lossy(content).into_owned(),
         // TeletexString: in practice Latin-1.
-        0x14 => e.content.iter().map(|&b| char::from(b)).collect(),
+        0x14 => content.iter().map(|&b| char::from(b)).collect(),
         // BMPString: UTF-16BE.
         0x1e => {
-            let units = e
-                .content
+            let units = content
                 .chunks(2)
                 .map(|c| u16::from_be_bytes([c[0], *c.get(1).unwrap_or(&0)]));
             char::decode_utf16(units)
                 .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
                 .collect()
         }
-        // UniversalString: UTF-32BE.
-        0x1c => e
-            .content
-            .chunks(4)
-            .map(|c| {
-                let mut word = [0u8; 4];
-                word[..c.len()].copy_from_slice(c);
-                char::from_u32(u32::from_be_bytes(word)).unwrap_or(char::REPLACEMENT_CHARACTER)
-            })
-            .collect(),
         _ => {
-            let hex: String = e.whole.iter().map(|b| format!("{b:02X}")).collect();
+            let whole = value.to_der().unwrap_or_else(|_| content.to_vec());
+            let hex: String = whole.iter().map(|b| format!("{b:02X}")).collect();
             format!("#{hex}")
         }
     };
@@ -472,6 +260,26 @@ pub(crate) fn clean(text: &str) -> String {
 mod tests {
     use super::*;
 
+    // Universal and context tags of the hand-made certificates.
+    const SEQUENCE: u8 = 0x30;
+    const SET: u8 = 0x31;
+    const INTEGER: u8 = 0x02;
+    const BOOLEAN: u8 = 0x01;
+    const OCTET_STRING: u8 = 0x04;
+    const OID: u8 = 0x06;
+    const UTC_TIME: u8 = 0x17;
+    const GENERALIZED_TIME: u8 = 0x18;
+    const VERSION: u8 = 0xa0;
+    const EXTENSIONS: u8 = 0xa3;
+    const DNS_NAME: u8 = 0x82;
+    const IP_ADDRESS: u8 = 0x87;
+    /// id-ce-subjectAltName, 2.5.29.17.
+    const SUBJECT_ALT_NAME: &[u8] = &[0x55, 0x1d, 0x11];
+    /// ecdsa-with-SHA256, 1.2.840.10045.4.3.2.
+    const ECDSA_SHA256: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02];
+    /// id-ecPublicKey, 1.2.840.10045.2.1.
+    const EC_PUBLIC_KEY: &[u8] = &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x02, 0x01];
+
     /// A DER element with a definite length.
     fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
         let mut out = vec![tag];
@@ -500,23 +308,36 @@ mod tests {
 
     /// A hand-made certificate: v1 unless `extensions` is given.
     fn cert(subject: Vec<u8>, validity: Vec<u8>, extensions: Option<Vec<u8>>) -> Vec<u8> {
+        cert_with_serial(&[1], subject, validity, extensions)
+    }
+
+    fn cert_with_serial(
+        serial: &[u8],
+        subject: Vec<u8>,
+        validity: Vec<u8>,
+        extensions: Option<Vec<u8>>,
+    ) -> Vec<u8> {
         let mut tbs = Vec::new();
         if extensions.is_some() {
             tbs.push(tlv(VERSION, &tlv(INTEGER, &[2])));
         }
-        tbs.push(tlv(INTEGER, &[1]));
-        tbs.push(seq(&[tlv(
-            OID,
-            &[0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02],
-        )]));
+        tbs.push(tlv(INTEGER, serial));
+        tbs.push(seq(&[tlv(OID, ECDSA_SHA256)]));
         tbs.push(name(b"Issuer CA", 0x13));
         tbs.push(validity);
         tbs.push(subject);
-        tbs.push(seq(&[seq(&[tlv(OID, &[0x2a])]), tlv(0x03, &[0, 4, 1])]));
+        tbs.push(seq(&[
+            seq(&[tlv(OID, EC_PUBLIC_KEY)]),
+            tlv(0x03, &[0, 4, 1]),
+        ]));
         if let Some(ext) = extensions {
             tbs.push(tlv(EXTENSIONS, &ext));
         }
-        seq(&[seq(&tbs), seq(&[tlv(OID, &[0x2a])]), tlv(0x03, &[0, 1])])
+        seq(&[
+            seq(&tbs),
+            seq(&[tlv(OID, ECDSA_SHA256)]),
+            tlv(0x03, &[0, 1]),
+        ])
     }
 
     fn times(a: &[u8], b: &[u8]) -> Vec<u8> {
@@ -529,30 +350,6 @@ mod tests {
             tlv(BOOLEAN, &[0xff]),
             tlv(OCTET_STRING, &seq(names)),
         ])])
-    }
-
-    #[test]
-    fn der_length_forms() {
-        assert_eq!(
-            der_element(&[0x30, 0x01, 0xff]).map(|e| e.content),
-            Some(&[0xff][..])
-        );
-        let long = [&[0x30, 0x81, 0x02][..], &[1, 2, 3]].concat();
-        let e = der_element(&long).unwrap();
-        assert_eq!(
-            (e.tag, e.whole.len(), e.content, e.rest),
-            (0x30, 5, &[1, 2][..], &[3][..])
-        );
-        assert!(der_element(&[0x30, 0x05, 1]).is_none(), "short content");
-        assert!(der_element(&[0x30]).is_none(), "no length");
-        assert!(der_element(&[]).is_none());
-        assert!(der_element(&[0x30, 0x80, 0, 0]).is_none(), "indefinite");
-        assert!(
-            der_element(&[0x30, 0x85, 1, 1, 1, 1, 1]).is_none(),
-            "5 octets"
-        );
-        assert!(der_element(&[0x1f, 0x81, 0x01, 0x00]).is_none(), "high tag");
-        assert!(der_element(&[0x30, 0x84, 0xff, 0xff, 0xff, 0xff]).is_none());
     }
 
     #[test]
@@ -578,13 +375,14 @@ mod tests {
         assert_eq!(c.not_after.to_string(), "2051-06-30 23:59:59.0 +00:00:00");
         assert_eq!(c.names(), ["mail.example.com", "192.0.2.1", "2001:db8::1"]);
         assert!(!c.self_issued);
+        assert!(!is_self_issued(&der));
 
-        // v1: no version, no extensions; 19xx UTCTime without seconds.
+        // v1: no version, no extensions; a 19xx UTCTime.
         let v1 = cert(
             name(b"old", 0x13),
             seq(&[
-                tlv(UTC_TIME, b"9901010000Z"),
-                tlv(UTC_TIME, b"491231235960Z"),
+                tlv(UTC_TIME, b"990101000000Z"),
+                tlv(UTC_TIME, b"491231235959Z"),
             ]),
             None,
         );
@@ -592,15 +390,37 @@ mod tests {
         assert_eq!(c.not_before.year(), 1999);
         assert_eq!((c.not_after.year(), c.not_after.second()), (2049, 59));
         assert!(c.names().is_empty());
+
+        // Self-issued: the issuer's name is the subject's.
+        let own = cert(
+            name(b"Issuer CA", 0x13),
+            times(b"240101000000Z", b"20300101000000Z"),
+            None,
+        );
+        assert!(Certificate::parse(&own).unwrap().self_issued);
+        assert!(is_self_issued(&own));
+    }
+
+    /// A serial number RFC 5280 forbids (negative, 30 octets) is shown
+    /// anyway: judging it is webpki's job.
+    #[test]
+    fn odd_serial_numbers_are_read() {
+        for serial in [&[0xff][..], &[0x11; 30]] {
+            let der = cert_with_serial(
+                serial,
+                name(b"x", 0x0c),
+                times(b"240101000000Z", b"20300101000000Z"),
+                None,
+            );
+            assert_eq!(Certificate::parse(&der).unwrap().subject.short(), "x");
+        }
     }
 
     #[test]
     fn string_types_and_cleaning() {
         let bmp: Vec<u8> = "Zoë ☃".encode_utf16().flat_map(u16::to_be_bytes).collect();
-        let universal: Vec<u8> = "ü".chars().flat_map(|c| (c as u32).to_be_bytes()).collect();
         for (tag, bytes, want) in [
             (0x1e, bmp, "Zoë ☃".to_owned()),
-            (0x1c, universal, "ü".to_owned()),
             (0x14, vec![b'K', 0xf6, b'l', b'n'], "Köln".to_owned()),
             (
                 0x0c,
@@ -622,21 +442,16 @@ mod tests {
     }
 
     #[test]
-    fn oids() {
-        assert_eq!(dotted_oid(&[0x55, 0x04, 0x03]).as_deref(), Some("2.5.4.3"));
+    fn attribute_names() {
+        let oid = |bytes: &[u8]| ObjectIdentifier::from_bytes(bytes).unwrap();
+        assert_eq!(attribute_name(&oid(&[0x55, 0x04, 0x03])), "CN");
         assert_eq!(
-            dotted_oid(&[0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d]).as_deref(),
-            Some("1.2.840.113549")
+            attribute_name(&oid(&[
+                0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x09, 0x01
+            ])),
+            "emailAddress"
         );
-        assert_eq!(dotted_oid(&[0x88, 0x37]).as_deref(), Some("2.999"));
-        assert_eq!(dotted_oid(&[]), None);
-        assert_eq!(dotted_oid(&[0x86]), None, "unterminated");
-        assert_eq!(dotted_oid(&[0x80, 0x01]), None, "not minimal");
-        assert_eq!(dotted_oid(&[0xff; 12]), None, "overflow");
-        assert_eq!(
-            attribute_name(&[0x55, 0x04, 0x63]).as_deref(),
-            Some("2.5.4.99")
-        );
+        assert_eq!(attribute_name(&oid(&[0x55, 0x04, 0x63])), "2.5.4.99");
     }
 
     #[test]
@@ -649,15 +464,15 @@ mod tests {
         assert!(Certificate::parse(&good).is_some());
         // Every truncation, and every single-byte change of the structure.
         for n in 0..good.len() {
-            let _ = Certificate::parse(&good[..n]);
             assert!(Certificate::parse(&good[..n]).is_none(), "truncated to {n}");
+            assert!(!is_self_issued(&good[..n]));
         }
         for i in 0..good.len() {
             for b in [0x00, 0x30, 0x80, 0x81, 0x84, 0xff] {
                 let mut bad = good.clone();
                 bad[i] = b;
                 let _ = Certificate::parse(&bad);
-                let _ = issuer_and_subject(&bad);
+                let _ = is_self_issued(&bad);
             }
         }
         for bad_time in [
@@ -667,6 +482,9 @@ mod tests {
             b"240101250000Z",
             b"24010100000Z",
             b"240101000000+0100",
+            // DER requires the seconds; a leap second is no time of day.
+            b"9901010000Z",
+            b"491231235960Z",
             b"",
             b"Z",
         ] {
@@ -691,6 +509,26 @@ mod tests {
             ])])),
         );
         assert!(Certificate::parse(&odd).is_none());
+        let trailing = cert(
+            name(b"x", 0x0c),
+            times(b"240101000000Z", b"20300101000000Z"),
+            Some(seq(&[seq(&[
+                tlv(OID, SUBJECT_ALT_NAME),
+                tlv(
+                    OCTET_STRING,
+                    &[seq(&[tlv(DNS_NAME, b"x")]), vec![0x05, 0x00]].concat(),
+                ),
+            ])])),
+        );
+        assert!(Certificate::parse(&trailing).is_none());
+        // A string type X.509 allows but the parser does not know
+        // (UniversalString) makes the whole certificate undecodable.
+        let universal = cert(
+            name(&[0, 0, 0, b'u'], 0x1c),
+            times(b"240101000000Z", b"20300101000000Z"),
+            None,
+        );
+        assert!(Certificate::parse(&universal).is_none());
         assert!(Certificate::parse(b"").is_none());
         assert!(Certificate::parse(b"-----BEGIN CERTIFICATE-----").is_none());
     }
@@ -899,7 +737,7 @@ mod tests {
             if round % 2 == 0 {
                 assert!(parsed.is_none() || bytes.first() == Some(&SEQUENCE));
             }
-            let _ = issuer_and_subject(&bytes);
+            let _ = is_self_issued(&bytes);
         }
     }
 }
