@@ -4,7 +4,11 @@
 //!   dependencies (direct or transitive), and no file, network, process,
 //!   environment or clock access in its source.
 //! - Dependencies point inward (SPEC section 2): the library crates depend on
-//!   `notify-core` at most; only `notify-cli` depends on all of them.
+//!   `notify-core` at most (and `notify-smtp` on `notify-queue`'s file
+//!   helpers); only `notify-cli` depends on all of them.
+//! - Inside `notify-cli` the top-level modules depend on each other in one
+//!   direction (`app` ← `pipeline` ← `wiring`, `commands`), and no command
+//!   module calls another.
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -48,7 +52,8 @@ fn normal_dependencies(manifest: &Path) -> Vec<String> {
 #[test]
 fn core_has_only_pure_direct_dependencies() {
     let manifest = workspace_root().join("crates/notify-core/Cargo.toml");
-    let allowed = ["serde", "time", "async-trait"];
+    // mockall only behind the optional `mock` feature, for tests.
+    let allowed = ["serde", "time", "async-trait", "mockall"];
     for dep in normal_dependencies(&manifest) {
         assert!(
             allowed.contains(&dep.as_str()),
@@ -155,8 +160,9 @@ fn dependencies_point_inward() {
         ("notify-template", &["notify-core"]),
         ("notify-report", &["notify-core"]),
         ("notify-secrets", &["notify-core"]),
-        ("notify-smtp", &["notify-core"]),
+        ("notify-smtp", &["notify-core", "notify-queue"]),
         ("notify-desktop", &["notify-core"]),
+        ("notify-queue", &["notify-core"]),
     ];
     for (krate, may) in layers {
         let deps = normal_dependencies(&root.join("crates").join(krate).join("Cargo.toml"));
@@ -175,6 +181,7 @@ fn dependencies_point_inward() {
         "notify-secrets",
         "notify-smtp",
         "notify-desktop",
+        "notify-queue",
     ] {
         assert!(cli.iter().any(|d| d == lib), "notify-cli should use {lib}");
     }
@@ -212,11 +219,117 @@ fn secrets_are_exposed_in_few_places() {
     for (file, n) in &found {
         let allowed = file.starts_with("notify-secrets/")
             || (file == "notify-smtp/src/smtp.rs" && *n == 1)
-            || (file == "notify-cli/src/cmd_account.rs" && *n == 1);
+            || (file == "notify-cli/src/commands/account.rs" && *n == 1);
         assert!(allowed, "{file} reads a secret {n} time(s): {found:?}");
     }
     assert!(
         found.iter().any(|(f, _)| f == "notify-smtp/src/smtp.rs"),
         "the SMTP transport builds the AUTH payload: {found:?}"
     );
+}
+
+/// The `.rs` files under `dir`, recursively.
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for entry in std::fs::read_dir(&d).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// The names `prefix` is followed by in `text` (`crate::app::x` → `app`).
+fn referenced(text: &str, prefix: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (at, _) in text.match_indices(prefix) {
+        let before = text[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &text[at + prefix.len()..];
+        let name: String = rest
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || *c == '_')
+            .collect();
+        if !name.is_empty() {
+            out.push(name);
+        }
+    }
+    out
+}
+
+/// notify-cli's top-level modules form layers, so there is no cycle
+/// between them: `app` needs nothing of the others, the `pipeline` only
+/// `app`, `wiring` (the real transports) `app` and the `pipeline`'s
+/// `Connect`, and `commands` `app` and the `pipeline` (they get their
+/// `Connect` passed in). No command module calls another; `run` has its
+/// `runner` and `account` its `msmtp` reader as private helpers.
+#[test]
+fn cli_modules_form_layers_and_commands_stand_alone() {
+    let src = workspace_root().join("crates/notify-cli/src");
+    let layers: &[(&str, &[&str])] = &[
+        ("app", &[]),
+        ("pipeline", &["app"]),
+        ("wiring", &["app", "pipeline"]),
+        ("commands", &["app", "pipeline"]),
+    ];
+    let mut checked = 0;
+    for (module, may) in layers {
+        let dir = src.join(module);
+        let mut files = if dir.is_dir() {
+            rust_files(&dir)
+        } else {
+            Vec::new()
+        };
+        files.push(src.join(format!("{module}.rs")));
+        for file in files.iter().filter(|f| f.exists()) {
+            let text = std::fs::read_to_string(file).expect("read source");
+            for used in referenced(&text, "crate::") {
+                assert!(
+                    used == *module || may.contains(&used.as_str()),
+                    "{} uses crate::{used}; `{module}` may use {may:?} only",
+                    file.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 20,
+        "expected notify-cli's modules under {}",
+        src.display()
+    );
+
+    let commands = src.join("commands");
+    let helpers: &[(&str, &str)] = &[("run", "runner"), ("account", "msmtp")];
+    let names: Vec<String> = rust_files(&commands)
+        .iter()
+        .filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_owned))
+        .filter(|n| n != "mod")
+        .collect();
+    for file in rust_files(&commands) {
+        let me = file.file_stem().and_then(|s| s.to_str()).unwrap_or("");
+        if me == "mod" {
+            continue;
+        }
+        let text = std::fs::read_to_string(&file).expect("read source");
+        let used = referenced(&text, "super::")
+            .into_iter()
+            .chain(referenced(&text, "crate::commands::"));
+        for other in used.filter(|u| names.contains(u)) {
+            assert!(
+                helpers.contains(&(me, other.as_str())),
+                "commands/{me}.rs uses the `{other}` command; commands do not call each other \
+                 (move what they share into the pipeline)"
+            );
+        }
+    }
 }

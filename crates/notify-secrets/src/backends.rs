@@ -428,7 +428,7 @@ fn stop(child: &mut std::process::Child) {
 
 /// A timeout for a message: whole seconds, or milliseconds below one.
 fn describe(d: Duration) -> String {
-    if d.as_millis() % 1000 == 0 {
+    if d.as_millis().is_multiple_of(1000) {
         format!("{} s", d.as_secs())
     } else {
         format!("{} ms", d.as_millis())

@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use notify_smtp::providers::{UsernameRule, PROVIDERS};
 
-use crate::error::{exit, CliError};
+use crate::app::error::{exit, CliError};
 
 pub fn providers(json: bool) -> Result<u8, CliError> {
     if json {
@@ -23,7 +23,7 @@ pub fn providers(json: bool) -> Result<u8, CliError> {
                 })
             })
             .collect();
-        crate::emit_json(&list)?;
+        crate::app::emit_json(&list)?;
         return Ok(exit::OK);
     }
     let mut out = String::new();
@@ -46,7 +46,7 @@ pub fn providers(json: bool) -> Result<u8, CliError> {
         "Use one with `provider = \"ID\"` in [accounts.NAME], or leave `server` out and"
     );
     let _ = writeln!(out, "the preset is chosen by the from address's domain.");
-    crate::emit(&out);
+    crate::app::emit(&out);
     Ok(exit::OK)
 }
 

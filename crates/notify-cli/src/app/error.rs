@@ -47,6 +47,12 @@ impl CliError {
         Self::new(exit::USAGE, message)
     }
 
+    /// The same error with another exit code.
+    pub fn with_code(mut self, code: u8) -> Self {
+        self.code = code;
+        self
+    }
+
     /// Adds a hint line.
     pub fn hint(mut self, hint: impl Into<String>) -> Self {
         self.hint = Some(hint.into());

@@ -5,12 +5,16 @@ use std::sync::Arc;
 
 use notify_smtp::doctor::{self, Verdict};
 
-use crate::account;
-use crate::deliver::Env;
-use crate::error::{exit, CliError};
+use crate::app::account;
+use crate::app::error::{exit, CliError};
+use crate::app::Env;
+use crate::pipeline::connect::with_credentials;
+use crate::pipeline::Connect;
 
+/// `notify doctor [--account A]`.
 pub async fn doctor(
     env: &Env<'_>,
+    connect: &dyn Connect,
     account_flag: Option<String>,
     json: bool,
 ) -> Result<u8, CliError> {
@@ -23,7 +27,7 @@ pub async fn doctor(
                 env.data_dir.join("maildir").display()
             ));
             if json {
-                crate::emit_json(&serde_json::json!({
+                crate::app::emit_json(&serde_json::json!({
                     "account": null,
                     "server": null,
                     "security": null,
@@ -41,9 +45,9 @@ pub async fn doctor(
     let smtp = account::smtp_config(&name, acc, env.ui)?;
     // A password that cannot be had is itself a finding; check the rest
     // without logging in.
-    let (smtp, secret_problem) = match account::with_credentials(&name, acc, smtp.clone()) {
+    let (smtp, secret_problem) = match with_credentials(connect, &name, acc, smtp.clone()) {
         Ok(with) => (with, None),
-        Err(e) => (smtp, Some(e)),
+        Err(e) => (smtp, Some(e.into_error())),
     };
     let mut checks = if env.ui.is_verbose() {
         // The transcript goes to stderr only, never into the report.
@@ -111,7 +115,7 @@ pub async fn doctor(
                 })
             })
             .collect();
-        crate::emit_json(&serde_json::json!({
+        crate::app::emit_json(&serde_json::json!({
             "account": name,
             "server": format!("{}:{}", smtp.host, smtp.port),
             "security": smtp.security.to_string(),
@@ -147,7 +151,7 @@ pub async fn doctor(
         Verdict::Warn => "\nPassed, with warnings.\n",
         _ => "\nSome checks failed.\n",
     });
-    crate::emit(&out);
+    crate::app::emit(&out);
     Ok(code)
 }
 

@@ -7,9 +7,10 @@ use notify_core::{ExitCodes, TaskResult};
 use notify_report::{Invocation, Report, ToolChoice};
 use time::OffsetDateTime;
 
-use crate::cli::RunArgs;
-use crate::deliver::{self, Env, DEFAULT_ATTACH_LOG_MAX, DEFAULT_LOG_TAIL_LINES};
-use crate::runner;
+use super::runner;
+use crate::app::cli::RunArgs;
+use crate::app::{shown, Env};
+use crate::pipeline::{self, Connect, DEFAULT_ATTACH_LOG_MAX, DEFAULT_LOG_TAIL_LINES};
 
 /// The least output kept for the log tail (and the attachment).
 const MIN_LOG_BYTES: usize = 64 * 1024;
@@ -20,8 +21,8 @@ const MAX_LOG_BYTES: usize = 32 * 1024 * 1024;
 
 /// Runs the command and notifies; returns the command's exit code. A failed
 /// notification is reported on stderr and never changes that code.
-pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
-    let eff = deliver::effective(env, &args.task, &args.delivery);
+pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
+    let eff = pipeline::effective(env, &args.task, &args.delivery);
     let invocation = invocation(&args.command, args.tool.or(eff.settings.tool));
     // An explicit preset wins; else the recognised tool's; else `default`.
     let exit_codes: ExitCodes = args
@@ -51,7 +52,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     let report = RefCell::new(Report::new(&invocation, &lookup, keep));
 
     let started = OffsetDateTime::now_utc();
-    start_notice(env, &args, &eff, &invocation, started).await;
+    start_notice(env, connect, &args, &eff, &invocation, started).await;
     let finished = runner::run(&args.command, &report).await;
 
     let mut result = TaskResult::new(args.task.clone(), finished.outcome(&exit_codes));
@@ -61,7 +62,7 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     result.finished_at = Some(finished.finished_at);
     // The command line with its secrets masked (`RESTIC_PASSWORD=***`).
     result.command = Some(runner::display_command(invocation.shown()));
-    result.computer_name = Some(crate::computer_name());
+    result.computer_name = Some(crate::app::computer_name());
     if let Some(e) = &finished.spawn_error {
         result.errors.push(e.clone());
         result.error_count = 1;
@@ -73,18 +74,19 @@ pub async fn run(env: &Env<'_>, args: RunArgs) -> u8 {
     }
     overrides(env, &args, &mut result);
 
-    if let Err(e) = deliver::notify(
+    if let Err(e) = pipeline::notify(
         env,
+        connect,
         &result,
         &args.delivery,
         Some(&log),
-        deliver::Caller::Run,
+        pipeline::Caller::Run,
     )
     .await
     {
         eprintln!(
             "notify: the notification for `{}` failed:",
-            deliver::shown(&args.task)
+            shown(&args.task)
         );
         e.report();
     }
@@ -104,9 +106,9 @@ fn invocation(command: &[OsString], choice: Option<ToolChoice>) -> Invocation {
 /// bad `--set` does not stop the notification: it is reported on stderr and
 /// as an error line in the mail.
 fn overrides(env: &Env<'_>, args: &RunArgs, result: &mut TaskResult) {
-    crate::cmd_send::set_places(result, &args.source, &args.destination);
+    pipeline::result::set_places(result, &args.source, &args.destination);
     for kv in &args.set {
-        if let Err(e) = crate::cmd_send::apply_set(result, kv) {
+        if let Err(e) = pipeline::result::apply_set(result, kv) {
             env.ui
                 .warn(&format!("{} (the mail says so too)", e.message()));
             result.errors.push(format!("notify: {}", e.message()));
@@ -120,8 +122,9 @@ fn overrides(env: &Env<'_>, args: &RunArgs, result: &mut TaskResult) {
 /// runs regardless.
 async fn start_notice(
     env: &Env<'_>,
+    connect: &dyn Connect,
     args: &RunArgs,
-    eff: &crate::config::Effective,
+    eff: &crate::app::config::Effective,
     invocation: &Invocation,
     started: OffsetDateTime,
 ) {
@@ -132,23 +135,22 @@ async fn start_notice(
     {
         return;
     }
-    let Ok(locale) = deliver::locale(&eff.locale) else {
+    let Ok(locale) = pipeline::locale(&eff.locale) else {
         return; // reported with the notification at the end
     };
     let mut start = TaskResult::new(args.task.clone(), notify_core::Outcome::Success);
     start.started_at = Some(started);
     start.command = Some(runner::display_command(invocation.shown()));
-    start.computer_name = Some(crate::computer_name());
-    let notice = deliver::render_start(env, locale, &start);
-    match deliver::desktop(env, &notice, args.delivery.dry_run).await {
-        Ok(Some(line)) => env.ui.verbose(&format!(
-            "notify: `{}` started {line}",
-            deliver::shown(&args.task)
-        )),
+    start.computer_name = Some(crate::app::computer_name());
+    let notice = pipeline::render_start(env, locale, &start);
+    match pipeline::desktop(env, connect, &notice, args.delivery.dry_run).await {
+        Ok(Some(line)) => env
+            .ui
+            .verbose(&format!("notify: `{}` started {line}", shown(&args.task))),
         Ok(None) => {}
         Err(e) => env.ui.warn(&format!(
             "the start notice for `{}` failed: {}",
-            deliver::shown(&args.task),
+            shown(&args.task),
             e.message()
         )),
     }

@@ -18,9 +18,10 @@
 //! `counter` make it unique. Ordering file names therefore orders entries by
 //! Message-ID creation time, without reading them.
 //!
-//! Claims are `flock(LOCK_EX | LOCK_NB)` on the open file: the kernel
-//! releases the lock when the process exits, even after `kill -9`, so a
-//! crashed run leaves nothing to clean up. Only the holder of a file's lock
+//! Claims are exclusive locks on the open file taken without waiting
+//! ([`files::try_lock`]: `flock` on Unix): the kernel releases the lock when
+//! the process exits, even after `kill -9`, so a crashed run leaves nothing
+//! to clean up. Only the holder of a file's lock
 //! changes it, and a replacement is locked *before* it is renamed over the
 //! old file, so no one else can claim it in between; a process that locked
 //! a file which was replaced or removed meanwhile notices (different inode)
@@ -38,7 +39,7 @@ use std::collections::HashSet;
 use std::fmt;
 use std::fs::{self, File};
 use std::hash::{BuildHasher, RandomState};
-use std::io::{self, Read, Write};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
@@ -48,6 +49,9 @@ use notify_core::Notification;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime, UtcOffset};
+
+use crate::error::{Error, Op, Result};
+use crate::files::{self, Durability, TempFile, TEMP_PREFIX};
 
 /// How long a notification is retried before it is given up (the
 /// `queue_max_age` default).
@@ -64,7 +68,6 @@ const STALE_TEMP: std::time::Duration = std::time::Duration::from_secs(3600);
 /// Error texts are cut to this many characters.
 const MAX_ERROR_CHARS: usize = 500;
 
-const TEMP_PREFIX: &str = ".tmp-";
 const SUFFIX: &str = ".json";
 const FAILED: &str = "failed";
 const REPORTED: &str = "reported";
@@ -318,7 +321,7 @@ impl Queue {
         notification: &Notification,
         error: &str,
         now: OffsetDateTime,
-    ) -> io::Result<QueuedId> {
+    ) -> Result<QueuedId> {
         let now = utc(now);
         let next = add(now, backoff(1));
         let record = Record {
@@ -333,24 +336,21 @@ impl Queue {
             gave_up_at: None,
             notification,
         };
-        let bytes = to_json(&record)?;
-        sys::create_dir(&self.dir).map_err(|e| context(e, "cannot create", &self.dir))?;
+        let bytes = to_json(&record, &self.dir)?;
+        files::create_private_dir(&self.dir).map_err(|e| context(e, Op::Create, &self.dir))?;
         let key = notification
             .message_id
             .as_deref()
             .and_then(|m| message_id_nanos(m, now))
             .unwrap_or_else(|| unix_nanos(now));
-        let (tmp, lock) = self.write_temp(&bytes)?;
-        let published = publish_new(&tmp, &self.dir, key);
-        if published.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        let id = published?;
+        let mut temp = self.write_temp(&bytes)?;
+        let id = publish_new(&mut temp, &self.dir, key)?;
+        let file = temp.into_file();
         if let Some(t) = system_time(next) {
             // Only a hint for claim_due; the JSON has the real time.
-            let _ = lock.file.set_modified(t);
+            let _ = file.set_modified(t);
         }
-        sys::sync_dir(&self.dir).map_err(|e| context(e, "cannot sync", &self.dir))?;
+        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))?;
         Ok(QueuedId(id))
     }
 
@@ -495,25 +495,27 @@ impl Queue {
         }
     }
 
-    /// Delivered: removes the entry for good.
-    pub fn done(&self, claimed: Claimed) -> io::Result<()> {
+    /// Delivered: removes the entry for good. Call it as soon as the
+    /// server has accepted the message, so that an interruption right
+    /// after repeats nothing; the claim itself ends when `claimed` is
+    /// dropped.
+    pub fn done(&self, claimed: &Claimed) -> Result<()> {
         let path = self.dir.join(claimed.file_name());
         match fs::remove_file(&path) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(context(e, "cannot remove", &path)),
+            Err(e) => return Err(context(e, Op::Remove, &path)),
         }
         // The directory is synced once per batch ([`Queue::sync`]), not per
         // message: a removal lost to a crash means one duplicate delivery,
         // recognisable by its Message-ID, never a lost one.
-        drop(claimed);
         Ok(())
     }
 
     /// Makes the removals of [`Queue::done`] durable: call it once after a
     /// batch.
-    pub fn sync(&self) -> io::Result<()> {
-        sys::sync_dir(&self.dir).map_err(|e| context(e, "cannot sync", &self.dir))
+    pub fn sync(&self) -> Result<()> {
+        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))
     }
 
     /// Failed temporarily again: one more attempt counted, `error` kept,
@@ -526,7 +528,7 @@ impl Queue {
         error: &str,
         now: OffsetDateTime,
         max_age: Duration,
-    ) -> io::Result<Retry> {
+    ) -> Result<Retry> {
         let now = utc(now);
         let attempts = claimed.entry.attempts.saturating_add(1);
         if now - claimed.entry.first_failed_at > max_age {
@@ -534,7 +536,10 @@ impl Queue {
             return Ok(Retry::GaveUp);
         }
         let next = add(now, backoff(attempts));
-        let bytes = to_json(&claimed.record(attempts, Some(error), now, next, None))?;
+        let bytes = to_json(
+            &claimed.record(attempts, Some(error), now, next, None),
+            &self.dir,
+        )?;
         let path = self.dir.join(claimed.file_name());
         let replaced = self.replace_locked(&path, &bytes, system_time(next))?;
         drop(replaced);
@@ -544,7 +549,7 @@ impl Queue {
 
     /// Failed permanently: moved to `queue/failed/` with `error`, counted
     /// as one more attempt. Releases the claim.
-    pub fn give_up(&self, claimed: Claimed, error: &str) -> io::Result<()> {
+    pub fn give_up(&self, claimed: Claimed, error: &str) -> Result<()> {
         let attempts = claimed.entry.attempts.saturating_add(1);
         self.move_to_failed(claimed, attempts, error, OffsetDateTime::now_utc())
     }
@@ -555,25 +560,28 @@ impl Queue {
         attempts: u32,
         error: &str,
         now: OffsetDateTime,
-    ) -> io::Result<()> {
+    ) -> Result<()> {
         let failed = self.failed_dir();
-        sys::create_dir(&failed).map_err(|e| context(e, "cannot create", &failed))?;
-        let bytes = to_json(&claimed.record(
-            attempts,
-            Some(error),
-            now,
-            claimed.entry.next_attempt_at,
-            Some(now),
-        ))?;
+        files::create_private_dir(&failed).map_err(|e| context(e, Op::Create, &failed))?;
+        let bytes = to_json(
+            &claimed.record(
+                attempts,
+                Some(error),
+                now,
+                claimed.entry.next_attempt_at,
+                Some(now),
+            ),
+            &self.dir,
+        )?;
         let name = claimed.file_name();
         let path = self.dir.join(&name);
         // Update in place first (a crash now leaves it queued, up to date),
         // then move it: one rename, so it is never both queued and failed.
         let replaced = self.replace_locked(&path, &bytes, None)?;
         let dest = failed.join(&name);
-        fs::rename(&path, &dest).map_err(|e| context(e, "cannot move", &path))?;
-        sys::sync_dir(&failed).map_err(|e| context(e, "cannot sync", &failed))?;
-        sys::sync_dir(&self.dir).map_err(|e| context(e, "cannot sync", &self.dir))?;
+        fs::rename(&path, &dest).map_err(|e| context(e, Op::Move, &path))?;
+        files::sync_dir(&failed).map_err(|e| context(e, Op::Sync, &failed))?;
+        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))?;
         drop(replaced);
         drop(claimed);
         Ok(())
@@ -582,12 +590,12 @@ impl Queue {
     /// The entries in `queue/failed/` not yet reported, oldest first,
     /// without marking them (see [`Queue::mark_reported`]). Files that
     /// cannot be read or parsed are skipped.
-    pub fn unreported_failures(&self) -> io::Result<Vec<Entry>> {
+    pub fn unreported_failures(&self) -> Result<Vec<Entry>> {
         let dir = self.failed_dir();
         let names = match scan_dir(&dir) {
             Ok(s) => s.entries,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-            Err(e) => return Err(context(e, "cannot read", &dir)),
+            Err(e) => return Err(context(e, Op::Read, &dir)),
         };
         let mut entries = Vec::new();
         for name in names {
@@ -604,31 +612,31 @@ impl Queue {
     /// Marks failures as reported (moves them to `queue/failed/reported/`)
     /// and returns those this call marked: of concurrent callers, exactly
     /// one marks each entry.
-    pub fn mark_reported(&self, entries: Vec<Entry>) -> io::Result<Vec<Entry>> {
+    pub fn mark_reported(&self, entries: Vec<Entry>) -> Result<Vec<Entry>> {
         if entries.is_empty() {
             return Ok(entries);
         }
         let failed = self.failed_dir();
         let reported = self.reported_dir();
-        sys::create_dir(&reported).map_err(|e| context(e, "cannot create", &reported))?;
+        files::create_private_dir(&reported).map_err(|e| context(e, Op::Create, &reported))?;
         let mut marked = Vec::new();
         for e in entries {
             let name = format!("{}{SUFFIX}", e.id);
             match fs::rename(failed.join(&name), reported.join(&name)) {
                 Ok(()) => marked.push(e),
                 Err(err) if err.kind() == io::ErrorKind::NotFound => {}
-                Err(err) => return Err(context(err, "cannot move", &failed.join(&name))),
+                Err(err) => return Err(context(err, Op::Move, &failed.join(&name))),
             }
         }
-        sys::sync_dir(&reported).map_err(|e| context(e, "cannot sync", &reported))?;
-        sys::sync_dir(&failed).map_err(|e| context(e, "cannot sync", &failed))?;
+        files::sync_dir(&reported).map_err(|e| context(e, Op::Sync, &reported))?;
+        files::sync_dir(&failed).map_err(|e| context(e, Op::Sync, &failed))?;
         Ok(marked)
     }
 
     #[cfg(test)]
     /// The entries in `queue/failed/` not yet reported, marked reported:
     /// each is returned once, across all processes.
-    pub fn take_unreported_failures(&self) -> io::Result<Vec<Entry>> {
+    pub fn take_unreported_failures(&self) -> Result<Vec<Entry>> {
         let entries = self.unreported_failures()?;
         self.mark_reported(entries)
     }
@@ -638,7 +646,7 @@ impl Queue {
     /// returns how many. Entries being delivered right now by another
     /// process are left alone. Damaged files are removed only by a purge of
     /// all; `queue/corrupt/` is left alone.
-    pub fn purge(&self, older_than: Option<Duration>, now: OffsetDateTime) -> io::Result<usize> {
+    pub fn purge(&self, older_than: Option<Duration>, now: OffsetDateTime) -> Result<usize> {
         let now = utc(now);
         let old_enough = |bytes: &[u8]| match (older_than, parse::<Summary>(bytes)) {
             (None, _) => true,
@@ -649,18 +657,17 @@ impl Queue {
         let scan = match scan_dir(&self.dir) {
             Ok(s) => s,
             Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-            Err(e) => return Err(context(e, "cannot read", &self.dir)),
+            Err(e) => return Err(context(e, Op::Read, &self.dir)),
         };
         for name in &scan.entries {
             let path = self.dir.join(name);
-            let Some(lock) = Lock::acquire(&path).map_err(|e| context(e, "cannot open", &path))?
-            else {
+            let Some(lock) = Lock::acquire(&path).map_err(|e| context(e, Op::Read, &path))? else {
                 continue;
             };
             if older_than.is_some() {
                 let bytes = self
                     .read_locked(&lock)
-                    .map_err(|e| context(e, "cannot read", &path))?;
+                    .map_err(|e| context(e, Op::Read, &path))?;
                 if !old_enough(&bytes) {
                     continue;
                 }
@@ -668,15 +675,15 @@ impl Queue {
             match fs::remove_file(&path) {
                 Ok(()) => removed += 1,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(context(e, "cannot remove", &path)),
+                Err(e) => return Err(context(e, Op::Remove, &path)),
             }
         }
-        sys::sync_dir(&self.dir).map_err(|e| context(e, "cannot sync", &self.dir))?;
+        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))?;
         for dir in [self.failed_dir(), self.reported_dir()] {
             let names = match scan_dir(&dir) {
                 Ok(s) => s.entries,
                 Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
-                Err(e) => return Err(context(e, "cannot read", &dir)),
+                Err(e) => return Err(context(e, Op::Read, &dir)),
             };
             for name in names {
                 let path = dir.join(&name);
@@ -689,7 +696,7 @@ impl Queue {
                 match fs::remove_file(&path) {
                     Ok(()) => removed += 1,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(context(e, "cannot remove", &path)),
+                    Err(e) => return Err(context(e, Op::Remove, &path)),
                 }
             }
         }
@@ -714,44 +721,37 @@ impl Queue {
     }
 
     /// Writes `bytes` to a new temporary file in the queue directory,
-    /// locked, synced.
-    fn write_temp(&self, bytes: &[u8]) -> io::Result<(PathBuf, Lock)> {
-        let tmp = self.dir.join(format!(
-            "{TEMP_PREFIX}{}-{}-{}",
-            std::process::id(),
-            COUNTER.fetch_add(1, Ordering::Relaxed),
-            unix_nanos(OffsetDateTime::now_utc())
-        ));
-        let lock = Lock::create(&tmp).map_err(|e| context(e, "cannot create", &tmp))?;
-        let written = (&lock.file)
-            .write_all(bytes)
-            .and_then(|()| lock.file.sync_all());
-        if let Err(e) = written {
-            let _ = fs::remove_file(&tmp);
-            return Err(context(e, "cannot write", &tmp));
+    /// synced and locked before anyone can see it under an entry's name.
+    fn write_temp(&self, bytes: &[u8]) -> Result<TempFile> {
+        let temp = files::TempFile::write(&self.dir, bytes, Durability::Synced)
+            .map_err(|e| context(e, Op::Write, &self.dir))?;
+        match files::try_lock(temp.file()) {
+            Ok(true) => Ok(temp),
+            Ok(false) => Err(context(
+                io::Error::new(
+                    io::ErrorKind::WouldBlock,
+                    "a file just created is locked by someone else",
+                ),
+                Op::Create,
+                temp.path(),
+            )),
+            Err(e) => Err(context(e, Op::Create, temp.path())),
         }
-        Ok((tmp, lock))
     }
 
     /// Atomically replaces `path` (whose lock the caller holds) with a file
     /// holding `bytes`, locked before it appears; returns its lock.
-    fn replace_locked(
-        &self,
-        path: &Path,
-        bytes: &[u8],
-        mtime: Option<SystemTime>,
-    ) -> io::Result<Lock> {
-        let (tmp, lock) = self.write_temp(bytes)?;
-        if let Err(e) = fs::rename(&tmp, path) {
-            let _ = fs::remove_file(&tmp);
-            return Err(context(e, "cannot replace", path));
-        }
+    fn replace_locked(&self, path: &Path, bytes: &[u8], mtime: Option<SystemTime>) -> Result<Lock> {
+        let mut temp = self.write_temp(bytes)?;
+        temp.replace(path)
+            .map_err(|e| context(e, Op::Replace, path))?;
+        let file = temp.into_file();
         if let Some(t) = mtime {
             // Only a hint for claim_due; the JSON has the real time.
-            let _ = lock.file.set_modified(t);
+            let _ = file.set_modified(t);
         }
-        sys::sync_dir(&self.dir).map_err(|e| context(e, "cannot sync", &self.dir))?;
-        Ok(lock)
+        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))?;
+        Ok(Lock { file })
     }
 
     /// Moves a damaged file, whose lock the caller holds, to
@@ -759,10 +759,10 @@ impl Queue {
     fn quarantine_locked(&self, path: &Path, name: &str, why: &str) -> String {
         let dir = self.corrupt_dir();
         let dest = dir.join(name);
-        let moved = sys::create_dir(&dir).and_then(|()| fs::rename(path, &dest));
+        let moved = files::create_private_dir(&dir).and_then(|()| fs::rename(path, &dest));
         match moved {
             Ok(()) => {
-                let _ = sys::sync_dir(&self.dir);
+                let _ = files::sync_dir(&self.dir);
                 format!(
                     "damaged queue file {} ({why}): moved to {}",
                     path.display(),
@@ -869,10 +869,9 @@ fn message_id_nanos(message_id: &str, now: OffsetDateTime) -> Option<u128> {
     (earliest..=latest).contains(&nanos).then_some(nanos)
 }
 
-/// Links `tmp` to a new, unique entry name and removes `tmp`; returns the id.
-/// Linking never replaces an existing file; where the file system cannot
-/// link, a rename to a name checked to be free is used instead.
-fn publish_new(tmp: &Path, dir: &Path, key: u128) -> io::Result<String> {
+/// Puts `temp` at a new, unique entry name (never replacing a file);
+/// returns the id.
+fn publish_new(temp: &mut TempFile, dir: &Path, key: u128) -> Result<String> {
     let pid = std::process::id();
     for _ in 0..1000 {
         let id = format!(
@@ -880,24 +879,16 @@ fn publish_new(tmp: &Path, dir: &Path, key: u128) -> io::Result<String> {
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
         let path = dir.join(format!("{id}{SUFFIX}"));
-        match fs::hard_link(tmp, &path) {
-            Ok(()) => {
-                let _ = fs::remove_file(tmp);
-                return Ok(id);
-            }
+        match temp.publish_new(&path) {
+            Ok(()) => return Ok(id),
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-            Err(_) => {
-                if fs::symlink_metadata(&path).is_ok() {
-                    continue;
-                }
-                fs::rename(tmp, &path).map_err(|e| context(e, "cannot create", &path))?;
-                return Ok(id);
-            }
+            Err(e) => return Err(context(e, Op::Create, &path)),
         }
     }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!("cannot find a free file name in {}", dir.display()),
+    Err(context(
+        io::Error::new(io::ErrorKind::AlreadyExists, "no free file name"),
+        Op::Create,
+        dir,
     ))
 }
 
@@ -1005,13 +996,13 @@ fn one_line(text: &str) -> String {
     out
 }
 
-fn to_json<T: Serialize>(value: &T) -> io::Result<Vec<u8>> {
-    serde_json::to_vec(value).map_err(io::Error::other)
+fn to_json<T: Serialize>(value: &T, dir: &Path) -> Result<Vec<u8>> {
+    serde_json::to_vec(value).map_err(|e| context(io::Error::other(e), Op::Encode, dir))
 }
 
-/// `error` with what was being done to which path, keeping its kind.
-fn context(error: io::Error, what: &str, path: &Path) -> io::Error {
-    io::Error::new(error.kind(), format!("{what} {}: {error}", path.display()))
+/// `error` with what was being done to which path.
+fn context(error: io::Error, op: Op, path: &Path) -> Error {
+    Error::new(op, path, error)
 }
 
 /// An exclusive claim on one queue file. Released when dropped, or by the
@@ -1019,9 +1010,6 @@ fn context(error: io::Error, what: &str, path: &Path) -> io::Error {
 #[derive(Debug)]
 struct Lock {
     file: File,
-    /// Outside Unix: the marker file that stands for the lock.
-    #[cfg(not(unix))]
-    marker: Option<PathBuf>,
 }
 
 impl Lock {
@@ -1029,191 +1017,58 @@ impl Lock {
     /// gone, is locked by someone else (another process, or another open
     /// file in this one), or was replaced between the open and the lock.
     fn acquire(path: &Path) -> io::Result<Option<Lock>> {
-        sys::acquire(path)
-    }
-
-    /// Creates `path` (mode 0600, which must not exist) for writing, locked.
-    fn create(path: &Path) -> io::Result<Lock> {
-        sys::create(path)
-    }
-}
-
-#[cfg(unix)]
-mod sys {
-    use std::fs::{self, File, OpenOptions};
-    use std::io;
-    use std::os::unix::fs::{DirBuilderExt, MetadataExt, OpenOptionsExt};
-    use std::os::unix::io::AsRawFd;
-    use std::path::Path;
-
-    use super::Lock;
-
-    pub(super) fn acquire(path: &Path) -> io::Result<Option<Lock>> {
-        match OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
-            .open(path)
-        {
-            Ok(file) => lock_opened(file, path),
+        match open_no_follow(path) {
+            Ok(file) => Self::lock_opened(file, path),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
 
     /// Locks `file`, opened from `path` a moment ago.
-    pub(super) fn lock_opened(file: File, path: &Path) -> io::Result<Option<Lock>> {
-        if !try_flock(&file)? {
+    fn lock_opened(file: File, path: &Path) -> io::Result<Option<Lock>> {
+        if !files::try_lock(&file)? {
             return Ok(None);
         }
         // Locked; but is it still the file at `path`? It may have been
         // replaced or removed by the previous holder.
-        let held = file.metadata()?;
         match fs::symlink_metadata(path) {
-            Ok(m) if m.dev() == held.dev() && m.ino() == held.ino() => Ok(Some(Lock { file })),
+            Ok(now) if same_file(&file.metadata()?, &now) => Ok(Some(Lock { file })),
             Ok(_) => Ok(None),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(e),
         }
     }
-
-    pub(super) fn create(path: &Path) -> io::Result<Lock> {
-        let file = OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
-        if try_flock(&file)? {
-            Ok(Lock { file })
-        } else {
-            Err(io::Error::new(
-                io::ErrorKind::WouldBlock,
-                "a file just created is locked by someone else",
-            ))
-        }
-    }
-
-    #[allow(
-        unsafe_code,
-        reason = "flock(2) through libc; no std API before Rust 1.89"
-    )]
-    fn try_flock(file: &File) -> io::Result<bool> {
-        loop {
-            // SAFETY: flock(2) has no memory-safety preconditions; the
-            // descriptor stays open (borrowed from `file`) during the call.
-            let rc = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
-            if rc == 0 {
-                return Ok(true);
-            }
-            let err = io::Error::last_os_error();
-            match err.kind() {
-                io::ErrorKind::WouldBlock => return Ok(false),
-                io::ErrorKind::Interrupted => continue,
-                _ => return Err(err),
-            }
-        }
-    }
-
-    /// Makes a rename or removal in `dir` durable.
-    pub(super) fn sync_dir(dir: &Path) -> io::Result<()> {
-        File::open(dir)?.sync_all()
-    }
-
-    pub(super) fn create_dir(dir: &Path) -> io::Result<()> {
-        fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)
-    }
 }
 
-/// Outside Unix there is no `flock` in std for our MSRV: a claim is a
-/// marker file created exclusively next to the entry, and a marker older
-/// than an hour is taken for one left by a crashed process.
+/// Opens `path` for reading, refusing a symbolic link (a foreign file in
+/// the queue directory is never followed).
+fn open_no_follow(path: &Path) -> io::Result<File> {
+    let mut options = fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::custom_flags(&mut options, libc::O_NOFOLLOW);
+    options.open(path)
+}
+
+/// Whether two metadata describe the same file.
+#[cfg(unix)]
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    a.dev() == b.dev() && a.ino() == b.ino()
+}
+
+/// Outside Unix std has no file identity; the size and modification time
+/// stand in for it (a replacement is written anew, so they differ in
+/// practice).
 #[cfg(not(unix))]
-mod sys {
-    use std::fs::{self, File, OpenOptions};
-    use std::io;
-    use std::path::{Path, PathBuf};
-    use std::time::SystemTime;
-
-    use super::Lock;
-
-    const STALE_CLAIM: std::time::Duration = std::time::Duration::from_secs(3600);
-
-    fn marker(path: &Path) -> PathBuf {
-        let name = path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        path.with_file_name(format!(".{name}.lock"))
-    }
-
-    pub(super) fn acquire(path: &Path) -> io::Result<Option<Lock>> {
-        let marker = marker(path);
-        for _ in 0..2 {
-            match OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&marker)
-            {
-                Ok(_) => {
-                    return match File::open(path) {
-                        Ok(file) => Ok(Some(Lock {
-                            file,
-                            marker: Some(marker),
-                        })),
-                        Err(e) => {
-                            let _ = fs::remove_file(&marker);
-                            if e.kind() == io::ErrorKind::NotFound {
-                                Ok(None)
-                            } else {
-                                Err(e)
-                            }
-                        }
-                    };
-                }
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-                    let stale = fs::metadata(&marker)
-                        .and_then(|m| m.modified())
-                        .ok()
-                        .and_then(|t| SystemTime::now().duration_since(t).ok())
-                        .is_some_and(|age| age > STALE_CLAIM);
-                    if !stale {
-                        return Ok(None);
-                    }
-                    let _ = fs::remove_file(&marker);
-                }
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(None)
-    }
-
-    pub(super) fn create(path: &Path) -> io::Result<Lock> {
-        let file = OpenOptions::new().write(true).create_new(true).open(path)?;
-        Ok(Lock { file, marker: None })
-    }
-
-    pub(super) fn sync_dir(_dir: &Path) -> io::Result<()> {
-        Ok(())
-    }
-
-    pub(super) fn create_dir(dir: &Path) -> io::Result<()> {
-        fs::create_dir_all(dir)
-    }
-
-    impl Drop for Lock {
-        fn drop(&mut self) {
-            if let Some(m) = &self.marker {
-                let _ = fs::remove_file(m);
-            }
-        }
-    }
+fn same_file(a: &fs::Metadata, b: &fs::Metadata) -> bool {
+    a.len() == b.len() && a.modified().ok() == b.modified().ok()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write;
     use std::process::{Child, Command, Stdio};
     use std::sync::Arc;
 
@@ -1376,7 +1231,9 @@ mod tests {
     #[test]
     fn message_id_times_are_read_from_notify_ids_only() {
         let now = OffsetDateTime::now_utc();
-        let real = notify_smtp::new_message_id("example.com");
+        // The form of notify_smtp::new_message_id: hex nanos, pid, count,
+        // random (the CLI's tests check the two agree).
+        let real = format!("<{:x}.3039.7.5eed@example.com>", unix_nanos(now));
         let nanos = message_id_nanos(&real, now).unwrap();
         assert!(unix_nanos(now).abs_diff(nanos) < 60_000_000_000);
         assert_eq!(message_id_nanos("<abc.def@example.com>", now), None);
@@ -1727,13 +1584,13 @@ mod tests {
             .collect();
         let opened_early: Vec<File> = paths.iter().map(|p| File::open(p).unwrap()).collect();
         let (mut claimed, _) = q.claim_due(t(0), true, 2);
-        q.done(claimed.remove(0)).unwrap();
+        q.done(&claimed.remove(0)).unwrap();
         let retry = q
             .retry_later(claimed.remove(0), "x", t(0), DEFAULT_MAX_AGE)
             .unwrap();
         assert!(matches!(retry, Retry::Later(_)));
         for (file, path) in opened_early.into_iter().zip(&paths) {
-            assert!(sys::lock_opened(file, path).unwrap().is_none());
+            assert!(Lock::lock_opened(file, path).unwrap().is_none());
         }
         // The replacement itself is free to claim.
         assert!(Lock::acquire(&paths[1]).unwrap().is_some());
@@ -1773,7 +1630,7 @@ mod tests {
             for c in claimed {
                 got.push(c.entry.id.clone());
                 std::thread::sleep(std::time::Duration::from_micros(300));
-                q.done(c).unwrap();
+                q.done(&c).unwrap();
             }
         }
     }

@@ -395,7 +395,7 @@ pub enum QueueCommand {
     Purge {
         /// Only those that first failed longer ago than this (e.g. 2d, 12h)
         #[arg(long, value_name = "AGE")]
-        older_than: Option<crate::config::HumanDuration>,
+        older_than: Option<crate::app::config::HumanDuration>,
     },
 }
 

@@ -12,15 +12,21 @@ use notify_secrets::{normalize_app_password, store_for, ExposeSecret, SecretRef,
 use notify_smtp::providers;
 use toml_edit::{value, DocumentMut, Item, Table};
 
-use crate::account::{self, bare_address};
-use crate::cli::{AccountAddArgs, AccountCommand};
-use crate::config::Account;
-use crate::deliver::Env;
-use crate::error::{exit, CliError};
+use crate::app::account::{self, bare_address};
+use crate::app::cli::{AccountAddArgs, AccountCommand};
+use crate::app::config::Account;
+use crate::app::error::{exit, CliError};
+use crate::app::Env;
+use crate::pipeline::{test_mail, Connect};
 
-pub async fn account(env: &Env<'_>, cmd: AccountCommand) -> Result<u8, CliError> {
+/// `notify account ...`.
+pub async fn account(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    cmd: AccountCommand,
+) -> Result<u8, CliError> {
     match cmd {
-        AccountCommand::Add(args) => add(env, args).await,
+        AccountCommand::Add(args) => add(env, connect, args).await,
         AccountCommand::List { json } => list(env, json),
         AccountCommand::SetPassword { name } => set_password(env, &name),
         AccountCommand::Remove { name } => remove(env, &name),
@@ -187,7 +193,7 @@ fn write_doc(path: &Path, doc: &DocumentMut) -> Result<(), CliError> {
     result.map_err(fail)
 }
 
-async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
+async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Result<u8, CliError> {
     let name = args.name.clone();
     check_name(&name)?;
     if env.loaded.config.accounts.contains_key(&name) {
@@ -215,7 +221,7 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
     if !bare_address(&from).contains('@') || notify_smtp::build_message(&probe).is_err() {
         return Err(CliError::usage(format!(
             "`{}` is not an email address",
-            crate::deliver::shown(&from)
+            crate::app::shown(&from)
         ))
         .hint("e.g. --from \"Backups <backup@example.com>\""));
     }
@@ -344,7 +350,7 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         let to: Vec<String> = if args.to.is_empty() {
             vec![bare_address(&from).to_owned()]
         } else {
-            crate::config::Addresses::from_parts(&args.to).0
+            crate::app::config::Addresses::from_parts(&args.to).0
         };
         let mut list = toml_edit::Array::new();
         for a in &to {
@@ -374,7 +380,7 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     // Send a test mail through the new account, as `notify test` does.
-    let reloaded = crate::config::load(env.config_path, true)?;
+    let reloaded = crate::app::config::load(env.config_path, true)?;
     let test_env = Env {
         loaded: &reloaded,
         config_path: env.config_path,
@@ -382,13 +388,12 @@ async fn add(env: &Env<'_>, args: AccountAddArgs) -> Result<u8, CliError> {
         offset: env.offset,
         ui: env.ui,
     };
-    let to = args.to.clone();
-    let test = crate::cli::TestArgs {
-        to,
+    let test = crate::app::cli::DeliveryArgs {
+        to: args.to.clone(),
         account: Some(name.clone()),
-        dry_run: false,
+        ..crate::app::cli::DeliveryArgs::default()
     };
-    crate::cmd_test::test(&test_env, test).await.inspect_err(|_| {
+    test_mail(&test_env, connect, &test).await.inspect_err(|_| {
         env.ui.warn(&format!(
             "the account was added, but the test mail failed; fix it and run `notify test --account {name}`"
         ));
@@ -419,7 +424,7 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
     let mut out = String::new();
     for (name, acc) in &config.accounts {
         let default = config.email.account.as_deref() == Some(name.as_str());
-        let server = match account::smtp_config(name, acc, &crate::Ui::silent()) {
+        let server = match account::smtp_config(name, acc, &crate::app::Ui::silent()) {
             Ok(c) => format!("{}:{} ({})", c.host, c.port, c.security),
             Err(e) => format!("invalid: {}", e.message()),
         };
@@ -437,7 +442,7 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
             account::username_of(acc).unwrap_or_else(|| "(none)".to_owned()),
         ));
     }
-    crate::emit(&out);
+    crate::app::emit(&out);
     Ok(exit::OK)
 }
 
@@ -446,7 +451,7 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
 /// password is only looked up to say whether it is there.
 fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
     let config = &env.loaded.config;
-    let silent = crate::Ui::silent();
+    let silent = crate::app::Ui::silent();
     let list: Vec<serde_json::Value> = config
         .accounts
         .iter()
@@ -485,7 +490,7 @@ fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
             })
         })
         .collect();
-    crate::emit_json(&list)?;
+    crate::app::emit_json(&list)?;
     Ok(exit::OK)
 }
 
@@ -591,7 +596,7 @@ fn remove(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
         if settings.account.as_deref() == Some(name) {
             env.ui.warn(&format!(
                 "[tasks.\"{}\"] still says account = \"{name}\": change or remove that line",
-                crate::deliver::shown(task)
+                crate::app::shown(task)
             ));
         }
     }
@@ -636,7 +641,7 @@ fn import_msmtp(env: &Env<'_>, path: &Path) -> Result<u8, CliError> {
     let path = notify_secrets::expand_home(path);
     let text = std::fs::read_to_string(&path)
         .map_err(|e| CliError::usage(format!("cannot read {}: {e}", path.display())))?;
-    let rc = crate::msmtp::parse(&text)
+    let rc = super::msmtp::parse(&text)
         .map_err(|e| CliError::usage(format!("{}: {e}", path.display())))?;
     let mut doc = read_doc(env.config_path)?;
     let mut imported = Vec::new();

@@ -1,9 +1,11 @@
 //! Per-task policy state, one JSON file per task in `$DATA_DIR/state/`.
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use notify_core::TaskState;
+
+use crate::error::{at, Error, Op, Result};
+use crate::files::{self, Durability};
 
 /// Reads and writes [`TaskState`]s.
 pub struct StateStore {
@@ -57,7 +59,7 @@ impl StateStore {
                 cut -= 1;
             }
             name.truncate(cut);
-            name.push_str(&format!("~{:016x}", fnv1a64(task.as_bytes())));
+            name.push_str(&format!("~{:016x}", stable_hash(task.as_bytes())));
         }
         name.push_str(".json");
         self.dir.join(name)
@@ -97,50 +99,30 @@ impl StateStore {
     /// off, a notice may come once more, none is held back. A file damaged
     /// anyway (some file systems can leave an empty one) is reported and
     /// treated as absent, like a first run ([`StateStore::load`]).
-    pub fn save(&self, task: &str, state: &TaskState, durable: bool) -> std::io::Result<()> {
-        std::fs::create_dir_all(&self.dir)?;
+    pub fn save(&self, task: &str, state: &TaskState, durable: bool) -> Result<()> {
+        files::create_private_dir(&self.dir).map_err(at(Op::Create, &self.dir))?;
         let path = self.path(task);
-        let tmp = self
-            .dir
-            .join(format!(".tmp-{}-{}", std::process::id(), unique_suffix()));
-        let json = serde_json::to_vec_pretty(state).map_err(std::io::Error::other)?;
-        let result = (|| {
-            let mut f = std::fs::File::create(&tmp)?;
-            f.write_all(&json)?;
-            if durable {
-                f.sync_all()?;
-            }
-            std::fs::rename(&tmp, &path)
-        })();
-        if result.is_err() {
-            let _ = std::fs::remove_file(&tmp);
-        }
-        result?;
-        if durable {
-            // The rename itself lives in the directory.
-            #[cfg(unix)]
-            std::fs::File::open(&self.dir)?.sync_all()?;
-        }
-        Ok(())
+        let json = serde_json::to_vec_pretty(state)
+            .map_err(|e| Error::new(Op::Encode, &path, std::io::Error::other(e)))?;
+        let durability = if durable {
+            Durability::Synced
+        } else {
+            Durability::Lazy
+        };
+        files::write_atomic(&path, &json, durability).map_err(at(Op::Replace, &path))
     }
 }
 
 /// FNV-1a, 64 bit: a stable hash (the same in every version and on every
-/// platform, unlike std's `DefaultHasher`).
-pub(crate) fn fnv1a64(bytes: &[u8]) -> u64 {
+/// platform, unlike std's `DefaultHasher`), for names derived from
+/// settings, such as a channel's.
+pub fn stable_hash(bytes: &[u8]) -> u64 {
     let mut h: u64 = 0xcbf2_9ce4_8422_2325;
     for &b in bytes {
         h ^= u64::from(b);
         h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
     h
-}
-
-fn unique_suffix() -> u128 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -1,16 +1,13 @@
 //! From an `[accounts.NAME]` table to a ready SMTP configuration: provider
-//! preset, server and security, login, the password from its store, extra
-//! certificates.
+//! preset, server and security, login, extra certificates. The password
+//! is added by the pipeline, from the store the wiring opens.
 
-use std::sync::Arc;
-
-use notify_secrets::{normalize_app_password, store_for, SecretRef};
 use notify_smtp::providers::{self, Provider};
-use notify_smtp::{AuthMechanism, Credentials, Security, SmtpConfig, SmtpTransport};
+use notify_smtp::{AuthMechanism, Security, SmtpConfig};
 
-use crate::config::Account;
-use crate::error::CliError;
-use crate::Ui;
+use crate::app::config::Account;
+use crate::app::error::CliError;
+use crate::app::Ui;
 
 /// Default connect and command timeout (SPEC: 30 s).
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
@@ -46,7 +43,7 @@ pub fn provider_of(name: &str, account: &Account) -> Result<Option<&'static Prov
 
 /// The error for an account name that is not configured, listing the ones
 /// that are.
-pub fn unknown_account(config: &crate::config::Config, name: &str) -> CliError {
+pub fn unknown_account(config: &crate::app::config::Config, name: &str) -> CliError {
     let known: Vec<&str> = config.accounts.keys().map(String::as_str).collect();
     CliError::config(format!("unknown account `{name}`")).hint(if known.is_empty() {
         "no accounts are configured: add one with `notify account add NAME`, or remove \
@@ -143,96 +140,9 @@ pub fn username_of(account: &Account) -> Option<String> {
         .or_else(|| account.from.as_deref().map(|f| bare_address(f).to_owned()))
 }
 
-/// Adds the credentials, fetching the secret from its store. An account
-/// without `password` does not authenticate (a plain relay).
-pub fn with_credentials(
-    name: &str,
-    account: &Account,
-    mut config: SmtpConfig,
-) -> Result<SmtpConfig, CliError> {
-    let Some(reference) = &account.password else {
-        return Ok(config);
-    };
-    let secret_err = |e: notify_secrets::Error| {
-        let hint = e.hint();
-        let err = CliError::config(format!("account `{name}`: {e}"));
-        match hint {
-            Some(h) => err.hint(h),
-            None => err,
-        }
-    };
-    let reference: SecretRef = reference.parse().map_err(secret_err)?;
-    let store = store_for(&reference).ok_or_else(|| {
-        CliError::config(format!(
-            "account `{name}`: password = \"keychain\" needs the OS keychain, which this build of notify does not include"
-        ))
-        .hint("use password = \"env:VAR\", \"file:PATH\" or \"cmd:COMMAND\"")
-    })?;
-    let secret = store.get(name).map_err(secret_err)?;
-    let secret = normalize_app_password(secret);
-    let username = username_of(account).ok_or_else(|| {
-        CliError::config(format!("account `{name}`: no username and no from address"))
-            .hint("set username = \"...\" or from = \"you@example.com\"")
-    })?;
-    config.credentials = Some(Credentials { username, secret });
-    Ok(config)
-}
-
-/// The transport for an account, with its password fetched now, and the
-/// SMTP transcript on stderr at `-v`.
-pub fn transport(
-    name: &str,
-    account: &Account,
-    config: SmtpConfig,
-    ui: &Ui,
-) -> Result<SmtpTransport, CliError> {
-    let config = with_credentials(name, account, config)?;
-    let transport = SmtpTransport::new(config).map_err(|e| {
-        let e: notify_core::TransportError = e.into();
-        CliError::from(e)
-    })?;
-    Ok(if ui.is_verbose() {
-        transport.with_transcript(Arc::new(|line: &str| eprintln!("{line}")))
-    } else {
-        transport
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn debug_prints_carry_no_secret() {
-        const CANARY: &str = "canary-Pa55-w0rd-debug";
-        std::env::set_var("NOTIFY_UNIT_CANARY_PW", CANARY);
-        let account = Account {
-            from: Some("me@example.com".into()),
-            server: Some("smtp.example.com:587".into()),
-            password: Some("env:NOTIFY_UNIT_CANARY_PW".into()),
-            ..Account::default()
-        };
-        let ui = Ui::silent();
-        let config = smtp_config("work", &account, &ui).unwrap();
-        let config = with_credentials("work", &account, config).unwrap();
-        assert!(config.credentials.is_some());
-        for text in [
-            format!("{config:?}"),
-            format!("{config:#?}"),
-            format!("{account:?}"),
-            format!("{:?}", config.credentials),
-        ] {
-            assert!(!text.contains(CANARY), "{text}");
-        }
-        let transport = transport(
-            "work",
-            &account,
-            smtp_config("work", &account, &ui).unwrap(),
-            &ui,
-        )
-        .unwrap();
-        assert!(!format!("{transport:?}").contains(CANARY));
-    }
 
     #[test]
     fn addresses() {

@@ -5,9 +5,10 @@ use std::path::PathBuf;
 
 use notify_template::{catalogue, Context, Template};
 
-use crate::cli::TemplateCommand;
-use crate::deliver::{self, Env, TemplateTexts};
-use crate::error::{exit, CliError};
+use crate::app::cli::TemplateCommand;
+use crate::app::error::{exit, CliError};
+use crate::app::Env;
+use crate::pipeline::{self, TemplateTexts};
 
 pub fn template(env: &Env<'_>, cmd: TemplateCommand) -> Result<u8, CliError> {
     match cmd {
@@ -31,12 +32,12 @@ fn chosen_locale(
     let code = flag
         .or_else(|| env.loaded.config.locale.clone().map(|l| l.0))
         .unwrap_or_else(|| "en".to_owned());
-    deliver::locale(&code)
+    pipeline::locale(&code)
 }
 
 fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliError> {
     let locale = chosen_locale(env, locale)?;
-    let english = deliver::locale("en")?;
+    let english = pipeline::locale("en")?;
     if json {
         let list: Vec<serde_json::Value> = catalogue()
             .iter()
@@ -50,7 +51,7 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
                 })
             })
             .collect();
-        crate::emit_json(&list)?;
+        crate::app::emit_json(&list)?;
         return Ok(exit::OK);
     }
     let mut out = String::new();
@@ -78,7 +79,7 @@ fn values(env: &Env<'_>, locale: Option<String>, json: bool) -> Result<u8, CliEr
     }
     out.push_str("\nExtra values set with `--set KEY=VALUE` (run, send) are used as ##KEY##.\n");
     out.push_str("Names match in any case and in every locale; write \\## for a literal ##.\n");
-    crate::emit(&out);
+    crate::app::emit(&out);
     Ok(exit::OK)
 }
 
@@ -159,7 +160,7 @@ fn preview(
 ) -> Result<u8, CliError> {
     let sample = result.is_none();
     let mut r = match &result {
-        Some(path) => crate::cmd_send::read_result(path)?,
+        Some(path) => crate::pipeline::result::read_result(path)?,
         None => notify_template::sample_result(),
     };
     if let Some(task) = &task {
@@ -178,10 +179,10 @@ fn preview(
         }
     }
     for kv in &set {
-        crate::cmd_send::apply_set(&mut r, kv)?;
+        crate::pipeline::result::apply_set(&mut r, kv)?;
     }
     let eff = env.loaded.config.for_task(&r.task_name);
-    let locale = deliver::locale(&locale.unwrap_or_else(|| eff.locale.clone()))?;
+    let locale = pipeline::locale(&locale.unwrap_or_else(|| eff.locale.clone()))?;
     let texts = TemplateTexts::of(env, Some(&r.task_name));
     for note in &texts.notes {
         env.ui.warn(note);
@@ -207,6 +208,6 @@ fn preview(
             None => env.ui.info("no HTML template is configured"),
         }
     }
-    crate::emit(&out);
+    crate::app::emit(&out);
     Ok(exit::OK)
 }

@@ -12,8 +12,8 @@ use serde::de::{self, Deserializer, SeqAccess, Visitor};
 use serde::Deserialize;
 use time::Duration;
 
-use crate::env_vars;
-use crate::error::CliError;
+use crate::app::env_vars;
+use crate::app::error::CliError;
 
 /// The top-level tables and keys; environment overrides are read only for
 /// these, so unrelated `NOTIFY_*` variables (systemd's `NOTIFY_SOCKET`) do not

@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
-use crate::env_vars;
-use crate::error::CliError;
+use crate::app::env_vars;
+use crate::app::error::CliError;
 
 /// The config file to read, and whether the user named it (then it must
 /// exist): `--config`, else `$NOTIFY_CONFIG`, else the platform config dir's

@@ -1,0 +1,107 @@
+//! What every part of the program needs: the context of one invocation
+//! ([`Env`]), the command line, the configuration, paths, environment
+//! variable names, output ([`Ui`], [`emit`]) and the error type.
+
+use std::path::Path;
+
+use time::UtcOffset;
+
+pub mod account;
+pub mod cli;
+pub mod config;
+pub mod env_vars;
+pub mod error;
+pub mod paths;
+
+use config::Loaded;
+use error::{exit, CliError};
+
+/// What the rest of the program needs to deliver.
+pub struct Env<'a> {
+    pub loaded: &'a Loaded,
+    /// The config file in use, or where it would be (for `account add`).
+    pub config_path: &'a Path,
+    pub data_dir: &'a Path,
+    pub offset: UtcOffset,
+    pub ui: &'a Ui,
+}
+
+/// A task name as shown in diagnostics: control characters escaped, so a
+/// name from a JSON result cannot move the terminal's cursor.
+pub fn shown(name: &str) -> String {
+    name.chars()
+        .flat_map(|c| {
+            if c.is_control() {
+                c.escape_default().collect::<Vec<_>>()
+            } else {
+                vec![c]
+            }
+        })
+        .collect()
+}
+
+/// How chatty to be; every diagnostic goes to stderr through here.
+pub struct Ui {
+    verbose: u8,
+    quiet: bool,
+}
+
+impl Ui {
+    /// A Ui at verbosity `verbose` (the number of `-v`), or quiet (`-q`).
+    pub fn new(verbose: u8, quiet: bool) -> Self {
+        Ui { verbose, quiet }
+    }
+
+    /// A Ui that says nothing but warnings.
+    pub fn silent() -> Self {
+        Ui {
+            verbose: 0,
+            quiet: true,
+        }
+    }
+
+    /// A line about what happened; silenced by `-q`.
+    pub fn info(&self, line: &str) {
+        if !self.quiet {
+            eprintln!("{line}");
+        }
+    }
+
+    /// A warning; shown even with `-q`.
+    pub fn warn(&self, line: &str) {
+        eprintln!("warning: {line}");
+    }
+
+    /// Whether `-v` was given.
+    pub fn is_verbose(&self) -> bool {
+        self.verbose > 0
+    }
+
+    /// Detail shown with `-v`.
+    pub fn verbose(&self, line: &str) {
+        if self.verbose > 0 {
+            eprintln!("{line}");
+        }
+    }
+}
+
+/// Writes a command's result to stdout in one go. A reader that went away
+/// (`notify template values | head -1`) is not an error.
+pub fn emit(text: &str) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Pretty-printed JSON on stdout, as every `--json` output (docs/json.md).
+pub fn emit_json(value: &impl serde::Serialize) -> Result<(), CliError> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
+    emit(&format!("{text}\n"));
+    Ok(())
+}
+
+/// This machine's name, for `##Computer Name##`.
+pub fn computer_name() -> String {
+    notify_smtp::system_hostname()
+}

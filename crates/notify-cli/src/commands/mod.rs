@@ -1,0 +1,76 @@
+//! One module per command. A command parses what is its own, calls the
+//! pipeline and words the outcome; no command calls another.
+
+use crate::app::cli::{Cli, Command};
+use crate::app::error::{exit, CliError};
+use crate::app::{emit, Env};
+use crate::pipeline::Connect;
+
+pub mod account;
+pub mod doctor;
+mod msmtp;
+pub mod providers;
+pub mod queue;
+pub mod run;
+mod runner;
+pub mod send;
+pub mod template;
+pub mod test;
+
+/// Runs `command` (any but `providers`, `completions` and `man`, which
+/// need no configuration and are run before it is read).
+pub fn dispatch(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    runtime: &tokio::runtime::Runtime,
+    command: Command,
+) -> Result<u8, CliError> {
+    match command {
+        Command::Run(args) => Ok(runtime.block_on(run::run(env, connect, args))),
+        Command::Send(args) => runtime.block_on(send::send(env, connect, args)),
+        Command::Test(args) => runtime.block_on(test::test(env, connect, args)),
+        Command::Template(cmd) => template::template(env, cmd),
+        Command::Providers { json } => providers::providers(json),
+        Command::Completions { shell } => completions(shell),
+        Command::Man { dir } => man(dir.as_deref()),
+        Command::Queue(cmd) => runtime.block_on(queue::queue(env, connect, cmd)),
+        Command::Doctor { account, json } => {
+            runtime.block_on(doctor::doctor(env, connect, account, json))
+        }
+        Command::Account(cmd) => runtime.block_on(account::account(env, connect, cmd)),
+    }
+}
+
+/// `notify completions SHELL`: the script on stdout.
+pub fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
+    let mut cmd = <Cli as clap::CommandFactory>::command();
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, "notify", &mut out);
+    emit(&String::from_utf8_lossy(&out));
+    Ok(exit::OK)
+}
+
+/// `notify man`: the manual page on stdout, or every page into a directory.
+pub fn man(dir: Option<&std::path::Path>) -> Result<u8, CliError> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    match dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .and_then(|()| clap_mangen::generate_to(cmd, dir))
+                .map_err(|e| {
+                    CliError::new(
+                        exit::PERMANENT,
+                        format!("cannot write the manual pages into {}: {e}", dir.display()),
+                    )
+                })?;
+        }
+        None => {
+            let mut out = Vec::new();
+            clap_mangen::Man::new(cmd)
+                .render(&mut out)
+                .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot render: {e}")))?;
+            emit(&String::from_utf8_lossy(&out));
+        }
+    }
+    Ok(exit::OK)
+}

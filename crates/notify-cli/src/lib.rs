@@ -1,0 +1,162 @@
+//! The `notify` command as a library: the binary's `main` is [`main`], and
+//! every part of it can be reached from tests.
+//!
+//! The modules show the flow, and depend on each other in one direction
+//! only (a tidy test checks it):
+//!
+//! - [`app`]: what every part needs — the context ([`app::Env`]), the
+//!   command line ([`app::cli`]), the configuration ([`app::config`]),
+//!   paths, environment variable names, output ([`app::Ui`]) and the one
+//!   error type with its exit codes ([`app::error`]).
+//! - [`pipeline`]: from a task result to delivered notifications — plan,
+//!   decide, render, deliver through injected transports, queue, retry.
+//!   It builds no transport and opens no secret store itself: it asks a
+//!   [`pipeline::Connect`].
+//! - [`wiring`]: [`wiring::Live`], the one place that builds the real
+//!   transports (SMTP, Maildir, desktop, stdout) and secret stores from the
+//!   configuration.
+//! - [`commands`]: one module per command; none calls another. They parse
+//!   what is theirs and call the pipeline.
+//!
+//! A key design decision made in this crate is that it owns all the wiring
+//! and none of the logic: deciding is `notify_core::decide`, rendering is
+//! `notify_template`, delivery is a `notify_core::Transport`, the queue is
+//! `notify_queue`. Only this crate prints, reads the environment or picks
+//! exit codes.
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use time::UtcOffset;
+
+pub mod app;
+pub mod commands;
+pub mod pipeline;
+pub mod wiring;
+
+use app::cli::{Cli, ColorChoice, Command};
+use app::error::{exit, CliError};
+
+/// The whole program: parses the command line (of this process), runs the
+/// command and returns its exit code.
+pub fn main() -> ExitCode {
+    // Read before any thread exists: the time crate refuses to read the local
+    // offset from a multi-threaded process on Unix.
+    let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
+
+    let color = color_choice(std::env::args_os());
+    let parsed = <Cli as clap::CommandFactory>::command()
+        .color(color)
+        .try_get_matches()
+        .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let cli = match parsed {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return ExitCode::from(match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                _ => exit::USAGE,
+            });
+        }
+    };
+
+    match real_main(cli, offset) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            e.report();
+            ExitCode::from(e.code())
+        }
+    }
+}
+
+fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
+    // Commands that need neither the configuration nor the data directory,
+    // so that a broken config file cannot break them.
+    match &cli.command {
+        Command::Providers { json } => return commands::providers::providers(*json),
+        Command::Completions { shell } => return commands::completions(*shell),
+        Command::Man { dir } => return commands::man(dir.as_deref()),
+        _ => {}
+    }
+    let ui = app::Ui::new(cli.global.verbose, cli.global.quiet);
+    let (config_path, explicit) = app::paths::config_file(cli.global.config.clone());
+    let is_run = matches!(cli.command, Command::Run(_));
+    // `account add` and `account import` create the config file, also at a
+    // path given with --config / NOTIFY_CONFIG.
+    let creates_config = matches!(
+        cli.command,
+        Command::Account(
+            app::cli::AccountCommand::Add(_) | app::cli::AccountCommand::Import { .. }
+        )
+    );
+    let explicit = explicit && (!creates_config || config_path.exists());
+    // `run` runs the job whatever is wrong with the configuration: a typo in
+    // config.toml must not switch backups off. The error is reported and the
+    // notification goes to the local Maildir.
+    let loaded = match app::config::load(&config_path, explicit) {
+        Ok(loaded) => loaded,
+        Err(e) if is_run => {
+            e.report();
+            ui.warn("running the command anyway, with the built-in defaults");
+            app::config::Loaded::default()
+        }
+        Err(e) => return Err(e),
+    };
+    let data_dir = match app::paths::data_dir(cli.global.data_dir.clone()) {
+        Ok(dir) => dir,
+        Err(e) if is_run => {
+            e.report();
+            std::env::temp_dir().join("notify")
+        }
+        Err(e) => return Err(e),
+    };
+    let env = app::Env {
+        loaded: &loaded,
+        config_path: &config_path,
+        data_dir: &data_dir,
+        offset,
+        ui: &ui,
+    };
+
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot start: {e}")))?;
+
+    commands::dispatch(&env, &wiring::Live::new(&env), &runtime, cli.command)
+}
+
+/// `--color` as clap understands it, read before parsing so that even parse
+/// errors follow it.
+fn color_choice(args: impl Iterator<Item = std::ffi::OsString>) -> clap::ColorChoice {
+    let mut choice = ColorChoice::Auto;
+    let mut args = args.peekable();
+    while let Some(arg) = args.next() {
+        let value = match arg.to_str() {
+            Some("--") => break,
+            Some("--color") => args.next().and_then(|v| v.into_string().ok()),
+            Some(s) if s.starts_with("--color=") => Some(s["--color=".len()..].to_owned()),
+            _ => None,
+        };
+        match value.as_deref() {
+            Some("always") => choice = ColorChoice::Always,
+            Some("never") => choice = ColorChoice::Never,
+            Some("auto") => choice = ColorChoice::Auto,
+            _ => {}
+        }
+    }
+    match choice {
+        ColorChoice::Always => clap::ColorChoice::Always,
+        ColorChoice::Never => clap::ColorChoice::Never,
+        ColorChoice::Auto => {
+            let no_color = std::env::var_os(app::env_vars::NO_COLOR).is_some_and(|v| !v.is_empty());
+            if no_color || !std::io::stderr().is_terminal() {
+                clap::ColorChoice::Never
+            } else {
+                clap::ColorChoice::Auto
+            }
+        }
+    }
+}

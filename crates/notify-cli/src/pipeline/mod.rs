@@ -1,0 +1,344 @@
+//! From a task result to delivered notifications: plan, decide, render,
+//! deliver, remember (SPEC section 2); and the retry of what was queued.
+//!
+//! Every transport and secret store comes from a [`Connect`] given by the
+//! caller, and what happens after a failure is decided from the error's
+//! kind ([`connect::Failure`]): temporary → queued, permanent → reported
+//! with a copy in the local Maildir, configuration → reported likewise.
+
+use notify_core::{decide, Level, PolicyOptions, TaskResult};
+use notify_queue::StateStore;
+use notify_template::Locale;
+use time::OffsetDateTime;
+
+use crate::app::cli::DeliveryArgs;
+use crate::app::config::AlsoEmail;
+use crate::app::error::{exit, CliError};
+use crate::app::{shown, Env};
+
+pub mod connect;
+mod deliver;
+mod plan;
+mod render;
+pub mod result;
+pub mod retry;
+mod test_mail;
+#[cfg(test)]
+mod tests;
+
+pub use connect::Connect;
+pub use deliver::{desktop, send_planned, Sent};
+pub use plan::{effective, locale, Plan, Route, TemplateTexts, DEFAULT_LOG_TAIL_LINES};
+pub use render::{render, render_start, DEFAULT_ATTACH_LOG_MAX};
+pub use test_mail::test_mail;
+
+/// How `notify` was asked to deliver: `run` must never lose a
+/// notification to a configuration mistake, `send` reports it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Caller {
+    Run,
+    Send,
+}
+
+/// One place a task's notifications go, with its own level and its own
+/// memory of earlier runs (for the `changes` level).
+struct Destination {
+    /// How diagnostics name it: `email`, `desktop`, `also (account ...)`.
+    label: String,
+    state: StateStore,
+    level: Level,
+    options: PolicyOptions,
+    kind: Kind,
+}
+
+enum Kind {
+    /// An email, by the plan's route.
+    Email(Box<Plan>),
+    /// A desktop notification in this locale.
+    Desktop(&'static Locale),
+}
+
+/// Everything `run` and `send` do after the job: decide, render, deliver and
+/// remember, for each destination of the task (its email, `[[also]]`
+/// emails, the desktop). One failing destination never keeps another from
+/// being tried; the error returned is the worst (configuration, then
+/// permanent, then queued), the others are reported here.
+pub async fn notify(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    result: &TaskResult,
+    flags: &DeliveryArgs,
+    log: Option<&notify_report::Log>,
+    caller: Caller,
+) -> Result<u8, CliError> {
+    let mut failures = Vec::new();
+    let destinations = destinations(env, &result.task_name, flags, caller, &mut failures);
+
+    // Whatever this run decides, notifications still queued from earlier
+    // runs are tried first when they are due.
+    if !flags.dry_run {
+        retry::retry_due(env, connect).await;
+    }
+
+    let now = OffsetDateTime::now_utc();
+    let run = Run {
+        result,
+        flags,
+        log,
+        now,
+        several: destinations.len() > 1,
+        texts: std::cell::OnceCell::new(),
+        templates_reported: std::cell::Cell::new(false),
+    };
+    for dest in &destinations {
+        if let Err(e) = deliver_to(env, connect, dest, &run).await {
+            failures.push(e);
+        }
+    }
+    worst(failures)
+}
+
+/// What every destination of one run shares.
+struct Run<'a> {
+    result: &'a TaskResult,
+    flags: &'a DeliveryArgs,
+    log: Option<&'a notify_report::Log>,
+    now: OffsetDateTime,
+    several: bool,
+    /// The task's templates, read once, when the first mail is rendered.
+    texts: std::cell::OnceCell<TemplateTexts>,
+    /// Whether their warnings were shown already.
+    templates_reported: std::cell::Cell<bool>,
+}
+
+/// The destinations of `task`: its email (or the local Maildir), each
+/// `[[also]]` email, and the desktop when asked for. Configuration errors
+/// go to `failures`; under `run` the email falls back to the local Maildir
+/// instead, so that nothing is lost.
+fn destinations(
+    env: &Env<'_>,
+    task: &str,
+    flags: &DeliveryArgs,
+    caller: Caller,
+    failures: &mut Vec<CliError>,
+) -> Vec<Destination> {
+    let name = shown(task);
+    let eff = effective(env, task, flags);
+    let configured_account = env.loaded.config.for_task(task).settings.account;
+    let mut out = Vec::new();
+    let email = |plan: Plan, label: String, state: StateStore| Destination {
+        label,
+        state,
+        level: plan.level,
+        options: plan.options,
+        kind: Kind::Email(Box::new(plan)),
+    };
+    match Plan::for_task(env, task, &eff) {
+        Ok(plan) => out.push(email(plan, "email".into(), StateStore::new(env.data_dir))),
+        Err(e) if caller == Caller::Run => {
+            e.report();
+            env.ui.warn(&format!(
+                "the notification for `{name}` goes to the local Maildir instead, so that it is not lost"
+            ));
+            out.push(email(
+                Plan::local(&eff),
+                "email".into(),
+                StateStore::new(env.data_dir),
+            ));
+        }
+        Err(e) => failures.push(e),
+    }
+    for also in eff.settings.also.iter().flatten() {
+        let account = also_account(also, configured_account.as_deref());
+        let label = format!(
+            "also (account `{}`, to {})",
+            account.unwrap_or("local Maildir"),
+            also.to.as_ref().map_or(String::new(), |to| to.0.join(", "))
+        );
+        let state = StateStore::channel(env.data_dir, &also_channel(also));
+        match Plan::also(env, task, &eff, account, also) {
+            Ok(plan) => out.push(email(plan, label, state)),
+            Err(e) if caller == Caller::Run => {
+                e.prefixed(&format!("[[also]] of task `{name}`")).report();
+                env.ui.warn(&format!(
+                    "that notification for `{name}` goes to the local Maildir instead, so that it is not lost"
+                ));
+                let mut plan = Plan::local(&eff);
+                plan.level = also.level.unwrap_or(plan.level);
+                out.push(email(plan, label, state));
+            }
+            Err(e) => failures.push(e.prefixed(&format!("[[also]] of task `{name}`"))),
+        }
+    }
+    if eff.settings.desktop_on(flags.desktop) {
+        // A bad locale is reported with the email; the desktop falls back
+        // to English rather than say nothing.
+        let locale = match locale(&eff.locale) {
+            Ok(locale) => Some(locale),
+            Err(_) if caller == Caller::Run => notify_template::locale("en"),
+            Err(e) => {
+                failures.push(e);
+                None
+            }
+        };
+        if let Some(locale) = locale {
+            out.push(Destination {
+                label: "desktop".into(),
+                state: StateStore::channel(env.data_dir, "desktop"),
+                level: eff.settings.desktop_level(),
+                options: eff.settings.policy_options(),
+                kind: Kind::Desktop(locale),
+            });
+        }
+    }
+    out
+}
+
+/// The account of an `[[also]]` email: its own, else the one the task's
+/// configuration names (`--account` is not for it).
+fn also_account<'a>(also: &'a AlsoEmail, configured: Option<&'a str>) -> Option<&'a str> {
+    also.account.as_deref().or(configured)
+}
+
+/// The state channel of an `[[also]]` destination: named by its account and
+/// recipients, so reordering the list keeps each one's memory.
+fn also_channel(also: &AlsoEmail) -> String {
+    let mut key = also.account.clone().unwrap_or_default();
+    key.push('\n');
+    if let Some(to) = &also.to {
+        key.push_str(&to.0.join(","));
+    }
+    format!("also-{:016x}", notify_queue::stable_hash(key.as_bytes()))
+}
+
+/// The most serious of `failures` as the error (configuration, then
+/// permanent, then temporary); the others are reported here.
+fn worst(mut failures: Vec<CliError>) -> Result<u8, CliError> {
+    fn rank(code: u8) -> u8 {
+        match code {
+            exit::CONFIG => 3,
+            exit::TEMPORARY => 1,
+            exit::OK => 0,
+            _ => 2,
+        }
+    }
+    let Some(at) = (0..failures.len()).max_by_key(|&i| rank(failures[i].code())) else {
+        return Ok(exit::OK);
+    };
+    let worst = failures.remove(at);
+    for other in &failures {
+        other.report();
+    }
+    Err(worst)
+}
+
+/// Decides, renders, delivers and remembers for one destination.
+async fn deliver_to(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    dest: &Destination,
+    run: &Run<'_>,
+) -> Result<(), CliError> {
+    let Run {
+        result,
+        flags,
+        log,
+        now,
+        several,
+        ..
+    } = *run;
+    let name = shown(&result.task_name);
+    let who = if several {
+        format!("{name} ({})", dest.label)
+    } else {
+        name.clone()
+    };
+    let states = &dest.state;
+    let (previous, warning) = states.load(&result.task_name);
+    if let Some(w) = warning {
+        env.ui.warn(&w);
+    }
+    let decision = decide(dest.level, result, previous.as_ref(), &dest.options, now);
+    let level = dest.level;
+    let why = match decision.reason {
+        notify_core::Reason::LevelAlways | notify_core::Reason::LevelNever => {
+            decision.reason.to_string()
+        }
+        reason => format!("{reason}; level {level}"),
+    };
+    env.ui.verbose(&format!(
+        "{who}: {} ({why})",
+        if decision.send {
+            "notifying"
+        } else {
+            "not notifying"
+        },
+    ));
+    // Synced to disk when the task turns from failing to working or back:
+    // losing that could hold a notice back; anything else only repeats one.
+    let flipped = previous.as_ref().map(|p| p.failing) != Some(decision.state.failing);
+    let remember = |state: &notify_core::TaskState| {
+        if flags.dry_run {
+            return;
+        }
+        if let Err(e) = states.save(&result.task_name, state, flipped) {
+            env.ui.warn(&format!(
+                "cannot save the state of `{who}` in {}: {e}",
+                states.path(&result.task_name).display()
+            ));
+        }
+    };
+    if !decision.send {
+        if flags.dry_run {
+            env.ui.info(&format!(
+                "dry run: no notification for `{who}`: {} (level {level})",
+                decision.reason
+            ));
+        }
+        remember(&decision.state);
+        return Ok(());
+    }
+
+    let history = notify_template::History {
+        suppressed: decision.suppressed,
+        streak: decision.streak,
+    };
+    match &dest.kind {
+        Kind::Email(plan) => {
+            let report = !run.templates_reported.replace(true);
+            let texts = run
+                .texts
+                .get_or_init(|| TemplateTexts::of(env, Some(&result.task_name)));
+            let notification =
+                render::render_with(env, plan, texts, report, result, &history, log, now);
+            if flags.dry_run {
+                connect.dry_run().send(&notification).await?;
+                return Ok(());
+            }
+            match send_planned(env, connect, plan, &result.task_name, &notification).await? {
+                Sent::Delivered(line) => {
+                    remember(&decision.state);
+                    env.ui.info(&format!("notify: `{who}` {line}"));
+                    Ok(())
+                }
+                // Queued is as good as sent for the policy: it will be
+                // delivered, so the next run must not count this one as unsent.
+                Sent::Queued(e) => {
+                    remember(&decision.state);
+                    Err(e)
+                }
+            }
+        }
+        Kind::Desktop(locale) => {
+            let notification = render::render_desktop(env, locale, result, &history);
+            let sent = desktop(env, connect, &notification, flags.dry_run).await;
+            // No queue for the desktop: a notice shown later is no use.
+            remember(&decision.state);
+            sent.map(|line| {
+                if let Some(line) = line {
+                    env.ui.info(&format!("notify: `{who}` {line}"));
+                }
+            })
+        }
+    }
+}

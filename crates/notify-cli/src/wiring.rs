@@ -1,0 +1,106 @@
+//! The edge where notify meets the world: [`Live`] builds the real
+//! transports (SMTP, the local Maildir, the desktop, stdout for dry runs)
+//! and secret stores (keychain, env, file, command) for the pipeline. It
+//! is the only module that names a concrete transport or store.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use notify_core::{Transport, TransportError};
+use notify_secrets::{SecretRef, SecretStore};
+use notify_smtp::{MaildirTransport, SmtpConfig, SmtpTransport, StdoutTransport};
+
+use crate::app::Env;
+use crate::pipeline::Connect;
+
+/// The real transports and stores of one invocation.
+pub struct Live {
+    maildir: PathBuf,
+    hostname: String,
+    /// Whether the SMTP dialogue is shown on stderr (`-v`).
+    transcript: bool,
+}
+
+impl Live {
+    /// The wiring of `env`: its data directory's Maildir, its verbosity.
+    pub fn new(env: &Env<'_>) -> Self {
+        Live {
+            maildir: env.data_dir.join("maildir"),
+            hostname: crate::app::computer_name(),
+            transcript: env.ui.is_verbose(),
+        }
+    }
+
+    /// The SMTP transport itself (for `notify doctor`, which drives it
+    /// step by step).
+    pub fn smtp_transport(&self, config: SmtpConfig) -> Result<SmtpTransport, TransportError> {
+        let transport = SmtpTransport::new(config).map_err(TransportError::from)?;
+        Ok(if self.transcript {
+            transport.with_transcript(Arc::new(|line: &str| eprintln!("{line}")))
+        } else {
+            transport
+        })
+    }
+}
+
+impl Connect for Live {
+    fn secret_store(&self, reference: &SecretRef) -> Option<Box<dyn SecretStore>> {
+        notify_secrets::store_for(reference)
+    }
+
+    fn smtp(&self, _name: &str, config: SmtpConfig) -> Result<Box<dyn Transport>, TransportError> {
+        Ok(Box::new(self.smtp_transport(config)?))
+    }
+
+    fn maildir(&self) -> Box<dyn Transport> {
+        Box::new(MaildirTransport::new(self.maildir.clone()).with_hostname(&self.hostname))
+    }
+
+    fn desktop(&self) -> Box<dyn Transport> {
+        Box::new(notify_desktop::DesktopTransport::new())
+    }
+
+    fn dry_run(&self) -> Box<dyn Transport> {
+        Box::new(StdoutTransport)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::account::smtp_config;
+    use crate::app::config::Account;
+    use crate::app::Ui;
+    use crate::pipeline::connect::with_credentials;
+
+    #[test]
+    fn debug_prints_carry_no_secret() {
+        const CANARY: &str = "canary-Pa55-w0rd-debug";
+        std::env::set_var("NOTIFY_UNIT_CANARY_PW", CANARY);
+        let account = Account {
+            from: Some("me@example.com".into()),
+            server: Some("smtp.example.com:587".into()),
+            password: Some("env:NOTIFY_UNIT_CANARY_PW".into()),
+            ..Account::default()
+        };
+        let ui = Ui::silent();
+        let live = Live {
+            maildir: PathBuf::from("/nonexistent"),
+            hostname: "host".into(),
+            transcript: false,
+        };
+        let config = smtp_config("work", &account, &ui).unwrap();
+        let config = with_credentials(&live, "work", &account, config).unwrap();
+        assert!(config.credentials.is_some());
+        for text in [
+            format!("{config:?}"),
+            format!("{config:#?}"),
+            format!("{account:?}"),
+            format!("{:?}", config.credentials),
+        ] {
+            assert!(!text.contains(CANARY), "{text}");
+        }
+        let transport = live.smtp_transport(config).unwrap();
+        assert!(!format!("{transport:?}").contains(CANARY));
+    }
+}
