@@ -84,7 +84,8 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
-    /// The extra trusted certificates (`ca_file`) cannot be used.
+    /// The extra trusted certificates (`ca_file`) cannot be used (SMTP
+    /// only; the variant exists without the `smtp` feature too).
     #[error("cannot use the certificate file {file}: {reason}")]
     CaFile {
         /// The file's path (or `ca_pem` when the bytes came from elsewhere).
@@ -92,7 +93,8 @@ pub enum Error {
         /// What is wrong with it.
         reason: String,
     },
-    /// An SMTP setting is invalid.
+    /// An SMTP setting is invalid (SMTP only; the variant exists without
+    /// the `smtp` feature too).
     #[error("invalid `{setting}` {value:?}: {reason}")]
     InvalidSetting {
         /// The setting's name as written in the config file.

@@ -41,18 +41,39 @@
 //! watches itself, because lettre's low-level client checks nothing on its
 //! own: it has no timeouts, would send a password in the clear, and its
 //! STARTTLS would hide the dialogue from the transcript. See `smtp.rs`.
+//!
+//! # Cargo features
+//!
+//! - `smtp` (default): [`SmtpTransport`], [`SmtpConfig`], [`SmtpSession`],
+//!   [`Credentials`], [`AuthMechanism`] and [`doctor`], with tokio, rustls
+//!   (ring), Mozilla's roots and `x509-cert`. Without it
+//!   (`default-features = false`) the crate still builds messages
+//!   ([`build_message`], [`format_message`], [`new_message_id`]), delivers
+//!   them with [`MaildirTransport`], [`StdoutTransport`] and
+//!   [`WriterTransport`], and has [`providers`], [`system_hostname`] and
+//!   [`Error`], with none of those crates and no async runtime.
 #![deny(missing_docs)]
+#![cfg_attr(docsrs, feature(doc_cfg))]
+// The crate docs name the SMTP items, which exist only with `smtp`.
+#![cfg_attr(not(feature = "smtp"), allow(rustdoc::broken_intra_doc_links))]
 
+#[cfg(feature = "smtp")]
 mod classify;
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub mod doctor;
 mod error;
 mod maildir;
 mod message;
 pub mod providers;
+#[cfg(feature = "smtp")]
 mod smtp;
 mod stdout;
+#[cfg(feature = "smtp")]
 mod tls;
+#[cfg(feature = "smtp")]
 mod transcript;
+#[cfg(feature = "smtp")]
 mod x509;
 
 pub use error::Error;
@@ -76,6 +97,8 @@ pub use maildir::MaildirTransport;
 pub use message::{build_message, format_message, new_message_id, MAX_LINE_LEN, USER_AGENT};
 pub use notify_core::StubTransport;
 pub use providers::{Provider, Security};
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpSession, SmtpTransport};
 pub use stdout::{StdoutTransport, WriterTransport};
 

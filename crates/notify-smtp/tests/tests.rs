@@ -13,6 +13,9 @@
 //! - `smtp`: `SmtpTransport` against a real aiosmtpd server (notify-testkit)
 //!   over real TLS: every security mode, AUTH mechanisms, certificate
 //!   checks, faults and their hints, batches, transcript redaction.
+//!
+//! `doctor` and `smtp` need the default `smtp` feature; the others also run
+//! with `--no-default-features`.
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -20,8 +23,10 @@
 
 mod util;
 
+#[cfg(feature = "smtp")]
 mod doctor;
 mod maildir;
 mod message;
+#[cfg(feature = "smtp")]
 mod smtp;
 mod writer;

@@ -389,6 +389,7 @@ pub fn run_child_test(name: &str, env: &[(&str, &str)]) -> Output {
 
 /// Settings for the real test server, shared by the `smtp` and `doctor`
 /// modules.
+#[cfg(feature = "smtp")]
 pub mod server {
     use std::time::Duration;
 
