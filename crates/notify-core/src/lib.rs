@@ -21,6 +21,7 @@ mod error;
 mod exit_codes;
 mod policy;
 mod result;
+pub mod text;
 mod transport;
 
 /// The attribute [`Transport`] implementations need (`#[async_trait]`),

@@ -295,7 +295,7 @@ fn classify_name(name: &str) -> Class {
 /// The error for a failed call to the notification server.
 fn error_for(error: &dbus::Error, timeout: Duration) -> TransportError {
     let name = error.name().unwrap_or("org.freedesktop.DBus.Error.Failed");
-    let message = one_line(error.message().unwrap_or(""));
+    let message = notify_core::text::one_line(error.message().unwrap_or(""), None);
     match classify_name(name) {
         Class::NoServer if name == "org.freedesktop.DBus.Error.ServiceUnknown" => {
             TransportError::new(
@@ -336,7 +336,7 @@ fn error_for(error: &dbus::Error, timeout: Duration) -> TransportError {
 }
 
 fn no_bus(address: &str, error: &dbus::Error) -> TransportError {
-    let message = one_line(error.message().unwrap_or("cannot connect"));
+    let message = notify_core::text::one_line(error.message().unwrap_or("cannot connect"), None);
     TransportError::new(
         ErrorKind::Temporary,
         format!("no desktop session bus at {address} ({message}); {SKIPPED}"),
@@ -349,11 +349,6 @@ pub(crate) fn timed_out(timeout: Duration, who: &str) -> TransportError {
         ErrorKind::Temporary,
         format!("{who} did not answer within {timeout:?}; {SKIPPED}"),
     )
-}
-
-/// The message on one line, for a warning.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use std::sync::{Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use notify_core::text::one_line;
 use notify_core::Notification;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -260,7 +261,10 @@ impl Claimed {
             first_failed_at: self.entry.first_failed_at,
             last_attempt_at,
             next_attempt_at,
-            last_error: error.map_or_else(|| self.entry.last_error.clone(), one_line),
+            last_error: error.map_or_else(
+                || self.entry.last_error.clone(),
+                |e| one_line(e, Some(MAX_ERROR_CHARS)),
+            ),
             gave_up_at,
             notification: &self.notification,
         }
@@ -332,7 +336,7 @@ impl Queue {
             first_failed_at: now,
             last_attempt_at: now,
             next_attempt_at: next,
-            last_error: one_line(error),
+            last_error: one_line(error, Some(MAX_ERROR_CHARS)),
             gave_up_at: None,
             notification,
         };
@@ -973,27 +977,6 @@ fn utc(t: OffsetDateTime) -> OffsetDateTime {
 
 fn add(t: OffsetDateTime, d: Duration) -> OffsetDateTime {
     t.checked_add(d).unwrap_or(t)
-}
-
-/// `text` on one line: control characters and runs of white space become
-/// one space, cut to [`MAX_ERROR_CHARS`] characters.
-fn one_line(text: &str) -> String {
-    let mut out = String::new();
-    for (i, word) in text
-        .split(|c: char| c.is_whitespace() || c.is_control())
-        .filter(|w| !w.is_empty())
-        .enumerate()
-    {
-        if i > 0 {
-            out.push(' ');
-        }
-        out.push_str(word);
-    }
-    if out.chars().count() > MAX_ERROR_CHARS {
-        out = out.chars().take(MAX_ERROR_CHARS - 1).collect();
-        out.push('…');
-    }
-    out
 }
 
 fn to_json<T: Serialize>(value: &T, dir: &Path) -> Result<Vec<u8>> {
@@ -1822,8 +1805,11 @@ mod tests {
 
     #[test]
     fn errors_are_kept_on_one_short_line() {
-        assert_eq!(one_line("  a\r\n\tb  c\u{1b}[0m "), "a b c [0m");
-        let long = one_line(&"é".repeat(2000));
+        assert_eq!(
+            one_line("  a\r\n\tb  c\u{1b}[0m ", Some(MAX_ERROR_CHARS)),
+            "a b c [0m"
+        );
+        let long = one_line(&"é".repeat(2000), Some(MAX_ERROR_CHARS));
         assert_eq!(long.chars().count(), MAX_ERROR_CHARS);
         assert!(long.ends_with('…'));
     }

@@ -640,7 +640,7 @@ impl Borg {
                 match traceback_exception(message) {
                     Some(exception) => found.fatal(&exception),
                     None => {
-                        let text = one_line(message);
+                        let text = notify_core::text::one_line(message, None);
                         match (text.is_empty(), has_id) {
                             (true, _) => {}
                             (false, true) => found.fatal(&text),
@@ -650,7 +650,7 @@ impl Borg {
                 }
             }
             Some("WARNING") => {
-                let text = one_line(message);
+                let text = notify_core::text::one_line(message, None);
                 if text.is_empty() {
                 } else if is_unread(&text) {
                     found.error(&text);
@@ -757,16 +757,6 @@ fn field(json: &str, key: &str) -> Option<String> {
         let raw = raw.get(..raw.len() - cut)?;
         serde_json::from_str::<String>(&format!("\"{raw}\"")).ok()
     })
-}
-
-/// A multi-line message as one line.
-fn one_line(message: &str) -> String {
-    message
-        .lines()
-        .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .collect::<Vec<_>>()
-        .join(" ")
 }
 
 /// Whether an answer to borg's question accepts it (borg's "truish"

@@ -27,15 +27,15 @@ pub(crate) fn push_value(out: &mut String, s: &str, mode: Mode) {
 }
 
 /// Whether `c` must not appear in a header: C0 and C1 controls (CR, LF, TAB,
-/// NEL, ...), DEL, and the Unicode line and paragraph separators.
-pub(crate) fn is_header_unsafe(c: char) -> bool {
-    c.is_control() || c == '\u{2028}' || c == '\u{2029}'
-}
+/// NEL, ...), DEL, the Unicode line and paragraph separators and the
+/// bidirectional overrides (notify-core's one sanitiser decides).
+pub(crate) use notify_core::text::is_unsafe as is_header_unsafe;
 
 /// Appends `s` with every header-unsafe character replaced by one space.
 fn push_folded(out: &mut String, s: &str) {
     // Fast path: no byte that is a C0 control or DEL, or that can start the
-    // UTF-8 form of a C1 control (0xC2) or of U+2028/U+2029 (0xE2).
+    // UTF-8 form of a C1 control (0xC2) or of U+2028/U+2029 and the
+    // bidirectional marks (all 0xE2).
     if !s
         .bytes()
         .any(|b| b < 0x20 || b == 0x7f || b == 0xc2 || b == 0xe2)

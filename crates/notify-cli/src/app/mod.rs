@@ -26,18 +26,11 @@ pub struct Env<'a> {
     pub ui: &'a Ui,
 }
 
-/// A task name as shown in diagnostics: control characters escaped, so a
-/// name from a JSON result cannot move the terminal's cursor.
+/// A task name (or any text from outside) as shown in diagnostics: unsafe
+/// characters escaped, so a name from a JSON result cannot move the
+/// terminal's cursor.
 pub fn shown(name: &str) -> String {
-    name.chars()
-        .flat_map(|c| {
-            if c.is_control() {
-                c.escape_default().collect::<Vec<_>>()
-            } else {
-                vec![c]
-            }
-        })
-        .collect()
+    notify_core::text::printable(name, None)
 }
 
 /// How chatty to be; every diagnostic goes to stderr through here.
