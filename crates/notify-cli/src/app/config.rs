@@ -501,48 +501,37 @@ fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
 /// `[table]` / `[table."quoted key"]` headers and `key = value` lines; gives
 /// up (None) on anything fancier.
 pub fn find_key_line(text: &str, path: &[String]) -> Option<usize> {
-    let (last, tables) = path.split_last()?;
-    let mut current: Vec<String> = Vec::new();
-    let mut table_line = None;
-    for (i, raw) in text.lines().enumerate() {
-        let line = raw.trim();
-        if line.starts_with('[') && !line.starts_with("[[") {
-            let inner = line.trim_start_matches('[');
-            let inner = inner.split(']').next().unwrap_or("");
-            current = split_dotted(inner);
-            if current.as_slice() == path {
-                table_line = Some(i + 1);
-            }
-            continue;
-        }
-        if let Some((k, _)) = line.split_once('=') {
-            let mut full = current.clone();
-            full.extend(split_dotted(k));
-            if full.len() == tables.len() + 1
-                && full[..tables.len()] == *tables
-                && &full[tables.len()] == last
-            {
-                return Some(i + 1);
+    let doc = toml_edit::ImDocument::parse(text).ok()?;
+    let mut table: &dyn toml_edit::TableLike = doc.as_table();
+    let mut span = None;
+    let mut steps = path.iter().peekable();
+    while let Some(step) = steps.next() {
+        let (key, item) = table.get_key_value(step)?;
+        span = key.span().or_else(|| item.span());
+        // `[[array]]` tables: the next step is the index.
+        if let Some(array) = item.as_array_of_tables() {
+            let index = steps.peek().and_then(|i| i.parse::<usize>().ok());
+            if let Some(index) = index {
+                steps.next();
+                let element = array.get(index)?;
+                span = element.span().or(span);
+                table = element;
+                continue;
             }
         }
+        if steps.peek().is_none() {
+            break;
+        }
+        // A table, a dotted key's implicit table, or an inline table.
+        table = item.as_table_like()?;
     }
-    table_line
+    line_of(text, span?)
 }
 
-fn split_dotted(s: &str) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut cur = String::new();
-    let mut quote: Option<char> = None;
-    for c in s.trim().chars() {
-        match (quote, c) {
-            (None, '"' | '\'') => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '.') => parts.push(std::mem::take(&mut cur).trim().to_owned()),
-            _ => cur.push(c),
-        }
-    }
-    parts.push(cur.trim().to_owned());
-    parts
+/// The 1-based line of a byte range's start.
+fn line_of(text: &str, span: std::ops::Range<usize>) -> Option<usize> {
+    let before = text.get(..span.start)?;
+    Some(before.bytes().filter(|&b| b == b'\n').count() + 1)
 }
 
 impl Settings {
@@ -720,6 +709,19 @@ mod tests {
         );
         assert_eq!(find_key_line(text, &p(&["accounts", "work"])), Some(8));
         assert_eq!(find_key_line(text, &p(&["email", "nope"])), None);
+
+        // Dotted keys, inline tables and arrays of tables, as TOML has them.
+        let text = "email.level = \"x\"\n[accounts]\nwork = { from = \"a\", server = 1 }\n\n[[tasks.\"T\".also]]\nto = [\"a@x\"]\n[[tasks.\"T\".also]]\nlevel = \"y\"\n";
+        assert_eq!(find_key_line(text, &p(&["email", "level"])), Some(1));
+        assert_eq!(
+            find_key_line(text, &p(&["accounts", "work", "server"])),
+            Some(3)
+        );
+        assert_eq!(
+            find_key_line(text, &p(&["tasks", "T", "also", "1", "level"])),
+            Some(8)
+        );
+        assert_eq!(find_key_line("not toml = = ", &p(&["x"])), None);
     }
 
     #[test]
