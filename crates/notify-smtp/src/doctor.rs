@@ -66,6 +66,7 @@ pub const EXPIRY_WARNING_DAYS: i64 = 14;
 
 /// How a step went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum Verdict {
     /// Fine.
     Ok,
@@ -99,6 +100,7 @@ impl fmt::Display for Verdict {
 
 /// The result of one step.
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct Check {
     /// [`DNS`], [`TCP`], [`STARTTLS`], [`TLS`], [`EHLO`], [`AUTH`] (or
     /// [`CONFIG`]).

@@ -1,5 +1,6 @@
 //! The crate's one error type and its mapping onto core's [`TransportError`].
 
+use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 
@@ -72,9 +73,10 @@ pub enum Error {
         /// The first few characters, to find the culprit.
         start: String,
     },
-    /// lettre refused to build the message.
+    /// The message builder refused the message (after this crate's own
+    /// checks passed, so rarely).
     #[error("cannot build the message")]
-    Build(#[source] lettre::error::Error),
+    Build(#[source] BuildError),
     /// A file-system operation of the Maildir transport failed.
     #[error("Maildir delivery failed at {}", path.display())]
     Io {
@@ -113,6 +115,29 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+/// Why the message builder refused a message: its text and its
+/// [`source`](std::error::Error::source) chain. The builder's own error type
+/// is not part of this crate's API.
+#[derive(Debug)]
+pub struct BuildError(lettre::error::Error);
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.0.source()
+    }
+}
+
+/// [`Error::Build`] for lettre's `err`.
+pub(crate) fn build_failed(err: lettre::error::Error) -> Error {
+    Error::Build(BuildError(err))
 }
 
 impl Error {

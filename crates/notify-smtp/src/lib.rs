@@ -6,6 +6,8 @@
 //!   Date, Message-ID ([`new_message_id`]), MIME-Version, User-Agent,
 //!   RFC 2047 encoded subject and display names, a UTF-8 text body,
 //!   `multipart/alternative` with HTML, `multipart/mixed` with attachments.
+//!   A [`BuiltMessage`] holds the bytes and the envelope as plain strings:
+//!   no lettre type is part of this crate's API.
 //! - [`SmtpTransport`] delivers over SMTP ([`SmtpConfig`]: implicit TLS,
 //!   STARTTLS that is never skipped, or none; AUTH PLAIN/LOGIN/XOAUTH2 via
 //!   [`AuthMechanism`] and [`Credentials`]; extra trusted CAs), one
@@ -76,7 +78,7 @@ mod transcript;
 #[cfg(feature = "smtp")]
 mod x509;
 
-pub use error::Error;
+pub use error::{BuildError, Error};
 
 /// The computer's name (gethostname(2)), or `localhost` when it has none:
 /// one source for EHLO and Maildir file names, as for notify's
@@ -92,9 +94,10 @@ pub fn system_hostname() -> String {
         name
     }
 }
-pub use lettre::Message;
 pub use maildir::MaildirTransport;
-pub use message::{build_message, format_message, new_message_id, MAX_LINE_LEN, USER_AGENT};
+pub use message::{
+    build_message, format_message, new_message_id, BuiltMessage, MAX_LINE_LEN, USER_AGENT,
+};
 pub use notify_core::StubTransport;
 pub use providers::{Provider, Security};
 #[cfg(feature = "smtp")]

@@ -2,6 +2,7 @@
 //! builder, plus the checks lettre leaves to its caller.
 
 use std::collections::hash_map::RandomState;
+use std::fmt;
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -18,6 +19,7 @@ use notify_core::{Attachment, Notification};
 use time::format_description::well_known::{Rfc2822, Rfc3339};
 use time::{OffsetDateTime, UtcOffset};
 
+use crate::error::build_failed;
 use crate::Error;
 
 /// The value of the `User-Agent` header: `notify/<crate version>`.
@@ -36,6 +38,57 @@ const MAX_MESSAGE_ID_LEN: usize = MAX_LINE_LEN - "Message-ID: ".len();
 /// The first second lettre's date formatting cannot write (year 10000);
 /// it panics on that and on anything before 1970.
 const YEAR_10000: i64 = 253_402_300_800;
+
+/// A message made by [`build_message`]: the RFC 5322 bytes every transport
+/// sends, and the SMTP envelope (the sender, and every recipient of `to`,
+/// `cc` and `bcc` once, Bcc included).
+///
+/// It is this crate's own type, so that callers never need lettre.
+#[derive(Clone)]
+pub struct BuiltMessage {
+    formatted: Vec<u8>,
+    envelope: Envelope,
+}
+
+impl BuiltMessage {
+    /// The complete message, CRLF line endings, exactly as SMTP carries it.
+    pub fn formatted(&self) -> &[u8] {
+        &self.formatted
+    }
+
+    /// The message bytes, without a copy.
+    pub fn into_formatted(self) -> Vec<u8> {
+        self.formatted
+    }
+
+    /// The envelope sender (`MAIL FROM`): the address of `from`, without
+    /// its display name.
+    pub fn sender(&self) -> &str {
+        self.envelope.from().map_or("", |a| a.as_ref())
+    }
+
+    /// The envelope recipients (`RCPT TO`): the addresses of `to`, `cc` and
+    /// `bcc` in that order, each once, without display names.
+    pub fn recipients(&self) -> impl ExactSizeIterator<Item = &str> + '_ {
+        self.envelope.to().iter().map(|a| a.as_ref())
+    }
+
+    /// lettre's envelope, for the SMTP commands.
+    #[cfg(feature = "smtp")]
+    pub(crate) fn envelope(&self) -> &Envelope {
+        &self.envelope
+    }
+}
+
+impl fmt::Debug for BuiltMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("BuiltMessage")
+            .field("sender", &self.sender())
+            .field("recipients", &self.recipients().collect::<Vec<_>>())
+            .field("formatted", &format_args!("{} bytes", self.formatted.len()))
+            .finish()
+    }
+}
 
 /// Builds the message for `n` with lettre's builder.
 ///
@@ -62,7 +115,7 @@ const YEAR_10000: i64 = 253_402_300_800;
 ///   is `multipart/mixed`: the body first, then each attachment, always
 ///   base64 so its bytes arrive unchanged.
 /// - Every line of the result is checked against RFC 5322's 998 octets.
-pub fn build_message(n: &Notification) -> Result<Message, Error> {
+pub fn build_message(n: &Notification) -> Result<BuiltMessage, Error> {
     let from = match n.from.as_deref() {
         Some(value) if !value.trim().is_empty() => parse_mailbox("from", value)?,
         _ => return Err(Error::MissingFrom),
@@ -95,12 +148,12 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
             recipients.push(mailbox.email.clone());
         }
     }
-    let envelope = Envelope::new(Some(from.email.clone()), recipients).map_err(Error::Build)?;
+    let envelope = Envelope::new(Some(from.email.clone()), recipients).map_err(build_failed)?;
 
     // lettre's Date header writes UTC only: it holds the header's place
     // here and is replaced by `date_value` once the message is built.
     let mut builder = Message::builder()
-        .envelope(envelope)
+        .envelope(envelope.clone())
         .date(SystemTime::from(date))
         .raw_header(address_list_header("From", std::slice::from_ref(&from)));
     if !to.is_empty() {
@@ -133,17 +186,21 @@ pub fn build_message(n: &Notification) -> Result<Message, Error> {
         }
         builder.multipart(mixed)
     }
-    .map_err(Error::Build)?;
+    .map_err(build_failed)?;
     message.headers_mut().insert_raw(date_value);
 
-    check_line_lengths(&message.formatted())?;
-    Ok(message)
+    let formatted = message.formatted();
+    check_line_lengths(&formatted)?;
+    Ok(BuiltMessage {
+        formatted,
+        envelope,
+    })
 }
 
 /// The complete RFC 5322 message for `n`, with CRLF line endings, exactly as
 /// it would go over SMTP. See [`build_message`] for what it contains.
 pub fn format_message(n: &Notification) -> Result<Vec<u8>, Error> {
-    build_message(n).map(|message| message.formatted())
+    build_message(n).map(BuiltMessage::into_formatted)
 }
 
 /// A new Message-ID, `<unique@domain>` with the angle brackets.

@@ -6,6 +6,7 @@ use std::str::FromStr;
 
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Security {
     /// Implicit TLS from the first byte (SMTPS, usually port 465).
     Tls,
@@ -84,6 +85,7 @@ pub enum UsernameRule {
 
 /// A mail provider's submission settings and the advice users need for it.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Provider {
     /// The short name used by `--provider` and `provider =`.
     pub id: &'static str,

@@ -42,7 +42,6 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Auth, Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
-use lettre::Message;
 use notify_core::{Delivery, ErrorKind, Notification, Transport, TransportError};
 use rustls_pki_types::{CertificateDer, ServerName};
 use secrecy::{ExposeSecret, SecretString};
@@ -56,10 +55,11 @@ use crate::classify::{self, hints, secs, Ctx, Failure, Step};
 use crate::providers::Security;
 use crate::tls::{self, Sniff, Stream};
 use crate::transcript::{Shared, Sink, Transcript, Wire};
-use crate::{build_message, Error};
+use crate::{build_message, BuiltMessage, Error};
 
 /// The SASL mechanism used to log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum AuthMechanism {
     /// `AUTH PLAIN` (RFC 4616): the default when the server offers it.
     Plain,
@@ -128,9 +128,16 @@ pub struct Credentials {
 impl Credentials {
     /// Credentials from a username and a secret.
     pub fn new(username: impl Into<String>, secret: impl Into<String>) -> Self {
+        Self::from_secret(username, SecretString::from(secret.into()))
+    }
+
+    /// Credentials from a username and a secret that is already a
+    /// [`SecretString`] (as a secret store returns it), without a copy of
+    /// it in plain memory.
+    pub fn from_secret(username: impl Into<String>, secret: SecretString) -> Self {
         Credentials {
             username: username.into(),
-            secret: SecretString::from(secret.into()),
+            secret,
         }
     }
 }
@@ -145,7 +152,12 @@ impl fmt::Debug for Credentials {
 }
 
 /// How to reach and log in to an SMTP server.
+///
+/// Start from [`SmtpConfig::new`] and set the fields that differ (the
+/// struct may gain fields, so it cannot be written as a literal outside
+/// this crate).
 #[derive(Clone)]
+#[non_exhaustive]
 pub struct SmtpConfig {
     /// Host name or IP address (without brackets).
     pub host: String,
@@ -611,15 +623,13 @@ impl SmtpTransport {
         }
     }
 
-    pub(crate) fn ctx(&self, message: Option<&Message>) -> Ctx {
+    pub(crate) fn ctx(&self, message: Option<&BuiltMessage>) -> Ctx {
         Ctx {
             host: self.config.host.clone(),
             port: self.config.port,
             security: self.config.security,
             username: self.config.credentials.as_ref().map(|c| c.username.clone()),
-            from: message
-                .and_then(|m| m.envelope().from())
-                .map(|a| a.to_string()),
+            from: message.map(|m| m.sender().to_owned()),
             ca_file: self.config.ca_file_label.clone(),
             timeout: self.config.timeout,
             xoauth2: self.config.auth == Some(AuthMechanism::Xoauth2),
@@ -1216,7 +1226,7 @@ impl SmtpTransport {
         &self,
         session: &mut Session,
         ctx: &Ctx,
-        message: &Message,
+        message: &BuiltMessage,
     ) -> Result<Delivery, Failure> {
         let envelope = message.envelope();
         let body = message.formatted();
@@ -1278,7 +1288,7 @@ impl SmtpTransport {
             }
             self.command(session, ctx, Step::Data, Data, None).await?;
         }
-        let reply = match timeout(self.config.timeout, session.conn.message(&body)).await {
+        let reply = match timeout(self.config.timeout, session.conn.message(body)).await {
             Err(_) => return Err(classify::timeout(ctx, Step::Message)),
             Ok(Err(err)) => return Err(lettre_failure(ctx, Step::Message, err, None)),
             Ok(Ok(reply)) => reply,
