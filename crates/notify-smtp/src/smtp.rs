@@ -42,7 +42,7 @@ use lettre::transport::smtp::client::AsyncSmtpConnection;
 use lettre::transport::smtp::commands::{Auth, Data, Mail, Rcpt};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::Response;
-use notify_core::{Delivery, ErrorKind, Notification, Transport, TransportError};
+use notify_core::{BatchReport, Delivery, ErrorKind, Notification, Transport, TransportError};
 use rustls_pki_types::{CertificateDer, ServerName};
 use secrecy::{ExposeSecret, SecretString};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -436,9 +436,8 @@ enum Helo {
 /// Delivers notifications over SMTP with lettre, over our own TCP/TLS
 /// stream. See the module docs of `smtp.rs` for how the connection is made.
 ///
-/// Each [`send_batch`](SmtpTransport::send_batch) opens one connection for
-/// the whole batch and ends it with QUIT; [`Transport::send`] is a batch of
-/// one.
+/// Each [`Transport::send_batch`] opens one connection for the whole batch
+/// and ends it with QUIT; [`Transport::send`] is a batch of one.
 pub struct SmtpTransport {
     config: SmtpConfig,
     tls: Arc<ClientConfig>,
@@ -524,35 +523,11 @@ impl SmtpTransport {
         tls::recording_client_config(&self.extra_roots, self.config.accept_invalid_certs, record)
     }
 
-    /// Delivers `messages` over one connection, in order, and returns one
-    /// result per message.
-    ///
-    /// - A message that cannot be built (bad address, ...) fails alone with
-    ///   [`ErrorKind::Config`]; the connection is not touched for it.
-    /// - After a message fails at the server (a refused recipient, 451 to
-    ///   DATA, a timeout), that connection is dropped (with a QUIT when it
-    ///   is still in step) and the next message gets a fresh one.
-    /// - When the connection cannot be set up at all (refused, TLS, AUTH),
-    ///   every remaining message fails with that same error: it is not
-    ///   retried once per message.
-    /// - The session ends with QUIT.
-    pub async fn send_batch(
-        &self,
-        messages: &[Notification],
-    ) -> Vec<Result<Delivery, TransportError>> {
-        let mut kept = Kept::default();
-        let mut results = Vec::with_capacity(messages.len());
-        for notification in messages {
-            results.push(self.send_kept(&mut kept, notification).await);
-        }
-        self.finish_kept(kept).await;
-        results
-    }
-
     /// A session that keeps one connection open from message to message,
     /// for senders that do not have all their messages at hand at once
     /// (the queue reads them a chunk at a time). The same rules as
-    /// [`SmtpTransport::send_batch`] apply across all its messages.
+    /// [`Transport::send_batch`] (see its implementation here) apply
+    /// across all its messages.
     pub fn into_session(self) -> SmtpSession {
         SmtpSession {
             transport: self,
@@ -1419,13 +1394,38 @@ impl SmtpTransport {
 #[async_trait]
 impl Transport for SmtpTransport {
     async fn send(&self, notification: &Notification) -> Result<Delivery, TransportError> {
-        let mut results = self.send_batch(std::slice::from_ref(notification)).await;
-        results.pop().unwrap_or_else(|| {
-            Err(TransportError::new(
-                ErrorKind::Temporary,
-                "internal: no result for the message",
-            ))
-        })
+        let mut kept = Kept::default();
+        let result = self.send_kept(&mut kept, notification).await;
+        self.finish_kept(kept).await;
+        result
+    }
+
+    /// Delivers `notifications` over one connection, in order, and reports
+    /// each one as soon as it is settled: right after the server's reply to
+    /// its message, or its failure. Every notification is reported once.
+    ///
+    /// - A message that cannot be built (bad address, ...) fails alone with
+    ///   [`ErrorKind::Config`]; the connection is not touched for it.
+    /// - After a message fails at the server (a refused recipient, 451 to
+    ///   DATA, a timeout), that connection is dropped (with a QUIT when it
+    ///   is still in step) and the next message gets a fresh one.
+    /// - A kept connection the server has closed in the meantime is opened
+    ///   again once, for the message that found it closed.
+    /// - When the connection cannot be set up at all (refused, TLS, AUTH),
+    ///   every remaining message fails with that same error: it is not
+    ///   retried once per message.
+    /// - The session ends with QUIT, after the last report.
+    async fn send_batch<'a>(
+        &self,
+        notifications: &[&'a Notification],
+        report: &mut BatchReport<'a>,
+    ) {
+        let mut kept = Kept::default();
+        for (i, notification) in notifications.iter().enumerate() {
+            let result = self.send_kept(&mut kept, notification).await;
+            report(i, result);
+        }
+        self.finish_kept(kept).await;
     }
 }
 

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::util::server::{config, login, with_ca, PASSWORD, TOKEN, USER};
-use notify_core::{ErrorKind, Notification, Transport, TransportError};
+use notify_core::{Delivery, ErrorKind, Notification, Transport, TransportError};
 use notify_smtp::{
     format_message, AuthMechanism, Credentials, Security, SmtpConfig, SmtpTransport,
 };
@@ -52,6 +52,25 @@ fn transport(config: SmtpConfig) -> (SmtpTransport, Lines) {
             sink.0.lock().unwrap().push(line.to_owned())
         }));
     (transport, lines)
+}
+
+/// [`Transport::send_batch`], with its reports checked: every message
+/// reported once, in order. Returns the results in batch order.
+async fn send_batch_checked(
+    t: &SmtpTransport,
+    batch: &[Notification],
+) -> Vec<Result<Delivery, TransportError>> {
+    let refs: Vec<&Notification> = batch.iter().collect();
+    let mut reports = Vec::new();
+    t.send_batch(&refs, &mut |i, result| reports.push((i, result)))
+        .await;
+    let order: Vec<usize> = reports.iter().map(|(i, _)| *i).collect();
+    assert_eq!(
+        order,
+        (0..batch.len()).collect::<Vec<_>>(),
+        "every message reported once, in order"
+    );
+    reports.into_iter().map(|(_, result)| result).collect()
 }
 
 fn b64(bytes: &[u8]) -> String {
@@ -521,7 +540,7 @@ async fn wrong_password_is_permanent_for_plain_and_login() {
         );
         c.auth = Some(auth);
         let (t, lines) = transport(c);
-        let results = t.send_batch(&[note(20), note(21)]).await;
+        let results = send_batch_checked(&t, &[note(20), note(21)]).await;
         let err = err_of(&results[0]);
         assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
         assert!(
@@ -686,7 +705,7 @@ async fn a_451_is_temporary_and_the_next_message_gets_a_fresh_connection() {
     let server =
         require_server!(ServerOptions::new().listener(Listener::plain("relay").data_451(1)));
     let (t, _) = transport(config(&server, "relay", Security::None));
-    let results = t.send_batch(&[note(70), note(71)]).await;
+    let results = send_batch_checked(&t, &[note(70), note(71)]).await;
     let err = err_of(&results[0]);
     assert_eq!(err.kind(), ErrorKind::Temporary);
     assert!(err.to_string().contains("451 4.3.0"), "{err}");
@@ -943,7 +962,7 @@ async fn pipelining_with_a_refused_recipient_sends_nothing() {
     let mut bad = note(151);
     bad.to.push("nobody@example.com".into());
     let good = note(152);
-    let results = t.send_batch(&[bad, good.clone()]).await;
+    let results = send_batch_checked(&t, &[bad, good.clone()]).await;
     let err = err_of(&results[0]);
     assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
     assert!(err.to_string().contains("<nobody@example.com>"), "{err}");
@@ -1014,7 +1033,7 @@ async fn a_batch_uses_one_connection() {
         PASSWORD,
     ));
     let batch = [note(120), note(121), note(122)];
-    let results = t.send_batch(&batch).await;
+    let results = send_batch_checked(&t, &batch).await;
     for (i, r) in results.iter().enumerate() {
         let d = r
             .as_ref()
@@ -1044,6 +1063,92 @@ async fn a_batch_uses_one_connection() {
     assert_no_secrets(&lines.all());
 }
 
+/// `Transport::send_batch` reports each message right after the server's
+/// 250 for it, before the next one is sent: at each report the server holds
+/// exactly the messages reported so far, all from the same connection.
+#[tokio::test]
+async fn a_batch_reports_each_message_as_soon_as_it_is_accepted() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission"))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let batch = [note(160), note(161), note(162)];
+    let refs: Vec<&Notification> = batch.iter().collect();
+    // (index, the server's message count at the report, the result)
+    let mut reports = Vec::new();
+    let stored = || server.messages().len();
+    t.send_batch(&refs, &mut |i, result| {
+        reports.push((i, stored(), result.map_err(|e| e.to_string())))
+    })
+    .await;
+    assert_eq!(reports.len(), 3, "{reports:?}\n{}", lines.all());
+    for (n, (i, count, result)) in reports.iter().enumerate() {
+        assert_eq!(*i, n, "reported in order, once each: {reports:?}");
+        assert_eq!(*count, n + 1, "reported right after its 250: {reports:?}");
+        let d = result.as_ref().unwrap_or_else(|e| panic!("#{n}: {e}"));
+        assert!(d.detail.starts_with("250 "), "{}", d.detail);
+    }
+    assert_eq!(server.connections("submission"), 1);
+    let conns: Vec<_> = server
+        .messages()
+        .iter()
+        .map(|m| m.meta["conn"].clone())
+        .collect();
+    assert_eq!(conns.len(), 3);
+    assert!(conns.iter().all(|c| *c == conns[0]), "{conns:?}");
+    for (i, sent) in batch.iter().enumerate() {
+        assert_received(&server, i, sent);
+    }
+    let commands = server.commands("submission");
+    assert_eq!(commands.iter().filter(|v| *v == "AUTH").count(), 1);
+    assert_eq!(commands.last().map(String::as_str), Some("QUIT"));
+}
+
+/// A recipient refused for good (550) fails its own message only, named in
+/// the error; the others of the batch arrive. As after any failure at the
+/// server, the next message goes out on a fresh connection.
+#[tokio::test]
+async fn a_batch_with_a_permanently_refused_recipient_delivers_the_others() {
+    let server = require_server!(ServerOptions::new()
+        .listener(Listener::starttls("submission").reject_rcpt("nobody@example.com"))
+        .user(USER, PASSWORD));
+    let (t, lines) = transport(login(
+        with_ca(config(&server, "submission", Security::StartTls), &server),
+        PASSWORD,
+    ));
+    let mut refused = note(171);
+    refused.to.push("nobody@example.com".into());
+    let batch = [note(170), refused, note(172)];
+    let results = send_batch_checked(&t, &batch).await;
+    results[0]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    let err = err_of(&results[1]);
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+    assert!(
+        err.to_string()
+            .contains("rejected recipient <nobody@example.com>"),
+        "{err}"
+    );
+    results[2]
+        .as_ref()
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    assert_eq!(
+        server.messages().len(),
+        2,
+        "the refused message is not sent"
+    );
+    assert_received(&server, 0, &batch[0]);
+    assert_received(&server, 1, &batch[2]);
+    assert_eq!(server.connections("submission"), 2);
+    let commands = server.commands("submission");
+    assert_eq!(commands.iter().filter(|v| *v == "DATA").count(), 2);
+    assert_no_secrets(&lines.all());
+}
+
 #[tokio::test]
 async fn a_bad_message_in_a_batch_fails_alone() {
     let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
@@ -1052,7 +1157,7 @@ async fn a_bad_message_in_a_batch_fails_alone() {
     bad.to = vec!["not an address".into()];
     bad.cc.clear();
     bad.bcc.clear();
-    let results = t.send_batch(&[note(131), bad, note(132)]).await;
+    let results = send_batch_checked(&t, &[note(131), bad, note(132)]).await;
     assert!(results[0].is_ok());
     assert_eq!(err_of(&results[1]).kind(), ErrorKind::Config);
     assert!(results[2].is_ok());
