@@ -13,10 +13,10 @@
 //!   keyring's in-memory mock (which forgets everything when the process
 //!   ends): where there is no native store, it fails with
 //!   [`Error::Inaccessible`]. Keychain items do not move to a new machine:
-//!   a missing one is [`Error::NoEntry`], whose hint names the command that
-//!   stores it. No keychain where notify runs (cron, systemd services and
-//!   ssh sessions often have no session D-Bus) or a locked one is
-//!   [`Error::Inaccessible`], with the reason. On Linux libdbus is built from
+//!   a missing one is [`Error::NoEntry`], naming the account. No keychain
+//!   where notify runs (cron, systemd services and ssh sessions often have
+//!   no session D-Bus) or a locked one is [`Error::Inaccessible`], with the
+//!   reason; [`Error::kind`] says it may work later. On Linux libdbus is built from
 //!   source (keyring's `vendored` feature), so building needs a C compiler
 //!   but no libdbus-1-dev. Calls are synchronous, fine inside a tokio
 //!   runtime, and give up after a timeout instead of hanging on an unlock
@@ -147,52 +147,6 @@ impl Error {
             _ => ErrorKind::Config,
         }
     }
-
-    /// What the user can do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
-        match self {
-            Error::EnvNotSet { var, .. } => Some(format!(
-                "set {var} in the environment notify runs in (cron and systemd do not read your \
-                 shell's profile), or choose another `password =` store"
-            )),
-            Error::FileMissing { path } => Some(format!(
-                "put the password on the first line of {} and run `chmod 600 {}`",
-                path.display(),
-                path.display()
-            )),
-            Error::FileUnreadable { path, .. } => Some(format!(
-                "check that {} is a readable file (owned by the user notify runs as, mode 600)",
-                path.display()
-            )),
-            Error::FileEmpty { path } => Some(format!(
-                "put the password on the first line of {}",
-                path.display()
-            )),
-            Error::UnsafePermissions { path, .. } => {
-                Some(format!("run `chmod 600 {}`", path.display()))
-            }
-            Error::Command { .. } => Some(
-                "run the command by hand: it must print the password on its first line and exit 0"
-                    .to_owned(),
-            ),
-            Error::BadReference => Some(
-                "write e.g. password = \"env:SMTP_PASSWORD\" or password = \"file:~/.config/notify/password\""
-                    .to_owned(),
-            ),
-            Error::NoEntry { account } => Some(format!(
-                "store it with `notify account set-password {account}`; keychain items do not \
-                 move with a migration to a new machine"
-            )),
-            Error::Inaccessible { .. } => Some(
-                "the keychain must be running and unlocked where notify runs (cron, systemd \
-                 services and ssh sessions often have none); otherwise keep the password in a \
-                 file only you can read, password = \"file:~/.config/notify/password\" \
-                 (chmod 600), or in the job's environment, password = \"env:SMTP_PASSWORD\""
-                    .to_owned(),
-            ),
-            _ => None,
-        }
-    }
 }
 
 /// The store a [`SecretRef`] names. `None` only for `keychain` in a build
@@ -273,26 +227,10 @@ mod tests {
     }
 
     #[test]
-    fn a_missing_entry_names_the_command_that_stores_it() {
-        let e = Error::NoEntry {
-            account: "work-smtp".into(),
-        };
-        let hint = e.hint().unwrap_or_default();
-        assert!(
-            hint.contains("`notify account set-password work-smtp`"),
-            "{hint}"
-        );
-        assert!(hint.contains("new machine"), "{hint}");
-    }
-
-    #[test]
-    fn an_inaccessible_keychain_suggests_file_and_env() {
+    fn an_inaccessible_keychain_is_worth_waiting_for() {
         let e = Error::Inaccessible {
             reason: "the keychain is locked".into(),
         };
-        let hint = e.hint().unwrap_or_default();
-        assert!(hint.contains("password = \"file:"), "{hint}");
-        assert!(hint.contains("password = \"env:"), "{hint}");
         assert_eq!(e.kind(), ErrorKind::Unavailable);
     }
 

@@ -11,6 +11,7 @@ pub mod cli;
 pub mod config;
 pub mod env_vars;
 pub mod error;
+pub mod hints;
 pub mod paths;
 
 use config::Loaded;

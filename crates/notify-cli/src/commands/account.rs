@@ -106,12 +106,7 @@ fn read_password(account: &str) -> Result<SecretString, CliError> {
 }
 
 fn secret_error(name: &str, e: notify_secrets::Error) -> CliError {
-    let hint = e.hint();
-    let err = CliError::config(format!("account `{name}`: {e}"));
-    match hint {
-        Some(h) => err.hint(h),
-        None => err,
-    }
+    crate::app::hints::secret_error(name, &e)
 }
 
 /// The store of a reference, or a clear error for `keychain` in a build

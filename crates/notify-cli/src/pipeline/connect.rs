@@ -65,14 +65,7 @@ impl Failure {
     }
 }
 
-/// The secret error of account `name` as the user reads it.
-fn secret_error(name: &str, e: &notify_secrets::Error) -> CliError {
-    let err = CliError::config(format!("account `{name}`: {e}"));
-    match e.hint() {
-        Some(h) => err.hint(h),
-        None => err,
-    }
-}
+use crate::app::hints::secret_error;
 
 /// Adds the credentials of account `name` to `config`, with the secret
 /// from the store its `password =` names. An account without `password` does not authenticate.
