@@ -1,13 +1,13 @@
 //! Delivery into a local Maildir: the default when no account is set up.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use async_trait::async_trait;
 use notify_core::{Delivery, Notification, Transport, TransportError};
+use notify_queue::files::{self, Durability, TempFile};
 
 use crate::{format_message, Error};
 
@@ -82,7 +82,7 @@ impl MaildirTransport {
             self.root.join("new"),
             self.root.join("cur"),
         ] {
-            create_dir(&dir).map_err(|source| Error::Io { path: dir, source })?;
+            files::create_private_dir(&dir).map_err(|source| Error::Io { path: dir, source })?;
         }
         Ok(())
     }
@@ -102,38 +102,36 @@ impl MaildirTransport {
         self.deliver_into(&data, &self.root.join("tmp"), &self.root.join("new"))
     }
 
-    /// Writes `data` to `tmp_dir/<unique>` and moves it to `new_dir`.
+    /// Writes `data` to `tmp_dir/<unique>` (synced) and moves it to
+    /// `new_dir`, through notify-queue's one way of writing a file whole.
     fn deliver_into(&self, data: &[u8], tmp_dir: &Path, new_dir: &Path) -> Result<PathBuf, Error> {
-        let (name, tmp_path, file) = self.create_tmp_file(tmp_dir)?;
-        let new_path = new_dir.join(&name);
-        if let Err(err) = write_and_move(file, data, &tmp_path, &new_path) {
-            // Best effort: the error that matters is the one reported.
-            let _ = fs::remove_file(&tmp_path);
-            return Err(err);
-        }
-        // Makes the rename durable. Not an error when it fails: the message
-        // is delivered, and reporting a failure would make the caller queue
-        // a duplicate. Some file systems refuse fsync on directories.
-        sync_dir(new_dir);
-        Ok(new_path)
-    }
-
-    fn create_tmp_file(&self, tmp_dir: &Path) -> Result<(String, PathBuf, File), Error> {
         let mut attempt = 0;
-        loop {
+        let (name, mut temp) = loop {
             let name = self.unique_name();
             let path = tmp_dir.join(&name);
-            match create_new_private(&path) {
-                Ok(file) => return Ok((name, path, file)),
+            match TempFile::write_at(path.clone(), data, Durability::Synced) {
+                Ok(temp) => break (name, temp),
                 Err(err) if err.kind() == io::ErrorKind::AlreadyExists => {
                     attempt += 1;
                     if attempt >= CREATE_ATTEMPTS {
                         return Err(Error::Io { path, source: err });
                     }
                 }
+                // A failed write removed its tmp file already.
                 Err(source) => return Err(Error::Io { path, source }),
             }
-        }
+        };
+        let new_path = new_dir.join(&name);
+        // Dropped unplaced on failure, the tmp file is removed.
+        temp.replace(&new_path).map_err(|source| Error::Io {
+            path: new_path.clone(),
+            source,
+        })?;
+        // Makes the rename durable. Not an error when it fails: the message
+        // is delivered, and reporting a failure would make the caller queue
+        // a duplicate. Some file systems refuse fsync on directories.
+        let _ = files::sync_dir(new_dir);
+        Ok(new_path)
     }
 
     /// `<secs>.M<micros>P<pid>Q<counter>.<hostname>`.
@@ -163,20 +161,6 @@ impl Transport for MaildirTransport {
             detail: path.display().to_string(),
         })
     }
-}
-
-fn write_and_move(mut file: File, data: &[u8], tmp: &Path, new: &Path) -> Result<(), Error> {
-    let at_tmp = |source| Error::Io {
-        path: tmp.to_path_buf(),
-        source,
-    };
-    file.write_all(data).map_err(at_tmp)?;
-    file.sync_all().map_err(at_tmp)?;
-    drop(file);
-    fs::rename(tmp, new).map_err(|source| Error::Io {
-        path: new.to_path_buf(),
-        source,
-    })
 }
 
 /// Turns every CRLF into LF; lone CRs and LFs stay as they are.
@@ -211,48 +195,10 @@ fn escape_hostname(hostname: &str) -> String {
     out
 }
 
-#[cfg(unix)]
-fn create_dir(dir: &Path) -> io::Result<()> {
-    use std::os::unix::fs::DirBuilderExt;
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
-}
-
-#[cfg(not(unix))]
-fn create_dir(dir: &Path) -> io::Result<()> {
-    fs::DirBuilder::new().recursive(true).create(dir)
-}
-
-#[cfg(unix)]
-fn create_new_private(path: &Path) -> io::Result<File> {
-    use std::os::unix::fs::OpenOptionsExt;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-#[cfg(not(unix))]
-fn create_new_private(path: &Path) -> io::Result<File> {
-    OpenOptions::new().write(true).create_new(true).open(path)
-}
-
-#[cfg(unix)]
-fn sync_dir(dir: &Path) {
-    if let Ok(dir) = File::open(dir) {
-        let _ = dir.sync_all();
-    }
-}
-
-#[cfg(not(unix))]
-fn sync_dir(_dir: &Path) {}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fs;
 
     #[test]
     fn crlf_becomes_lf_and_lone_breaks_stay() {
