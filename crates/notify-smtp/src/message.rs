@@ -512,6 +512,12 @@ impl Folder {
 /// would decode it. Where two spaces meet, or at either end, the words
 /// around them are encoded, which keeps every space.
 ///
+/// This policy is notify's own; the base64 is the `base64` crate lettre
+/// links. lettre's encoder (email-encoding's `rfc2047::encode`) encodes a
+/// whole value and ends encoded-words wherever a line is full, so an ASCII
+/// subject with one umlaut would turn unreadable in raw form and in every
+/// client that shows it undecoded.
+///
 /// An encoded-word ends between words, with the space inside it (decoders
 /// drop the white space between two encoded-words, so the space must be
 /// encoded to show), and inside a word only when that word alone is too long
@@ -589,23 +595,10 @@ fn encodable_prefix(s: &str, max_len: usize, whole_words: bool) -> Option<usize>
         .last()
 }
 
+/// Appends the base64 of `bytes` (RFC 4648, padded) to `out`.
 fn base64_into(bytes: &[u8], out: &mut String) {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    for chunk in bytes.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(char::from(ALPHABET[(n >> (18 - 6 * i)) as usize & 63]));
-            } else {
-                out.push('=');
-            }
-        }
-    }
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD.encode_string(bytes, out);
 }
 
 enum BodyPart {
