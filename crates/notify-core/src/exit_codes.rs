@@ -16,6 +16,7 @@ const CANCEL_CODES: [i32; 3] = [129, 130, 143];
 
 /// A named exit-code convention of a well-known tool.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Preset {
     /// 0 is success, anything else failure.
     Default,
@@ -123,6 +124,7 @@ impl Default for CustomExitCodes {
 /// In configuration it is either a preset name (`exit_codes = "borg"`) or a
 /// table (`exit_codes = { warning = [1, 24] }`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ExitCodes {
     /// A named convention.
     Preset(Preset),

@@ -16,6 +16,7 @@ pub const DEFAULT_REMIND_EVERY: Duration = Duration::hours(24);
 /// as it does on the command line).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
 #[serde(rename_all = "lowercase")]
+#[non_exhaustive]
 pub enum Level {
     /// Don't send email.
     Never,
@@ -123,6 +124,7 @@ pub struct TaskState {
 
 /// Why [`decide`] decided as it did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Reason {
     /// The level is `never`.
     LevelNever,

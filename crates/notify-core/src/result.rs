@@ -8,6 +8,10 @@ use time::{Duration, OffsetDateTime};
 use crate::ParseError;
 
 /// How a run ended.
+///
+/// Exhaustive on purpose, unlike the crate's other enums: every consumer
+/// (a locale's status sentence, a colour, an urgency) must say something
+/// for each outcome, so a new one is a breaking change by design.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Outcome {

@@ -8,6 +8,7 @@ use notify_core::{ParseError, Preset};
 
 /// A tool notify has a reader for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Tool {
     /// restic (`backup`; text or `--json` output).
     Restic,
@@ -86,6 +87,7 @@ const CHOICES: &[&str] = &["restic", "borg", "rsync", "rclone", "none"];
 /// Which reader to use: the one the program name says, a named one, or the
 /// generic reader whatever the program (`--tool none`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+#[non_exhaustive]
 pub enum ToolChoice {
     /// Recognise the tool from the command line.
     #[default]

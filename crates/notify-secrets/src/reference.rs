@@ -6,6 +6,7 @@ use crate::Error;
 
 /// Which backend holds an account's secret, as written in `password = "..."`.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum SecretRef {
     /// The OS keychain: service `notify`, user = the account name.
     Keychain,

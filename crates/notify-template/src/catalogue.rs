@@ -15,6 +15,7 @@ pub(crate) const VALUE_COUNT: usize = 28;
 /// A value of the catalogue: one field (or derived fact) of a
 /// [`TaskResult`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[non_exhaustive]
 pub enum ValueId {
     /// `Task Name` / `Backup-Name`.
     TaskName,

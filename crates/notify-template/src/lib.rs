@@ -81,6 +81,7 @@ impl<'a> Context<'a> {
 
 /// Where the rendered text goes, which decides how values are made safe.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
 pub enum Mode {
     /// A header line: every control character and line break, in values and
     /// template text alike, becomes a space.

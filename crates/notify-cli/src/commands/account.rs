@@ -327,6 +327,9 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         SecretRef::Command(cmd) => env.ui.info(&format!(
             "The password is the first line `{cmd}` prints when notify runs."
         )),
+        other => env.ui.info(&format!(
+            "The password is read from {other} when notify runs."
+        )),
     }
 
     let mut doc = read_doc(env.config_path)?;
@@ -401,6 +404,7 @@ fn describe_store(reference: &SecretRef) -> String {
         SecretRef::File(p) => format!("the file {}", p.display()),
         SecretRef::Env(v) => format!("the environment variable {v}"),
         SecretRef::Command(c) => format!("the output of `{c}`"),
+        other => other.to_string(),
     }
 }
 

@@ -142,6 +142,11 @@ pub fn apply_set(result: &mut TaskResult, kv: &str) -> Result<(), CliError> {
             ))
             .hint("pass --started and --finished instead"))
         }
+        _ => {
+            return Err(CliError::usage(format!(
+                "--set {key}: this value cannot be set"
+            )))
+        }
     }
     Ok(())
 }
