@@ -207,6 +207,24 @@ fn ci(_args: &[String]) -> Result<(), String> {
     ]);
     step("cargo clippy -D warnings", clippy)?;
 
+    // The libraries and the binary also build without their default
+    // features (no SMTP runtime in notify-smtp; no keyring, no libdbus in
+    // the binary); the tidy tests check the dependency trees.
+    let mut bare = cargo();
+    bare.args([
+        "clippy",
+        "--locked",
+        "-p",
+        "notify-smtp",
+        "-p",
+        "notify-cli",
+        "--no-default-features",
+        "--",
+        "-D",
+        "warnings",
+    ]);
+    step("cargo clippy --no-default-features (notify-smtp, notify-cli)", bare)?;
+
     // Every test runs inside the keychain session (one build, one run), so
     // any test that needs the keychain has one.
     let mut argv = vec![std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())];

@@ -62,24 +62,14 @@ fn core_has_only_pure_direct_dependencies() {
     }
 }
 
-#[test]
-fn core_has_no_io_crate_in_its_tree() {
+/// The crate names in `cargo tree -p PACKAGE -e normal` with `extra` flags.
+fn tree(package: &str, extra: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
-        .args([
-            "tree",
-            "--offline",
-            "--locked",
-            "-p",
-            "notify-core",
-            "-e",
-            "normal",
-            "--prefix",
-            "none",
-            "--format",
-            "{p}",
-        ])
+        .args(["tree", "--offline", "--locked", "-p", package, "-e", "normal"])
+        .args(extra)
+        .args(["--prefix", "none", "--format", "{p}"])
         .output()
         .expect("run cargo tree");
     assert!(
@@ -87,7 +77,40 @@ fn core_has_no_io_crate_in_its_tree() {
         "cargo tree failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let tree = String::from_utf8_lossy(&out.stdout);
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| line.split_whitespace().next().unwrap_or("").to_owned())
+        .collect()
+}
+
+/// Building messages and the Maildir need no async runtime and no TLS.
+#[test]
+fn smtp_without_its_default_feature_has_no_runtime_or_tls() {
+    for name in tree("notify-smtp", &["--no-default-features"]) {
+        assert!(
+            !["tokio", "rustls", "tokio-rustls", "ring", "webpki-roots"].contains(&name.as_str()),
+            "notify-smtp --no-default-features pulls in {name}"
+        );
+    }
+}
+
+/// The binary without its `keychain` and `desktop` features links neither
+/// keyring nor libdbus.
+#[test]
+fn the_cli_without_default_features_links_no_dbus() {
+    let names = tree("notify-cli", &["--no-default-features"]);
+    for name in &names {
+        assert!(
+            !["keyring", "dbus", "libdbus-sys", "dbus-secret-service", "notify-desktop"]
+                .contains(&name.as_str()),
+            "notify-cli --no-default-features pulls in {name}"
+        );
+    }
+    assert!(names.iter().any(|n| n == "notify-smtp"), "{names:?}");
+}
+
+#[test]
+fn core_has_no_io_crate_in_its_tree() {
     let forbidden = [
         "tokio",
         "mio",
@@ -102,11 +125,10 @@ fn core_has_no_io_crate_in_its_tree() {
         "async-std",
         "smol",
     ];
-    for line in tree.lines() {
-        let name = line.split_whitespace().next().unwrap_or("");
+    for name in tree("notify-core", &[]) {
         assert!(
-            !forbidden.contains(&name),
-            "notify-core must do no I/O, but its dependency tree contains `{line}`"
+            !forbidden.contains(&name.as_str()),
+            "notify-core must do no I/O, but its dependency tree contains `{name}`"
         );
     }
 }
