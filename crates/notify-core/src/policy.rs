@@ -80,6 +80,7 @@ impl<'de> Deserialize<'de> for Level {
 
 /// Knobs of the policy besides the level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct PolicyOptions {
     /// Under [`Level::Changes`], the least time between two mails about the
     /// same ongoing failure.
@@ -100,6 +101,7 @@ impl Default for PolicyOptions {
 /// What is remembered about a task between runs (kept by the caller, e.g. as
 /// JSON in notify's data directory).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct TaskState {
     /// Whether the last run counted as an error.
     pub failing: bool,
@@ -120,6 +122,24 @@ pub struct TaskState {
     /// How many runs in a row have failed (0 while not failing).
     #[serde(default)]
     pub failed_runs: u32,
+}
+
+impl TaskState {
+    /// The state after one run that ended in `last_outcome` at
+    /// `last_run_at`, before any notification: failing when the outcome is
+    /// a failure or cancelled (the default options), no streak counted.
+    /// Set the other fields as needed.
+    pub fn new(last_outcome: Outcome, last_run_at: OffsetDateTime) -> Self {
+        TaskState {
+            failing: matches!(last_outcome, Outcome::Failure | Outcome::Cancelled),
+            last_outcome,
+            last_run_at,
+            last_notified_at: None,
+            suppressed: 0,
+            failing_since: None,
+            failed_runs: 0,
+        }
+    }
 }
 
 /// Why [`decide`] decided as it did.
@@ -178,6 +198,7 @@ impl fmt::Display for Reason {
 
 /// The policy's verdict for one run.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Decision {
     /// Whether to send a notification for this run.
     pub send: bool,
@@ -196,6 +217,7 @@ pub struct Decision {
 
 /// A run of consecutive failures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Streak {
     /// When the first of them started (or was decided on).
     pub since: OffsetDateTime,
@@ -203,6 +225,14 @@ pub struct Streak {
     pub runs: u32,
     /// Whether the streak has just ended with this run.
     pub ended: bool,
+}
+
+impl Streak {
+    /// `runs` failures in a row since `since`; `ended` when this run ends
+    /// them (a recovery).
+    pub fn new(since: OffsetDateTime, runs: u32, ended: bool) -> Self {
+        Streak { since, runs, ended }
+    }
 }
 
 /// Decides whether `result` deserves a notification at `level`, given the

@@ -25,18 +25,18 @@ enum Prev {
 }
 
 fn previous(prev: Prev) -> Option<TaskState> {
-    let state = |failing, notified: Option<Duration>| TaskState {
-        failing,
-        last_outcome: if failing {
+    let state = |failing: bool, notified: Option<Duration>| {
+        let outcome = if failing {
             Outcome::Failure
         } else {
             Outcome::Success
-        },
-        last_run_at: NOW - Duration::minutes(30),
-        last_notified_at: notified.map(|ago| NOW - ago),
-        suppressed: if failing { 2 } else { 0 },
-        failing_since: failing.then(|| NOW - Duration::hours(5)),
-        failed_runs: if failing { 4 } else { 0 },
+        };
+        let mut s = TaskState::new(outcome, NOW - Duration::minutes(30));
+        s.last_notified_at = notified.map(|ago| NOW - ago);
+        s.suppressed = if failing { 2 } else { 0 };
+        s.failing_since = failing.then(|| NOW - Duration::hours(5));
+        s.failed_runs = if failing { 4 } else { 0 };
+        s
     };
     match prev {
         Prev::First => None,
@@ -197,10 +197,8 @@ fn every_level_and_outcome_is_covered() {
 
 #[test]
 fn cancelled_can_be_no_error() {
-    let opts = PolicyOptions {
-        cancelled_is_error: false,
-        ..PolicyOptions::default()
-    };
+    let mut opts = PolicyOptions::default();
+    opts.cancelled_is_error = false;
     let r = result("cancelled");
     let d = decide(Level::Errors, &r, None, &opts, NOW);
     assert!(!d.send);
@@ -210,19 +208,13 @@ fn cancelled_can_be_no_error() {
 
 /// A streak of `runs` failures that began at NOW.
 fn streak(runs: u32, ended: bool) -> Streak {
-    Streak {
-        since: NOW,
-        runs,
-        ended,
-    }
+    Streak::new(NOW, runs, ended)
 }
 
 #[test]
 fn changes_reminds_at_most_once_per_remind_every_and_counts_repeats() {
-    let opts = PolicyOptions {
-        remind_every: Duration::hours(6),
-        ..PolicyOptions::default()
-    };
+    let mut opts = PolicyOptions::default();
+    opts.remind_every = Duration::hours(6);
     let fail = result("failure");
     let mut state: Option<TaskState> = None;
     let mut sent = Vec::new();
@@ -254,15 +246,10 @@ fn changes_reminds_at_most_once_per_remind_every_and_counts_repeats() {
         Some((None, 0))
     );
     // Exactly at the boundary counts as due.
-    let s = TaskState {
-        failing: true,
-        last_outcome: Outcome::Failure,
-        last_run_at: NOW,
-        last_notified_at: Some(NOW),
-        suppressed: 0,
-        failing_since: Some(NOW),
-        failed_runs: 1,
-    };
+    let mut s = TaskState::new(Outcome::Failure, NOW);
+    s.last_notified_at = Some(NOW);
+    s.failing_since = Some(NOW);
+    s.failed_runs = 1;
     let d = decide(
         Level::Changes,
         &fail,

@@ -67,7 +67,15 @@ fn tree(package: &str, extra: &[&str]) -> Vec<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let out = Command::new(cargo)
         .current_dir(workspace_root())
-        .args(["tree", "--offline", "--locked", "-p", package, "-e", "normal"])
+        .args([
+            "tree",
+            "--offline",
+            "--locked",
+            "-p",
+            package,
+            "-e",
+            "normal",
+        ])
         .args(extra)
         .args(["--prefix", "none", "--format", "{p}"])
         .output()
@@ -101,8 +109,14 @@ fn the_cli_without_default_features_links_no_dbus() {
     let names = tree("notify-cli", &["--no-default-features"]);
     for name in &names {
         assert!(
-            !["keyring", "dbus", "libdbus-sys", "dbus-secret-service", "notify-desktop"]
-                .contains(&name.as_str()),
+            ![
+                "keyring",
+                "dbus",
+                "libdbus-sys",
+                "dbus-secret-service",
+                "notify-desktop"
+            ]
+            .contains(&name.as_str()),
             "notify-cli --no-default-features pulls in {name}"
         );
     }

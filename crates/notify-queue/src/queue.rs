@@ -89,6 +89,7 @@ impl fmt::Display for QueuedId {
 
 /// What `queue list` shows of a queued (or given-up) notification.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Entry {
     /// The file name without `.json`.
     pub id: String,

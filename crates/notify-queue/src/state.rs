@@ -159,15 +159,10 @@ mod tests {
         // Saving really works with such a name.
         let dir = tempfile::tempdir().unwrap();
         let store = StateStore::new(dir.path());
-        let st = TaskState {
-            failing: false,
-            last_outcome: Outcome::Success,
-            last_run_at: time::macros::datetime!(2026-11-21 02:00 UTC),
-            last_notified_at: None,
-            suppressed: 0,
-            failing_since: None,
-            failed_runs: 0,
-        };
+        let st = TaskState::new(
+            Outcome::Success,
+            time::macros::datetime!(2026-11-21 02:00 UTC),
+        );
         store.save(&"長".repeat(100), &st, false).unwrap();
         assert_eq!(store.load(&"長".repeat(100)).0, Some(st));
     }
@@ -177,15 +172,12 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let s = StateStore::new(dir.path());
         assert_eq!(s.load("t"), (None, None));
-        let st = TaskState {
-            failing: true,
-            last_outcome: Outcome::Failure,
-            last_run_at: time::macros::datetime!(2026-11-21 02:00 UTC),
-            last_notified_at: None,
-            suppressed: 3,
-            failing_since: None,
-            failed_runs: 2,
-        };
+        let mut st = TaskState::new(
+            Outcome::Failure,
+            time::macros::datetime!(2026-11-21 02:00 UTC),
+        );
+        st.suppressed = 3;
+        st.failed_runs = 2;
         s.save("t", &st, true).unwrap();
         assert_eq!(s.load("t"), (Some(st), None));
         std::fs::write(s.path("t"), b"{garbage").unwrap();

@@ -186,6 +186,7 @@ impl ValueId {
 
 /// A catalogue entry: a value's names, description and sample.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ValueInfo {
     id: ValueId,
 }

@@ -59,6 +59,7 @@ pub use template::{escape, Template, TemplateError, TemplateErrorKind};
 /// What a template renders for: the task result, the language, and the
 /// offset in which to show times (the results carry UTC).
 #[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
 pub struct Context<'a> {
     /// The run to report.
     pub result: &'a TaskResult,
@@ -116,6 +117,7 @@ pub struct Sources<'a> {
 
 /// A rendered mail, plus what went wrong on the way (for stderr).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Rendered {
     /// The subject, free of line breaks and control characters.
     pub subject: String,
@@ -132,11 +134,20 @@ pub struct Rendered {
 /// notifications were held back, and the run of failures it reminds of or
 /// recovers from (from `notify_core::Decision`).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct History {
     /// Earlier notifications held back since the last mail.
     pub suppressed: u32,
     /// The failures in a row this mail is about.
     pub streak: Option<notify_core::Streak>,
+}
+
+impl History {
+    /// The history a decision reports: `suppressed` notifications held
+    /// back, and the `streak` of failures.
+    pub fn new(suppressed: u32, streak: Option<notify_core::Streak>) -> Self {
+        History { suppressed, streak }
+    }
 }
 
 /// Renders subject, text body and optional HTML body of a notification.

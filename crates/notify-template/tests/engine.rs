@@ -896,13 +896,18 @@ fn user_templates_are_used() {
         0,
     );
     assert_eq!(
-        rendered,
-        Rendered {
-            subject: "[Finished successfully] Daily Backup".into(),
-            text: "Daily Backup took 1 h 02 min 05 s.".into(),
-            html: Some("<p>Daily Backup</p>".into()),
-            warnings: vec![],
-        }
+        (
+            rendered.subject,
+            rendered.text,
+            rendered.html,
+            rendered.warnings
+        ),
+        (
+            "[Finished successfully] Daily Backup".to_owned(),
+            "Daily Backup took 1 h 02 min 05 s.".to_owned(),
+            Some("<p>Daily Backup</p>".to_owned()),
+            Vec::<String>::new(),
+        )
     );
 }
 
@@ -1069,22 +1074,12 @@ fn failure_streaks_are_told() {
             body: src("b", "Body."),
             ..Sources::default()
         };
-        let history = History {
-            suppressed,
-            streak: Some(streak),
-        };
+        let history = History::new(suppressed, Some(streak));
         render_notification_with(&sources, &ctx, &[], &history).text
     };
     let since = datetime!(2026-11-20 22:02:10 UTC);
-    let failing = Streak {
-        since,
-        runs: 5,
-        ended: false,
-    };
-    let recovered = Streak {
-        ended: true,
-        ..failing
-    };
+    let failing = Streak::new(since, 5, false);
+    let recovered = Streak::new(since, 5, true);
     let t = text("en", failing, 3);
     assert!(
         t.starts_with(
@@ -1104,7 +1099,7 @@ fn failure_streaks_are_told() {
          (since 2026-11-20 23:02:10 +01:00).\n\nBody."
     );
     assert_eq!(
-        text("en", Streak { runs: 1, ..recovered }, 0),
+        text("en", Streak::new(since, 1, true), 0),
         "The task works again, after one failed run (4 h 00 min 00 s ago, 2026-11-20 23:02:10 +01:00).\n\nBody."
     );
     let t = text("de", recovered, 0);

@@ -553,12 +553,14 @@ impl Settings {
 
     /// The policy's other knobs, with their defaults.
     pub fn policy_options(&self) -> notify_core::PolicyOptions {
-        notify_core::PolicyOptions {
-            remind_every: self
-                .remind_every
-                .map_or(notify_core::DEFAULT_REMIND_EVERY, |d| d.0),
-            cancelled_is_error: self.cancelled_is_error.unwrap_or(true),
+        let mut options = notify_core::PolicyOptions::default();
+        if let Some(every) = self.remind_every {
+            options.remind_every = every.0;
         }
+        if let Some(counts) = self.cancelled_is_error {
+            options.cancelled_is_error = counts;
+        }
+        options
     }
 }
 

@@ -187,11 +187,7 @@ fn preview(
     for note in &texts.notes {
         env.ui.warn(note);
     }
-    let ctx = Context {
-        result: &r,
-        locale,
-        offset: env.offset,
-    };
+    let ctx = Context::new(&r, locale, env.offset);
     let rendered = notify_template::render_notification(&texts.sources(locale), &ctx, &[], 0);
     for w in &rendered.warnings {
         env.ui.warn(w);

@@ -299,10 +299,7 @@ async fn deliver_to(
         return Ok(());
     }
 
-    let history = notify_template::History {
-        suppressed: decision.suppressed,
-        streak: decision.streak,
-    };
+    let history = notify_template::History::new(decision.suppressed, decision.streak);
     match &dest.kind {
         Kind::Email(plan) => {
             let report = !run.templates_reported.replace(true);

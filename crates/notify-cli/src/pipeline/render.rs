@@ -54,11 +54,7 @@ fn render_short(
     body: &str,
     outcome: Option<notify_core::Outcome>,
 ) -> Notification {
-    let ctx = Context {
-        result,
-        locale,
-        offset: env.offset,
-    };
+    let ctx = Context::new(result, locale, env.offset);
     let sources = Sources {
         subject: Some(Source {
             label: "desktop summary",
@@ -105,11 +101,7 @@ pub(super) fn render_with(
     log: Option<&notify_report::Log>,
     now: OffsetDateTime,
 ) -> Notification {
-    let ctx = Context {
-        result,
-        locale: plan.locale,
-        offset: env.offset,
-    };
+    let ctx = Context::new(result, plan.locale, env.offset);
     let mut rendered =
         notify_template::render_notification_with(&texts.sources(plan.locale), &ctx, &[], history);
     if report {
