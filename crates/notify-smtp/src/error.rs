@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use notify_core::{ErrorKind, TransportError};
 
+use crate::providers::UsernameRule;
+
 /// The example shown whenever an address is wrong.
 const ADDRESS_FORMS: &str =
     "write an address as \"Name <user@example.com>\" or \"user@example.com\"";
@@ -115,6 +117,89 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+}
+
+/// A setting that cannot be read: `server` ([`SmtpConfig::parse_server`]),
+/// `security` ([`Security`]'s `FromStr`), `auth` (`AuthMechanism`'s
+/// `FromStr`), or a username a provider does not accept
+/// ([`providers::check_username`]). The text says what to write instead.
+///
+/// [`SmtpConfig::parse_server`]: crate::SmtpConfig::parse_server
+/// [`Security`]: crate::Security
+/// [`providers::check_username`]: crate::providers::check_username
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SettingError {
+    /// `server` is empty.
+    #[error("the server is empty: write it as host or host:port, e.g. smtp.example.com:587")]
+    EmptyServer,
+    /// `server` is not `host`, `host:port` or `[IPv6]:port`.
+    #[error("invalid server `{server}`: {reason}")]
+    InvalidServer {
+        /// The setting as given.
+        server: String,
+        /// What is wrong with it and how to write it.
+        reason: String,
+    },
+    /// The port of `server` is not a number from 1 to 65535.
+    #[error(
+        "invalid port `{port}` in server `{server}`: expected a number from 1 to 65535 \
+         (465 for tls, 587 for starttls, 25 for a relay)"
+    )]
+    InvalidPort {
+        /// The whole `server` setting.
+        server: String,
+        /// The port as given.
+        port: String,
+    },
+    /// `security` is not one of [`Security::NAMES`](crate::Security::NAMES).
+    #[error("unknown security `{value}`; expected one of: tls, starttls, none")]
+    UnknownSecurity {
+        /// The value as given.
+        value: String,
+    },
+    /// `auth` is not one of `AuthMechanism::NAMES`.
+    #[error("unknown auth mechanism `{value}`; expected one of: plain, login, xoauth2")]
+    UnknownAuthMechanism {
+        /// The value as given.
+        value: String,
+    },
+    /// The username does not follow the provider's rule.
+    #[error("{}", username_text(provider, username, *rule))]
+    Username {
+        /// The provider's display name.
+        provider: &'static str,
+        /// The username as given.
+        username: String,
+        /// What the provider expects.
+        rule: UsernameRule,
+    },
+}
+
+impl SettingError {
+    /// The setting it is about: `server`, `security`, `auth` or `username`.
+    pub fn setting(&self) -> &'static str {
+        match self {
+            SettingError::EmptyServer
+            | SettingError::InvalidServer { .. }
+            | SettingError::InvalidPort { .. } => "server",
+            SettingError::UnknownSecurity { .. } => "security",
+            SettingError::UnknownAuthMechanism { .. } => "auth",
+            SettingError::Username { .. } => "username",
+        }
+    }
+}
+
+fn username_text(provider: &str, username: &str, rule: UsernameRule) -> String {
+    match rule {
+        UsernameRule::FullAddress => {
+            format!("{provider} expects the full email address as the username, not `{username}`")
+        }
+        UsernameRule::AppleMailbox => format!(
+            "{provider} expects your @icloud.com, @me.com or @mac.com address as the username, \
+             not `{username}` (also when sending from a custom domain)"
+        ),
+    }
 }
 
 /// Why the message builder refused a message: its text and its
@@ -389,6 +474,24 @@ mod tests {
             assert_eq!(t.kind(), ErrorKind::Config, "{t}");
             assert!(t.hint().is_some(), "{t}");
         }
+    }
+
+    #[test]
+    fn setting_errors_name_every_accepted_value() {
+        let security = SettingError::UnknownSecurity { value: "x".into() }.to_string();
+        assert!(
+            security.ends_with(&crate::Security::NAMES.join(", ")),
+            "{security}"
+        );
+        #[cfg(feature = "smtp")]
+        {
+            let auth = SettingError::UnknownAuthMechanism { value: "x".into() }.to_string();
+            assert!(
+                auth.ends_with(&crate::AuthMechanism::NAMES.join(", ")),
+                "{auth}"
+            );
+        }
+        assert_eq!(SettingError::EmptyServer.setting(), "server");
     }
 
     #[test]

@@ -23,9 +23,10 @@
 //!   account is configured), [`StdoutTransport`] prints (`--dry-run`),
 //!   [`WriterTransport`] writes to any `Write`, and [`StubTransport`] (from
 //!   core) records what it is given, for tests.
-//! - [`Error`] is the one error type; it converts into core's
+//! - [`Error`] is the one error type of delivery; it converts into core's
 //!   [`TransportError`](notify_core::TransportError) with a kind (config,
-//!   permanent, temporary) and a hint.
+//!   permanent, temporary) and a hint. [`SettingError`] says why a setting
+//!   (`server`, `security`, `auth`, a provider's username) cannot be read.
 //!
 //! A key design decision made in this crate is that every transport takes
 //! core's plain `Notification` and builds the message through the one
@@ -78,7 +79,7 @@ mod transcript;
 #[cfg(feature = "smtp")]
 mod x509;
 
-pub use error::{BuildError, Error};
+pub use error::{BuildError, Error, SettingError};
 
 /// The computer's name (gethostname(2)), or `localhost` when it has none:
 /// one source for EHLO and Maildir file names, as for notify's

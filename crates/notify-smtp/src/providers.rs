@@ -4,6 +4,8 @@
 use std::fmt;
 use std::str::FromStr;
 
+use crate::SettingError;
+
 /// How the connection is secured.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -58,17 +60,16 @@ impl fmt::Display for Security {
 }
 
 impl FromStr for Security {
-    type Err = String;
+    type Err = SettingError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "tls" | "ssl" | "smtps" | "implicit" => Ok(Security::Tls),
             "starttls" | "start_tls" | "start-tls" => Ok(Security::StartTls),
             "none" | "plain" | "plaintext" => Ok(Security::None),
-            _ => Err(format!(
-                "unknown security `{s}`; expected one of: {}",
-                Security::NAMES.join(", ")
-            )),
+            _ => Err(SettingError::UnknownSecurity {
+                value: s.to_owned(),
+            }),
         }
     }
 }
@@ -262,36 +263,26 @@ pub fn by_host(host: &str) -> Option<&'static Provider> {
 }
 
 /// Checks a login against the provider's rule; the error says what to use.
-pub fn check_username(provider: &Provider, username: &str) -> Result<(), String> {
-    match provider.username {
-        UsernameRule::FullAddress => {
-            if username.contains('@') {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} expects the full email address as the username, not `{username}`",
-                    provider.name
-                ))
-            }
-        }
+pub fn check_username(provider: &Provider, username: &str) -> Result<(), SettingError> {
+    let ok = match provider.username {
+        UsernameRule::FullAddress => username.contains('@'),
         UsernameRule::AppleMailbox => {
             let domain = username
                 .rsplit('@')
                 .next()
                 .unwrap_or("")
                 .to_ascii_lowercase();
-            if username.contains('@')
-                && ["icloud.com", "me.com", "mac.com"].contains(&domain.as_str())
-            {
-                Ok(())
-            } else {
-                Err(format!(
-                    "{} expects your @icloud.com, @me.com or @mac.com address as the username, \
-                     not `{username}` (also when sending from a custom domain)",
-                    provider.name
-                ))
-            }
+            username.contains('@') && ["icloud.com", "me.com", "mac.com"].contains(&domain.as_str())
         }
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(SettingError::Username {
+            provider: provider.name,
+            username: username.to_owned(),
+            rule: provider.username,
+        })
     }
 }
 
@@ -304,7 +295,7 @@ mod tests {
         assert_eq!("TLS".parse::<Security>(), Ok(Security::Tls));
         assert_eq!("starttls".parse::<Security>(), Ok(Security::StartTls));
         assert_eq!("none".parse::<Security>(), Ok(Security::None));
-        let err = "ssl3".parse::<Security>().unwrap_err();
+        let err = "ssl3".parse::<Security>().unwrap_err().to_string();
         assert!(
             err.contains("expected one of: tls, starttls, none"),
             "{err}"
@@ -335,7 +326,19 @@ mod tests {
         let icloud = by_id("icloud").unwrap();
         assert!(check_username(icloud, "me@icloud.com").is_ok());
         let err = check_username(icloud, "me@example.com").unwrap_err();
+        assert_eq!(err.setting(), "username");
+        let err = err.to_string();
         assert!(err.contains("@icloud.com"), "{err}");
+        assert!(
+            err.ends_with("(also when sending from a custom domain)"),
+            "{err}"
+        );
+        assert_eq!(
+            check_username(by_id("gmail").unwrap(), "me")
+                .unwrap_err()
+                .to_string(),
+            "Gmail / Google Workspace expects the full email address as the username, not `me`"
+        );
         let gmail = by_id("gmail").unwrap();
         assert!(check_username(gmail, "me").is_err());
         assert!(check_username(gmail, "me@gmail.com").is_ok());

@@ -55,7 +55,7 @@ use crate::classify::{self, hints, secs, Ctx, Failure, Step};
 use crate::providers::Security;
 use crate::tls::{self, Sniff, Stream};
 use crate::transcript::{Shared, Sink, Transcript, Wire};
-use crate::{build_message, BuiltMessage, Error};
+use crate::{build_message, BuiltMessage, Error, SettingError};
 
 /// The SASL mechanism used to log in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,17 +100,16 @@ impl fmt::Display for AuthMechanism {
 }
 
 impl FromStr for AuthMechanism {
-    type Err = String;
+    type Err = SettingError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s.trim().to_ascii_lowercase().as_str() {
             "plain" => Ok(AuthMechanism::Plain),
             "login" => Ok(AuthMechanism::Login),
             "xoauth2" | "oauth2" | "oauthbearer-xoauth2" => Ok(AuthMechanism::Xoauth2),
-            _ => Err(format!(
-                "unknown auth mechanism `{s}`; expected one of: {}",
-                AuthMechanism::NAMES.join(", ")
-            )),
+            _ => Err(SettingError::UnknownAuthMechanism {
+                value: s.to_owned(),
+            }),
         }
     }
 }
@@ -237,13 +236,14 @@ impl SmtpConfig {
     pub fn parse_server(
         server: &str,
         security: Option<Security>,
-    ) -> Result<(String, u16, Security), String> {
+    ) -> Result<(String, u16, Security), SettingError> {
         let s = server.trim();
-        let invalid = |why: &str| format!("invalid server `{server}`: {why}");
+        let invalid = |why: &str| SettingError::InvalidServer {
+            server: server.to_owned(),
+            reason: why.to_owned(),
+        };
         if s.is_empty() {
-            return Err("the server is empty: write it as host or host:port, e.g. \
-                        smtp.example.com:587"
-                .to_owned());
+            return Err(SettingError::EmptyServer);
         }
         if s.contains("://") {
             return Err(invalid(
@@ -400,13 +400,13 @@ impl SmtpConfig {
     }
 }
 
-fn parse_port(server: &str, port: &str) -> Result<u16, String> {
+fn parse_port(server: &str, port: &str) -> Result<u16, SettingError> {
     match port.parse::<u16>() {
         Ok(p) if p != 0 => Ok(p),
-        _ => Err(format!(
-            "invalid port `{port}` in server `{server}`: expected a number from 1 to 65535 \
-             (465 for tls, 587 for starttls, 25 for a relay)"
-        )),
+        _ => Err(SettingError::InvalidPort {
+            server: server.to_owned(),
+            port: port.to_owned(),
+        }),
     }
 }
 
@@ -1801,7 +1801,7 @@ mod tests {
             (":25", "host name is missing"),
             ("bücher.example", "xn--"),
         ] {
-            let err = SmtpConfig::parse_server(bad, None).unwrap_err();
+            let err = SmtpConfig::parse_server(bad, None).unwrap_err().to_string();
             assert!(err.contains(piece), "{bad:?}: {err}");
         }
     }
@@ -1817,7 +1817,16 @@ mod tests {
         let err = "cram-md5".parse::<AuthMechanism>().unwrap_err();
         assert_eq!(
             err,
-            "unknown auth mechanism `cram-md5`; expected one of: plain, login, xoauth2"
+            SettingError::UnknownAuthMechanism {
+                value: "cram-md5".into()
+            }
+        );
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "unknown auth mechanism `cram-md5`; expected one of: {}",
+                AuthMechanism::NAMES.join(", ")
+            )
         );
         for name in AuthMechanism::NAMES {
             assert_eq!(name.parse::<AuthMechanism>().unwrap().as_str(), *name);

@@ -59,13 +59,13 @@ pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig,
     let err = |msg: String| CliError::config(format!("account `{name}`: {msg}"));
     let provider = provider_of(name, account)?;
     let security = match &account.security {
-        Some(s) => Some(s.parse::<Security>().map_err(err)?),
+        Some(s) => Some(s.parse::<Security>().map_err(|e| err(e.to_string()))?),
         None => None,
     };
     let mut config = match (&account.server, provider) {
         (Some(server), _) => {
             let (host, port, security) =
-                SmtpConfig::parse_server(server, security).map_err(err)?;
+                SmtpConfig::parse_server(server, security).map_err(|e| err(e.to_string()))?;
             SmtpConfig::new(host, port, security)
         }
         (None, Some(p)) => {
@@ -84,7 +84,10 @@ pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig,
         }
     };
     if let Some(auth) = &account.auth {
-        config.auth = Some(auth.parse::<AuthMechanism>().map_err(err)?);
+        config.auth = Some(
+            auth.parse::<AuthMechanism>()
+                .map_err(|e| err(e.to_string()))?,
+        );
     }
     if let Some(path) = &account.ca_file {
         let path = notify_secrets::expand_home(path);
