@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use notify_core::{ErrorKind, TransportError};
 
+use crate::client::Reply;
 use crate::providers::{self, Provider, Security};
 use crate::tls::HandshakeProblem;
 
@@ -28,7 +29,6 @@ pub(crate) enum Step {
     RcptTo,
     Data,
     Message,
-    Quit,
 }
 
 impl Step {
@@ -47,7 +47,6 @@ impl Step {
             Step::RcptTo => "the reply to RCPT TO",
             Step::Data => "the reply to DATA",
             Step::Message => "the reply to the message (after DATA)",
-            Step::Quit => "the reply to QUIT",
         }
     }
 }
@@ -356,11 +355,32 @@ pub(crate) fn reply(
             "the server refused this machine's name: set helo_name to this machine's public \
              host name",
         ),
-        Step::Resolve | Step::Connect | Step::TlsHandshake | Step::Quit => {
+        Step::Resolve | Step::Connect | Step::TlsHandshake => {
             Failure::new(kind, format!("{server}: unexpected reply: {reply}"))
         }
     };
     failure.in_sync()
+}
+
+/// [`reply`] for a reply as the client read it: its code, and its text
+/// with the enhanced status code in front (`5.7.139 ...`), which the
+/// hints look for.
+pub(crate) fn reply_to(ctx: &Ctx, step: Step, r: &Reply, recipient: Option<&str>) -> Failure {
+    reply(ctx, step, r.code, &r.text(), recipient)
+}
+
+/// A reply that is neither what the step expects nor a refusal (a 250 to
+/// DATA, a 334 outside AUTH): the dialogue is out of step.
+pub(crate) fn unexpected(ctx: &Ctx, step: Step, r: &Reply) -> Failure {
+    Failure::new(
+        ErrorKind::Permanent,
+        format!(
+            "{} sent an unexpected reply while notify was waiting for {}: {}",
+            ctx.server_mode(),
+            step.waiting_for(),
+            one_line(&format!("{} {}", r.code, r.text()))
+        ),
+    )
 }
 
 fn auth_reply(ctx: &Ctx, code: u16, text: &str, reply: &str) -> Failure {

@@ -39,11 +39,14 @@
 //! prints, what lands in the Maildir (with LF line endings) and what SMTP
 //! sends are the same message, checked once.
 //!
-//! For SMTP, lettre only speaks the protocol over a stream this crate
-//! connects, encrypts (rustls with the ring provider, Mozilla's roots) and
-//! watches itself, because lettre's low-level client checks nothing on its
-//! own: it has no timeouts, would send a password in the clear, and its
-//! STARTTLS would hide the dialogue from the transcript. See `smtp.rs`.
+//! For SMTP, lettre only builds the message: the dialogue is this crate's
+//! own client (`client.rs`, with `smtp-proto` parsing the replies and EHLO
+//! capabilities), the one owner of the connection's stream. It connects,
+//! encrypts (rustls with the ring provider, Mozilla's roots), reads and
+//! writes every byte under a timeout, and shows them to the `-v`
+//! transcript, which only watches. One sequence sets every connection up,
+//! for a delivery and for `notify doctor`, which observes it step by step.
+//! See `smtp.rs`.
 //!
 //! # Cargo features
 //!
@@ -62,6 +65,8 @@
 
 #[cfg(feature = "smtp")]
 mod classify;
+#[cfg(feature = "smtp")]
+mod client;
 #[cfg(feature = "smtp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub mod doctor;

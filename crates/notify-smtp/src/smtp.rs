@@ -1,60 +1,52 @@
 //! Delivery over SMTP: [`SmtpTransport`] and its settings, [`SmtpConfig`].
 //!
-//! lettre speaks the protocol; this module owns everything around it:
+//! notify speaks the protocol itself (`client.rs`, with `smtp-proto` for
+//! reading replies); lettre only builds the message. One sequence,
+//! [`SmtpTransport::connect`], sets every connection up, for a delivery
+//! and for `notify doctor` alike (the doctor watches it through an
+//! [`Observer`]):
 //!
-//! - **The connection.** We resolve and connect the TCP stream ourselves
-//!   (with a timeout and `TCP_NODELAY`: lettre writes the body and the final
-//!   `CRLF.CRLF` separately, and with Nagle's algorithm every message would
-//!   wait ~40 ms for a delayed ACK), do implicit TLS with our own rustls
-//!   configuration, read the greeting, and only then hand the stream to
-//!   lettre's `AsyncSmtpConnection::connect_with_transport`.
-//! - **STARTTLS.** lettre's own `starttls()` wraps the stream it was given
-//!   inside rustls, which would put our transcript adapter *below* TLS where
-//!   it sees ciphertext, and it would use lettre's TLS settings rather than
-//!   ours. So we do the plaintext part ourselves (greeting, EHLO, check that
-//!   STARTTLS is offered, STARTTLS, 220), upgrade our own stream, and hand
-//!   lettre the encrypted stream with the original greeting replayed in
-//!   front of it, so lettre starts with EHLO over TLS as if the connection
-//!   had just been made. Bytes the server sends after its 220 and before
-//!   the handshake are refused (the STARTTLS command-injection attack).
-//! - **Timeouts.** lettre's calls have none: every step is wrapped in
-//!   `tokio::time::timeout` with [`SmtpConfig::timeout`].
-//! - **Commands one by one.** MAIL, each RCPT, DATA and the message are
-//!   separate lettre `command` calls, so an error names the step and the
-//!   refused recipient; AUTH is driven here too, so that a mechanism is
-//!   only used when the server offers it, never before the connection is
-//!   encrypted (unless `allow_insecure_auth`), and an XOAUTH2 error
-//!   challenge is answered to get the server's final reply.
+//! - **The connection.** We resolve and connect the TCP stream (with a
+//!   timeout and `TCP_NODELAY`), do implicit TLS with our own rustls
+//!   configuration (`tls.rs`), and read the greeting; a silent port is
+//!   probed for implicit TLS.
+//! - **STARTTLS.** Greeting, EHLO, check that STARTTLS is offered (else
+//!   QUIT and fail: never a silent downgrade), STARTTLS, 220, and nothing
+//!   pipelined after it (the STARTTLS command-injection attack), then the
+//!   handshake on the same stream and EHLO again.
+//! - **Timeouts.** Every write and every reply is under
+//!   [`SmtpConfig::timeout`].
+//! - **AUTH** only with a mechanism the server offers, never before the
+//!   connection is encrypted (unless `allow_insecure_auth`); an XOAUTH2
+//!   error challenge is answered to get the server's final reply.
+//! - **The envelope.** MAIL, each RCPT and DATA one by one, or in one write
+//!   where the server offers PIPELINING; a failure names the step and the
+//!   refused recipient. The body and its final `.` go out in one write.
+//! - **The end.** QUIT without waiting for the 221, as Postfix does.
 //! - **Errors.** Every failure becomes a [`TransportError`] with a kind and,
-//!   for the known cases, a hint; see `classify.rs`.
+//!   for the known cases, a hint, from the reply's code, enhanced status
+//!   code and text, the step and the I/O error; see `classify.rs`.
 
 use std::fmt;
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::str::FromStr;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
-use lettre::transport::smtp::authentication::{Credentials as LettreCredentials, Mechanism};
-use lettre::transport::smtp::client::AsyncSmtpConnection;
-use lettre::transport::smtp::commands::{Auth, Data, Mail, Rcpt};
-use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::transport::smtp::response::Response;
 use notify_core::{BatchReport, Delivery, ErrorKind, Notification, Transport, TransportError};
 use rustls_pki_types::{CertificateDer, ServerName};
 use secrecy::{ExposeSecret, SecretString};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::TlsConnector;
 
 use crate::classify::{self, hints, secs, Ctx, Failure, Step};
+use crate::client::{self, Conn, Ehlo, Reply};
 use crate::providers::Security;
 use crate::tls::{self, Sniff, Stream};
-use crate::transcript::{Shared, Sink, Transcript, Wire};
+use crate::transcript::{Sink, Transcript};
 use crate::{build_message, BuiltMessage, Error, SettingError};
 
 /// The SASL mechanism used to log in.
@@ -84,11 +76,12 @@ impl AuthMechanism {
         }
     }
 
-    pub(crate) fn lettre(self) -> Mechanism {
+    /// The mechanism's bit in smtp-proto's EHLO AUTH list.
+    pub(crate) fn sasl(self) -> u64 {
         match self {
-            AuthMechanism::Plain => Mechanism::Plain,
-            AuthMechanism::Login => Mechanism::Login,
-            AuthMechanism::Xoauth2 => Mechanism::Xoauth2,
+            AuthMechanism::Plain => smtp_proto::AUTH_PLAIN,
+            AuthMechanism::Login => smtp_proto::AUTH_LOGIN,
+            AuthMechanism::Xoauth2 => smtp_proto::AUTH_XOAUTH2,
         }
     }
 }
@@ -433,8 +426,8 @@ enum Helo {
     Literal,
 }
 
-/// Delivers notifications over SMTP with lettre, over our own TCP/TLS
-/// stream. See the module docs of `smtp.rs` for how the connection is made.
+/// Delivers notifications over SMTP with notify's own client, over its own
+/// TCP/TLS stream. See the module docs of `smtp.rs` for how the connection is made.
 ///
 /// Each [`Transport::send_batch`] opens one connection for the whole batch
 /// and ends it with QUIT; [`Transport::send`] is a batch of one.
@@ -444,7 +437,8 @@ pub struct SmtpTransport {
     /// Accepts any certificate: only to find out whether a silent port
     /// speaks TLS, never to send anything.
     probe_tls: Arc<ClientConfig>,
-    /// The `ca_pem` certificates, for [`SmtpTransport::recording_tls`].
+    /// The `ca_pem` certificates, for a recording verifier (`notify
+    /// doctor`).
     extra_roots: Vec<CertificateDer<'static>>,
     helo: Helo,
     transcript: Option<Sink>,
@@ -514,15 +508,6 @@ impl SmtpTransport {
         &self.config
     }
 
-    /// The transport's TLS settings, with a verifier that also records the
-    /// chain the server presents into `record` (`notify doctor`).
-    pub(crate) fn recording_tls(
-        &self,
-        record: Arc<tls::Presented>,
-    ) -> Result<Arc<ClientConfig>, String> {
-        tls::recording_client_config(&self.extra_roots, self.config.accept_invalid_certs, record)
-    }
-
     /// A session that keeps one connection open from message to message,
     /// for senders that do not have all their messages at hand at once
     /// (the queue reads them a chunk at a time). The same rules as
@@ -535,6 +520,8 @@ impl SmtpTransport {
         }
     }
 
+    /// One message of a batch over the connection in `kept`, opened when
+    /// there is none.
     /// One message of a batch over the connection in `kept`, opened when
     /// there is none.
     async fn send_kept(
@@ -558,7 +545,7 @@ impl SmtpTransport {
         if let Err(failure) = &delivered {
             if reused && failure.at_mail && failure.kind == ErrorKind::Temporary {
                 if failure.in_sync {
-                    self.quit(current).await;
+                    current.conn.quit().await;
                 }
                 current = self.open_kept(kept, &ctx).await?;
                 delivered = self.deliver(&mut current, &ctx, &message).await;
@@ -572,7 +559,7 @@ impl SmtpTransport {
             Err(failure) => {
                 let err = failure.to_transport_error();
                 if failure.in_sync {
-                    self.quit(current).await;
+                    current.conn.quit().await;
                 }
                 if failure.session_wide {
                     kept.broken = Some(failure);
@@ -594,7 +581,7 @@ impl SmtpTransport {
 
     async fn finish_kept(&self, kept: Kept) {
         if let Some(s) = kept.session {
-            self.quit(s).await;
+            s.conn.quit().await;
         }
     }
 
@@ -626,7 +613,9 @@ impl SmtpTransport {
         }
     }
 
-    /// Connects, secures, greets and logs in.
+    /// Opens a connection for delivery: refuses a password for an
+    /// unencrypted server before connecting at all (unless allowed), then
+    /// runs [`SmtpTransport::connect`] unwatched.
     async fn open(&self, ctx: &Ctx) -> Result<Session, Failure> {
         let cfg = &self.config;
         if let Some(creds) = &cfg.credentials {
@@ -643,56 +632,106 @@ impl SmtpTransport {
                 .hint(hints::insecure_auth()));
             }
         }
-        let transcript = Transcript::new(self.transcript.clone());
+        self.connect(ctx, &mut Unwatched).await
+    }
 
+    /// The connection sequence, the one for delivery and `notify doctor`:
+    /// resolve, connect, (implicit TLS,) greeting, (EHLO, STARTTLS, TLS,)
+    /// EHLO, AUTH when there are credentials. `observer` is shown each step
+    /// as it succeeds; the first failure ends the sequence and is returned
+    /// (after a QUIT when the connection is still in step).
+    pub(crate) async fn connect(
+        &self,
+        ctx: &Ctx,
+        observer: &mut (dyn Observer + Send),
+    ) -> Result<Session, Failure> {
+        let cfg = &self.config;
+        let start = Instant::now();
         let addrs = self.resolve(ctx).await?;
+        observer.resolved(&addrs, start.elapsed());
         let attempts = self.connect_tcp(ctx, &addrs).await;
-        let Some(connected) = attempts.connected else {
+        observer.connected(&attempts);
+        let Some(Connected { tcp, addr, .. }) = attempts.connected else {
             return Err(attempts.failures.into_iter().last().map_or_else(
                 || Failure::new(ErrorKind::Temporary, "no address to connect to"),
                 |(_, failure)| failure,
             ));
         };
-        let Connected { tcp, addr, .. } = connected;
         let local = tcp.local_addr().ok();
+        let hello = self.client_id(local).to_string();
+        let transcript = Transcript::new(self.transcript.clone());
         self.note_connected(&transcript, addr);
+        let recorder = observer.tls_recorder();
 
         let sniff = Sniff::new(tcp);
-        let mut encrypted = cfg.security == Security::Tls;
-        let stream = if encrypted {
-            self.handshake(ctx, sniff, &transcript).await?
+        let mut conn = if cfg.security == Security::Tls {
+            let stream = self
+                .handshake(ctx, sniff, &transcript, recorder.clone())
+                .await?;
+            observer.tls(&stream)?;
+            Conn::new(stream, transcript, cfg.timeout)
         } else {
-            Stream::Plain(sniff)
+            Conn::new(Stream::Plain(sniff), transcript, cfg.timeout)
         };
-        let mut wire = Wire::new(stream, transcript);
-        let mut pending = Vec::new();
-        let greeting = self
-            .read_greeting(ctx, &mut wire, &mut pending, addr)
-            .await?;
-        let hello = self.client_id(local);
+        let greeting = self.read_greeting(ctx, &mut conn, addr).await?;
 
         if cfg.security == Security::StartTls {
-            let upgrade = self
-                .starttls_prepare(ctx, wire, &mut pending, &hello)
-                .await?;
-            let stream = self
-                .handshake(ctx, upgrade.sniff, &upgrade.transcript)
-                .await?;
-            encrypted = true;
-            wire = Wire::new(stream, upgrade.transcript);
+            let ehlo = conn.ehlo(ctx, &hello).await?;
+            if !ehlo.starttls() {
+                conn.quit().await;
+                return Err(self.starttls_missing(ctx));
+            }
+            let reply = conn.command(ctx, Step::StartTls, "STARTTLS").await?;
+            if reply.code != 220 {
+                return Err(classify::reply_to(ctx, Step::StartTls, &reply, None));
+            }
+            let (sniff, transcript) = conn.into_plain(ctx)?;
+            observer.starttls(&greeting, &reply);
+            let stream = self.handshake(ctx, sniff, &transcript, recorder).await?;
+            observer.tls(&stream)?;
+            conn = Conn::new(stream, transcript, cfg.timeout);
         }
 
-        let mut session = self
-            .lettre_connect(ctx, wire, greeting.raw, pending, &hello, encrypted)
-            .await?;
+        let ehlo = conn.ehlo(ctx, &hello).await?;
+        observer.ehlo(&ehlo);
+        let mut session = Session { conn, ehlo };
         if let Some(creds) = &cfg.credentials {
-            self.authenticate(ctx, &mut session, creds).await?;
+            match self.authenticate(ctx, &mut session, creds).await {
+                Ok(mechanism) => observer.authenticated(mechanism),
+                Err(failure) => {
+                    if failure.in_sync {
+                        session.conn.quit().await;
+                    }
+                    return Err(failure);
+                }
+            }
         }
         Ok(session)
     }
 
+    /// `security = "starttls"`, but the server's EHLO has no STARTTLS.
+    fn starttls_missing(&self, ctx: &Ctx) -> Failure {
+        Failure::new(
+            ErrorKind::Config,
+            format!(
+                "{} does not offer STARTTLS, and security = \"starttls\" requires it; nothing \
+                 was sent",
+                ctx.server()
+            ),
+        )
+        .hint(format!(
+            "if this port expects implicit TLS, set security = \"tls\"; only for a trusted \
+             relay without TLS, set security = \"none\"{}",
+            if self.config.credentials.is_some() {
+                " (and allow_insecure_auth = true to send the password unencrypted)"
+            } else {
+                ""
+            }
+        ))
+    }
+
     /// Resolves the host name (with the timeout).
-    pub(crate) async fn resolve(&self, ctx: &Ctx) -> Result<Vec<SocketAddr>, Failure> {
+    async fn resolve(&self, ctx: &Ctx) -> Result<Vec<SocketAddr>, Failure> {
         let cfg = &self.config;
         let addrs: Vec<SocketAddr> = match timeout(
             cfg.timeout,
@@ -713,14 +752,14 @@ impl SmtpTransport {
 
     /// Connects to the first address that answers, each within the
     /// timeout, with `TCP_NODELAY` set.
-    pub(crate) async fn connect_tcp(&self, ctx: &Ctx, addrs: &[SocketAddr]) -> Attempts {
+    async fn connect_tcp(&self, ctx: &Ctx, addrs: &[SocketAddr]) -> Attempts {
         let mut failures = Vec::new();
         for addr in addrs {
             let start = Instant::now();
             match timeout(self.config.timeout, TcpStream::connect(addr)).await {
                 Ok(Ok(tcp)) => {
-                    // Best effort: without it each message waits for a
-                    // delayed ACK.
+                    // Best effort: without it a command written right
+                    // after another waits for a delayed ACK.
                     let _ = tcp.set_nodelay(true);
                     return Attempts {
                         connected: Some(Connected {
@@ -744,7 +783,7 @@ impl SmtpTransport {
     }
 
     /// The transcript's "* connected to ..." note.
-    pub(crate) fn note_connected(&self, transcript: &Transcript, addr: SocketAddr) {
+    fn note_connected(&self, transcript: &Transcript, addr: SocketAddr) {
         let label = self.config.label();
         if label == addr.to_string() {
             transcript.note(&format!("connected to {label}"));
@@ -762,11 +801,10 @@ impl SmtpTransport {
     /// wrong security mode is reported at once; otherwise the greeting is
     /// awaited up to the full timeout (a slow plaintext server still
     /// works).
-    pub(crate) async fn read_greeting(
+    async fn read_greeting(
         &self,
         ctx: &Ctx,
-        wire: &mut Wire,
-        pending: &mut Vec<u8>,
+        conn: &mut Conn,
         addr: SocketAddr,
     ) -> Result<Reply, Failure> {
         let cfg = &self.config;
@@ -774,7 +812,7 @@ impl SmtpTransport {
         let deadline = start + cfg.timeout;
         // One read for the whole wait: dropping it in between could lose
         // the first lines of a multi-line greeting.
-        let read = read_reply(wire, pending);
+        let read = conn.read_reply();
         tokio::pin!(read);
         let patience = cfg.timeout.min(GREETING_PATIENCE);
         let result = match timeout(patience, &mut read).await {
@@ -809,171 +847,35 @@ impl SmtpTransport {
         };
         let greeting = match result {
             None => return Err(self.greeting_timeout(ctx)),
-            Some(Err(err)) => return Err(read_failure(ctx, Step::Greeting, err)),
-            Some(Ok(reply)) => reply,
+            Some(Err(err)) => return Err(client::read_failure(ctx, Step::Greeting, err)),
+            Some(Ok((reply, _))) => reply,
         };
-        if !(200..300).contains(&greeting.code) {
-            return Err(classify::reply(
-                ctx,
-                Step::Greeting,
-                greeting.code,
-                &greeting.text(),
-                None,
-            ));
+        if !greeting.is_positive() {
+            return Err(classify::reply_to(ctx, Step::Greeting, &greeting, None));
         }
         Ok(greeting)
     }
 
-    /// The plaintext part of STARTTLS, after the greeting: EHLO, check that
-    /// STARTTLS is offered (else QUIT and fail), STARTTLS, 220, and nothing
-    /// pipelined after it. Returns the stream, ready for the handshake.
-    pub(crate) async fn starttls_prepare(
-        &self,
-        ctx: &Ctx,
-        mut wire: Wire,
-        pending: &mut Vec<u8>,
-        hello: &ClientId,
-    ) -> Result<Upgrade, Failure> {
-        let cfg = &self.config;
-        let ehlo = self
-            .exchange(
-                ctx,
-                &mut wire,
-                pending,
-                Step::Ehlo,
-                &format!("EHLO {hello}"),
-            )
-            .await?;
-        if ehlo.code != 250 {
-            return Err(classify::reply(
-                ctx,
-                Step::Ehlo,
-                ehlo.code,
-                &ehlo.text(),
-                None,
-            ));
-        }
-        if !ehlo.has_keyword("STARTTLS") {
-            let failure = Failure::new(
-                ErrorKind::Config,
-                format!(
-                    "{} does not offer STARTTLS, and security = \"starttls\" requires it; \
-                     nothing was sent",
-                    ctx.server()
-                ),
-            )
-            .hint(format!(
-                "if this port expects implicit TLS, set security = \"tls\"; only for a \
-                 trusted relay without TLS, set security = \"none\"{}",
-                if cfg.credentials.is_some() {
-                    " (and allow_insecure_auth = true to send the password unencrypted)"
-                } else {
-                    ""
-                }
-            ));
-            let _ = timeout(
-                cfg.timeout.min(Duration::from_secs(5)),
-                self.exchange(ctx, &mut wire, pending, Step::Quit, "QUIT"),
-            )
-            .await;
-            return Err(failure);
-        }
-        let reply = self
-            .exchange(ctx, &mut wire, pending, Step::StartTls, "STARTTLS")
-            .await?;
-        if reply.code != 220 {
-            return Err(classify::reply(
-                ctx,
-                Step::StartTls,
-                reply.code,
-                &reply.text(),
-                None,
-            ));
-        }
-        if !pending.is_empty() {
-            return Err(Failure::new(
-                ErrorKind::Permanent,
-                format!(
-                    "{} sent data after its STARTTLS reply and before the TLS handshake; \
-                     refusing to continue (a sign of a STARTTLS injection attack)",
-                    ctx.server_mode()
-                ),
-            ));
-        }
-        let (stream, transcript) = wire.into_parts();
-        let Stream::Plain(mut sniff) = stream else {
-            return Err(Failure::new(
-                ErrorKind::Temporary,
-                "internal: stream already encrypted",
-            ));
-        };
-        sniff.restart();
-        Ok(Upgrade {
-            sniff,
-            transcript,
-            reply,
-        })
-    }
-
-    /// Hands the connection to lettre, which sends EHLO: it reads a
-    /// greeting first, so it is given the one we read (plus anything the
-    /// server pipelined after it). The EHLO reply is also read here for
-    /// PIPELINING, which lettre does not keep.
-    pub(crate) async fn lettre_connect(
-        &self,
-        ctx: &Ctx,
-        mut wire: Wire,
-        greeting: Vec<u8>,
-        mut pending: Vec<u8>,
-        hello: &ClientId,
-        encrypted: bool,
-    ) -> Result<Session, Failure> {
-        let mut replay = greeting;
-        replay.append(&mut pending);
-        wire.set_replay(replay);
-        wire.start_capture();
-        let wire = Shared::new(wire);
-        match timeout(
-            self.config.timeout,
-            AsyncSmtpConnection::connect_with_transport(Box::new(wire.clone()), hello),
-        )
-        .await
-        {
-            Err(_) => Err(classify::timeout(ctx, Step::Ehlo)),
-            Ok(Err(err)) => Err(lettre_failure(ctx, Step::Ehlo, err, None)),
-            Ok(Ok(conn)) => {
-                let ehlo = wire.lock().take_capture();
-                Ok(Session {
-                    conn,
-                    encrypted,
-                    pipelining: ehlo_offers(&ehlo, "PIPELINING"),
-                    wire,
-                })
-            }
-        }
-    }
-
     /// Runs the TLS handshake over `sniff` with the transport's TLS
-    /// settings.
+    /// settings; with `recorder`, the verifier also keeps the chain the
+    /// server presents there (`notify doctor`).
     async fn handshake(
         &self,
         ctx: &Ctx,
         sniff: Sniff,
         transcript: &Transcript,
-    ) -> Result<Stream, Failure> {
-        self.handshake_with(self.tls.clone(), ctx, sniff, transcript)
-            .await
-    }
-
-    /// Runs the TLS handshake over `sniff` with `tls`.
-    pub(crate) async fn handshake_with(
-        &self,
-        tls: Arc<ClientConfig>,
-        ctx: &Ctx,
-        sniff: Sniff,
-        transcript: &Transcript,
+        recorder: Option<Arc<tls::Presented>>,
     ) -> Result<Stream, Failure> {
         let cfg = &self.config;
+        let tls = match recorder {
+            None => self.tls.clone(),
+            Some(record) => {
+                tls::recording_client_config(&self.extra_roots, cfg.accept_invalid_certs, record)
+                    .map_err(|reason| {
+                        Failure::new(ErrorKind::Config, format!("cannot set up TLS: {reason}"))
+                    })?
+            }
+        };
         let name = ServerName::try_from(cfg.host.clone()).map_err(|err| {
             Failure::new(
                 ErrorKind::Config,
@@ -1050,41 +952,17 @@ impl SmtpTransport {
         matches!(timeout(limit, probe).await, Ok(Some(_)))
     }
 
-    /// Sends one command line of our own (before lettre takes over) and
-    /// reads the reply.
-    pub(crate) async fn exchange(
-        &self,
-        ctx: &Ctx,
-        wire: &mut Wire,
-        pending: &mut Vec<u8>,
-        step: Step,
-        line: &str,
-    ) -> Result<Reply, Failure> {
-        let io = async {
-            wire.write_all(format!("{line}\r\n").as_bytes())
-                .await
-                .map_err(ReadError::Io)?;
-            wire.flush().await.map_err(ReadError::Io)?;
-            read_reply(wire, pending).await
-        };
-        match timeout(self.config.timeout, io).await {
-            Err(_) => Err(classify::timeout(ctx, step)),
-            Ok(Err(err)) => Err(read_failure(ctx, step, err)),
-            Ok(Ok(reply)) => Ok(reply),
-        }
-    }
-
     /// Logs in with the configured or the best offered mechanism, never
     /// over an unencrypted connection unless allowed; returns the
-    /// mechanism used.
-    pub(crate) async fn authenticate(
+    /// mechanism used. A refusal before anything was sent is in step.
+    async fn authenticate(
         &self,
         ctx: &Ctx,
         session: &mut Session,
         creds: &Credentials,
     ) -> Result<AuthMechanism, Failure> {
         let cfg = &self.config;
-        if !session.encrypted && !cfg.allow_insecure_auth {
+        if !session.conn.encrypted() && !cfg.allow_insecure_auth {
             return Err(Failure::new(
                 ErrorKind::Config,
                 format!(
@@ -1093,71 +971,30 @@ impl SmtpTransport {
                     ctx.server_mode()
                 ),
             )
-            .hint(hints::insecure_auth()));
+            .hint(hints::insecure_auth())
+            .in_sync());
         }
-        let info = session.conn.server_info();
-        let offered = offered_mechanisms(info);
-        let offered_text = if offered.is_empty() {
-            "no mechanism notify knows".to_owned()
-        } else {
-            offered
-                .iter()
-                .map(|m| m.as_str())
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        let mechanism = match cfg.auth {
-            Some(m) if offered.contains(&m) => m,
-            Some(m) => {
-                return Err(Failure::new(
-                    ErrorKind::Config,
-                    format!(
-                        "{} does not offer AUTH {} (it offers: {offered_text})",
-                        ctx.server_mode(),
-                        m.as_str().to_ascii_uppercase()
-                    ),
-                )
-                .hint("remove `auth` to use what the server offers, or set it to one of those"))
-            }
-            None if offered.contains(&AuthMechanism::Plain) => AuthMechanism::Plain,
-            None if offered.contains(&AuthMechanism::Login) => AuthMechanism::Login,
-            None if offered.contains(&AuthMechanism::Xoauth2) => {
-                return Err(Failure::new(
-                    ErrorKind::Config,
-                    format!(
-                        "{} offers only XOAUTH2 authentication (OAuth2 tokens)",
-                        ctx.server_mode()
-                    ),
-                )
-                .hint(
-                    "set auth = \"xoauth2\" and password = \"cmd:...\" with a command that \
-                     prints an OAuth2 access token",
-                ))
-            }
-            None => {
-                return Err(Failure::new(
-                    ErrorKind::Config,
-                    format!(
-                        "{} offers no authentication (no AUTH in its EHLO reply), but a password \
-                         is configured",
-                        ctx.server_mode()
-                    ),
-                )
-                .hint(
-                    "if this is a relay that needs no login, remove `password` from the account",
-                ))
-            }
-        };
+        let mechanism = pick_mechanism(ctx, &session.ehlo, cfg.auth)?;
+        let conn = &mut session.conn;
         // The one place the secret leaves its SecretString.
-        let lettre_creds = LettreCredentials::new(
-            creds.username.clone(),
-            creds.secret.expose_secret().to_owned(),
-        );
-        let first = Auth::new(mechanism.lettre(), lettre_creds.clone(), None)
-            .map_err(|err| lettre_failure(ctx, Step::Auth, err, None))?;
-        let mut reply = self.command(session, ctx, Step::Auth, first, None).await?;
+        let secret = creds.secret.expose_secret();
+        let user = creds.username.as_str();
+        let first = match mechanism {
+            AuthMechanism::Plain => {
+                format!(
+                    "AUTH PLAIN {}",
+                    client::b64(format!("\0{user}\0{secret}").as_bytes())
+                )
+            }
+            AuthMechanism::Login => "AUTH LOGIN".to_owned(),
+            AuthMechanism::Xoauth2 => format!(
+                "AUTH XOAUTH2 {}",
+                client::b64(format!("user={user}\x01auth=Bearer {secret}\x01\x01").as_bytes())
+            ),
+        };
+        let mut reply = conn.command(ctx, Step::Auth, &first).await?;
         let mut rounds = 0;
-        while reply.has_code(334) {
+        while reply.code == 334 {
             rounds += 1;
             if rounds > 5 {
                 return Err(Failure::new(
@@ -1167,34 +1004,39 @@ impl SmtpTransport {
             }
             let next = match mechanism {
                 AuthMechanism::Login => {
-                    Auth::new_from_response(Mechanism::Login, lettre_creds.clone(), &reply)
-                        .map_err(|err| lettre_failure(ctx, Step::Auth, err, None))?
-                        .to_string()
+                    let challenge = client::challenge_text(&reply).to_ascii_lowercase();
+                    if challenge.contains("pass") || (rounds > 1 && !challenge.contains("user")) {
+                        client::b64(secret.as_bytes())
+                    } else {
+                        client::b64(user.as_bytes())
+                    }
                 }
                 // A challenge after the initial response is an error report
                 // (XOAUTH2 sends base64 JSON); an empty answer gets the
                 // final reply.
-                AuthMechanism::Plain | AuthMechanism::Xoauth2 => "\r\n".to_owned(),
+                AuthMechanism::Plain | AuthMechanism::Xoauth2 => String::new(),
             };
-            reply = self.command(session, ctx, Step::Auth, next, None).await?;
+            reply = conn.command(ctx, Step::Auth, &next).await?;
         }
-        Ok(mechanism)
+        if reply.is_positive() {
+            Ok(mechanism)
+        } else if reply.code >= 400 {
+            Err(classify::reply_to(ctx, Step::Auth, &reply, None))
+        } else {
+            Err(classify::unexpected(ctx, Step::Auth, &reply))
+        }
     }
 
-    /// One lettre command with the timeout; a negative reply is an error.
-    async fn command<C: fmt::Display>(
-        &self,
-        session: &mut Session,
+    /// One command whose reply must be positive (2xx; 354 for DATA).
+    async fn expect(
+        conn: &mut Conn,
         ctx: &Ctx,
         step: Step,
-        command: C,
+        line: &str,
         recipient: Option<&str>,
-    ) -> Result<Response, Failure> {
-        match timeout(self.config.timeout, session.conn.command(command)).await {
-            Err(_) => Err(classify::timeout(ctx, step)),
-            Ok(Err(err)) => Err(lettre_failure(ctx, step, err, recipient)),
-            Ok(Ok(reply)) => Ok(reply),
-        }
+    ) -> Result<Reply, Failure> {
+        let reply = conn.command(ctx, step, line).await?;
+        check(ctx, step, reply, recipient)
     }
 
     async fn deliver(
@@ -1204,16 +1046,23 @@ impl SmtpTransport {
         message: &BuiltMessage,
     ) -> Result<Delivery, Failure> {
         let envelope = message.envelope();
+        let from = envelope.from().map_or("", |a| a.as_ref());
+        let recipients: Vec<&str> = envelope.to().iter().map(|a| a.as_ref()).collect();
         let body = message.formatted();
-        let info = session.conn.server_info();
-        let mut params = Vec::new();
-        let non_ascii_addresses = envelope
-            .to()
-            .iter()
-            .chain(envelope.from())
-            .any(|a| !a.to_string().is_ascii());
-        if non_ascii_addresses {
-            if !info.supports_feature(Extension::SmtpUtfEight) {
+        if let Some(bad) = std::iter::once(from)
+            .chain(recipients.iter().copied())
+            .find(|a| !client::safe_address(a))
+        {
+            return Err(Failure::new(
+                ErrorKind::Permanent,
+                format!("the address {bad:?} cannot be written in an SMTP command"),
+            )
+            .per_message()
+            .in_sync());
+        }
+        let mut params = String::new();
+        if !from.is_ascii() || recipients.iter().any(|a| !a.is_ascii()) {
+            if !session.ehlo.smtputf8() {
                 return Err(Failure::new(
                     ErrorKind::Permanent,
                     format!(
@@ -1224,10 +1073,10 @@ impl SmtpTransport {
                 .per_message()
                 .in_sync());
             }
-            params.push(MailParameter::SmtpUtfEight);
+            params.push_str(" SMTPUTF8");
         }
         if !body.is_ascii() {
-            if !info.supports_feature(Extension::EightBitMime) {
+            if !session.ehlo.eight_bit_mime() {
                 return Err(Failure::new(
                     ErrorKind::Permanent,
                     format!(
@@ -1238,41 +1087,34 @@ impl SmtpTransport {
                 .per_message()
                 .in_sync());
             }
-            params.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+            params.push_str(" BODY=8BITMIME");
         }
-        let mail = Mail::new(envelope.from().cloned(), params);
-        if session.pipelining {
-            self.envelope_pipelined(session, ctx, mail, envelope.to())
-                .await?;
+        let mail = format!("MAIL FROM:<{from}>{params}");
+        let conn = &mut session.conn;
+        if session.ehlo.pipelining() {
+            envelope_pipelined(conn, ctx, &mail, &recipients).await?;
         } else {
-            self.command(session, ctx, Step::MailFrom, mail, None)
+            Self::expect(conn, ctx, Step::MailFrom, &mail, None)
                 .await
                 .map_err(|mut failure| {
                     failure.at_mail = true;
                     failure
                 })?;
-            for recipient in envelope.to() {
-                self.command(
-                    session,
-                    ctx,
-                    Step::RcptTo,
-                    Rcpt::new(recipient.clone(), Vec::new()),
-                    Some(recipient.as_ref()),
-                )
-                .await?;
+            for recipient in &recipients {
+                let line = format!("RCPT TO:<{recipient}>");
+                Self::expect(conn, ctx, Step::RcptTo, &line, Some(recipient)).await?;
             }
-            self.command(session, ctx, Step::Data, Data, None).await?;
+            Self::expect(conn, ctx, Step::Data, "DATA", None).await?;
         }
-        let reply = match timeout(self.config.timeout, session.conn.message(body)).await {
-            Err(_) => return Err(classify::timeout(ctx, Step::Message)),
-            Ok(Err(err)) => return Err(lettre_failure(ctx, Step::Message, err, None)),
-            Ok(Ok(reply)) => reply,
-        };
-        let text = classify::one_line(&reply.message().collect::<Vec<_>>().join(" "));
+        conn.send(ctx, Step::Message, &client::data_payload(body))
+            .await?;
+        let reply = conn.reply(ctx, Step::Message).await?;
+        let reply = check(ctx, Step::Message, reply, None)?;
+        let text = classify::one_line(&reply.text());
         Ok(Delivery {
             detail: format!(
                 "{} {} ({}, {})",
-                reply.code(),
+                reply.code,
                 text,
                 ctx.server(),
                 self.config.security
@@ -1281,113 +1123,147 @@ impl SmtpTransport {
         })
     }
 
-    /// MAIL, every RCPT and DATA in one write, then their replies, where
-    /// the server offers PIPELINING (RFC 2920): one round trip instead of
-    /// two plus one per recipient. The same failures as one by one; when
-    /// the server said 354 to DATA although a recipient or the sender was
-    /// refused, the connection is dropped, never given an empty message.
-    async fn envelope_pipelined(
-        &self,
-        session: &mut Session,
-        ctx: &Ctx,
-        mail: Mail,
-        recipients: &[lettre::Address],
-    ) -> Result<(), Failure> {
-        let mut commands = mail.to_string();
-        for recipient in recipients {
-            commands.push_str(&Rcpt::new(recipient.clone(), Vec::new()).to_string());
-        }
-        commands.push_str(&Data.to_string());
-        let mut wire = session.wire.clone();
-        let mut pending = Vec::new();
-        let mut replies = Vec::with_capacity(recipients.len() + 2);
-        let io = async {
-            wire.write_all(commands.as_bytes())
-                .await
-                .map_err(ReadError::Io)?;
-            for _ in 0..recipients.len() + 2 {
-                replies.push(read_reply(&mut wire, &mut pending).await?);
-            }
-            Ok::<(), ReadError>(())
-        };
-        let result = timeout(self.config.timeout, io).await;
-        // The step whose reply was awaited when it went wrong.
-        let step = match replies.len() {
+    /// Ends a session that was opened with [`SmtpTransport::connect`].
+    pub(crate) async fn quit(&self, session: Session) {
+        session.conn.quit().await;
+    }
+}
+
+/// A reply that must be positive at `step`: 2xx, or 354 for DATA; else a
+/// classified failure.
+fn check(ctx: &Ctx, step: Step, reply: Reply, recipient: Option<&str>) -> Result<Reply, Failure> {
+    let good = match step {
+        Step::Data => reply.code == 354,
+        _ => reply.is_positive(),
+    };
+    if good {
+        Ok(reply)
+    } else if reply.code >= 400 {
+        Err(classify::reply_to(ctx, step, &reply, recipient))
+    } else {
+        Err(classify::unexpected(ctx, step, &reply))
+    }
+}
+
+/// The mechanism to log in with: the pinned one if offered, else PLAIN,
+/// else LOGIN; XOAUTH2 only when pinned.
+fn pick_mechanism(
+    ctx: &Ctx,
+    ehlo: &Ehlo,
+    pinned: Option<AuthMechanism>,
+) -> Result<AuthMechanism, Failure> {
+    let offered = offered_mechanisms(ehlo);
+    let offered_text = if offered.is_empty() {
+        "no mechanism notify knows".to_owned()
+    } else {
+        offered
+            .iter()
+            .map(|m| m.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let failure = match pinned {
+        Some(m) if offered.contains(&m) => return Ok(m),
+        None if offered.contains(&AuthMechanism::Plain) => return Ok(AuthMechanism::Plain),
+        None if offered.contains(&AuthMechanism::Login) => return Ok(AuthMechanism::Login),
+        Some(m) => Failure::new(
+            ErrorKind::Config,
+            format!(
+                "{} does not offer AUTH {} (it offers: {offered_text})",
+                ctx.server_mode(),
+                m.as_str().to_ascii_uppercase()
+            ),
+        )
+        .hint("remove `auth` to use what the server offers, or set it to one of those"),
+        None if offered.contains(&AuthMechanism::Xoauth2) => Failure::new(
+            ErrorKind::Config,
+            format!(
+                "{} offers only XOAUTH2 authentication (OAuth2 tokens)",
+                ctx.server_mode()
+            ),
+        )
+        .hint(
+            "set auth = \"xoauth2\" and password = \"cmd:...\" with a command that prints an \
+             OAuth2 access token",
+        ),
+        None => Failure::new(
+            ErrorKind::Config,
+            format!(
+                "{} offers no authentication (no AUTH in its EHLO reply), but a password is \
+                 configured",
+                ctx.server_mode()
+            ),
+        )
+        .hint("if this is a relay that needs no login, remove `password` from the account"),
+    };
+    Err(failure.in_sync())
+}
+
+/// MAIL, every RCPT and DATA in one write, then their replies, where the
+/// server offers PIPELINING (RFC 2920): one round trip instead of two plus
+/// one per recipient. The same failures as one by one; when the server
+/// said 354 to DATA although a recipient or the sender was refused, the
+/// connection is dropped, never given an empty message.
+async fn envelope_pipelined(
+    conn: &mut Conn,
+    ctx: &Ctx,
+    mail: &str,
+    recipients: &[&str],
+) -> Result<(), Failure> {
+    let mut commands = format!("{mail}\r\n");
+    for recipient in recipients {
+        commands.push_str(&format!("RCPT TO:<{recipient}>\r\n"));
+    }
+    commands.push_str("DATA\r\n");
+    conn.send(ctx, Step::MailFrom, commands.as_bytes())
+        .await
+        .map_err(|mut f| {
+            f.at_mail = true;
+            f
+        })?;
+    let mut replies = Vec::with_capacity(recipients.len() + 2);
+    for i in 0..recipients.len() + 2 {
+        let step = match i {
             0 => Step::MailFrom,
             n if n <= recipients.len() => Step::RcptTo,
             _ => Step::Data,
         };
-        let mut failure = match result {
-            Err(_) => classify::timeout(ctx, step),
-            Ok(Err(err)) => read_failure(ctx, step, err),
-            Ok(Ok(())) if !pending.is_empty() => Failure::new(
-                ErrorKind::Temporary,
-                format!(
-                    "{} sent more replies than there were commands",
-                    ctx.server_mode()
-                ),
-            ),
-            Ok(Ok(())) => {
-                let data = &replies[recipients.len() + 1];
-                let refused = if replies[0].code / 100 != 2 {
-                    Some(classify::reply(
-                        ctx,
-                        Step::MailFrom,
-                        replies[0].code,
-                        &replies[0].text(),
-                        None,
-                    ))
-                } else if let Some((i, r)) = replies[1..=recipients.len()]
-                    .iter()
-                    .enumerate()
-                    .find(|(_, r)| r.code / 100 != 2)
-                {
-                    Some(classify::reply(
-                        ctx,
-                        Step::RcptTo,
-                        r.code,
-                        &r.text(),
-                        Some(recipients[i].as_ref()),
-                    ))
-                } else if data.code != 354 {
-                    Some(classify::reply(
-                        ctx,
-                        Step::Data,
-                        data.code,
-                        &data.text(),
-                        None,
-                    ))
-                } else {
-                    None
-                };
-                match refused {
-                    None => return Ok(()),
-                    Some(mut f) => {
-                        if data.code == 354 {
-                            // The server waits for a message that must not
-                            // be sent: only dropping the connection ends it.
-                            f.in_sync = false;
-                        }
-                        f
-                    }
-                }
+        match conn.reply(ctx, step).await {
+            Ok(reply) => replies.push(reply),
+            Err(mut failure) => {
+                // Nothing of the message went out when MAIL got no reply
+                // or a refusal (see `send_kept` for why that matters).
+                failure.at_mail = replies.first().is_none_or(|r: &Reply| !r.is_positive());
+                return Err(failure);
             }
-        };
-        // Nothing of the message went out when MAIL got no reply or a
-        // refusal (see `send_kept` for why that matters).
-        failure.at_mail = replies.first().is_none_or(|r| r.code / 100 != 2);
-        Err(failure)
+        }
     }
-
-    /// Ends the session: sends QUIT and closes the connection without
-    /// waiting for the server's 221, as Postfix does by default
-    /// (`smtp_skip_quit_response`). Every message was accepted or refused
-    /// already; the reply would only cost a round trip.
-    pub(crate) async fn quit(&self, mut session: Session) {
-        let mut quit = std::pin::pin!(session.conn.quit());
-        // One poll writes QUIT and, starting to read the reply, sends it
-        // (see `Wire`); the reply itself is not awaited.
-        let _ = std::future::poll_fn(|cx| Poll::Ready(quit.as_mut().poll(cx))).await;
+    let data = &replies[recipients.len() + 1];
+    let refused = if !replies[0].is_positive() {
+        Some(check(ctx, Step::MailFrom, replies[0].clone(), None))
+    } else if let Some((i, r)) = replies[1..=recipients.len()]
+        .iter()
+        .enumerate()
+        .find(|(_, r)| !r.is_positive())
+    {
+        Some(check(ctx, Step::RcptTo, r.clone(), Some(recipients[i])))
+    } else if data.code != 354 {
+        Some(check(ctx, Step::Data, data.clone(), None))
+    } else {
+        None
+    };
+    match refused {
+        None => Ok(()),
+        Some(Ok(_)) => Ok(()),
+        Some(Err(mut f)) => {
+            if data.code == 354 {
+                // The server waits for a message that must not be sent:
+                // only dropping the connection ends it.
+                f.in_sync = false;
+            }
+            f.at_mail = !replies[0].is_positive();
+            Err(f)
+        }
     }
 }
 
@@ -1467,28 +1343,44 @@ impl SmtpSession {
     }
 }
 
-/// A connection lettre speaks over, greeted (and logged in).
+/// A connection in the dialogue, greeted (and logged in), with what its
+/// EHLO offered.
+#[derive(Debug)]
 pub(crate) struct Session {
-    pub(crate) conn: AsyncSmtpConnection,
-    /// Whether it is TLS (lettre's own `is_encrypted` cannot know).
-    pub(crate) encrypted: bool,
-    /// Whether the server offered PIPELINING (RFC 2920).
-    pub(crate) pipelining: bool,
-    /// notify's own handle on the stream lettre speaks over.
-    pub(crate) wire: Shared,
+    conn: Conn,
+    pub(crate) ehlo: Ehlo,
 }
 
-/// Whether an EHLO reply (raw bytes) lists `keyword`.
-fn ehlo_offers(raw: &[u8], keyword: &str) -> bool {
-    String::from_utf8_lossy(raw).lines().any(|line| {
-        let line = line.trim_end_matches('\r');
-        (line.starts_with("250-") || line.starts_with("250 "))
-            && line[4..]
-                .split_whitespace()
-                .next()
-                .is_some_and(|k| k.eq_ignore_ascii_case(keyword))
-    })
+/// Watches [`SmtpTransport::connect`] step by step: each hook is called
+/// when its step has succeeded (`connected` also when every address
+/// failed). A delivery watches nothing ([`Unwatched`]); `notify doctor`
+/// turns the hooks into its report.
+pub(crate) trait Observer {
+    /// The host name resolved to `addrs`.
+    fn resolved(&mut self, _addrs: &[SocketAddr], _elapsed: Duration) {}
+    /// Every TCP attempt, and the one that connected, if any.
+    fn connected(&mut self, _attempts: &Attempts) {}
+    /// Where the TLS verifier should also keep the chain it is shown.
+    fn tls_recorder(&mut self) -> Option<Arc<tls::Presented>> {
+        None
+    }
+    /// The plaintext part of STARTTLS went through: the greeting, and the
+    /// server's 220 to STARTTLS.
+    fn starttls(&mut self, _greeting: &Reply, _reply: &Reply) {}
+    /// The TLS handshake succeeded; an error stops the sequence there.
+    fn tls(&mut self, _stream: &Stream) -> Result<(), Failure> {
+        Ok(())
+    }
+    /// What the last EHLO (after TLS, if any) offers.
+    fn ehlo(&mut self, _ehlo: &Ehlo) {}
+    /// Logged in with `mechanism`.
+    fn authenticated(&mut self, _mechanism: AuthMechanism) {}
 }
+
+/// The observer of a delivery: watches nothing.
+struct Unwatched;
+
+impl Observer for Unwatched {}
 
 /// A TCP connection made by [`SmtpTransport::connect_tcp`].
 #[derive(Debug)]
@@ -1507,168 +1399,21 @@ pub(crate) struct Attempts {
     pub(crate) failures: Vec<(SocketAddr, Failure)>,
 }
 
-/// The plaintext part of STARTTLS done: the stream for the handshake and
-/// what the server said.
-#[derive(Debug)]
-pub(crate) struct Upgrade {
-    pub(crate) sniff: Sniff,
-    pub(crate) transcript: Transcript,
-    /// The 220 to STARTTLS.
-    pub(crate) reply: Reply,
+/// The EHLO name of a connection: a domain or an address literal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum ClientId {
+    Domain(String),
+    Ipv4(Ipv4Addr),
+    Ipv6(Ipv6Addr),
 }
 
-/// An error from lettre at `step`, classified.
-fn lettre_failure(
-    ctx: &Ctx,
-    step: Step,
-    err: lettre::transport::smtp::Error,
-    recipient: Option<&str>,
-) -> Failure {
-    let detail = std::error::Error::source(&err)
-        .map(ToString::to_string)
-        .unwrap_or_else(|| err.to_string());
-    if let Some(code) = err.status() {
-        return classify::reply(ctx, step, u16::from(code), &detail, recipient);
-    }
-    if err.is_response() && detail == "incomplete response" {
-        return classify::dropped(ctx, step, "end of stream");
-    }
-    if err.is_client() {
-        return Failure::new(
-            ErrorKind::Permanent,
-            format!("{}: {detail}", ctx.server_mode()),
-        );
-    }
-    if err.is_response() {
-        return Failure::new(
-            ErrorKind::Temporary,
-            format!(
-                "{} sent a reply notify cannot read while it was waiting for {}: {detail}",
-                ctx.server_mode(),
-                step.waiting_for()
-            ),
-        );
-    }
-    classify::dropped(ctx, step, &detail)
-}
-
-/// A reply we read ourselves (greeting, EHLO and STARTTLS before lettre
-/// takes over).
-#[derive(Debug)]
-pub(crate) struct Reply {
-    pub(crate) code: u16,
-    /// The text of each line, without the code.
-    pub(crate) lines: Vec<String>,
-    pub(crate) raw: Vec<u8>,
-}
-
-impl Reply {
-    pub(crate) fn text(&self) -> String {
-        self.lines.join(" ")
-    }
-
-    /// Whether an EHLO reply lists `keyword` (e.g. STARTTLS).
-    pub(crate) fn has_keyword(&self, keyword: &str) -> bool {
-        self.lines.iter().skip(1).any(|line| {
-            line.split_whitespace()
-                .next()
-                .is_some_and(|w| w.eq_ignore_ascii_case(keyword))
-        })
-    }
-}
-
-#[derive(Debug)]
-enum ReadError {
-    Io(std::io::Error),
-    Eof,
-    NotSmtp(Vec<u8>),
-    TooLong,
-}
-
-const MAX_REPLY: usize = 100_000;
-
-/// Reads one (possibly multi-line) reply; bytes after it stay in `pending`.
-async fn read_reply<R: tokio::io::AsyncRead + Unpin>(
-    wire: &mut R,
-    pending: &mut Vec<u8>,
-) -> Result<Reply, ReadError> {
-    let mut raw = Vec::new();
-    let mut lines = Vec::new();
-    let mut code = None;
-    loop {
-        while let Some(i) = pending.iter().position(|&b| b == b'\n') {
-            let line: Vec<u8> = pending.drain(..=i).collect();
-            raw.extend_from_slice(&line);
-            let text = line
-                .strip_suffix(b"\n")
-                .map(|l| l.strip_suffix(b"\r").unwrap_or(l))
-                .unwrap_or(&line);
-            let digits = text.len() >= 3 && text[..3].iter().all(u8::is_ascii_digit);
-            let sep = text.get(3).copied();
-            if !digits || !matches!(sep, None | Some(b' ') | Some(b'-')) {
-                return Err(ReadError::NotSmtp(raw));
-            }
-            let this_code = u16::from(text[0] - b'0') * 100
-                + u16::from(text[1] - b'0') * 10
-                + u16::from(text[2] - b'0');
-            if *code.get_or_insert(this_code) != this_code {
-                return Err(ReadError::NotSmtp(raw));
-            }
-            lines.push(String::from_utf8_lossy(text.get(4..).unwrap_or_default()).into_owned());
-            if sep != Some(b'-') {
-                return Ok(Reply {
-                    code: this_code,
-                    lines,
-                    raw,
-                });
-            }
+impl fmt::Display for ClientId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientId::Domain(name) => f.write_str(name),
+            ClientId::Ipv4(ip) => write!(f, "[{ip}]"),
+            ClientId::Ipv6(ip) => write!(f, "[IPv6:{ip}]"),
         }
-        if raw.is_empty() && !pending.is_empty() && !pending[0].is_ascii_digit() {
-            return Err(ReadError::NotSmtp(pending.clone()));
-        }
-        if raw.len() + pending.len() > MAX_REPLY {
-            return Err(ReadError::TooLong);
-        }
-        let mut chunk = [0u8; 4096];
-        let n = wire.read(&mut chunk).await.map_err(ReadError::Io)?;
-        if n == 0 {
-            return Err(ReadError::Eof);
-        }
-        pending.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn read_failure(ctx: &Ctx, step: Step, err: ReadError) -> Failure {
-    match err {
-        ReadError::Io(err) => classify::dropped(ctx, step, &err.to_string()),
-        ReadError::Eof => classify::dropped(ctx, step, "end of stream"),
-        ReadError::NotSmtp(bytes) if tls::looks_like_tls(&bytes) => Failure::new(
-            ErrorKind::Config,
-            format!(
-                "{} answered with TLS data instead of an SMTP greeting: wrong security mode for \
-                 this port",
-                ctx.server_mode()
-            ),
-        )
-        .hint(hints::use_tls(ctx)),
-        ReadError::NotSmtp(bytes) => Failure::new(
-            ErrorKind::Config,
-            format!(
-                "{} does not speak SMTP: it sent {} while notify was waiting for {}",
-                ctx.server_mode(),
-                tls::printable(&bytes),
-                step.waiting_for()
-            ),
-        )
-        .hint("check the server and port (465 for tls, 587 for starttls, 25 for a relay)"),
-        ReadError::TooLong => Failure::new(
-            ErrorKind::Temporary,
-            format!(
-                "{} sent an over-long reply while notify was waiting for {}",
-                ctx.server_mode(),
-                step.waiting_for()
-            ),
-        ),
     }
 }
 
@@ -1729,16 +1474,14 @@ fn usable_domain(name: &str) -> bool {
 
 /// The mechanisms notify knows that the server's EHLO offers, in notify's
 /// order of preference.
-pub(crate) fn offered_mechanisms(
-    info: &lettre::transport::smtp::extension::ServerInfo,
-) -> Vec<AuthMechanism> {
+pub(crate) fn offered_mechanisms(ehlo: &Ehlo) -> Vec<AuthMechanism> {
     [
         AuthMechanism::Plain,
         AuthMechanism::Login,
         AuthMechanism::Xoauth2,
     ]
     .into_iter()
-    .filter(|m| info.supports_auth_mechanism(m.lettre()))
+    .filter(|m| ehlo.offers(m.sasl()))
     .collect()
 }
 

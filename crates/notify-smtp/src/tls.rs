@@ -13,7 +13,6 @@
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{ready, Context, Poll};
@@ -265,10 +264,6 @@ impl Sniff {
     pub(crate) fn first_bytes(&self) -> &[u8] {
         &self.first
     }
-
-    pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
-        self.stream.peer_addr()
-    }
 }
 
 impl AsyncRead for Sniff {
@@ -325,13 +320,6 @@ impl fmt::Debug for Stream {
 }
 
 impl Stream {
-    pub(crate) fn peer_addr(&self) -> io::Result<SocketAddr> {
-        match self {
-            Stream::Plain(s) => s.peer_addr(),
-            Stream::Tls(s) => s.get_ref().0.peer_addr(),
-        }
-    }
-
     /// "TLSv1.3, TLS13_AES_256_GCM_SHA384" for an encrypted stream.
     pub(crate) fn tls_summary(&self) -> Option<String> {
         match self {
