@@ -223,7 +223,10 @@ fn ci(_args: &[String]) -> Result<(), String> {
         "-D",
         "warnings",
     ]);
-    step("cargo clippy --no-default-features (notify-smtp, notify-cli)", bare)?;
+    step(
+        "cargo clippy --no-default-features (notify-smtp, notify-cli)",
+        bare,
+    )?;
 
     // Every test runs inside the keychain session (one build, one run), so
     // any test that needs the keychain has one.
