@@ -33,8 +33,13 @@
 //! runs the whole test step inside `dbus-run-session`, where an unlocked
 //! `gnome-keyring-daemon` (its home in `target/keychain-session-PID`, never
 //! the user's) owns the Secret Service. The daemon is stopped by its PID when
-//! the tests end, also when they fail. The tests see `NOTIFY_TEST_KEYCHAIN=1`
-//! there and fail rather than skip when the keychain is missing.
+//! the tests end, also when they fail.
+//!
+//! A test that needs such a component is `#[ignore]`d ("needs ...; `cargo
+//! xtask ci` runs it"), so a plain `cargo test` reports it as ignored rather
+//! than passing it; `ci` runs the ignored tests too (nextest's
+//! `--run-ignored all`, or `cargo test -- --include-ignored`), and there a
+//! missing component fails the test.
 //!
 //! It needs only cargo and has no dependencies, so it builds in seconds.
 
@@ -102,8 +107,9 @@ tasks:
           into the pages, --keep keeps the temporary directory
   keychain [--] COMMAND [ARGS...]
           run COMMAND in a private D-Bus session with an unlocked
-          gnome-keyring (Linux), e.g.
-          `cargo xtask keychain -- cargo test -p notify-secrets --test keychain`";
+          gnome-keyring (Linux), e.g. the keychain tests (ignored by a plain
+          `cargo test`): `cargo xtask keychain -- cargo test -p notify-secrets
+          --test keychain -- --include-ignored`";
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -229,7 +235,11 @@ fn ci(_args: &[String]) -> Result<(), String> {
     )?;
 
     // Every test runs inside the keychain session (one build, one run), so
-    // any test that needs the keychain has one.
+    // any test that needs the keychain has one. The ignored tests run too:
+    // they are the ones that need a real component (the SMTP test server,
+    // the keychain, dbus-daemon, the backup tools), which is all set up
+    // here; a plain `cargo test` reports them as ignored. Not on its own:
+    // the keychain tests' child-process helper, ignored for that reason.
     let mut argv = vec![std::env::var("CARGO").unwrap_or_else(|_| "cargo".into())];
     let name = if has_nextest() {
         argv.extend(
@@ -239,9 +249,13 @@ fn ci(_args: &[String]) -> Result<(), String> {
                 "--workspace",
                 "--locked",
                 "--no-fail-fast",
+                "--run-ignored",
+                "all",
+                "-E",
             ]
             .map(String::from),
         );
+        argv.push(format!("not ({CHILD_HELPER_FILTERSET})"));
         "cargo nextest run"
     } else {
         println!("    (cargo-nextest not installed: using cargo test)");
@@ -253,6 +267,11 @@ fn ci(_args: &[String]) -> Result<(), String> {
                 "--lib",
                 "--bins",
                 "--tests",
+                "--",
+                "--include-ignored",
+                "--exact",
+                "--skip",
+                CHILD_HELPER,
             ]
             .map(String::from),
         );
@@ -298,6 +317,13 @@ fn ci(_args: &[String]) -> Result<(), String> {
     );
     Ok(())
 }
+
+/// The test that only the other keychain tests run (in a child process):
+/// `#[ignore]`d, and left out when the ignored tests run.
+const CHILD_HELPER: &str = "keychain_child";
+
+/// [`CHILD_HELPER`] as a nextest filterset.
+const CHILD_HELPER_FILTERSET: &str = "binary_id(notify-secrets::keychain) & test(=keychain_child)";
 
 /// The variable notify-testkit reads to find the Python with aiosmtpd.
 const PYTHON_ENV: &str = "NOTIFY_TEST_PYTHON";
@@ -593,7 +619,7 @@ until owned; do
     sleep 0.1
 done
 echo "    keychain session: gnome-keyring-daemon pid $daemon owns org.freedesktop.secrets"
-NOTIFY_TEST_KEYCHAIN=1 "$@"
+"$@"
 status=$?
 stop
 trap - EXIT

@@ -13,7 +13,7 @@ use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::{have, is_root, read, run, Run};
+use common::{is_root, read, require, run, skip_unless_ci, Run};
 use notify_core::{Outcome, TaskResult};
 use serde_json::Value;
 
@@ -176,10 +176,9 @@ fn assert_good(sandbox: &Sandbox, r: &TaskResult, log: &str, printed: Option<&Va
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn create_with_stats() {
-    if !have("borg") {
-        return;
-    }
+    require("borg");
     let sandbox = Sandbox::new();
     let location = format!("{}::{{hostname}}-stats", sandbox.repo());
     let argv = ["borg", "create", "--stats", &location, &sandbox.src()];
@@ -191,10 +190,9 @@ fn create_with_stats() {
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn create_with_json() {
-    if !have("borg") {
-        return;
-    }
+    require("borg");
     let sandbox = Sandbox::new();
     // `::ARCHIVE`: the repository is BORG_REPO.
     let argv = ["borg", "create", "--json", "::json-{now}", &sandbox.src()];
@@ -207,10 +205,9 @@ fn create_with_json() {
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn create_with_log_json_and_stats() {
-    if !have("borg") {
-        return;
-    }
+    require("borg");
     let sandbox = Sandbox::new();
     let location = format!("{}::lj", sandbox.repo());
     let argv = [
@@ -230,13 +227,12 @@ fn create_with_log_json_and_stats() {
 }
 
 #[test]
+#[ignore = "needs borg and setpriv; `cargo xtask ci` runs it"]
 fn unreadable_file_is_a_warning_with_an_error_line() {
-    if !have("borg") || !have("setpriv") {
-        return;
-    }
+    require("borg");
+    require("setpriv");
     if !is_root() {
-        eprintln!("skipped: running borg as nobody needs root");
-        return;
+        return skip_unless_ci("running borg as nobody needs root");
     }
     let sandbox = Sandbox::new();
     let secret = sandbox.dir.path().join("src/secret.txt");
@@ -282,10 +278,9 @@ fn unreadable_file_is_a_warning_with_an_error_line() {
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn missing_repository_is_a_failure() {
-    if !have("borg") {
-        return;
-    }
+    require("borg");
     let sandbox = Sandbox::new();
     let missing = sandbox.path("missing");
     let location = format!("{missing}::a");
@@ -352,10 +347,9 @@ fn run_interrupted(sandbox: &Sandbox, argv: &[&str], signal: &str) -> Run {
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn interrupted_create() {
-    if !have("borg") {
-        return;
-    }
+    require("borg");
     let sandbox = Sandbox::new();
     // Twenty files of random bytes under the slowest compression: seconds
     // of work after the first file is listed.

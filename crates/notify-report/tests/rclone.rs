@@ -1,9 +1,10 @@
 //! The rclone reader against real rclone runs between local directories:
 //! the stats block (`-v`, `-P`, `--stats-one-line`, `--use-json-log`), an
 //! unreadable file, a missing source, an unwritable destination, and an
-//! interrupted run. Each test prints `skipped:` and passes when rclone is
-//! not installed (except under `CI=true`); those that need another user
-//! run only as root.
+//! interrupted run. The tests that run rclone are ignored by a plain
+//! `cargo test`; `cargo xtask ci` installs rclone and runs them. Those that
+//! run rclone as another user need root: elsewhere they print `skipped:`
+//! (and fail under `CI=true`).
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -17,7 +18,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{
-    as_nobody, have, read, read_ended, run, sh, show, total_size, write_file, Run, Tree, FILES,
+    as_nobody, read, read_ended, require, run, sh, show, total_size, write_file, Run, Tree, FILES,
 };
 use notify_core::{Outcome, TaskResult};
 use notify_report::keys;
@@ -78,10 +79,9 @@ fn assert_about(bytes: Option<u64>, exact: u64, context: &str) {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn a_good_run_with_verbose_stats() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     let sb = Sandbox::new();
     let (conf, src, dst) = (sb.path("rclone.conf"), sb.path("src"), sb.path("dst"));
     let argv = sb.argv(&conf, &["sync", &src, &dst, "-v"]);
@@ -110,10 +110,9 @@ fn a_good_run_with_verbose_stats() {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn a_good_run_with_the_json_log() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     let sb = Sandbox::new();
     let (conf, src, dst) = (sb.path("rclone.conf"), sb.path("src"), sb.path("dst"));
     write_file(&sb.dir.path().join("dst/extra"), 5);
@@ -132,10 +131,9 @@ fn a_good_run_with_the_json_log() {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn a_good_run_with_one_line_stats_and_progress() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     // --stats-one-line: bytes only.
     let sb = Sandbox::new();
     let (conf, src, dst) = (sb.path("rclone.conf"), sb.path("src"), sb.path("dst"));
@@ -165,10 +163,9 @@ fn a_good_run_with_one_line_stats_and_progress() {
 }
 
 #[test]
+#[ignore = "needs rclone and setpriv; `cargo xtask ci` runs it"]
 fn an_unreadable_file() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     let Some(nobody) = as_nobody() else {
         return;
     };
@@ -219,10 +216,9 @@ fn an_unreadable_file() {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn a_missing_source_is_a_failure() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     let sb = Sandbox::new();
     let (conf, src, dst) = (
         sb.path("rclone.conf"),
@@ -251,10 +247,9 @@ fn a_missing_source_is_a_failure() {
 }
 
 #[test]
+#[ignore = "needs rclone and setpriv; `cargo xtask ci` runs it"]
 fn an_unwritable_destination_is_a_failure() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     let Some(mut argv) = as_nobody() else {
         return;
     };
@@ -285,10 +280,9 @@ fn an_unwritable_destination_is_a_failure() {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn an_interrupted_run_is_cancelled() {
-    if !have("rclone") {
-        return;
-    }
+    require("rclone");
     for signal in ["-INT", "-TERM"] {
         let sb = Sandbox::new();
         for i in 0..4 {

@@ -1,6 +1,7 @@
-//! The restic reader against real restic runs (restic on PATH: skipped
-//! without it, except under CI) and against the output of other restic
-//! versions in `tests/fixtures/restic/` (see its README).
+//! The restic reader against real restic runs (ignored by a plain `cargo
+//! test`: they need restic, which `cargo xtask ci` installs) and against
+//! the output of other restic versions in `tests/fixtures/restic/` (see its
+//! README).
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -18,7 +19,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use common::{fixture, have, is_root, read, read_ended, run, Run};
+use common::{fixture, is_root, read, read_ended, require, run, Run};
 use notify_core::{Outcome, TaskResult};
 
 const PASSWORD: &str = "correct horse battery staple";
@@ -168,10 +169,9 @@ fn total(files: &[(&str, usize)]) -> u64 {
 }
 
 #[test]
+#[ignore = "needs restic; `cargo xtask ci` runs it"]
 fn good_backup_text() {
-    if !have("restic") {
-        return;
-    }
+    require("restic");
     let sb = Sandbox::new(FILES);
     let argv = ["restic", "-r", sb.repo_str(), "backup", sb.data_str()];
     let out = run(&argv, &sb.env(), sb.dir.path());
@@ -206,10 +206,9 @@ fn good_backup_text() {
 }
 
 #[test]
+#[ignore = "needs restic; `cargo xtask ci` runs it"]
 fn good_backup_json() {
-    if !have("restic") {
-        return;
-    }
+    require("restic");
     let sb = Sandbox::new(FILES);
     let first = run(
         &["restic", "-r", sb.repo_str(), "backup", sb.data_str()],
@@ -254,13 +253,12 @@ fn good_backup_json() {
 /// A source file the job may not read: as root, restic runs as `nobody`
 /// and one file stays root's, mode 0600; otherwise the file is mode 0000.
 #[test]
+#[ignore = "needs restic and setpriv; `cargo xtask ci` runs it"]
 fn unreadable_file_is_a_warning() {
-    if !have("restic") {
-        return;
-    }
+    require("restic");
     let root = is_root();
-    if root && !have("setpriv") {
-        return;
+    if root {
+        require("setpriv");
     }
     // As root, below /tmp, which `nobody` may enter.
     let sb = if root {
@@ -325,10 +323,9 @@ fn unreadable_file_is_a_warning() {
 }
 
 #[test]
+#[ignore = "needs restic; `cargo xtask ci` runs it"]
 fn missing_repository_is_a_failure() {
-    if !have("restic") {
-        return;
-    }
+    require("restic");
     let sb = Sandbox::new(FILES);
     let missing = sb.dir.path().join("nonexistent");
     let missing = missing.to_str().unwrap();
@@ -396,10 +393,9 @@ fn wait_for(child: &mut Child, limit: Duration) -> ExitStatus {
 /// The upload is throttled so that the backup is still running when the
 /// signal comes: uninterrupted it would take about a minute.
 #[test]
+#[ignore = "needs restic; `cargo xtask ci` runs it"]
 fn interrupted_backup_is_cancelled() {
-    if !have("restic") {
-        return;
-    }
+    require("restic");
     let sb = Sandbox::new(&[("big/one.bin", 8 << 20), ("big/two.bin", 8 << 20)]);
     for (signal, name, json) in [(2, "INT", false), (15, "TERM", true)] {
         let mut argv = vec![

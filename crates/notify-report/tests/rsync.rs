@@ -1,8 +1,10 @@
 //! The rsync reader against real rsync runs in a sandbox: statistics, an
 //! unreadable file (a warning), a missing source, an unwritable or missing
 //! destination (failures), an interrupted run, and `--info=progress2`.
-//! Each test prints `skipped:` and passes when rsync is not installed
-//! (except under `CI=true`); those that need another user run only as root.
+//! The tests that run rsync are ignored by a plain `cargo test`; `cargo
+//! xtask ci` installs rsync and runs them. Those that run rsync as another
+//! user need root: elsewhere they print `skipped:` (and fail under
+//! `CI=true`).
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -15,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{as_nobody, have, read, run, sh, show, total_size, write_file, Run, Tree, FILES};
+use common::{as_nobody, read, require, run, sh, show, total_size, write_file, Run, Tree, FILES};
 use notify_core::{ExitCodes, Outcome, TaskResult};
 use notify_report::{keys, Tool};
 
@@ -42,10 +44,9 @@ fn extra<'r>(r: &'r TaskResult, key: &str) -> Option<&'r str> {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn a_good_run_with_stats() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
     let argv = ["rsync", "-a", "--stats", &src, &dst];
@@ -85,10 +86,9 @@ fn a_good_run_with_stats() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn human_readable_stats() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     for (h, unit) in [("-h", 1000.0), ("-hh", 1024.0)] {
         let sb = sandbox();
         let (src, dst) = (sb.path("src/"), sb.path("dst/"));
@@ -108,10 +108,9 @@ fn human_readable_stats() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn itemized_changes_without_stats() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
     write_file(&sb.dir.path().join("dst/old"), 10);
@@ -128,10 +127,9 @@ fn itemized_changes_without_stats() {
 }
 
 #[test]
+#[ignore = "needs rsync and setpriv; `cargo xtask ci` runs it"]
 fn an_unreadable_file_is_a_warning() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let Some(mut argv) = as_nobody() else {
         return;
     };
@@ -170,10 +168,9 @@ fn an_unreadable_file_is_a_warning() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn a_missing_source_is_a_partial_transfer() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let sb = sandbox();
     let (src, dst) = (sb.path("nonexistent/"), sb.path("dst/"));
     let argv = ["rsync", "-a", &src, &dst];
@@ -193,10 +190,9 @@ fn a_missing_source_is_a_partial_transfer() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn a_missing_destination_is_a_failure() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("no/such/dir/"));
     let argv = ["rsync", "-a", &src, &dst];
@@ -215,10 +211,9 @@ fn a_missing_destination_is_a_failure() {
 }
 
 #[test]
+#[ignore = "needs rsync and setpriv; `cargo xtask ci` runs it"]
 fn an_unwritable_destination_is_a_failure() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let Some(mut argv) = as_nobody() else {
         return;
     };
@@ -282,10 +277,9 @@ fn big_tree(dir: &Path) -> PathBuf {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn an_interrupted_run_is_cancelled() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     for signal in ["-INT", "-TERM"] {
         let sb = sandbox();
         let src = format!("{}/", big_tree(sb.dir.path()).display());
@@ -310,10 +304,9 @@ fn an_interrupted_run_is_cancelled() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn progress2_makes_a_readable_log() {
-    if !have("rsync") {
-        return;
-    }
+    require("rsync");
     let sb = sandbox();
     let (src, dst) = (sb.path("src/"), sb.path("dst/"));
     let argv = ["rsync", "-a", "--info=progress2", "--stats", &src, &dst];

@@ -1,7 +1,7 @@
 //! `notify doctor`'s checks ([`notify_smtp::doctor::diagnose`]) against a
 //! real server: aiosmtpd started by `notify-testkit`, over real TLS with
-//! test certificates. Outside CI the tests skip (with a printed reason) when
-//! the test server's Python is missing; under `CI=true` they fail instead.
+//! test certificates. A test that needs the server is ignored by a plain
+//! `cargo test`; `cargo xtask ci` runs it (and a missing server fails it).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -12,7 +12,7 @@ use notify_smtp::doctor::{
     TCP, TLS,
 };
 use notify_smtp::{AuthMechanism, Security, SmtpConfig};
-use notify_testkit::{require_server, Cert, Listener, ServerOptions};
+use notify_testkit::{Cert, Listener, ServerOptions, SmtpServer};
 
 /// Runs the checks, prints them as `notify doctor` might (visible with
 /// `--nocapture`) and checks what holds for every run: no secret anywhere,
@@ -75,10 +75,13 @@ use Verdict::{Fail, Ok as Good, Skipped, Warn};
 // ------------------------------------------------------------- all is well
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn starttls_with_ca_file_all_ok() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::starttls("submission"))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::starttls("submission"))
+            .user(USER, PASSWORD),
+    );
     let port = server.port("submission");
     let config = login(
         with_ca(config(&server, "submission", Security::StartTls), &server),
@@ -134,11 +137,14 @@ async fn starttls_with_ca_file_all_ok() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn implicit_tls_with_ca_file_all_ok_for_each_mechanism() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::tls("smtps"))
-        .user(USER, PASSWORD)
-        .token(USER, TOKEN));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::tls("smtps"))
+            .user(USER, PASSWORD)
+            .token(USER, TOKEN),
+    );
     for (pinned, secret, shown) in [
         (None, PASSWORD, "PLAIN"),
         (Some(AuthMechanism::Login), PASSWORD, "LOGIN"),
@@ -174,10 +180,13 @@ async fn implicit_tls_with_ca_file_all_ok_for_each_mechanism() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn a_host_name_is_resolved_and_its_addresses_listed() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::tls("smtps"))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::tls("smtps"))
+            .user(USER, PASSWORD),
+    );
     let mut config = login(
         with_ca(config(&server, "smtps", Security::Tls), &server),
         PASSWORD,
@@ -207,12 +216,15 @@ async fn a_host_name_is_resolved_and_its_addresses_listed() {
 // ------------------------------------------------------------ certificates
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn an_untrusted_certificate_fails_and_is_shown() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::tls("smtps"))
-        .listener(Listener::starttls("submission"))
-        .listener(Listener::tls("self").cert(Cert::SelfSigned))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::tls("smtps"))
+            .listener(Listener::starttls("submission"))
+            .listener(Listener::tls("self").cert(Cert::SelfSigned))
+            .user(USER, PASSWORD),
+    );
 
     // Implicit TLS, the test CA not added.
     let checks = run(&login(config(&server, "smtps", Security::Tls), PASSWORD)).await;
@@ -281,11 +293,14 @@ async fn an_untrusted_certificate_fails_and_is_shown() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn accept_invalid_certs_is_a_warning_that_says_what_it_hides() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::tls("self").cert(Cert::SelfSigned))
-        .listener(Listener::starttls("submission"))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::tls("self").cert(Cert::SelfSigned))
+            .listener(Listener::starttls("submission"))
+            .user(USER, PASSWORD),
+    );
 
     let mut c = login(config(&server, "self", Security::Tls), PASSWORD);
     c.accept_invalid_certs = true;
@@ -327,12 +342,15 @@ async fn accept_invalid_certs_is_a_warning_that_says_what_it_hides() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn expiring_and_expired_certificates() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::tls("expiring").cert(Cert::Expiring))
-        .listener(Listener::tls("expired").cert(Cert::Expired))
-        .listener(Listener::tls("wrongname").cert(Cert::WrongName))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::tls("expiring").cert(Cert::Expiring))
+            .listener(Listener::tls("expired").cert(Cert::Expired))
+            .listener(Listener::tls("wrongname").cert(Cert::WrongName))
+            .user(USER, PASSWORD),
+    );
 
     let checks = run(&login(
         with_ca(config(&server, "expiring", Security::Tls), &server),
@@ -389,10 +407,13 @@ async fn expiring_and_expired_certificates() {
 // -------------------------------------------------------------------- AUTH
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn a_wrong_password_fails_at_auth_with_a_hint() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::starttls("submission"))
-        .user(USER, "the-right-one"));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::starttls("submission"))
+            .user(USER, "the-right-one"),
+    );
     let checks = run(&login(
         with_ca(config(&server, "submission", Security::StartTls), &server),
         PASSWORD,
@@ -424,8 +445,9 @@ async fn a_wrong_password_fails_at_auth_with_a_hint() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn a_relay_without_credentials_skips_auth() {
-    let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
+    let server = SmtpServer::start(ServerOptions::new().listener(Listener::plain("relay")));
     let checks = run(&config(&server, "relay", Security::None)).await;
     assert_eq!(
         steps(&checks),
@@ -451,12 +473,15 @@ async fn a_relay_without_credentials_skips_auth() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn auth_problems_seen_in_ehlo() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::starttls("no-login").exclude_mechanism("LOGIN"))
-        .listener(Listener::plain("relay"))
-        .listener(Listener::plain("plain-auth").auth(true))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::starttls("no-login").exclude_mechanism("LOGIN"))
+            .listener(Listener::plain("relay"))
+            .listener(Listener::plain("plain-auth").auth(true))
+            .user(USER, PASSWORD),
+    );
 
     // A pinned mechanism the server does not offer.
     let mut c = login(
@@ -561,11 +586,14 @@ async fn an_unresolvable_host_fails_at_dns() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn the_wrong_security_mode_for_the_port() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::plain("relay"))
-        .listener(Listener::tls("smtps"))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::plain("relay"))
+            .listener(Listener::tls("smtps"))
+            .user(USER, PASSWORD),
+    );
 
     // security = "starttls" on an implicit-TLS port: no greeting, but the
     // port answers a TLS handshake.
@@ -593,8 +621,9 @@ async fn the_wrong_security_mode_for_the_port() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn starttls_not_offered_fails_at_starttls() {
-    let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
+    let server = SmtpServer::start(ServerOptions::new().listener(Listener::plain("relay")));
     let checks = run(&config(&server, "relay", Security::StartTls)).await;
     assert_eq!(check(&checks, STARTTLS).verdict, Fail);
     assert_contains(detail(&checks, STARTTLS), &["does not offer STARTTLS"]);
@@ -623,10 +652,13 @@ async fn invalid_settings_fail_before_connecting() {
 }
 
 #[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn the_transcript_is_redacted() {
-    let server = require_server!(ServerOptions::new()
-        .listener(Listener::starttls("submission"))
-        .user(USER, PASSWORD));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::starttls("submission"))
+            .user(USER, PASSWORD),
+    );
     let lines = Arc::new(Mutex::new(Vec::<String>::new()));
     let sink = lines.clone();
     let config = login(

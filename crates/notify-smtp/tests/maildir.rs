@@ -278,6 +278,52 @@ fn a_root_below_a_file_is_a_permanent_error_naming_the_directory() {
     }
 }
 
+/// A directory made immutable with `chattr +i` (which root cannot write
+/// into either), made mutable again when dropped, also when the test fails.
+#[cfg(unix)]
+struct Immutable(PathBuf);
+
+#[cfg(unix)]
+impl Immutable {
+    /// Sets the flag and checks that it stops a write; `Err` says why not
+    /// (no `chattr`, a file system without the flag, no capability).
+    fn set(dir: &Path) -> Result<Immutable, String> {
+        let chattr = |flag: &str| {
+            std::process::Command::new("chattr")
+                .arg(flag)
+                .arg(dir)
+                .output()
+        };
+        match chattr("+i") {
+            Ok(out) if out.status.success() => {}
+            Ok(out) => {
+                return Err(format!(
+                    "`chattr +i` failed: {}",
+                    String::from_utf8_lossy(&out.stderr).trim()
+                ))
+            }
+            Err(e) => return Err(format!("`chattr` cannot run: {e}")),
+        }
+        let immutable = Immutable(dir.to_owned());
+        let probe = dir.join("probe");
+        if fs::write(&probe, "x").is_ok() {
+            let _ = fs::remove_file(&probe);
+            return Err("`chattr +i` does not stop a write either".to_owned());
+        }
+        Ok(immutable)
+    }
+}
+
+#[cfg(unix)]
+impl Drop for Immutable {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("chattr")
+            .arg("-i")
+            .arg(&self.0)
+            .status();
+    }
+}
+
 #[cfg(unix)]
 #[tokio::test]
 async fn an_unwritable_maildir_is_a_permanent_error_with_a_hint() {
@@ -289,14 +335,24 @@ async fn an_unwritable_maildir_is_a_permanent_error_with_a_hint() {
     let tmp = root.join("tmp");
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o500)).unwrap();
     let probe = tmp.join("probe");
-    if fs::write(&probe, "x").is_ok() {
-        // Running as root (CAP_DAC_OVERRIDE): permissions are not enforced.
-        // The mapping itself is covered by the unit tests in src/error.rs.
-        eprintln!("skipped: permissions are not enforced for this user (root?)");
-        fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700)).unwrap();
-        return;
-    }
+    // Root (CAP_DAC_OVERRIDE) writes through the mode: then the directory
+    // is made immutable instead (EPERM, also for root).
+    let immutable = if fs::write(&probe, "x").is_ok() {
+        fs::remove_file(&probe).unwrap();
+        match Immutable::set(&tmp) {
+            Ok(immutable) => Some(immutable),
+            Err(why) => {
+                fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700)).unwrap();
+                return notify_testkit::skip_unless_ci(&format!(
+                    "mode 0500 does not stop this user (root?) from writing, and {why}"
+                ));
+            }
+        }
+    } else {
+        None
+    };
     let err = transport.send(&notification()).await.unwrap_err();
+    drop(immutable);
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(err.kind(), ErrorKind::Permanent);
     let hint = err.hint().unwrap();

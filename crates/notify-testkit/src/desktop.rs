@@ -1,32 +1,30 @@
 //! A real D-Bus and a recording freedesktop notification server (Linux).
 //!
-//! [`PrivateBus::try_start`] runs a `dbus-daemon` of the test's own
+//! [`PrivateBus::start`] runs a `dbus-daemon` of the test's own
 //! (`--nofork --print-address=1`, listening in a temporary directory, with
 //! a minimal session-bus configuration that has no service directories, so
 //! nothing is ever activated on it). Parallel tests each get their own bus,
 //! and the user's session bus is never touched. The daemon is killed by its
 //! PID when the value is dropped, also when the test panics.
 //!
-//! [`NotificationServer::try_start`] starts such a bus and owns
+//! [`NotificationServer::start`] starts such a bus and owns
 //! `org.freedesktop.Notifications` on it from a background thread that
 //! answers like a desktop's notification daemon and records every `Notify`
 //! call as a [`Received`]: app name, replaces_id, icon, summary, body,
 //! actions, hints (with [`Received::urgency`] and [`Received::category`])
 //! and expire_timeout.
 //!
-//! When `dbus-daemon` (Debian package `dbus`) is not installed, the
-//! `try_start` functions return [`Skipped`] on a developer's machine and
-//! panic under `CI=true`, as [`SmtpServer::try_start`](crate::SmtpServer::try_start)
-//! does; [`require_dbus!`](crate::require_dbus) turns that into a printed
-//! `skipped:` line and an early return:
+//! A test that needs them is `#[ignore = "needs dbus-daemon (a private
+//! D-Bus); `cargo xtask ci` runs it"]`; when it runs and `dbus-daemon`
+//! (Debian package `dbus`) is not installed, the `start` functions panic
+//! with the reason, as [`SmtpServer::start`](crate::SmtpServer::start) does:
 //!
 //! ```no_run
 //! # use std::time::Duration;
 //! use notify_testkit::desktop::NotificationServer;
-//! use notify_testkit::require_dbus;
 //!
 //! fn a_test() {
-//!     let server = require_dbus!(NotificationServer::try_start());
+//!     let server = NotificationServer::start();
 //!     // Point the code under test at `server.address()`, let it notify, then:
 //!     let got = server.wait_for(1, Duration::from_secs(5));
 //!     assert_eq!(got[0].urgency(), Some(2));
@@ -49,8 +47,6 @@ use dbus::channel::Channel;
 use dbus::message::MessageType;
 use dbus::Message;
 
-use crate::{in_ci, Skipped};
-
 /// The well-known name a notification server owns.
 pub const NOTIFICATIONS: &str = "org.freedesktop.Notifications";
 /// Its object path.
@@ -61,32 +57,6 @@ pub const SERVER_INFORMATION: (&str, &str, &str, &str) = ("notify-testkit", "not
 
 /// How often the server thread looks at its stop flag.
 const POLL: Duration = Duration::from_millis(20);
-
-/// Starts a D-Bus test fixture or, outside CI when `dbus-daemon` is not
-/// installed, prints `skipped: <reason>` and returns from the calling test.
-/// Takes any `Result<T, Skipped>`: [`PrivateBus::try_start`],
-/// [`NotificationServer::try_start`], [`NotificationServer::try_start_with`].
-///
-/// ```no_run
-/// # use notify_testkit::desktop::PrivateBus;
-/// # use notify_testkit::require_dbus;
-/// fn a_test() {
-///     let bus = require_dbus!(PrivateBus::try_start());
-///     let _address = bus.address();
-/// }
-/// ```
-#[macro_export]
-macro_rules! require_dbus {
-    ($start:expr) => {
-        match $start {
-            Ok(started) => started,
-            Err(skipped) => {
-                eprintln!("skipped: {skipped}");
-                return;
-            }
-        }
-    };
-}
 
 /// A `dbus-daemon` of the test's own. Dropping it kills the daemon.
 #[derive(Debug)]
@@ -122,18 +92,11 @@ pub fn bus_config(dir: &std::path::Path) -> String {
 }
 
 impl PrivateBus {
-    /// Starts a bus; panics when it cannot (see [`PrivateBus::try_start`]).
+    /// Starts a bus and waits for its address. Panics when it cannot: when
+    /// `dbus-daemon` cannot be run (a test that needs it is `#[ignore]`d, so
+    /// it only runs when asked to, and then a missing daemon is a failure),
+    /// or when the daemon does not start.
     pub fn start() -> PrivateBus {
-        match Self::try_start() {
-            Ok(bus) => bus,
-            Err(skipped) => panic!("the test D-Bus cannot run: {skipped}"),
-        }
-    }
-
-    /// Starts a bus and waits for its address. When `dbus-daemon` cannot be
-    /// run, returns [`Skipped`] — or panics when `CI=true`, where a test
-    /// must never skip. Any other failure to start panics.
-    pub fn try_start() -> Result<PrivateBus, Skipped> {
         let dir = tempfile::Builder::new()
             .prefix("notify-dbus-")
             .tempdir()
@@ -151,19 +114,12 @@ impl PrivateBus {
             .stdout(Stdio::piped())
             .stderr(stderr)
             .spawn();
-        let mut child = match spawned {
-            Ok(child) => child,
-            Err(e) => {
-                let reason = format!(
-                    "cannot run `dbus-daemon` ({e}); install Debian's `dbus` package, or run \
-                     `cargo xtask ci`"
-                );
-                if in_ci() {
-                    panic!("CI=true and the test D-Bus is unavailable: {reason}");
-                }
-                return Err(Skipped(reason));
-            }
-        };
+        let mut child = spawned.unwrap_or_else(|e| {
+            panic!(
+                "the test D-Bus cannot run: cannot run `dbus-daemon` ({e}); install Debian's \
+                 `dbus` package, or run `cargo xtask ci`"
+            )
+        });
         let Some(stdout) = child.stdout.take() else {
             let _ = child.kill();
             let _ = child.wait();
@@ -180,12 +136,12 @@ impl PrivateBus {
             let log = fs::read_to_string(&stderr_path).unwrap_or_default();
             panic!("dbus-daemon did not print its address ({read:?}):\n{log}");
         }
-        Ok(PrivateBus {
+        PrivateBus {
             child,
             address,
             _stdout: stdout,
             dir,
-        })
+        }
     }
 
     /// The bus address, e.g. `unix:path=/tmp/notify-dbus-XXXX/dbus-YYYY,guid=...`:
@@ -368,25 +324,16 @@ pub struct NotificationServer {
 
 impl NotificationServer {
     /// Starts a bus and the server with [`Options::new`]; panics when it
-    /// cannot.
+    /// cannot (see [`PrivateBus::start`]).
     pub fn start() -> NotificationServer {
-        match Self::try_start() {
-            Ok(server) => server,
-            Err(skipped) => panic!("the test notification server cannot run: {skipped}"),
-        }
+        Self::start_with(Options::new())
     }
 
-    /// Starts a bus and the server with [`Options::new`]; [`Skipped`] as for
-    /// [`PrivateBus::try_start`].
-    pub fn try_start() -> Result<NotificationServer, Skipped> {
-        Self::try_start_with(Options::new())
-    }
-
-    /// Starts a bus and the server with `options`; [`Skipped`] as for
-    /// [`PrivateBus::try_start`]. Returns once the server owns
+    /// Starts a bus and the server with `options`; panics when it cannot
+    /// (see [`PrivateBus::start`]). Returns once the server owns
     /// `org.freedesktop.Notifications`.
-    pub fn try_start_with(options: Options) -> Result<NotificationServer, Skipped> {
-        let bus = PrivateBus::try_start()?;
+    pub fn start_with(options: Options) -> NotificationServer {
+        let bus = PrivateBus::start();
         let fail = |what: &str, e: &dyn std::fmt::Debug| -> ! {
             panic!("the test notification server cannot {what}: {e:?}")
         };
@@ -410,12 +357,12 @@ impl NotificationServer {
                 .spawn(move || serve(connection.channel(), &options, &received, &stop))
                 .unwrap_or_else(|e| fail("start its thread", &e))
         };
-        Ok(NotificationServer {
+        NotificationServer {
             received,
             stop,
             thread: Some(thread),
             bus,
-        })
+        }
     }
 
     /// The bus address, for the transport under test.

@@ -11,17 +11,24 @@
 //! the server really received. The process is killed (by its PID) when the
 //! [`SmtpServer`] is dropped, also when the test panics.
 //!
-//! A key design decision made in this crate is that a missing server is
-//! never a silent pass in CI: the Python with aiosmtpd comes from
+//! A missing server is never a pass: a test that needs it is
+//! `#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs
+//! it"]`, so a plain `cargo test` reports it as ignored, and when it is run
+//! (`cargo xtask ci` runs every ignored test, or `cargo test --
+//! --include-ignored`) [`SmtpServer::start`] panics with the reason when the
+//! server cannot run. The Python with aiosmtpd comes from
 //! `NOTIFY_TEST_PYTHON` or `<workspace>/target/testenv/bin/python3` (which
-//! `cargo xtask ci` sets up); when it is missing, [`SmtpServer::try_start`]
-//! returns [`Skipped`] on a developer's machine but panics when `CI=true`.
+//! `cargo xtask ci` sets up).
+//!
+//! A test that cannot run for a reason of the machine rather than of a
+//! component (no root, a low descriptor limit, no mount namespaces) calls
+//! [`skip_unless_ci`]: `skipped: <reason>` on a developer's machine, a
+//! failure under `CI=true`.
 #![deny(missing_docs)]
 
 pub mod desktop;
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::fs;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -63,37 +70,53 @@ pub fn python_path() -> PathBuf {
     }
 }
 
-/// Why a test did not run.
-#[derive(Debug, Clone)]
-pub struct Skipped(pub String);
-
-impl fmt::Display for Skipped {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
+/// Whether the tests run in CI (`CI=true` or `CI=1`), where no test
+/// skips.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
-/// Starts a server or, outside CI when the test server cannot run here,
-/// prints `skipped: <reason>` and returns from the calling test.
+/// For a test that this machine cannot run — for a reason of the machine
+/// (not root, too few file descriptors, no mount namespaces), not a missing
+/// component (a test that needs one is `#[ignore]`d and fails without it):
+/// prints `skipped: <reason>`, or panics under `CI=true`, where every test
+/// must run. The test returns right after:
 ///
 /// ```no_run
-/// # use notify_testkit::{require_server, Listener, ServerOptions};
 /// fn a_test() {
-///     let server = require_server!(ServerOptions::new().listener(Listener::plain("relay")));
-///     let _port = server.port("relay");
+///     let root = false;
+///     if !root {
+///         return notify_testkit::skip_unless_ci("needs root to run a tool as nobody");
+///     }
 /// }
 /// ```
-#[macro_export]
-macro_rules! require_server {
-    ($options:expr) => {
-        match $crate::SmtpServer::try_start($options) {
-            Ok(server) => server,
-            Err(skipped) => {
-                eprintln!("skipped: {skipped}");
-                return;
-            }
-        }
-    };
+pub fn skip_unless_ci(reason: &str) {
+    assert!(!in_ci(), "CI=true and this test cannot run here: {reason}");
+    println!("skipped: {reason}");
+}
+
+/// Panics unless `program` is an executable file in a `PATH` directory:
+/// for a test `#[ignore]`d as needing it, a missing program is a failure
+/// when the test is run, never a silent pass.
+pub fn require_program(program: &str) {
+    let found = std::env::var_os("PATH").is_some_and(|path| {
+        std::env::split_paths(&path).any(|dir| is_executable(&dir.join(program)))
+    });
+    assert!(
+        found,
+        "this test needs `{program}`, which is not on PATH; `cargo xtask ci` installs it"
+    );
+}
+
+#[cfg(unix)]
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    fs::metadata(path).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+}
+
+#[cfg(not(unix))]
+fn is_executable(path: &Path) -> bool {
+    path.is_file()
 }
 
 /// How a listener speaks.
@@ -363,27 +386,29 @@ impl Certs {
 
 /// The test certificates ([`Certs`]), without starting a server: made
 /// once per workspace by `smtp_server.py --make-certs` with the `openssl`
-/// CLI. [`Skipped`] when Python, aiosmtpd or openssl is missing — or a
-/// panic under `CI=true`, as for [`SmtpServer::try_start`].
-pub fn test_certs() -> Result<Certs, Skipped> {
+/// CLI. Panics when Python, aiosmtpd or openssl is missing, as
+/// [`SmtpServer::start`] does.
+pub fn test_certs() -> Certs {
     match check_python().and_then(|python| certs(&python)) {
-        Ok(certs) => Ok(certs),
-        Err(reason) if in_ci() => {
-            panic!("CI=true and the test certificates are unavailable: {reason}")
-        }
-        Err(reason) => Err(Skipped(reason)),
+        Ok(certs) => certs,
+        Err(reason) => panic!("the test certificates are unavailable: {reason}"),
     }
 }
 
 /// Runs the `openssl` CLI in `dir` (to make or inspect a certificate) and
-/// returns its standard output. [`Skipped`] when there is no `openssl`
-/// command (a panic under `CI=true`); a panic when it fails.
-pub fn openssl(dir: &Path, args: &[&str]) -> Result<String, Skipped> {
-    let out = match Command::new("openssl").args(args).current_dir(dir).output() {
-        Ok(out) => out,
-        Err(e) if in_ci() => panic!("CI=true and `openssl` cannot run: {e}"),
-        Err(e) => return Err(Skipped(format!("cannot run `openssl`: {e}"))),
-    };
+/// returns its standard output. Panics when there is no `openssl` command
+/// or it fails.
+pub fn openssl(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("openssl")
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot run `openssl` ({e}); install Debian's `openssl` package, or run `cargo \
+                 xtask ci`"
+            )
+        });
     if !out.status.success() {
         panic!(
             "openssl {} failed: {}",
@@ -391,7 +416,7 @@ pub fn openssl(dir: &Path, args: &[&str]) -> Result<String, Skipped> {
             String::from_utf8_lossy(&out.stderr).trim()
         );
     }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// A message the server accepted.
@@ -418,10 +443,6 @@ pub struct SmtpServer {
     ports: BTreeMap<String, u16>,
     outdir: tempfile::TempDir,
     certs: Certs,
-}
-
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
 }
 
 /// Checks once per process that Python with aiosmtpd is there.
@@ -480,25 +501,16 @@ fn certs(python: &Path) -> Result<Certs, String> {
 }
 
 impl SmtpServer {
-    /// Starts the server and waits for it to listen; panics when it cannot.
+    /// Starts the server and waits for it to listen. Panics when it cannot:
+    /// when Python, aiosmtpd or openssl is missing (a test that needs the
+    /// server is `#[ignore]`d, so it only runs when asked to, and then a
+    /// missing server is a failure, never a skip), or when it does not
+    /// start.
     pub fn start(options: ServerOptions) -> SmtpServer {
-        match Self::try_start(options) {
-            Ok(server) => server,
-            Err(skipped) => panic!("the SMTP test server cannot run: {skipped}"),
-        }
-    }
-
-    /// Starts the server; when Python, aiosmtpd or openssl is missing,
-    /// returns [`Skipped`] — or panics when `CI=true`, where a test must
-    /// never skip. Any other failure to start panics.
-    pub fn try_start(options: ServerOptions) -> Result<SmtpServer, Skipped> {
         let prepared = check_python().and_then(|python| Ok((certs(&python)?, python)));
         let (certs, python) = match prepared {
             Ok(ok) => ok,
-            Err(reason) if in_ci() => {
-                panic!("CI=true and the SMTP test server is unavailable: {reason}")
-            }
-            Err(reason) => return Err(Skipped(reason)),
+            Err(reason) => panic!("the SMTP test server (aiosmtpd) cannot run: {reason}"),
         };
         let outdir = tempfile::Builder::new()
             .prefix("notify-smtp-test-")
@@ -572,7 +584,7 @@ impl SmtpServer {
                 server.ports.insert(name.clone(), port);
             }
         }
-        Ok(server)
+        server
     }
 
     /// The port of listener `name`.

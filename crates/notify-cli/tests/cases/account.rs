@@ -2,7 +2,7 @@
 //! (the keychain store has its own tests in notify-secrets), editing a real
 //! config file and sending the closing test mail through a real SMTP server.
 
-use notify_testkit::{require_server, Listener, ServerOptions};
+use notify_testkit::{Listener, ServerOptions, SmtpServer};
 
 use crate::support::TestEnv;
 
@@ -17,10 +17,13 @@ to = [\"ops@example.com\"]   # who hears about it\n\
 level = \"always\"\n";
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn add_list_set_password_remove_with_a_file_store() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("starttls")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("starttls")),
+    );
     let env = TestEnv::new();
     env.config(CONFIG);
     let pw_file = env.path().join("secret/work.pw");
@@ -250,10 +253,13 @@ fn add_checks_its_input_before_writing_anything() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn import_from_msmtp() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("starttls")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("starttls")),
+    );
     let env = TestEnv::new();
     env.config(CONFIG);
     let rc = env.path().join("msmtprc");
@@ -326,9 +332,9 @@ fn import_from_msmtp() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("line 1: unknown account `missing`"));
 }
 
-/// Whether a Secret Service answers on the session bus; under CI (or in
-/// `cargo xtask keychain`) its absence is a failure, elsewhere a skip.
-fn keychain_available() -> bool {
+/// Panics unless a Secret Service answers on the session bus (`cargo xtask
+/// ci` runs the tests in a session with gnome-keyring).
+fn require_keychain() {
     let reachable = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some_and(|a| !a.is_empty())
         && std::process::Command::new("dbus-send")
             .args([
@@ -341,26 +347,22 @@ fn keychain_available() -> bool {
             ])
             .output()
             .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("boolean true"));
-    let required = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-        || std::env::var("NOTIFY_TEST_KEYCHAIN").is_ok_and(|v| v == "1");
-    if !reachable {
-        assert!(
-            !required,
-            "no Secret Service on the session D-Bus; `cargo xtask ci` starts one"
-        );
-        println!("skipped: no Secret Service on the session D-Bus (run under `cargo xtask keychain -- ...`)");
-    }
-    reachable
+    assert!(
+        reachable,
+        "no Secret Service on the session D-Bus; `cargo xtask ci` starts one (by hand: `cargo \
+         xtask keychain -- cargo test -p notify-cli --test cli -- --include-ignored account::`)"
+    );
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and gnome-keyring on a private D-Bus; `cargo xtask ci` runs it"]
 fn add_with_the_keychain_then_test_and_send() {
-    if !keychain_available() {
-        return;
-    }
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::tls("tls")));
+    require_keychain();
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::tls("tls")),
+    );
     let env = TestEnv::new();
     env.config(CONFIG);
     let name = format!("kc-{}", std::process::id());

@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 use std::time::Duration;
 
 use notify_testkit::desktop::NotificationServer;
-use notify_testkit::{require_server, Listener, ServerOptions, SmtpServer};
+use notify_testkit::{Listener, ServerOptions, SmtpServer};
 
 use crate::support::TestEnv;
 
@@ -89,16 +89,11 @@ fn rcpts(server: &SmtpServer, listener: &str) -> Vec<String> {
         .collect()
 }
 
-macro_rules! require_desktop {
-    () => {
-        notify_testkit::require_dbus!(NotificationServer::try_start())
-    };
-}
-
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and dbus-daemon (a private D-Bus); `cargo xtask ci` runs it"]
 fn failed_run_with_desktop_delivers_email_and_desktop_notification() {
-    let server = require_server!(smtp());
-    let desktop = require_desktop!();
+    let server = SmtpServer::start(smtp());
+    let desktop = NotificationServer::start();
     let env = TestEnv::new();
     configure(&env, &server, "", "");
     let out = notify_on(
@@ -129,9 +124,10 @@ fn failed_run_with_desktop_delivers_email_and_desktop_notification() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and dbus-daemon (a private D-Bus); `cargo xtask ci` runs it"]
 fn successful_run_at_level_errors_delivers_neither() {
-    let server = require_server!(smtp());
-    let desktop = require_desktop!();
+    let server = SmtpServer::start(smtp());
+    let desktop = NotificationServer::start();
     let env = TestEnv::new();
     configure(&env, &server, "", "");
     let out = notify_on(
@@ -155,9 +151,10 @@ fn successful_run_at_level_errors_delivers_neither() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and dbus-daemon (a private D-Bus); `cargo xtask ci` runs it"]
 fn desktop_level_and_start_notice_are_the_desktops_own() {
-    let server = require_server!(smtp());
-    let desktop = require_desktop!();
+    let server = SmtpServer::start(smtp());
+    let desktop = NotificationServer::start();
     let env = TestEnv::new();
     configure(
         &env,
@@ -187,8 +184,9 @@ fn desktop_level_and_start_notice_are_the_desktops_own() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn no_session_bus_is_one_warning_and_email_still_goes() {
-    let server = require_server!(smtp());
+    let server = SmtpServer::start(smtp());
     let env = TestEnv::new();
     configure(&env, &server, "", "");
     let missing = env.path().join("no-such-bus");
@@ -218,8 +216,9 @@ fn no_session_bus_is_one_warning_and_email_still_goes() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn also_destinations_have_their_own_level_and_recipients() {
-    let server = require_server!(smtp());
+    let server = SmtpServer::start(smtp());
     let env = TestEnv::new();
     configure(
         &env,
@@ -243,8 +242,9 @@ fn also_destinations_have_their_own_level_and_recipients() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn a_failing_destination_never_blocks_another_and_send_exits_with_the_worst() {
-    let server = require_server!(smtp());
+    let server = SmtpServer::start(smtp());
     // The task's account is down (queued, 75); the [[also]] one works.
     let env = TestEnv::new();
     configure(
@@ -313,8 +313,9 @@ fn a_failing_destination_never_blocks_another_and_send_exits_with_the_worst() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn flags_change_the_tasks_own_email_and_level_reaches_every_destination() {
-    let server = require_server!(smtp());
+    let server = SmtpServer::start(smtp());
     let env = TestEnv::new();
     configure(
         &env,
@@ -343,8 +344,9 @@ fn flags_change_the_tasks_own_email_and_level_reaches_every_destination() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn run_keeps_an_also_notification_locally_when_its_settings_are_broken() {
-    let server = require_server!(smtp());
+    let server = SmtpServer::start(smtp());
     let env = TestEnv::new();
     configure(
         &env,
@@ -363,9 +365,10 @@ fn run_keeps_an_also_notification_locally_when_its_settings_are_broken() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and dbus-daemon (a private D-Bus); `cargo xtask ci` runs it"]
 fn each_destination_keeps_its_own_memory_under_changes() {
-    let server = require_server!(smtp());
-    let desktop = require_desktop!();
+    let server = SmtpServer::start(smtp());
+    let desktop = NotificationServer::start();
     let env = TestEnv::new();
     configure(
         &env,
@@ -414,24 +417,10 @@ fn dry_run_prints_the_desktop_notification() {
 
 // ---------------------------------------------------------------- completions, man
 
-fn in_ci() -> bool {
-    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
-}
-
-fn have(program: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {program}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
+#[ignore = "needs bash; `cargo xtask ci` runs it"]
 fn bash_completion_loads_and_completes_subcommands() {
-    if !have("bash") {
-        assert!(!in_ci(), "bash is missing");
-        eprintln!("skipped: bash is not installed");
-        return;
-    }
+    notify_testkit::require_program("bash");
     let env = TestEnv::new();
     let notify = env.cmd().get_program().to_owned();
     let script = r#"
@@ -478,14 +467,20 @@ fn zsh_and_fish_completions_are_generated() {
     assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
 }
 
-#[test]
-fn the_manual_page_renders_with_man() {
-    let env = TestEnv::new();
-    // A broken config must not break the manual or the completions.
+/// Writes the manual pages into a new directory of `env` (whose config is
+/// broken: that must not break the manual) and returns it.
+fn write_manual(env: &TestEnv) -> std::path::PathBuf {
     env.config("this is not toml");
     let dir = env.path().join("man");
     let out = env.notify(&["man", "--dir", dir.to_str().expect("utf-8 path")]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    dir
+}
+
+#[test]
+fn the_manual_pages_are_written_whatever_the_config() {
+    let env = TestEnv::new();
+    let dir = write_manual(&env);
     for page in [
         "notify.1",
         "notify-run.1",
@@ -494,11 +489,14 @@ fn the_manual_page_renders_with_man() {
     ] {
         assert!(dir.join(page).is_file(), "{page} missing");
     }
-    if !have("man") {
-        assert!(!in_ci(), "man is missing (cargo xtask ci installs man-db)");
-        eprintln!("skipped: man is not installed");
-        return;
-    }
+}
+
+#[test]
+#[ignore = "needs man (man-db); `cargo xtask ci` runs it"]
+fn the_manual_page_renders_with_man() {
+    notify_testkit::require_program("man");
+    let env = TestEnv::new();
+    let dir = write_manual(&env);
     let out = Command::new("man")
         .arg("-l")
         .arg(dir.join("notify.1"))

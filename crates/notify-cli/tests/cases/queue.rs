@@ -3,7 +3,7 @@
 
 use std::process::{Command, Stdio};
 
-use notify_testkit::{require_server, Listener, ServerOptions, SmtpServer};
+use notify_testkit::{Listener, ServerOptions, SmtpServer};
 
 use crate::support::TestEnv;
 
@@ -79,11 +79,14 @@ fn queue_files(env: &TestEnv, sub: &str) -> Vec<std::path::PathBuf> {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn dropped_after_data_is_retried_with_the_same_message_id() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("drop").drop_after_data())
-        .listener(Listener::starttls("ok")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("drop").drop_after_data())
+            .listener(Listener::starttls("ok")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, server.port("drop"));
     let out = notify(&env, &["send", "--task", "t", "--status", "failure"]);
@@ -106,10 +109,13 @@ fn dropped_after_data_is_retried_with_the_same_message_id() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn rejected_recipient_is_not_queued() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("ok").reject_rcpt("nobody@example.com")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok").reject_rcpt("nobody@example.com")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, server.port("ok"));
     let out = notify(
@@ -133,10 +139,13 @@ fn rejected_recipient_is_not_queued() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn a_corrupt_queue_file_is_moved_aside_and_the_rest_delivered() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("ok")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, closed_port());
     let out = notify(&env, &["send", "--task", "t", "--status", "failure"]);
@@ -156,10 +165,13 @@ fn a_corrupt_queue_file_is_moved_aside_and_the_rest_delivered() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn concurrent_flushes_deliver_each_message_once() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("ok")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, closed_port());
     for i in 0..12 {
@@ -185,10 +197,13 @@ fn concurrent_flushes_deliver_each_message_once() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn the_next_run_retries_what_is_due() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("ok")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, closed_port());
     let out = notify(&env, &["send", "--task", "queued", "--status", "failure"]);
@@ -212,15 +227,9 @@ fn the_next_run_retries_what_is_due() {
 /// `attach_log_max` (default 1 MiB).
 #[cfg(target_os = "linux")]
 #[test]
+#[ignore = "needs prlimit (util-linux); `cargo xtask ci` runs it"]
 fn a_gigabyte_of_output_in_bounded_memory() {
-    if Command::new("prlimit").arg("--version").output().is_err() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "prlimit (util-linux) is needed"
-        );
-        println!("skipped: no prlimit");
-        return;
-    }
+    notify_testkit::require_program("prlimit");
     let env = TestEnv::new();
     let status = Command::new("prlimit")
         .arg("--as=268435456")
@@ -256,10 +265,13 @@ fn a_gigabyte_of_output_in_bounded_memory() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn given_up_after_max_age_and_said_once_in_the_next_mail() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("ok")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, closed_port());
     let out = notify(&env, &["send", "--task", "old", "--status", "failure"]);
@@ -312,16 +324,19 @@ fn full_or_read_only_data_dir_keeps_the_jobs_exit_code() {
             .output()
             .unwrap()
     };
-    let full = run("size=64k", "head -c 300000 /dev/urandom; exit 4");
-    if full.status.code() == Some(200) || full.status.code().is_none() {
-        assert!(
-            std::env::var("CI").is_err(),
-            "this machine cannot mount a tmpfs in a private namespace: {}",
-            String::from_utf8_lossy(&full.stderr)
-        );
-        println!("skipped: cannot mount a tmpfs here");
-        return;
+    // Needs root (CAP_SYS_ADMIN) and a kernel or container that allows it.
+    let probe = Command::new("unshare")
+        .args(["-m", "mount", "-t", "tmpfs", "-o", "size=64k", "tmpfs"])
+        .arg(&mnt)
+        .output()
+        .unwrap();
+    if !probe.status.success() {
+        return notify_testkit::skip_unless_ci(&format!(
+            "cannot mount a tmpfs in a private mount namespace here: {}",
+            String::from_utf8_lossy(&probe.stderr).trim()
+        ));
     }
+    let full = run("size=64k", "head -c 300000 /dev/urandom; exit 4");
     let stderr = String::from_utf8_lossy(&full.stderr);
     assert_eq!(full.status.code(), Some(4), "{stderr}");
     assert!(stderr.contains("No space left on device"), "{stderr}");
@@ -427,10 +442,13 @@ fn kill_9_mid_write_leaves_no_partial_file() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn a_queued_notification_counts_as_sent_for_the_changes_level() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("ok")));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok")),
+    );
     let env = TestEnv::new();
     configure(&env, &server, closed_port());
     let mut config = std::fs::read_to_string(env.config_path()).unwrap();

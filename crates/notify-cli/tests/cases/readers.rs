@@ -3,27 +3,17 @@
 //! the default `errors` level). A job that may not read a file runs as
 //! `nobody` through `setpriv` (a wrapper notify sees through), with one
 //! root-owned 0600 file in its sandbox.
+//!
+//! A plain `cargo test` ignores these tests (they need the tools, which
+//! `cargo xtask ci` installs); the `nobody` ones need root, and elsewhere
+//! print `skipped:` (under `CI=true` they fail).
 
 use std::os::unix::fs::PermissionsExt;
 use std::path::PathBuf;
 use std::process::Command;
 
 use crate::support::{Mail, TestEnv};
-
-/// Whether `program` is on PATH; without it a test prints `skipped:`,
-/// except under `CI=true`, where it fails (the test command installs it).
-fn have(program: &str) -> bool {
-    let found = std::env::var_os("PATH")
-        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
-    if !found {
-        assert!(
-            std::env::var("CI").map_or(true, |v| v != "true"),
-            "{program} is not installed; `cargo xtask ci` installs it"
-        );
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
-}
+use notify_testkit::{require_program, skip_unless_ci};
 
 fn is_root() -> bool {
     // SAFETY: geteuid has no preconditions.
@@ -148,10 +138,9 @@ fn restic_init(s: &Sandbox) -> (String, String) {
 }
 
 #[test]
+#[ignore = "needs restic; `cargo xtask ci` runs it"]
 fn restic_good_run_fills_source_destination_counts_and_snapshot() {
-    if !have("restic") {
-        return;
-    }
+    require_program("restic");
     let t = TestEnv::new();
     t.config("[email]\nlevel = \"always\"\n");
     let s = Sandbox::new();
@@ -201,9 +190,12 @@ fn restic_good_run_fills_source_destination_counts_and_snapshot() {
 }
 
 #[test]
+#[ignore = "needs restic and setpriv; `cargo xtask ci` runs it"]
 fn restic_unreadable_file_mails_at_the_default_level_with_the_error() {
-    if !have("restic") || !have("setpriv") || !is_root() {
-        return;
+    require_program("restic");
+    require_program("setpriv");
+    if !is_root() {
+        return skip_unless_ci("running restic as nobody needs root");
     }
     let t = TestEnv::new();
     let s = Sandbox::new();
@@ -243,10 +235,9 @@ fn restic_unreadable_file_mails_at_the_default_level_with_the_error() {
 }
 
 #[test]
+#[ignore = "needs restic; `cargo xtask ci` runs it"]
 fn restic_missing_repository_fails_with_the_fatal_line() {
-    if !have("restic") {
-        return;
-    }
+    require_program("restic");
     let t = TestEnv::new();
     let s = Sandbox::new();
     let pw = s.path("pw");
@@ -281,10 +272,9 @@ fn restic_missing_repository_fails_with_the_fatal_line() {
 // ------------------------------------------------------------------ rsync
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn rsync_good_run_fills_source_destination_and_counts() {
-    if !have("rsync") {
-        return;
-    }
+    require_program("rsync");
     let t = TestEnv::new();
     t.config("[email]\nlevel = \"always\"\n");
     let s = Sandbox::new();
@@ -305,10 +295,9 @@ fn rsync_good_run_fills_source_destination_and_counts() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn rsync_mail_in_german_has_no_absent_rows() {
-    if !have("rsync") {
-        return;
-    }
+    require_program("rsync");
     let t = TestEnv::new();
     t.config("locale = \"de\"\n[email]\nlevel = \"always\"\n");
     let s = Sandbox::new();
@@ -331,9 +320,12 @@ fn rsync_mail_in_german_has_no_absent_rows() {
 }
 
 #[test]
+#[ignore = "needs rsync and setpriv; `cargo xtask ci` runs it"]
 fn rsync_unreadable_file_mails_at_the_default_level_with_the_error() {
-    if !have("rsync") || !have("setpriv") || !is_root() {
-        return;
+    require_program("rsync");
+    require_program("setpriv");
+    if !is_root() {
+        return skip_unless_ci("running rsync as nobody needs root");
     }
     let t = TestEnv::new();
     let s = Sandbox::new();
@@ -357,10 +349,9 @@ fn rsync_unreadable_file_mails_at_the_default_level_with_the_error() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn rsync_missing_source_fails_with_its_error_line() {
-    if !have("rsync") {
-        return;
-    }
+    require_program("rsync");
     let t = TestEnv::new();
     let s = Sandbox::new();
     let src = s.path("no-such-dir/").display().to_string();
@@ -376,10 +367,9 @@ fn rsync_missing_source_fails_with_its_error_line() {
 }
 
 #[test]
+#[ignore = "needs rsync; `cargo xtask ci` runs it"]
 fn rsync_progress_leaves_a_readable_log_tail() {
-    if !have("rsync") {
-        return;
-    }
+    require_program("rsync");
     let t = TestEnv::new();
     t.config("[email]\nlevel = \"always\"\n");
     let s = Sandbox::new();
@@ -416,10 +406,9 @@ fn borg_env(s: &Sandbox) -> Vec<(&'static str, String)> {
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn borg_good_run_fills_source_destination_counts_and_archive() {
-    if !have("borg") {
-        return;
-    }
+    require_program("borg");
     let t = TestEnv::new();
     t.config("[email]\nlevel = \"always\"\n");
     let s = Sandbox::new();
@@ -450,9 +439,12 @@ fn borg_good_run_fills_source_destination_counts_and_archive() {
 }
 
 #[test]
+#[ignore = "needs borg and setpriv; `cargo xtask ci` runs it"]
 fn borg_unreadable_file_mails_at_the_default_level() {
-    if !have("borg") || !have("setpriv") || !is_root() {
-        return;
+    require_program("borg");
+    require_program("setpriv");
+    if !is_root() {
+        return skip_unless_ci("running borg as nobody needs root");
     }
     let t = TestEnv::new();
     let s = Sandbox::new();
@@ -481,10 +473,9 @@ fn borg_unreadable_file_mails_at_the_default_level() {
 }
 
 #[test]
+#[ignore = "needs borg; `cargo xtask ci` runs it"]
 fn borg_missing_repository_fails_with_its_error_line() {
-    if !have("borg") {
-        return;
-    }
+    require_program("borg");
     let t = TestEnv::new();
     let s = Sandbox::new();
     let target = format!("{}::a", s.path("no-such-repo").display());
@@ -509,10 +500,9 @@ fn rclone_env(s: &Sandbox) -> Vec<(&'static str, String)> {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn rclone_good_run_fills_source_destination_and_counts() {
-    if !have("rclone") {
-        return;
-    }
+    require_program("rclone");
     let t = TestEnv::new();
     t.config("[email]\nlevel = \"always\"\n");
     let s = Sandbox::new();
@@ -532,10 +522,9 @@ fn rclone_good_run_fills_source_destination_and_counts() {
 }
 
 #[test]
+#[ignore = "needs rclone; `cargo xtask ci` runs it"]
 fn rclone_missing_source_fails_with_its_error_line() {
-    if !have("rclone") {
-        return;
-    }
+    require_program("rclone");
     let t = TestEnv::new();
     let s = Sandbox::new();
     let src = s.path("no-such-dir").display().to_string();
@@ -550,9 +539,12 @@ fn rclone_missing_source_fails_with_its_error_line() {
 }
 
 #[test]
+#[ignore = "needs rclone and setpriv; `cargo xtask ci` runs it"]
 fn rclone_unreadable_file_mails_at_the_default_level_with_the_error() {
-    if !have("rclone") || !have("setpriv") || !is_root() {
-        return;
+    require_program("rclone");
+    require_program("setpriv");
+    if !is_root() {
+        return skip_unless_ci("running rclone as nobody needs root");
     }
     let t = TestEnv::new();
     let s = Sandbox::new();

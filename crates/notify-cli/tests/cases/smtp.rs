@@ -4,7 +4,7 @@
 
 use std::process::Output;
 
-use notify_testkit::{require_server, Cert, Listener, ServerOptions, SmtpServer};
+use notify_testkit::{Cert, Listener, ServerOptions, SmtpServer};
 
 use crate::support::TestEnv;
 
@@ -175,8 +175,9 @@ fn notify(env: &TestEnv, password: &str, args: &[&str]) -> Output {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn run_send_and_test_deliver_over_starttls_and_tls() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     for account in ["starttls", "tls"] {
         let env = TestEnv::new();
         configure(&env, &server, account, "");
@@ -267,8 +268,9 @@ fn run_send_and_test_deliver_over_starttls_and_tls() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn plaintext_relay_and_self_signed_with_accept_invalid_certs() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "relay", "");
     let out = notify(&env, PASSWORD, &["test"]);
@@ -287,8 +289,9 @@ fn plaintext_relay_and_self_signed_with_accept_invalid_certs() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn untrusted_certificate_is_refused_with_a_hint() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "untrusted", "");
     let before = server.messages().len();
@@ -307,8 +310,9 @@ fn untrusted_certificate_is_refused_with_a_hint() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn refused_password_exits_1_keeps_a_copy_and_never_shows_it() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "starttls", "");
     let out = notify(
@@ -334,8 +338,9 @@ fn refused_password_exits_1_keeps_a_copy_and_never_shows_it() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn rejected_recipient_and_temporary_failure() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "faulty", "");
     let out = notify(
@@ -377,8 +382,9 @@ fn rejected_recipient_and_temporary_failure() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn xoauth2_with_a_token_helper() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "oauth", "");
     let out = notify(&env, PASSWORD, &["-v", "test"]);
@@ -390,8 +396,9 @@ fn xoauth2_with_a_token_helper() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn secret_store_problems_are_configuration_errors() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "starttls", "");
     let out = env
@@ -458,8 +465,9 @@ fn secret_store_problems_are_configuration_errors() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn server_down_is_temporary_and_leaks_nothing() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     // A port that was free a moment ago: nothing listens there.
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
@@ -493,8 +501,9 @@ fn server_down_is_temporary_and_leaks_nothing() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn doctor_checks_each_step() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     configure(&env, &server, "starttls", "");
     let out = notify(&env, PASSWORD, &["doctor"]);
@@ -567,8 +576,9 @@ fn doctor_without_an_account_points_to_the_maildir() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn queued_while_the_server_is_down_then_flushed_exactly_once() {
-    let server = require_server!(server());
+    let server = SmtpServer::start(server());
     let env = TestEnv::new();
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -635,10 +645,13 @@ fn queued_while_the_server_is_down_then_flushed_exactly_once() {
 }
 
 #[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 fn queue_purge_and_temporary_451_then_delivered() {
-    let server = require_server!(ServerOptions::new()
-        .user(USER, PASSWORD)
-        .listener(Listener::starttls("once").data_451(1)));
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("once").data_451(1)),
+    );
     let env = TestEnv::new();
     env.config(&format!(
         "[email]\naccount = \"a\"\nto = \"ops@example.com\"\n[accounts.a]\nfrom = \"{USER}\"\n\

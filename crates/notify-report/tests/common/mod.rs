@@ -75,19 +75,26 @@ pub fn run(argv: &[&str], env: &[(&str, &str)], dir: &Path) -> Run {
     }
 }
 
-/// Whether `program` is on PATH. Without it a test prints `skipped:` and
-/// passes, except under `CI=true`, where it fails (the test command installs
-/// the tools).
-pub fn have(program: &str) -> bool {
+/// Panics unless `program` is on PATH: the tests that run a tool are
+/// `#[ignore = "needs <tool>; ..."]`, so they run only when asked to
+/// (`cargo xtask ci`, which installs the tools), and then a missing tool is
+/// a failure, never a silent pass.
+pub fn require(program: &str) {
     let found = std::env::var_os("PATH")
         .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(program).is_file()));
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{program} is not installed; `cargo xtask ci` installs it");
-        }
-        eprintln!("skipped: {program} is not installed");
-    }
-    found
+    assert!(
+        found,
+        "this test needs `{program}`, which is not on PATH; `cargo xtask ci` installs it"
+    );
+}
+
+/// For a test this machine cannot run (a reason of the machine, such as
+/// not running as root, not a missing tool): prints `skipped: <reason>`, or
+/// panics under `CI=true`, where every test must run.
+pub fn skip_unless_ci(reason: &str) {
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(!ci, "CI=true and this test cannot run here: {reason}");
+    println!("skipped: {reason}");
 }
 
 /// Whether the tests run as root (needed to run a tool as `nobody`).
@@ -98,12 +105,13 @@ pub fn is_root() -> bool {
         .is_ok_and(|o| o.stdout.trim_ascii() == b"0")
 }
 
-/// The argv prefix that runs a command as `nobody` without privileges, when
-/// the tests run as root and `setpriv` is there; else `None` (the caller
-/// skips, saying so).
+/// The argv prefix that runs a command as `nobody` without privileges
+/// (needs `setpriv`); `None` after [`skip_unless_ci`] when the tests do not
+/// run as root (the caller returns).
 pub fn as_nobody() -> Option<Vec<&'static str>> {
-    if !is_root() || !have("setpriv") {
-        eprintln!("skipped: needs root and setpriv to run a tool as another user");
+    require("setpriv");
+    if !is_root() {
+        skip_unless_ci("running a tool as nobody needs root");
         return None;
     }
     Some(vec![
