@@ -16,7 +16,7 @@ use crate::{Context, Mode};
 ///
 /// let template = Template::compile("##Task Name##: ##exit status##", &[]).unwrap();
 /// let result = sample_result();
-/// let ctx = Context { result: &result, locale: locale("en").unwrap(), offset: time::UtcOffset::UTC };
+/// let ctx = Context::new(&result, locale("en").unwrap(), time::UtcOffset::UTC);
 /// assert_eq!(
 ///     template.render_to_string(&ctx, Mode::Text),
 ///     "Daily Backup: Finished successfully"

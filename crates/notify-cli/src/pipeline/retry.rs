@@ -59,7 +59,7 @@ struct Broken {
 }
 
 /// Retries the queued messages that are due (or all, for `flush`), grouped
-/// by account, reading at most [`CHUNK`] messages at a time. Problems are
+/// by account, reading at most `CHUNK` (100) messages at a time. Problems are
 /// warnings: a retry never changes the outcome of the command that
 /// triggered it.
 pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize) -> Flushed {
