@@ -255,7 +255,7 @@ fn ci(_args: &[String]) -> Result<(), String> {
             ]
             .map(String::from),
         );
-        argv.push(format!("not ({CHILD_HELPER_FILTERSET})"));
+        argv.push(format!("not ({})", child_helpers_filterset()));
         "cargo nextest run"
     } else {
         println!("    (cargo-nextest not installed: using cargo test)");
@@ -270,11 +270,12 @@ fn ci(_args: &[String]) -> Result<(), String> {
                 "--",
                 "--include-ignored",
                 "--exact",
-                "--skip",
-                CHILD_HELPER,
             ]
             .map(String::from),
         );
+        for name in CHILD_HELPERS {
+            argv.extend(["--skip".to_owned(), (*name).to_owned()]);
+        }
         "cargo test"
     };
     let session = KeychainSession::new(keychain)?;
@@ -318,12 +319,26 @@ fn ci(_args: &[String]) -> Result<(), String> {
     Ok(())
 }
 
-/// The test that only the other keychain tests run (in a child process):
-/// `#[ignore]`d, and left out when the ignored tests run.
-const CHILD_HELPER: &str = "keychain_child";
+/// The tests that are only the body of a child process another test starts
+/// (`#[ignore]`d, and left out when the ignored tests run).
+const CHILD_HELPERS: &[&str] = &[
+    "keychain_child",
+    "child_session_bus_from_environment",
+    "child_many_descriptors",
+    "child_prints_message_ids",
+    "child_delivers_to_a_maildir",
+    "child_sends_to_stdout",
+    "queue::tests::child_process",
+];
 
-/// [`CHILD_HELPER`] as a nextest filterset.
-const CHILD_HELPER_FILTERSET: &str = "binary_id(notify-secrets::keychain) & test(=keychain_child)";
+/// [`CHILD_HELPERS`] as a nextest filterset.
+fn child_helpers_filterset() -> String {
+    CHILD_HELPERS
+        .iter()
+        .map(|name| format!("test(={name})"))
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
 
 /// The variable notify-testkit reads to find the Python with aiosmtpd.
 const PYTHON_ENV: &str = "NOTIFY_TEST_PYTHON";

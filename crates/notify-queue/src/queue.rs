@@ -1627,6 +1627,7 @@ mod tests {
             .args([
                 "queue::tests::child_process",
                 "--exact",
+                "--ignored",
                 "--nocapture",
                 "--test-threads=1",
             ])
@@ -1652,6 +1653,7 @@ mod tests {
     /// Not a test by itself: the body of the child processes of the tests
     /// below; does nothing unless started by one of them.
     #[test]
+    #[ignore = "the body of a child process that the tests below start"]
     fn child_process() {
         let Ok(spec) = std::env::var(CHILD_ENV) else {
             return;

@@ -8,7 +8,7 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
-use notify_secrets::{normalize_app_password, store_for, ExposeSecret, SecretRef, SecretString};
+use notify_secrets::{normalize_app_password, ExposeSecret, SecretRef, SecretString};
 use notify_smtp::providers;
 use toml_edit::{value, DocumentMut, Item, Table};
 
@@ -27,9 +27,9 @@ pub async fn account(
 ) -> Result<u8, CliError> {
     match cmd {
         AccountCommand::Add(args) => add(env, connect, args).await,
-        AccountCommand::List { json } => list(env, json),
-        AccountCommand::SetPassword { name } => set_password(env, &name),
-        AccountCommand::Remove { name } => remove(env, &name),
+        AccountCommand::List { json } => list(env, connect, json),
+        AccountCommand::SetPassword { name } => set_password(env, connect, &name),
+        AccountCommand::Remove { name } => remove(env, connect, &name),
         AccountCommand::Import { msmtp } => import_msmtp(env, &msmtp),
     }
 }
@@ -112,10 +112,11 @@ fn secret_error(name: &str, e: notify_secrets::Error) -> CliError {
 /// The store of a reference, or a clear error for `keychain` in a build
 /// without it.
 fn store(
+    connect: &dyn Connect,
     name: &str,
     reference: &SecretRef,
 ) -> Result<Box<dyn notify_secrets::SecretStore>, CliError> {
-    store_for(reference).ok_or_else(|| {
+    connect.secret_store(reference).ok_or_else(|| {
         CliError::config(format!(
             "account `{name}`: this build of notify has no OS keychain support"
         ))
@@ -317,7 +318,7 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     match &reference {
         SecretRef::Keychain | SecretRef::File(_) => {
             let secret = read_password(&name)?;
-            store(&name, &reference)?
+            store(connect, &name, &reference)?
                 .set(&name, &secret)
                 .map_err(|e| secret_error(&name, e))?;
         }
@@ -408,10 +409,10 @@ fn describe_store(reference: &SecretRef) -> String {
     }
 }
 
-fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
+fn list(env: &Env<'_>, connect: &dyn Connect, json: bool) -> Result<u8, CliError> {
     let config = &env.loaded.config;
     if json {
-        return list_json(env);
+        return list_json(env, connect);
     }
     if config.accounts.is_empty() {
         env.ui.info(&format!(
@@ -431,7 +432,9 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
             None => "none (no login)".to_owned(),
             Some(text) => match text.parse::<SecretRef>() {
                 Err(e) => format!("invalid: {e}"),
-                Ok(reference) => format!("{reference}: {}", password_state(name, &reference)),
+                Ok(reference) => {
+                    format!("{reference}: {}", password_state(connect, name, &reference))
+                }
             },
         };
         out.push_str(&format!(
@@ -448,7 +451,7 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
 /// `account list --json` (docs/json.md): what the text shows, one object
 /// per account, plus the provider preset in use. Never a secret: the
 /// password is only looked up to say whether it is there.
-fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
+fn list_json(env: &Env<'_>, connect: &dyn Connect) -> Result<u8, CliError> {
     let config = &env.loaded.config;
     let silent = crate::app::Ui::silent();
     let list: Vec<serde_json::Value> = config
@@ -469,7 +472,7 @@ fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
                 Some(text) => match text.parse::<SecretRef>() {
                     Err(e) => (None, None, Some(e.to_string())),
                     Ok(reference) => {
-                        let (present, error) = password_present(name, &reference);
+                        let (present, error) = password_present(connect, name, &reference);
                         (Some(reference.to_string()), present, error)
                     }
                 },
@@ -496,11 +499,15 @@ fn list_json(env: &Env<'_>) -> Result<u8, CliError> {
 /// [`password_state`] for JSON: whether the store holds the password
 /// (`None` when that cannot be known without running a command, in a build
 /// without the keychain, or with the keychain locked), and why not.
-fn password_present(name: &str, reference: &SecretRef) -> (Option<bool>, Option<String>) {
+fn password_present(
+    connect: &dyn Connect,
+    name: &str,
+    reference: &SecretRef,
+) -> (Option<bool>, Option<String>) {
     if let SecretRef::Command(_) = reference {
         return (None, None);
     }
-    let Some(store) = store_for(reference) else {
+    let Some(store) = connect.secret_store(reference) else {
         return (
             None,
             Some("this build of notify has no OS keychain support".to_owned()),
@@ -514,11 +521,11 @@ fn password_present(name: &str, reference: &SecretRef) -> (Option<bool>, Option<
 }
 
 /// Whether a password is there, without showing it. Commands are not run.
-fn password_state(name: &str, reference: &SecretRef) -> String {
+fn password_state(connect: &dyn Connect, name: &str, reference: &SecretRef) -> String {
     if let SecretRef::Command(_) = reference {
         return "a command (not run by `account list`)".to_owned();
     }
-    let Some(store) = store_for(reference) else {
+    let Some(store) = connect.secret_store(reference) else {
         return "not available in this build".to_owned();
     };
     match store.get(name) {
@@ -527,7 +534,7 @@ fn password_state(name: &str, reference: &SecretRef) -> String {
     }
 }
 
-fn set_password(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
+fn set_password(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
     let acc = env
         .loaded
         .config
@@ -554,7 +561,7 @@ fn set_password(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
         ));
     }
     let secret = read_password(name)?;
-    store(name, &reference)?
+    store(connect, name, &reference)?
         .set(name, &secret)
         .map_err(|e| secret_error(name, e))?;
     env.ui.info(&format!(
@@ -564,7 +571,7 @@ fn set_password(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
     Ok(exit::OK)
 }
 
-fn remove(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
+fn remove(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
     let acc = env
         .loaded
         .config
@@ -602,7 +609,7 @@ fn remove(env: &Env<'_>, name: &str) -> Result<u8, CliError> {
     let reference = acc.password.as_deref().map(str::parse::<SecretRef>);
     match reference {
         Some(Ok(SecretRef::Keychain)) => {
-            if let Some(store) = store_for(&SecretRef::Keychain) {
+            if let Some(store) = connect.secret_store(&SecretRef::Keychain) {
                 if let Err(e) = store.delete(name) {
                     env.ui
                         .warn(&format!("could not remove the keychain entry: {e}"));
