@@ -325,9 +325,9 @@ const CHILD_HELPERS: &[&str] = &[
     "keychain_child",
     "child_session_bus_from_environment",
     "child_many_descriptors",
-    "child_prints_message_ids",
-    "child_delivers_to_a_maildir",
-    "child_sends_to_stdout",
+    "message::child_prints_message_ids",
+    "maildir::child_delivers_to_a_maildir",
+    "writer::child_sends_to_stdout",
     "queue::tests::child_process",
 ];
 

@@ -1651,12 +1651,12 @@ mod tests {
     }
 
     /// Not a test by itself: the body of the child processes of the tests
-    /// below; does nothing unless started by one of them.
+    /// below; fails unless started by one of them.
     #[test]
     #[ignore = "the body of a child process that the tests below start"]
     fn child_process() {
         let Ok(spec) = std::env::var(CHILD_ENV) else {
-            return;
+            panic!("not a test of its own: the tests below run it with {CHILD_ENV} set");
         };
         let mut parts = spec.splitn(3, '\n');
         let (mode, data_dir, out) = (
