@@ -70,9 +70,19 @@ pub struct Attachment {
 /// What a transport reports after a successful delivery, e.g. the server's
 /// reply or the path of the file written.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Delivery {
     /// One line for the user: where the message went.
     pub detail: String,
+}
+
+impl Delivery {
+    /// A delivery described by `detail` (the server's reply, a file's path).
+    pub fn new(detail: impl Into<String>) -> Self {
+        Delivery {
+            detail: detail.into(),
+        }
+    }
 }
 
 /// Whether a failed delivery is worth retrying.

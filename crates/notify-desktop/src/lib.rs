@@ -156,9 +156,7 @@ impl Transport for DesktopTransport {
                 move || linux::timed_out(timeout, "the desktop session bus"),
             )
             .await?;
-            Ok(Delivery {
-                detail: format!("desktop notification #{id}"),
-            })
+            Ok(Delivery::new(format!("desktop notification #{id}")))
         }
         #[cfg(target_os = "macos")]
         {
@@ -169,9 +167,9 @@ impl Transport for DesktopTransport {
                 move || macos::timed_out(timeout),
             )
             .await?;
-            Ok(Delivery {
-                detail: "desktop notification (Notification Center)".to_owned(),
-            })
+            Ok(Delivery::new(
+                "desktop notification (Notification Center)".to_owned(),
+            ))
         }
         #[cfg(not(any(target_os = "linux", target_os = "macos")))]
         {

@@ -157,9 +157,7 @@ impl Transport for MaildirTransport {
     /// [`Delivery::detail`] is the path of the file written in `new/`.
     async fn send(&self, notification: &Notification) -> Result<Delivery, TransportError> {
         let path = self.deliver(notification)?;
-        Ok(Delivery {
-            detail: path.display().to_string(),
-        })
+        Ok(Delivery::new(path.display().to_string()))
     }
 }
 

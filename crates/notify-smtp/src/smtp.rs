@@ -1111,8 +1111,8 @@ impl SmtpTransport {
         let reply = conn.reply(ctx, Step::Message).await?;
         let reply = check(ctx, Step::Message, reply, None)?;
         let text = classify::one_line(&reply.text());
-        Ok(Delivery {
-            detail: format!(
+        Ok(Delivery::new(
+            format!(
                 "{} {} ({}, {})",
                 reply.code,
                 text,
@@ -1120,7 +1120,7 @@ impl SmtpTransport {
                 self.config.security
             )
             .replace("  (", " ("),
-        })
+        ))
     }
 
     /// Ends a session that was opened with [`SmtpTransport::connect`].

@@ -38,9 +38,10 @@ impl Transport for StdoutTransport {
                 source,
             })?;
         }
-        Ok(Delivery {
-            detail: format!("written to standard output ({} bytes)", message.len()),
-        })
+        Ok(Delivery::new(format!(
+            "written to standard output ({} bytes)",
+            message.len()
+        )))
     }
 }
 
@@ -93,9 +94,7 @@ impl<W: Write + Send> Transport for WriterTransport<W> {
                 source,
             })?;
         }
-        Ok(Delivery {
-            detail: format!("written ({} bytes)", message.len()),
-        })
+        Ok(Delivery::new(format!("written ({} bytes)", message.len())))
     }
 }
 

@@ -312,11 +312,7 @@ to = ["boss@example.org"]
         .expect_send()
         .withf(|n: &Notification| n.to == ["boss@example.org"])
         .times(1)
-        .returning(|_| {
-            Ok(Delivery {
-                detail: "250 ok".into(),
-            })
-        });
+        .returning(|_| Ok(Delivery::new("250 ok")));
     let working = Mutex::new(Some(working));
     let mut fake = Fake::new();
     fake.smtp.insert(
@@ -424,12 +420,7 @@ fn the_retry_sends_each_account_as_one_batch_and_settles_each_entry() {
         .returning(|notifications, report| {
             let subjects: Vec<&str> = notifications.iter().map(|n| n.subject.as_str()).collect();
             assert_eq!(subjects, ["a", "b", "c"]);
-            report(
-                0,
-                Ok(Delivery {
-                    detail: "250".into(),
-                }),
-            );
+            report(0, Ok(Delivery::new("250")));
             report(
                 1,
                 Err(TransportError::new(ErrorKind::Temporary, "421 busy")),
