@@ -12,6 +12,7 @@ use time::OffsetDateTime;
 /// (`Backups <backup@example.com>` or `ops@example.com`); a transport
 /// validates them when it builds the message.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Notification {
     /// The sender. A transport may fill in its own default when empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -56,8 +57,28 @@ pub struct Notification {
     pub outcome: Option<crate::Outcome>,
 }
 
+impl Notification {
+    /// A notification with `subject` and plain-text body `text`; set the
+    /// other fields (recipients, HTML, attachments, ...) as needed.
+    ///
+    /// ```
+    /// use notify_core::{Notification, Outcome};
+    /// let mut n = Notification::new("backup: failed", "borg exited with code 2");
+    /// n.to = vec!["ops@example.com".into()];
+    /// n.outcome = Some(Outcome::Failure);
+    /// ```
+    pub fn new(subject: impl Into<String>, text: impl Into<String>) -> Self {
+        Notification {
+            subject: subject.into(),
+            text: text.into(),
+            ..Notification::default()
+        }
+    }
+}
+
 /// A file attached to a [`Notification`].
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Attachment {
     /// The file name shown to the reader.
     pub filename: String,
@@ -65,6 +86,22 @@ pub struct Attachment {
     pub content_type: String,
     /// The content.
     pub data: Vec<u8>,
+}
+
+impl Attachment {
+    /// A file named `filename` of MIME type `content_type` (e.g.
+    /// `text/plain; charset=utf-8`) holding `data`.
+    pub fn new(
+        filename: impl Into<String>,
+        content_type: impl Into<String>,
+        data: impl Into<Vec<u8>>,
+    ) -> Self {
+        Attachment {
+            filename: filename.into(),
+            content_type: content_type.into(),
+            data: data.into(),
+        }
+    }
 }
 
 /// What a transport reports after a successful delivery, e.g. the server's

@@ -124,11 +124,12 @@ mod tests {
     use super::*;
 
     fn notification(outcome: Option<Outcome>) -> Notification {
-        Notification {
-            subject: "backup: failed".into(),
-            text: "exit code 2\n\n".into(),
-            outcome,
-            ..Notification::default()
+        {
+            let mut built = Notification::default();
+            built.subject = "backup: failed".into();
+            built.text = "exit code 2\n\n".into();
+            built.outcome = outcome;
+            built
         }
     }
 
@@ -185,9 +186,10 @@ mod tests {
         check("abc", 0, "…");
 
         let long = "x".repeat(MAX_BODY_CHARS + 10);
-        let body = Content::new(&Notification {
-            text: long,
-            ..Notification::default()
+        let body = Content::new(&{
+            let mut built = Notification::default();
+            built.text = long;
+            built
         })
         .body;
         assert_eq!(body.chars().count(), MAX_BODY_CHARS);
@@ -210,10 +212,11 @@ mod tests {
     fn nul_is_replaced() {
         assert_eq!(replace_nul("a\0b\0"), "a\u{fffd}b\u{fffd}");
         assert_eq!(replace_nul("no nul"), "no nul");
-        let content = Content::new(&Notification {
-            subject: "job\0name".into(),
-            text: "line\0one\n\0\n".into(),
-            ..Notification::default()
+        let content = Content::new(&{
+            let mut built = Notification::default();
+            built.subject = "job\0name".into();
+            built.text = "line\0one\n\0\n".into();
+            built
         });
         assert_eq!(content.summary, "job\u{fffd}name");
         // NUL is not whitespace: a trailing one stays (replaced).
@@ -222,9 +225,10 @@ mod tests {
 
         // The cap counts a replaced NUL as the one character it was.
         let long = "\0".repeat(MAX_BODY_CHARS + 1);
-        let body = Content::new(&Notification {
-            text: long,
-            ..Notification::default()
+        let body = Content::new(&{
+            let mut built = Notification::default();
+            built.text = long;
+            built
         })
         .body;
         assert_eq!(body.chars().count(), MAX_BODY_CHARS);

@@ -71,12 +71,8 @@ enum Bus {
 /// use notify_desktop::DesktopTransport;
 ///
 /// let desktop = DesktopTransport::new();
-/// let notification = Notification {
-///     subject: "backup: failed".into(),
-///     text: "borg exited with code 2".into(),
-///     outcome: Some(Outcome::Failure),
-///     ..Notification::default()
-/// };
+/// let mut notification = Notification::new("backup: failed", "borg exited with code 2");
+/// notification.outcome = Some(Outcome::Failure);
 /// match desktop.send(&notification).await {
 ///     Ok(delivery) => println!("{}", delivery.detail), // desktop notification #7
 ///     Err(e) => eprintln!("warning: {e}"),

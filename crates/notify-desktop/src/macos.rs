@@ -219,10 +219,11 @@ mod tests {
     use notify_core::Notification;
 
     fn content(subject: &str, text: &str) -> Content {
-        Content::new(&Notification {
-            subject: subject.to_owned(),
-            text: text.to_owned(),
-            ..Notification::default()
+        Content::new(&{
+            let mut built = Notification::default();
+            built.subject = subject.to_owned();
+            built.text = text.to_owned();
+            built
         })
     }
 

@@ -32,12 +32,13 @@ use notify_testkit::desktop::{Answer, NotificationServer, Options, PrivateBus, R
 const WAIT: Duration = Duration::from_secs(5);
 
 fn notification(subject: &str, text: &str, outcome: Option<Outcome>) -> Notification {
-    Notification {
-        subject: subject.to_owned(),
-        text: text.to_owned(),
-        outcome,
-        to: vec!["ops@example.com".to_owned()],
-        ..Notification::default()
+    {
+        let mut built = Notification::default();
+        built.subject = subject.to_owned();
+        built.text = text.to_owned();
+        built.outcome = outcome;
+        built.to = vec!["ops@example.com".to_owned()];
+        built
     }
 }
 

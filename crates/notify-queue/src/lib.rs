@@ -28,7 +28,7 @@
 //!
 //! let data_dir = tempfile::tempdir()?;
 //! let queue = Queue::new(data_dir.path());
-//! let n = Notification { subject: "Backup failed".into(), ..Notification::default() };
+//! let n = Notification::new("Backup failed", "borg exited with code 2");
 //! let now = OffsetDateTime::now_utc();
 //! queue.enqueue(Some("work"), "Backup", &n, "451 try again later", now)?;
 //!

@@ -1072,13 +1072,14 @@ mod tests {
     }
 
     fn note(subject: &str, message_id: Option<String>) -> Notification {
-        Notification {
-            from: Some("backup@example.com".into()),
-            to: vec!["ops@example.com".into()],
-            subject: subject.into(),
-            text: format!("body of {subject}\n"),
-            message_id,
-            ..Notification::default()
+        {
+            let mut built = Notification::default();
+            built.from = Some("backup@example.com".into());
+            built.to = vec!["ops@example.com".into()];
+            built.subject = subject.into();
+            built.text = format!("body of {subject}\n");
+            built.message_id = message_id;
+            built
         }
     }
 

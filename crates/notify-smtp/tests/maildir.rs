@@ -5,7 +5,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use notify_core::{ErrorKind, Notification, Transport, TransportError};
+use notify_core::{ErrorKind, Transport, TransportError};
 use notify_smtp::{format_message, Error, MaildirTransport};
 
 use crate::util::{fixed_notification, notification, Part};
@@ -108,10 +108,11 @@ fn the_file_is_the_message_with_lf_line_endings_and_nothing_else() {
 #[test]
 fn a_multipart_message_round_trips_through_the_maildir() {
     let dir = tempfile::tempdir().unwrap();
-    let n = Notification {
-        html: Some("<p>ok</p>".into()),
-        attachments: vec![crate::util::attachment("a.log", "text/plain", b"1\n2\n")],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.html = Some("<p>ok</p>".into());
+        built.attachments = vec![crate::util::attachment("a.log", "text/plain", b"1\n2\n")];
+        built
     };
     let path = MaildirTransport::new(dir.path()).deliver(&n).unwrap();
     let stored = fs::read_to_string(&path).unwrap();
@@ -365,9 +366,10 @@ async fn an_unwritable_maildir_is_a_permanent_error_with_a_hint() {
 async fn a_bad_message_is_a_config_error_and_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let transport = MaildirTransport::new(dir.path());
-    let n = Notification {
-        to: vec!["not an address".into()],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.to = vec!["not an address".into()];
+        built
     };
     let err = transport.send(&n).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);

@@ -100,9 +100,10 @@ fn the_date_keeps_its_offset() {
             "Sat, 04 Jul 2026 09:15:00 -0530",
         ),
     ] {
-        let n = Notification {
-            date: Some(date),
-            ..notification()
+        let n = {
+            let mut built = notification();
+            built.date = Some(date);
+            built
         };
         let (_, mail) = format(&n);
         assert_eq!(mail.header("Date"), Some(expected));
@@ -129,16 +130,18 @@ fn without_a_date_the_time_of_sending_is_used() {
 
 #[test]
 fn a_date_before_1970_is_an_error_not_a_panic() {
-    let n = Notification {
-        date: Some(datetime!(1969-12-31 23:59:59 UTC)),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.date = Some(datetime!(1969-12-31 23:59:59 UTC));
+        built
     };
     let err = format_message(&n).unwrap_err();
     assert!(matches!(err, Error::InvalidDate { .. }), "{err:?}");
     assert!(err.to_string().contains("1969-12-31T23:59:59Z"), "{err}");
-    let last = Notification {
-        date: Some(datetime!(9999-12-31 23:59:59 UTC)),
-        ..notification()
+    let last = {
+        let mut built = notification();
+        built.date = Some(datetime!(9999-12-31 23:59:59 UTC));
+        built
     };
     let (_, mail) = format(&last);
     assert_eq!(mail.header("Date"), Some("Fri, 31 Dec 9999 23:59:59 +0000"));
@@ -146,18 +149,19 @@ fn a_date_before_1970_is_an_error_not_a_panic() {
 
 #[test]
 fn recipients_cc_and_reply_to_become_headers() {
-    let n = Notification {
-        to: vec![
+    let n = {
+        let mut built = notification();
+        built.to = vec![
             "Ops <ops@example.com>".into(),
             "admin@example.org".into(),
             "Dr. Who <who@example.net>".into(),
-        ],
-        cc: vec![
+        ];
+        built.cc = vec![
             "Team Lead <lead@example.com>".into(),
             "audit@example.com".into(),
-        ],
-        reply_to: Some("Helpdesk <help@example.com>".into()),
-        ..notification()
+        ];
+        built.reply_to = Some("Helpdesk <help@example.com>".into());
+        built
     };
     let (_, mail) = format(&n);
     assert_eq!(
@@ -173,11 +177,12 @@ fn recipients_cc_and_reply_to_become_headers() {
 
 #[test]
 fn bcc_is_in_the_envelope_only() {
-    let n = Notification {
-        to: vec!["ops@example.com".into()],
-        cc: vec!["lead@example.com".into(), "ops@example.com".into()],
-        bcc: vec!["Secret <hidden@example.com>".into()],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.to = vec!["ops@example.com".into()];
+        built.cc = vec!["lead@example.com".into(), "ops@example.com".into()];
+        built.bcc = vec!["Secret <hidden@example.com>".into()];
+        built
     };
     let message = build_message(&n).unwrap();
     assert_eq!(message.sender(), "backup@example.com");
@@ -196,10 +201,11 @@ fn bcc_is_in_the_envelope_only() {
 
 #[test]
 fn bcc_alone_is_enough_recipients() {
-    let n = Notification {
-        to: vec![],
-        bcc: vec!["hidden@example.com".into()],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.to = vec![];
+        built.bcc = vec!["hidden@example.com".into()];
+        built
     };
     let (bytes, mail) = format(&n);
     assert!(mail.header("To").is_none());
@@ -226,9 +232,10 @@ fn an_invalid_message_id_is_an_error_naming_it() {
         "<a@b>\r\nBcc: evil@x",
         "<ü@example.com>",
     ] {
-        let n = Notification {
-            message_id: Some(bad.into()),
-            ..notification()
+        let n = {
+            let mut built = notification();
+            built.message_id = Some(bad.into());
+            built
         };
         let err = format_message(&n).unwrap_err();
         assert!(
@@ -313,9 +320,10 @@ fn child_prints_message_ids() {
 
 #[test]
 fn an_internationalized_sender_domain_gives_a_localhost_message_id() {
-    let n = Notification {
-        from: Some("x@bücher.de".into()),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.from = Some("x@bücher.de".into());
+        built
     };
     let mail = Part::parse(&format_message(&n).unwrap());
     let id = mail.header("Message-ID").unwrap();
@@ -327,9 +335,10 @@ fn an_internationalized_sender_domain_gives_a_localhost_message_id() {
 #[test]
 fn a_missing_sender_is_an_error_naming_the_fix() {
     for from in [None, Some(String::new()), Some("  ".to_owned())] {
-        let n = Notification {
-            from,
-            ..notification()
+        let n = {
+            let mut built = notification();
+            built.from = from;
+            built
         };
         let err = format_message(&n).unwrap_err();
         assert!(matches!(err, Error::MissingFrom), "{err:?}");
@@ -342,9 +351,10 @@ fn a_missing_sender_is_an_error_naming_the_fix() {
 
 #[test]
 fn no_recipients_is_an_error() {
-    let n = Notification {
-        to: vec![],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.to = vec![];
+        built
     };
     let err = format_message(&n).unwrap_err();
     assert!(matches!(err, Error::NoRecipients), "{err:?}");
@@ -357,48 +367,53 @@ fn invalid_addresses_name_the_field_and_the_value() {
     let cases: Vec<(&str, Notification, &str, &str)> = vec![
         (
             "from",
-            Notification {
-                from: Some("Backups backup.example.com".into()),
-                ..notification()
+            {
+                let mut built = notification();
+                built.from = Some("Backups backup.example.com".into());
+                built
             },
             "Backups backup.example.com",
             "has no '@'",
         ),
         (
             "to",
-            Notification {
-                to: vec![
+            {
+                let mut built = notification();
+                built.to = vec![
                     "ops@example.com".into(),
                     "a@example.com, b@example.com".into(),
-                ],
-                ..notification()
+                ];
+                built
             },
             "a@example.com, b@example.com",
             "holds more than one address",
         ),
         (
             "cc",
-            Notification {
-                cc: vec!["lead@exa mple.com".into()],
-                ..notification()
+            {
+                let mut built = notification();
+                built.cc = vec!["lead@exa mple.com".into()];
+                built
             },
             "lead@exa mple.com",
             "",
         ),
         (
             "bcc",
-            Notification {
-                bcc: vec![String::new()],
-                ..notification()
+            {
+                let mut built = notification();
+                built.bcc = vec![String::new()];
+                built
             },
             "",
             "is empty",
         ),
         (
             "reply_to",
-            Notification {
-                reply_to: Some("Help <help@>".into()),
-                ..notification()
+            {
+                let mut built = notification();
+                built.reply_to = Some("Help <help@>".into());
+                built
             },
             "Help <help@>",
             "",
@@ -430,9 +445,10 @@ fn invalid_addresses_name_the_field_and_the_value() {
 
 #[test]
 fn a_line_that_cannot_be_folded_is_an_error_not_a_broken_message() {
-    let n = Notification {
-        from: Some(format!("{} <backup@example.com>", "a".repeat(1200))),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.from = Some(format!("{} <backup@example.com>", "a".repeat(1200)));
+        built
     };
     let err = format_message(&n).unwrap_err();
     match err {
@@ -452,9 +468,10 @@ fn a_long_non_ascii_subject_is_encoded_folded_and_decodes_to_the_original() {
                    Prüfsumme ungültig 😱🔥💾 — bitte sofort prüfen! "
         .repeat(6);
     let subject = subject.trim_end().to_owned();
-    let n = Notification {
-        subject: subject.clone(),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.subject = subject.clone();
+        built
     };
     let (_, mail) = format(&n);
     let lines: Vec<&String> = mail
@@ -474,9 +491,10 @@ fn a_long_non_ascii_subject_is_encoded_folded_and_decodes_to_the_original() {
 
 #[test]
 fn a_known_encoded_subject() {
-    let n = Notification {
-        subject: "Grüße".into(),
-        ..fixed_notification()
+    let n = {
+        let mut built = fixed_notification();
+        built.subject = "Grüße".into();
+        built
     };
     let (_, mail) = format(&n);
     assert_eq!(mail.header("Subject"), Some("=?utf-8?b?R3LDvMOfZQ==?="));
@@ -486,9 +504,10 @@ fn a_known_encoded_subject() {
 fn a_subject_with_a_very_long_word_is_folded_into_encoded_words() {
     for word in ["x".repeat(2000), "ü".repeat(1500)] {
         let subject = format!("Backup {word} failed");
-        let n = Notification {
-            subject: subject.clone(),
-            ..notification()
+        let n = {
+            let mut built = notification();
+            built.subject = subject.clone();
+            built
         };
         let (bytes, mail) = format(&n);
         assert_well_formed(&bytes);
@@ -498,9 +517,10 @@ fn a_subject_with_a_very_long_word_is_folded_into_encoded_words() {
 
 #[test]
 fn control_characters_in_the_subject_become_spaces() {
-    let n = Notification {
-        subject: "a\r\nb\rc\nd\te\u{0}f\u{7f}g\u{85}h\u{2028}i".into(),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.subject = "a\r\nb\rc\nd\te\u{0}f\u{7f}g\u{85}h\u{2028}i".into();
+        built
     };
     let (_, mail) = format(&n);
     assert_eq!(
@@ -511,11 +531,12 @@ fn control_characters_in_the_subject_become_spaces() {
 
 #[test]
 fn non_ascii_display_names_are_encoded() {
-    let n = Notification {
-        from: Some("Jörg Müller <joerg@example.com>".into()),
-        to: vec!["Δοκιμή Ομάδα <team@example.com>".into()],
-        reply_to: Some("\"Doe, Jane\" <jane@example.com>".into()),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.from = Some("Jörg Müller <joerg@example.com>".into());
+        built.to = vec!["Δοκιμή Ομάδα <team@example.com>".into()];
+        built.reply_to = Some("\"Doe, Jane\" <jane@example.com>".into());
+        built
     };
     let (_, mail) = format(&n);
     let from = mail.header("From").unwrap();
@@ -537,9 +558,10 @@ fn non_ascii_display_names_are_encoded() {
 fn a_utf8_body_with_long_lines_is_transfer_encoded() {
     let line = "Größe überschritten: ".repeat(250); // ~5500 octets, no break
     let text = format!("Kurz.\n{line}\nEnde ✓\n");
-    let n = Notification {
-        text: text.clone(),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.text = text.clone();
+        built
     };
     let (_, mail) = format(&n);
     let cte = mail.header("Content-Transfer-Encoding").unwrap();
@@ -553,9 +575,10 @@ fn a_utf8_body_with_long_lines_is_transfer_encoded() {
 #[test]
 fn a_long_ascii_line_is_quoted_printable() {
     let text = "x".repeat(3000);
-    let n = Notification {
-        text: text.clone(),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.text = text.clone();
+        built
     };
     let (_, mail) = format(&n);
     assert_eq!(
@@ -568,9 +591,10 @@ fn a_long_ascii_line_is_quoted_printable() {
 #[test]
 fn bare_cr_and_nul_in_the_body_are_escaped_and_preserved() {
     let text = "progress 10%\rprogress 100%\nnul:\0:end\n";
-    let n = Notification {
-        text: text.into(),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.text = text.into();
+        built
     };
     let (bytes, mail) = format(&n);
     assert_well_formed(&bytes);
@@ -585,9 +609,10 @@ fn bare_cr_and_nul_in_the_body_are_escaped_and_preserved() {
 
 #[test]
 fn html_makes_multipart_alternative_text_first() {
-    let n = Notification {
-        html: Some("<p>All <b>good</b> – ✓</p>\n".into()),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.html = Some("<p>All <b>good</b> – ✓</p>\n".into());
+        built
     };
     let (_, mail) = format(&n);
     let ct = mail.header("Content-Type").unwrap();
@@ -611,12 +636,13 @@ fn html_makes_multipart_alternative_text_first() {
 #[test]
 fn attachments_make_multipart_mixed_body_first() {
     let log = b"line 1\nline 2\r\nbinary \x00\xff\n".to_vec();
-    let n = Notification {
-        attachments: vec![
+    let n = {
+        let mut built = notification();
+        built.attachments = vec![
             attachment("backup.log", "text/plain; charset=utf-8", &log),
             attachment("Prüfbericht – März.pdf", "application/pdf", b"%PDF-1.4"),
-        ],
-        ..notification()
+        ];
+        built
     };
     let (_, mail) = format(&n);
     assert!(mail
@@ -649,10 +675,11 @@ fn attachments_make_multipart_mixed_body_first() {
 
 #[test]
 fn html_and_attachments_nest_alternative_inside_mixed() {
-    let n = Notification {
-        html: Some("<p>hi</p>".into()),
-        attachments: vec![attachment("a.txt", "text/plain", b"a")],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.html = Some("<p>hi</p>".into());
+        built.attachments = vec![attachment("a.txt", "text/plain", b"a")];
+        built
     };
     let (_, mail) = format(&n);
     assert!(mail
@@ -690,9 +717,10 @@ fn an_invalid_content_type_is_an_error_naming_it() {
         "multipart/mixed",
         "",
     ] {
-        let n = Notification {
-            attachments: vec![attachment("run.log", bad, b"x")],
-            ..notification()
+        let n = {
+            let mut built = notification();
+            built.attachments = vec![attachment("run.log", bad, b"x")];
+            built
         };
         let err = format_message(&n).unwrap_err();
         assert!(
@@ -708,9 +736,10 @@ fn an_invalid_content_type_is_an_error_naming_it() {
 
 #[test]
 fn path_separators_in_file_names_are_replaced() {
-    let n = Notification {
-        attachments: vec![attachment("../../etc/passwd", "text/plain", b"x")],
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.attachments = vec![attachment("../../etc/passwd", "text/plain", b"x")];
+        built
     };
     let (_, mail) = format(&n);
     let parts = mail.parts();
@@ -741,9 +770,10 @@ fn assert_no_injection(bytes: &[u8]) {
 
 #[test]
 fn line_breaks_in_the_subject_cannot_add_headers() {
-    let n = Notification {
-        subject: format!("Backup{EVIL}"),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.subject = format!("Backup{EVIL}");
+        built
     };
     let bytes = format_message(&n).unwrap();
     assert_no_injection(&bytes);
@@ -756,12 +786,13 @@ fn line_breaks_in_the_subject_cannot_add_headers() {
 
 #[test]
 fn line_breaks_in_a_file_name_cannot_add_headers() {
-    let n = Notification {
-        attachments: vec![
+    let n = {
+        let mut built = notification();
+        built.attachments = vec![
             attachment(&format!("log{EVIL}.txt"), "text/plain", b"x"),
             attachment(&format!("\"quoted\"{EVIL}ü.txt"), "text/plain", b"x"),
-        ],
-        ..notification()
+        ];
+        built
     };
     let bytes = format_message(&n).unwrap();
     assert_no_injection(&bytes);
@@ -809,9 +840,10 @@ fn line_breaks_in_addresses_and_display_names_are_refused() {
 
 #[test]
 fn line_breaks_in_the_message_id_are_refused() {
-    let n = Notification {
-        message_id: Some(format!("<id@example.com>{EVIL}")),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.message_id = Some(format!("<id@example.com>{EVIL}"));
+        built
     };
     assert!(matches!(
         format_message(&n),
@@ -821,9 +853,10 @@ fn line_breaks_in_the_message_id_are_refused() {
 
 #[test]
 fn display_names_with_quotes_and_specials_stay_in_their_header() {
-    let n = Notification {
-        from: Some("\"Evil\\\" <x@y>, Bcc: evil@x\" <backup@example.com>".into()),
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.from = Some("\"Evil\\\" <x@y>, Bcc: evil@x\" <backup@example.com>".into());
+        built
     };
     let bytes = format_message(&n).unwrap();
     assert_no_injection(&bytes);
@@ -837,23 +870,25 @@ fn display_names_with_quotes_and_specials_stay_in_their_header() {
 
 #[test]
 fn everything_at_once_is_well_formed() {
-    let n = Notification {
-        from: Some("Jörg <joerg@example.com>".into()),
-        to: vec!["a@example.com".into(), "B <b@example.com>".into()],
-        cc: vec!["c@example.com".into()],
-        bcc: vec!["d@example.com".into()],
-        reply_to: Some("r@example.com".into()),
-        subject: format!("Ünïcödé {EVIL} 🎉"),
-        text: "t".repeat(2000),
-        html: Some(format!("<pre>{}</pre>", "ä".repeat(2000))),
-        attachments: vec![attachment(
+    let n = {
+        let mut built = Notification::default();
+        built.from = Some("Jörg <joerg@example.com>".into());
+        built.to = vec!["a@example.com".into(), "B <b@example.com>".into()];
+        built.cc = vec!["c@example.com".into()];
+        built.bcc = vec!["d@example.com".into()];
+        built.reply_to = Some("r@example.com".into());
+        built.subject = format!("Ünïcödé {EVIL} 🎉");
+        built.text = "t".repeat(2000);
+        built.html = Some(format!("<pre>{}</pre>", "ä".repeat(2000)));
+        built.attachments = vec![attachment(
             &format!("{}.log", "long-name-".repeat(30)),
             "text/plain",
             &[b'x'; 5000],
-        )],
-        message_id: Some("<all@example.com>".into()),
-        date: Some(datetime!(2030-01-01 00:00 UTC)),
-        outcome: Some(notify_core::Outcome::Failure),
+        )];
+        built.message_id = Some("<all@example.com>".into());
+        built.date = Some(datetime!(2030-01-01 00:00 UTC));
+        built.outcome = Some(notify_core::Outcome::Failure);
+        built
     };
     let bytes = format_message(&n).unwrap();
     assert_no_injection(&bytes);
@@ -973,11 +1008,12 @@ fn a_single_overlong_address_is_refused_with_an_accurate_hint() {
 
 #[test]
 fn text_that_looks_like_an_encoded_word_shows_as_typed() {
-    let n = Notification {
-        from: Some("\"=?utf-8?q?Hello?=\" <backup@example.com>".into()),
-        to: vec!["\"Backup =?UTF-8?B?SGk=?= Bot\" <ops@example.com>".into()],
-        subject: "=?utf-8?q?Hello?= world".into(),
-        ..fixed_notification()
+    let n = {
+        let mut built = fixed_notification();
+        built.from = Some("\"=?utf-8?q?Hello?=\" <backup@example.com>".into());
+        built.to = vec!["\"Backup =?UTF-8?B?SGk=?= Bot\" <ops@example.com>".into()];
+        built.subject = "=?utf-8?q?Hello?= world".into();
+        built
     };
     let (_, mail) = format(&n);
     let subject = mail.header("Subject").unwrap();
@@ -1028,17 +1064,18 @@ const LONG_NAMES: [(&str, bool); 7] = [
 ];
 
 fn long_name_notification(name: &str) -> Notification {
-    Notification {
-        from: Some(format!("{name} <backup@example.com>")),
-        to: vec![
+    {
+        let mut built = fixed_notification();
+        built.from = Some(format!("{name} <backup@example.com>"));
+        built.to = vec![
             format!("{name} <ops@example.com>"),
             "second@example.com".into(),
-        ],
-        cc: vec![format!("{name} <lead@example.com>")],
-        reply_to: Some(format!("{name} <help@example.com>")),
-        subject: name.to_owned(),
-        date: Some(datetime!(2026-11-21 03:00:05 +01:00)),
-        ..fixed_notification()
+        ];
+        built.cc = vec![format!("{name} <lead@example.com>")];
+        built.reply_to = Some(format!("{name} <help@example.com>"));
+        built.subject = name.to_owned();
+        built.date = Some(datetime!(2026-11-21 03:00:05 +01:00));
+        built
     }
 }
 
@@ -1153,11 +1190,12 @@ fn python_reads(raw: &[u8]) -> notify_testkit::serde_json::Value {
 #[test]
 #[ignore = "needs python3; `cargo xtask ci` runs it"]
 fn python_reads_text_that_looks_like_an_encoded_word_as_typed() {
-    let n = Notification {
-        from: Some("\"=?utf-8?q?Hello?=\" <backup@example.com>".into()),
-        to: vec!["\"Backup =?UTF-8?B?SGk=?= Bot\" <ops@example.com>".into()],
-        subject: "=?utf-8?q?Hello?= world".into(),
-        ..fixed_notification()
+    let n = {
+        let mut built = fixed_notification();
+        built.from = Some("\"=?utf-8?q?Hello?=\" <backup@example.com>".into());
+        built.to = vec!["\"Backup =?UTF-8?B?SGk=?= Bot\" <ops@example.com>".into()];
+        built.subject = "=?utf-8?q?Hello?= world".into();
+        built
     };
     let raw = format_message(&n).unwrap();
     let read = python_reads(&raw);
@@ -1182,9 +1220,10 @@ fn python_reads_the_date_in_its_offset() {
             "2026-07-04T09:15:00-05:30",
         ),
     ] {
-        let n = Notification {
-            date: Some(date),
-            ..fixed_notification()
+        let n = {
+            let mut built = fixed_notification();
+            built.date = Some(date);
+            built
         };
         let read = python_reads(&format_message(&n).unwrap());
         assert_eq!(read["utc_offset"], offset);

@@ -20,16 +20,17 @@ use crate::util::Part;
 /// A notification with To, Cc and Bcc, non-ASCII text, fixed Date and
 /// Message-ID.
 fn note(n: u32) -> Notification {
-    Notification {
-        from: Some("Backups <backup@example.com>".into()),
-        to: vec!["Ops <ops@example.com>".into()],
-        cc: vec!["cc@example.com".into()],
-        bcc: vec!["hidden@example.com".into()],
-        subject: format!("nas: Daily Backup #{n}: Failed"),
-        text: format!("Backup {n} failed.\nFehler: Datei gesperrt – ü\n"),
-        message_id: Some(format!("<test.{n}@example.com>")),
-        date: Some(datetime!(2024-05-01 12:00:00 UTC)),
-        ..Notification::default()
+    {
+        let mut built = Notification::default();
+        built.from = Some("Backups <backup@example.com>".into());
+        built.to = vec!["Ops <ops@example.com>".into()];
+        built.cc = vec!["cc@example.com".into()];
+        built.bcc = vec!["hidden@example.com".into()];
+        built.subject = format!("nas: Daily Backup #{n}: Failed");
+        built.text = format!("Backup {n} failed.\nFehler: Datei gesperrt – ü\n");
+        built.message_id = Some(format!("<test.{n}@example.com>"));
+        built.date = Some(datetime!(2024-05-01 12:00:00 UTC));
+        built
     }
 }
 
@@ -293,11 +294,11 @@ async fn big_message_to_a_slow_reader_over_tls_arrives_whole() {
         config.timeout = Duration::from_secs(20);
         let (t, lines) = transport(config);
         let mut sent = note(7);
-        sent.attachments.push(notify_core::Attachment {
-            filename: "log.txt".into(),
-            content_type: "text/plain; charset=utf-8".into(),
-            data: b"0123456789abcdef\n".repeat(300_000),
-        });
+        sent.attachments.push(notify_core::Attachment::new(
+            "log.txt",
+            "text/plain; charset=utf-8",
+            b"0123456789abcdef\n".repeat(300_000),
+        ));
         let started = Instant::now();
         t.send(&sent)
             .await

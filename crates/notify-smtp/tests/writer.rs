@@ -2,7 +2,7 @@
 
 use std::io::{self, Write};
 
-use notify_core::{ErrorKind, Notification, Transport};
+use notify_core::{ErrorKind, Transport};
 use notify_smtp::{format_message, StdoutTransport, StubTransport, WriterTransport};
 
 use crate::util::{fixed_notification, notification, run_child_test};
@@ -46,9 +46,10 @@ async fn a_failing_writer_is_a_permanent_error() {
 #[tokio::test]
 async fn a_bad_message_writes_nothing() {
     let transport = WriterTransport::new(Vec::new());
-    let n = Notification {
-        from: None,
-        ..notification()
+    let n = {
+        let mut built = notification();
+        built.from = None;
+        built
     };
     let err = transport.send(&n).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);

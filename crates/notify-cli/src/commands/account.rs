@@ -208,11 +208,12 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
             ))
         }
     };
-    let probe = notify_core::Notification {
-        from: Some(from.clone()),
-        to: vec![bare_address(&from).to_owned()],
-        subject: "check".to_owned(),
-        ..notify_core::Notification::default()
+    let probe = {
+        let mut built = notify_core::Notification::default();
+        built.from = Some(from.clone());
+        built.to = vec![bare_address(&from).to_owned()];
+        built.subject = "check".to_owned();
+        built
     };
     if !bare_address(&from).contains('@') || notify_smtp::build_message(&probe).is_err() {
         return Err(CliError::usage(format!(

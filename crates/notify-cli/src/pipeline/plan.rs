@@ -326,15 +326,16 @@ impl Plan {
     /// Validates every address exactly as delivery will, by building a
     /// message with them.
     fn check_addresses(&self) -> Result<(), CliError> {
-        let probe = Notification {
-            from: Some(self.from.clone()),
-            to: self.to.clone(),
-            cc: self.cc.clone(),
-            bcc: self.bcc.clone(),
-            reply_to: self.reply_to.clone(),
-            subject: "check".to_owned(),
-            text: String::new(),
-            ..Notification::default()
+        let probe = {
+            let mut built = Notification::default();
+            built.from = Some(self.from.clone());
+            built.to = self.to.clone();
+            built.cc = self.cc.clone();
+            built.bcc = self.bcc.clone();
+            built.reply_to = self.reply_to.clone();
+            built.subject = "check".to_owned();
+            built.text = String::new();
+            built
         };
         notify_smtp::build_message(&probe).map(|_| ()).map_err(|e| {
             let hint = e.hint();

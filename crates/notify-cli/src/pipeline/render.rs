@@ -67,11 +67,12 @@ fn render_short(
         html: None,
     };
     let rendered = notify_template::render_notification_with(&sources, &ctx, &[], history);
-    Notification {
-        subject: rendered.subject,
-        text: rendered.text.trim_end().to_owned(),
-        outcome,
-        ..Notification::default()
+    {
+        let mut built = Notification::default();
+        built.subject = rendered.subject;
+        built.text = rendered.text.trim_end().to_owned();
+        built.outcome = outcome;
+        built
     }
 }
 
@@ -133,28 +134,26 @@ pub(super) fn render_with(
             } else {
                 "application/octet-stream"
             };
-            attachments.push(Attachment {
-                filename: "log.txt".to_owned(),
-                content_type: content_type.to_owned(),
-                data,
-            });
+            attachments.push(Attachment::new("log.txt", content_type, data));
         }
     }
     let domain = account::bare_address(&plan.from)
         .rsplit_once('@')
         .map_or("localhost", |(_, d)| d);
-    Notification {
-        from: Some(plan.from.clone()),
-        to: plan.to.clone(),
-        cc: plan.cc.clone(),
-        bcc: plan.bcc.clone(),
-        reply_to: plan.reply_to.clone(),
-        subject: rendered.subject,
-        text: rendered.text,
-        html: rendered.html,
-        attachments,
-        message_id: Some(notify_smtp::new_message_id(domain)),
-        date: Some(now.to_offset(env.offset)),
-        outcome: Some(result.outcome),
+    {
+        let mut built = Notification::default();
+        built.from = Some(plan.from.clone());
+        built.to = plan.to.clone();
+        built.cc = plan.cc.clone();
+        built.bcc = plan.bcc.clone();
+        built.reply_to = plan.reply_to.clone();
+        built.subject = rendered.subject;
+        built.text = rendered.text;
+        built.html = rendered.html;
+        built.attachments = attachments;
+        built.message_id = Some(notify_smtp::new_message_id(domain));
+        built.date = Some(now.to_offset(env.offset));
+        built.outcome = Some(result.outcome);
+        built
     }
 }

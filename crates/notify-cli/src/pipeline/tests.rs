@@ -401,15 +401,17 @@ fn the_retry_sends_each_account_as_one_batch_and_settles_each_entry() {
     let queue = setup.queue();
     let now = time::OffsetDateTime::now_utc();
     for subject in ["a", "b", "c"] {
-        let n = Notification {
-            subject: subject.into(),
-            ..Notification::default()
+        let n = {
+            let mut built = Notification::default();
+            built.subject = subject.into();
+            built
         };
         queue.enqueue(Some("work"), "T", &n, "451", now).unwrap();
     }
-    let local = Notification {
-        subject: "local".into(),
-        ..Notification::default()
+    let local = {
+        let mut built = Notification::default();
+        built.subject = "local".into();
+        built
     };
     queue.enqueue(None, "L", &local, "disk full", now).unwrap();
 
@@ -452,9 +454,10 @@ fn the_retry_sends_each_account_as_one_batch_and_settles_each_entry() {
 #[test]
 fn a_queued_entry_whose_secret_is_locked_stays_queued() {
     let setup = Setup::new("");
-    let n = Notification {
-        subject: "a".into(),
-        ..Notification::default()
+    let n = {
+        let mut built = Notification::default();
+        built.subject = "a".into();
+        built
     };
     setup
         .queue()

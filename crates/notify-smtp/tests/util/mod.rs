@@ -12,31 +12,29 @@ use time::macros::datetime;
 
 /// A notification with every field a simple message needs.
 pub fn notification() -> Notification {
-    Notification {
-        from: Some("Backups <backup@example.com>".into()),
-        to: vec!["ops@example.com".into()],
-        subject: "host: Daily Backup: Finished successfully".into(),
-        text: "All good.\nBytes copied: 12 MB\n".into(),
-        ..Notification::default()
+    {
+        let mut built = Notification::default();
+        built.from = Some("Backups <backup@example.com>".into());
+        built.to = vec!["ops@example.com".into()];
+        built.subject = "host: Daily Backup: Finished successfully".into();
+        built.text = "All good.\nBytes copied: 12 MB\n".into();
+        built
     }
 }
 
 /// [`notification`] with a fixed Date and Message-ID, so its single-part
 /// output is deterministic.
 pub fn fixed_notification() -> Notification {
-    Notification {
-        date: Some(datetime!(1994-11-15 08:12:31 UTC)),
-        message_id: Some("<fixed.1@example.com>".into()),
-        ..notification()
+    {
+        let mut built = notification();
+        built.date = Some(datetime!(1994-11-15 08:12:31 UTC));
+        built.message_id = Some("<fixed.1@example.com>".into());
+        built
     }
 }
 
 pub fn attachment(filename: &str, content_type: &str, data: &[u8]) -> Attachment {
-    Attachment {
-        filename: filename.into(),
-        content_type: content_type.into(),
-        data: data.to_vec(),
-    }
+    Attachment::new(filename, content_type, data)
 }
 
 /// One entity: a whole message or one MIME part.
