@@ -16,7 +16,6 @@ use crate::pipeline::Connect;
 /// The real transports and stores of one invocation.
 pub struct Live {
     maildir: PathBuf,
-    hostname: String,
     /// Whether the SMTP dialogue is shown on stderr (`-v`).
     transcript: bool,
 }
@@ -26,7 +25,6 @@ impl Live {
     pub fn new(env: &Env<'_>) -> Self {
         Live {
             maildir: env.data_dir.join("maildir"),
-            hostname: crate::app::computer_name(),
             transcript: env.ui.is_verbose(),
         }
     }
@@ -53,7 +51,9 @@ impl Connect for Live {
     }
 
     fn maildir(&self) -> Box<dyn Transport> {
-        Box::new(MaildirTransport::new(self.maildir.clone()).with_hostname(&self.hostname))
+        // MaildirTransport::new takes the computer's name from the one
+        // source notify uses (notify_smtp::system_hostname), when needed.
+        Box::new(MaildirTransport::new(self.maildir.clone()))
     }
 
     fn desktop(&self) -> Box<dyn Transport> {
@@ -112,7 +112,6 @@ mod tests {
         let ui = Ui::silent();
         let live = Live {
             maildir: PathBuf::from("/nonexistent"),
-            hostname: "host".into(),
             transcript: false,
         };
         let config = smtp_config("work", &account, &ui).unwrap();

@@ -11,6 +11,7 @@ use notify_smtp::{Credentials, SmtpConfig};
 use crate::app::account::username_of;
 use crate::app::config::Account;
 use crate::app::error::{exit, CliError};
+use crate::app::hints::secret_error;
 
 /// Builds the transports and secret stores the pipeline uses.
 pub trait Connect {
@@ -65,12 +66,11 @@ impl Failure {
     }
 }
 
-use crate::app::hints::secret_error;
-
 /// Adds the credentials of account `name` to `config`, with the secret
-/// from the store its `password =` names. An account without `password` does not authenticate.
-/// A store that cannot be reached now is [`Failure::Temporary`]; anything
-/// else wrong with the secret is [`Failure::Config`].
+/// from the store its `password =` names. An account without `password`
+/// does not authenticate. A store that cannot be reached now is
+/// [`Failure::Temporary`]; anything else wrong with the secret is
+/// [`Failure::Config`].
 pub fn with_credentials(
     connect: &dyn Connect,
     name: &str,
