@@ -173,25 +173,31 @@ impl Conn {
         step: Step,
         bytes: &[u8],
     ) -> Result<(), Failure> {
-        self.transcript.client_bytes(bytes);
-        let stream = &mut self.stream;
-        let io = async {
-            stream.write_all(bytes).await?;
-            stream.flush().await
-        };
-        match timeout(self.timeout, io).await {
+        match timeout(self.timeout, self.write_flush(bytes)).await {
             Err(_) => Err(classify::timeout(ctx, step)),
             Ok(Err(err)) => Err(classify::dropped(ctx, step, &err.to_string())),
             Ok(Ok(())) => Ok(()),
         }
     }
 
+    /// Shows `bytes` to the transcript, writes and flushes them.
+    async fn write_flush(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.transcript.client_bytes(bytes);
+        self.stream.write_all(bytes).await?;
+        self.stream.flush().await
+    }
+
     /// Reads one reply, under the timeout.
     pub(crate) async fn reply(&mut self, ctx: &Ctx, step: Step) -> Result<Reply, Failure> {
+        self.reply_raw(ctx, step).await.map(|(reply, _)| reply)
+    }
+
+    /// [`Conn::reply`] with the reply's raw bytes.
+    async fn reply_raw(&mut self, ctx: &Ctx, step: Step) -> Result<(Reply, Vec<u8>), Failure> {
         match timeout(self.timeout, self.read_reply()).await {
             Err(_) => Err(classify::timeout(ctx, step)),
             Ok(Err(err)) => Err(read_failure(ctx, step, err)),
-            Ok(Ok((reply, _))) => Ok(reply),
+            Ok(Ok(read)) => Ok(read),
         }
     }
 
@@ -211,11 +217,7 @@ impl Conn {
     pub(crate) async fn ehlo(&mut self, ctx: &Ctx, hello: &str) -> Result<Ehlo, Failure> {
         self.send(ctx, Step::Ehlo, format!("EHLO {hello}\r\n").as_bytes())
             .await?;
-        let (reply, raw) = match timeout(self.timeout, self.read_reply()).await {
-            Err(_) => return Err(classify::timeout(ctx, Step::Ehlo)),
-            Ok(Err(err)) => return Err(read_failure(ctx, Step::Ehlo, err)),
-            Ok(Ok(read)) => read,
-        };
+        let (reply, raw) = self.reply_raw(ctx, Step::Ehlo).await?;
         if reply.code != 250 {
             return Err(classify::reply_to(ctx, Step::Ehlo, &reply, None));
         }
@@ -278,13 +280,8 @@ impl Conn {
     /// message was accepted or refused already, and the reply would only
     /// cost a round trip.
     pub(crate) async fn quit(mut self) {
-        self.transcript.client_bytes(b"QUIT\r\n");
-        let stream = &mut self.stream;
-        let io = async {
-            stream.write_all(b"QUIT\r\n").await?;
-            stream.flush().await
-        };
-        let _ = timeout(self.timeout.min(Duration::from_secs(5)), io).await;
+        let limit = self.timeout.min(Duration::from_secs(5));
+        let _ = timeout(limit, self.write_flush(b"QUIT\r\n")).await;
     }
 }
 

@@ -522,8 +522,6 @@ impl SmtpTransport {
 
     /// One message of a batch over the connection in `kept`, opened when
     /// there is none.
-    /// One message of a batch over the connection in `kept`, opened when
-    /// there is none.
     async fn send_kept(
         &self,
         kept: &mut Kept,
@@ -1239,32 +1237,31 @@ async fn envelope_pipelined(
         }
     }
     let data = &replies[recipients.len() + 1];
+    // `check` of a reply that is not what the step needs is always a
+    // failure; `.err()` keeps it.
     let refused = if !replies[0].is_positive() {
-        Some(check(ctx, Step::MailFrom, replies[0].clone(), None))
+        check(ctx, Step::MailFrom, replies[0].clone(), None).err()
     } else if let Some((i, r)) = replies[1..=recipients.len()]
         .iter()
         .enumerate()
         .find(|(_, r)| !r.is_positive())
     {
-        Some(check(ctx, Step::RcptTo, r.clone(), Some(recipients[i])))
+        check(ctx, Step::RcptTo, r.clone(), Some(recipients[i])).err()
     } else if data.code != 354 {
-        Some(check(ctx, Step::Data, data.clone(), None))
+        check(ctx, Step::Data, data.clone(), None).err()
     } else {
         None
     };
-    match refused {
-        None => Ok(()),
-        Some(Ok(_)) => Ok(()),
-        Some(Err(mut f)) => {
-            if data.code == 354 {
-                // The server waits for a message that must not be sent:
-                // only dropping the connection ends it.
-                f.in_sync = false;
-            }
-            f.at_mail = !replies[0].is_positive();
-            Err(f)
-        }
+    let Some(mut f) = refused else {
+        return Ok(());
+    };
+    if data.code == 354 {
+        // The server waits for a message that must not be sent: only
+        // dropping the connection ends it.
+        f.in_sync = false;
     }
+    f.at_mail = !replies[0].is_positive();
+    Err(f)
 }
 
 #[async_trait]
