@@ -137,12 +137,38 @@ pub enum ErrorKind {
 }
 
 /// Why a delivery failed, and what the user could do about it.
-#[derive(Debug)]
+///
+/// Besides its kind, message, hint and source, an error carries the
+/// transport's own typed facts as *details*: any value a transport attaches
+/// with [`with_detail`](Self::with_detail) and a caller that knows the
+/// transport reads back by type with [`detail`](Self::detail) (the SMTP
+/// transport attaches the step, reply code, enhanced status and refused
+/// recipient, and a hint as data for the caller to word). Details are not
+/// part of the message or the source chain, so printing the error shows
+/// each fact once.
 pub struct TransportError {
     kind: ErrorKind,
     message: String,
     hint: Option<String>,
     source: Option<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    details: Vec<Box<dyn Detail>>,
+}
+
+/// A value attached with [`TransportError::with_detail`].
+trait Detail: std::any::Any + fmt::Debug + Send + Sync {}
+
+impl<T: std::any::Any + fmt::Debug + Send + Sync> Detail for T {}
+
+impl fmt::Debug for TransportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TransportError")
+            .field("kind", &self.kind)
+            .field("message", &self.message)
+            .field("hint", &self.hint)
+            .field("source", &self.source)
+            .field("details", &self.details)
+            .finish()
+    }
 }
 
 impl TransportError {
@@ -153,6 +179,7 @@ impl TransportError {
             message: message.into(),
             hint: None,
             source: None,
+            details: Vec::new(),
         }
     }
 
@@ -166,6 +193,22 @@ impl TransportError {
     pub fn with_source(mut self, source: impl std::error::Error + Send + Sync + 'static) -> Self {
         self.source = Some(Box::new(source));
         self
+    }
+
+    /// Attaches a typed fact of the transport (its reply code, the step that
+    /// failed, a hint as data); [`detail`](Self::detail) finds it by type.
+    /// A second detail of the same type is kept but not found.
+    pub fn with_detail<T: std::any::Any + fmt::Debug + Send + Sync>(mut self, detail: T) -> Self {
+        self.details.push(Box::new(detail));
+        self
+    }
+
+    /// The detail of type `T`, if the transport attached one.
+    pub fn detail<T: std::any::Any>(&self) -> Option<&T> {
+        self.details.iter().find_map(|d| {
+            let any: &dyn std::any::Any = &**d;
+            any.downcast_ref::<T>()
+        })
     }
 
     /// The kind of failure.
@@ -353,6 +396,21 @@ impl Transport for StubTransport {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn details_are_found_by_type_and_stay_out_of_the_text() {
+        #[derive(Debug, PartialEq)]
+        struct Code(u16);
+        let err = TransportError::new(ErrorKind::Permanent, "refused")
+            .with_detail(Code(550))
+            .with_detail("a str");
+        assert_eq!(err.detail::<Code>(), Some(&Code(550)));
+        assert_eq!(err.detail::<&str>(), Some(&"a str"));
+        assert_eq!(err.detail::<u16>(), None);
+        assert_eq!(err.to_string(), "refused");
+        assert!(std::error::Error::source(&err).is_none());
+        assert!(format!("{err:?}").contains("Code(550)"));
+    }
 
     fn notification(subject: &str) -> Notification {
         Notification {

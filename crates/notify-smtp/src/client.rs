@@ -18,7 +18,9 @@ use smtp_proto::EhloResponse;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::time::timeout;
 
-use crate::classify::{self, hints, Ctx, Failure, Step};
+use crate::classify::{self, Ctx, Failure};
+use crate::failure::{EnhancedStatus, Step};
+use crate::hint::Hint;
 use crate::tls::{self, Sniff, Stream};
 use crate::transcript::Transcript;
 
@@ -42,6 +44,30 @@ impl Reply {
             Some([a, b, c]) => format!("{a}.{b}.{c} {text}"),
             None => text,
         }
+    }
+
+    fn from_response(response: smtp_proto::Response<String>) -> Reply {
+        Reply {
+            code: response.code,
+            enhanced: Some(response.esc).filter(|e| *e != [0, 0, 0]),
+            lines: response.message.split('\n').map(str::to_owned).collect(),
+        }
+    }
+
+    /// The first reply in `bytes` and the bytes it took (tests).
+    #[cfg(test)]
+    pub(crate) fn parse(bytes: &[u8]) -> (Reply, Vec<u8>) {
+        let mut parser = ResponseReceiver::default();
+        let mut rest = bytes.iter();
+        let response = parser.parse(&mut rest).expect("a whole reply");
+        let end = bytes.len() - rest.len();
+        (Reply::from_response(response), bytes[..end].to_vec())
+    }
+
+    /// The enhanced status code, for callers.
+    pub(crate) fn enhanced_status(&self) -> Option<EnhancedStatus> {
+        self.enhanced
+            .map(|[a, b, c]| EnhancedStatus::new(a.into(), b.into(), c.into()))
     }
 
     pub(crate) fn is_positive(&self) -> bool {
@@ -152,7 +178,8 @@ impl Conn {
                      refusing to continue (a sign of a STARTTLS injection attack)",
                     ctx.server_mode()
                 ),
-            ));
+            )
+            .at(Step::StartTls));
         }
         match self.stream {
             Stream::Plain(mut sniff) => {
@@ -162,7 +189,8 @@ impl Conn {
             Stream::Tls(_) => Err(Failure::new(
                 ErrorKind::Temporary,
                 "internal: stream already encrypted",
-            )),
+            )
+            .at(Step::StartTls)),
         }
     }
 
@@ -219,7 +247,7 @@ impl Conn {
             .await?;
         let (reply, raw) = self.reply_raw(ctx, Step::Ehlo).await?;
         if reply.code != 250 {
-            return Err(classify::reply_to(ctx, Step::Ehlo, &reply, None));
+            return Err(classify::reply(ctx, Step::Ehlo, &reply, None));
         }
         Ehlo::parse(&reply, &raw).map_err(|err| {
             Failure::new(
@@ -230,6 +258,7 @@ impl Conn {
                     classify::one_line(&reply.text())
                 ),
             )
+            .at(Step::Ehlo)
         })
     }
 
@@ -245,14 +274,7 @@ impl Conn {
                     Ok(response) => {
                         let end = self.received.len() - rest.len();
                         let raw: Vec<u8> = self.received.drain(..end).collect();
-                        let enhanced = Some(response.esc).filter(|e| *e != [0, 0, 0]);
-                        let lines = response.message.split('\n').map(str::to_owned).collect();
-                        let reply = Reply {
-                            code: response.code,
-                            enhanced,
-                            lines,
-                        };
-                        return Ok((reply, raw));
+                        return Ok((Reply::from_response(response), raw));
                     }
                     Err(smtp_proto::Error::NeedsMoreData { .. }) => {
                         parsed = self.received.len();
@@ -287,7 +309,7 @@ impl Conn {
 
 /// A failure to read a reply at `step`.
 pub(crate) fn read_failure(ctx: &Ctx, step: Step, err: ReadError) -> Failure {
-    match err {
+    let failure = match err {
         ReadError::Io(err) => classify::dropped(ctx, step, &err.to_string()),
         ReadError::Eof => classify::dropped(ctx, step, "end of stream"),
         ReadError::NotSmtp(bytes) if tls::looks_like_tls(&bytes) => Failure::new(
@@ -298,7 +320,9 @@ pub(crate) fn read_failure(ctx: &Ctx, step: Step, err: ReadError) -> Failure {
                 ctx.server_mode()
             ),
         )
-        .hint(hints::use_tls(ctx)),
+        .hint(Hint::UseTls {
+            server: ctx.server(),
+        }),
         ReadError::NotSmtp(bytes) => Failure::new(
             ErrorKind::Config,
             format!(
@@ -308,7 +332,7 @@ pub(crate) fn read_failure(ctx: &Ctx, step: Step, err: ReadError) -> Failure {
                 step.waiting_for()
             ),
         )
-        .hint("check the server and port (465 for tls, 587 for starttls, 25 for a relay)"),
+        .hint(Hint::NotSmtp),
         ReadError::TooLong => Failure::new(
             ErrorKind::Temporary,
             format!(
@@ -317,7 +341,8 @@ pub(crate) fn read_failure(ctx: &Ctx, step: Step, err: ReadError) -> Failure {
                 step.waiting_for()
             ),
         ),
-    }
+    };
+    failure.at(step)
 }
 
 /// The DATA payload for `message`: dot-stuffed (a line starting with `.`
@@ -409,16 +434,7 @@ mod tests {
     }
 
     fn parse(bytes: &[u8]) -> (Reply, Vec<u8>) {
-        let mut parser = ResponseReceiver::default();
-        let mut rest = bytes.iter();
-        let response = parser.parse(&mut rest).unwrap();
-        let end = bytes.len() - rest.len();
-        let reply = Reply {
-            code: response.code,
-            enhanced: Some(response.esc).filter(|e| *e != [0, 0, 0]),
-            lines: response.message.split('\n').map(str::to_owned).collect(),
-        };
-        (reply, bytes[..end].to_vec())
+        Reply::parse(bytes)
     }
 
     #[test]

@@ -39,8 +39,9 @@ use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use crate::classify::{hints, secs, Failure};
+use crate::classify::Failure;
 use crate::client::{Ehlo, Reply};
+use crate::hint::{CertificateProblem, Hint};
 use crate::providers::Security;
 use crate::smtp::{
     offered_mechanisms, Attempts, AuthMechanism, Observer, SmtpConfig, SmtpTransport,
@@ -112,8 +113,9 @@ pub struct Check {
     pub verdict: Verdict,
     /// What was found, on one line.
     pub detail: String,
-    /// What to do about it, for `Warn` and `Fail` (and a few `Skipped`).
-    pub hint: Option<String>,
+    /// What to do about it, for `Warn` and `Fail` (and a few `Skipped`),
+    /// as data for the caller to word.
+    pub hint: Option<Hint>,
 }
 
 /// The worst verdict of a run: `Fail`, else `Warn`, else `Ok` (skipped
@@ -169,11 +171,7 @@ async fn run(config: &SmtpConfig, user_sink: Option<Sink>) -> Vec<Check> {
     match transport.connect(&transport.ctx(None), &mut doctor).await {
         Ok(session) => {
             if config.credentials.is_none() {
-                let hint = doctor.auth_offered.then(|| {
-                    "this server offers AUTH: if it refuses mail without a login, set \
-                     `password` (and `username`) for this account"
-                        .to_owned()
-                });
+                let hint = doctor.auth_offered.then_some(Hint::AuthOffered);
                 doctor.report.add(
                     AUTH,
                     Verdict::Skipped,
@@ -229,16 +227,16 @@ impl Report {
         }
     }
 
-    fn add(&mut self, step: &'static str, verdict: Verdict, detail: String, hint: Option<String>) {
+    fn add(&mut self, step: &'static str, verdict: Verdict, detail: String, hint: Option<Hint>) {
         self.checks.push(Check {
             step,
             verdict,
             detail: printable(&detail),
-            hint: hint.map(|h| printable(&h)),
+            hint,
         });
     }
 
-    fn fail(&mut self, step: &'static str, detail: String, hint: Option<String>) {
+    fn fail(&mut self, step: &'static str, detail: String, hint: Option<Hint>) {
         self.add(step, Verdict::Fail, detail, hint);
         self.failed.get_or_insert(step);
     }
@@ -363,22 +361,13 @@ impl Observer for Doctor<'_> {
         let offered = offered_mechanisms(ehlo);
         match (&cfg.credentials, cfg.auth) {
             (Some(_), _) if !self.auth_offered => {
-                let hint = match cfg.security {
-                    Security::None => {
-                        "on many servers AUTH appears only after STARTTLS: set security = \
-                         \"starttls\" (port 587), or \"tls\" for port 465"
-                    }
-                    Security::StartTls | Security::Tls => {
-                        "check the port: the submission ports (587 with starttls, 465 with tls) \
-                         offer AUTH, a relay port (25) often does not; or, if this relay needs \
-                         no login, remove `password`"
-                    }
-                };
                 self.report.add(
                     EHLO,
                     Verdict::Warn,
                     format!("{detail}; no AUTH offered, but a password is configured"),
-                    Some(hint.to_owned()),
+                    Some(Hint::AuthNotOffered {
+                        security: cfg.security,
+                    }),
                 );
             }
             (Some(_), Some(pinned)) if !offered.contains(&pinned) => {
@@ -390,10 +379,7 @@ impl Observer for Doctor<'_> {
                          AUTH {}",
                         pinned.as_str().to_ascii_uppercase()
                     ),
-                    Some(
-                        "remove `auth` to use what the server offers, or set it to one of those"
-                            .to_owned(),
-                    ),
+                    Some(Hint::MechanismNotOffered),
                 );
             }
             _ => self.report.add(EHLO, Verdict::Ok, detail, None),
@@ -422,7 +408,7 @@ impl Observer for Doctor<'_> {
 struct TlsVerdict {
     verdict: Verdict,
     detail: String,
-    hint: Option<String>,
+    hint: Option<Hint>,
 }
 
 fn tls_check(
@@ -450,11 +436,7 @@ fn tls_check(
                     "{protocol}; {shown}; NOT checked (accept_invalid_certs = true), but it \
                      would be trusted"
                 ),
-                hint: Some(
-                    "the certificate is valid: remove accept_invalid_certs so that it stays \
-                     checked"
-                        .to_owned(),
-                ),
+                hint: Some(Hint::CertificateValid),
             },
             Some(problem) => TlsVerdict {
                 verdict: Verdict::Warn,
@@ -463,11 +445,14 @@ fn tls_check(
                      NOT be trusted: {}",
                     problem_text(problem, &cfg.host, cert.as_ref(), now)
                 ),
-                hint: Some(format!(
-                    "without the check, an impostor in the network path can read the mail and \
-                     the password; {}",
-                    unchecked_fix(problem, cfg)
-                )),
+                hint: Some(Hint::CheckingOff {
+                    problem: match problem {
+                        HandshakeProblem::WrongName { .. } => CertificateProblem::WrongName,
+                        HandshakeProblem::Expired(_) => CertificateProblem::Expired,
+                        _ => CertificateProblem::Untrusted,
+                    },
+                    ca_file_set: cfg.ca_file_label.is_some() || cfg.ca_pem.is_some(),
+                }),
             },
         };
     }
@@ -484,46 +469,20 @@ fn tls_check(
         Some(c) if c.not_after <= now => TlsVerdict {
             verdict: Verdict::Fail,
             detail,
-            hint: Some(expired_hint()),
+            hint: Some(Hint::CertificateExpired),
         },
         Some(c) if c.not_after - now < time::Duration::days(EXPIRY_WARNING_DAYS) => TlsVerdict {
             verdict: Verdict::Warn,
             detail,
-            hint: Some(format!(
-                "the server's certificate expires in less than {EXPIRY_WARNING_DAYS} days: once \
-                 it has, delivery fails until it is renewed; tell the server's administrator \
-                 (or renew it, if the server is yours)"
-            )),
+            hint: Some(Hint::CertificateExpiresSoon {
+                within_days: EXPIRY_WARNING_DAYS,
+            }),
         },
         _ => TlsVerdict {
             verdict: Verdict::Ok,
             detail,
             hint: None,
         },
-    }
-}
-
-fn expired_hint() -> String {
-    "check this machine's clock; otherwise the server's certificate must be renewed".to_owned()
-}
-
-/// What to do instead of `accept_invalid_certs`.
-fn unchecked_fix(problem: &HandshakeProblem, cfg: &SmtpConfig) -> String {
-    match problem {
-        HandshakeProblem::WrongName { .. } => {
-            "connect with a name the certificate covers in `server =`, then remove \
-             accept_invalid_certs"
-                .to_owned()
-        }
-        HandshakeProblem::Expired(_) => expired_hint(),
-        _ if cfg.ca_file_label.is_some() || cfg.ca_pem.is_some() => {
-            "put the CA certificate that issued it (or the server's own certificate) into \
-             ca_file, then remove accept_invalid_certs"
-                .to_owned()
-        }
-        _ => "add its CA certificate (or the server's own certificate) in PEM form with \
-              ca_file = \"/path/ca.pem\", then remove accept_invalid_certs"
-            .to_owned(),
     }
 }
 
@@ -610,7 +569,7 @@ fn expiry_text(c: &Certificate, now: OffsetDateTime) -> String {
 }
 
 /// The `TLS` step for `security = "none"`.
-fn plaintext_check(cfg: &SmtpConfig) -> (String, String) {
+fn plaintext_check(cfg: &SmtpConfig) -> (String, Hint) {
     match (&cfg.credentials, cfg.allow_insecure_auth) {
         (Some(creds), false) => (
             format!(
@@ -618,20 +577,17 @@ fn plaintext_check(cfg: &SmtpConfig) -> (String, String) {
                  of {} is not sent over it (allow_insecure_auth is off)",
                 creds.username
             ),
-            hints::insecure_auth(),
+            Hint::EncryptThePassword,
         ),
         (Some(_), true) => (
             "not encrypted (security = \"none\"): mail and the password travel in plaintext \
              (allow_insecure_auth = true)"
                 .to_owned(),
-            "use security = \"starttls\" (port 587) or \"tls\" (port 465) if the server offers it"
-                .to_owned(),
+            Hint::PreferEncryption,
         ),
         (None, _) => (
             "not encrypted (security = \"none\"): mail travels in plaintext".to_owned(),
-            "fine for a relay on this machine or a trusted network; elsewhere use security = \
-             \"starttls\" (port 587) or \"tls\" (port 465)"
-                .to_owned(),
+            Hint::PlaintextRelay,
         ),
     }
 }
@@ -642,7 +598,7 @@ fn tcp_check(
     reached: Option<(SocketAddr, Duration)>,
     failures: &[(SocketAddr, Failure)],
     timeout: Duration,
-) -> (Verdict, String, Option<String>) {
+) -> (Verdict, String, Option<Hint>) {
     let Some((addr, elapsed)) = reached else {
         let detail = failures
             .iter()
@@ -666,17 +622,10 @@ fn tcp_check(
     }
     let timed_out = failures
         .iter()
-        .any(|(_, f)| f.message.starts_with("timed out"));
-    let hint = format!(
-        "notify tries the addresses in this order for every connection, so each delivery \
-         waits for the failing ones first{}; fix this machine's route to them (often a broken \
-         IPv6 setup)",
-        if timed_out {
-            format!(" (up to `timeout`, now {}, each)", secs(timeout))
-        } else {
-            String::new()
-        }
-    );
+        .any(|(_, f)| matches!(f.hint, Some(Hint::PortBlocked { .. })));
+    let hint = Hint::SlowAddresses {
+        timeout: timed_out.then_some(timeout),
+    };
     (Verdict::Warn, detail, Some(hint))
 }
 
@@ -712,22 +661,10 @@ fn millis(d: Duration) -> String {
     }
 }
 
-/// Server-supplied text made safe for a terminal: control characters
-/// escaped (no length cap: details are ours, with quotes from the server).
+/// Text from outside (server replies, certificate fields) made safe for a
+/// terminal: the one sanitiser.
 fn printable(text: &str) -> String {
-    if text.chars().any(char::is_control) {
-        text.chars()
-            .map(|c| {
-                if c.is_control() {
-                    c.escape_unicode().to_string()
-                } else {
-                    c.to_string()
-                }
-            })
-            .collect()
-    } else {
-        text.to_owned()
-    }
+    notify_core::text::printable(text, None)
 }
 
 #[cfg(test)]
@@ -738,7 +675,13 @@ mod tests {
     fn skipped_steps_name_the_failure() {
         let mut report = Report::new(Security::StartTls);
         report.add(DNS, Verdict::Ok, "ok".into(), None);
-        report.fail(TCP, "refused".into(), Some("hint".into()));
+        report.fail(
+            TCP,
+            "refused".into(),
+            Some(Hint::NothingListens {
+                server: "mx.example.com:587".into(),
+            }),
+        );
         let checks = report.finish();
         let steps: Vec<_> = checks.iter().map(|c| (c.step, c.verdict)).collect();
         assert_eq!(
@@ -751,6 +694,12 @@ mod tests {
                 (EHLO, Verdict::Skipped),
                 (AUTH, Verdict::Skipped),
             ]
+        );
+        assert_eq!(
+            checks[1].hint,
+            Some(Hint::NothingListens {
+                server: "mx.example.com:587".into()
+            })
         );
         assert_eq!(checks[3].detail, "not checked: the TCP step failed");
         assert_eq!(overall(&checks), Verdict::Fail);
@@ -766,10 +715,15 @@ mod tests {
     #[test]
     fn details_are_printable() {
         let mut report = Report::new(Security::None);
-        report.add(EHLO, Verdict::Ok, "evil\x1b[2J".into(), Some("a\nb".into()));
+        // The hint is data: passed through unchanged, for the caller to
+        // word and escape.
+        let hint = Hint::CheckHostName {
+            host: "a\nb\x1b[2J".into(),
+        };
+        report.add(EHLO, Verdict::Ok, "evil\x1b[2J".into(), Some(hint.clone()));
         let c = &report.checks[0];
         assert_eq!(c.detail, "evil\\u{1b}[2J");
-        assert_eq!(c.hint.as_deref(), Some("a\\u{a}b"));
+        assert_eq!(c.hint, Some(hint));
     }
 
     #[test]
@@ -847,7 +801,7 @@ mod tests {
         let v6: SocketAddr = "[2001:db8::1]:587".parse().unwrap();
         let v4: SocketAddr = "192.0.2.1:587".parse().unwrap();
         let refused = std::io::Error::from(std::io::ErrorKind::ConnectionRefused);
-        let timeout = crate::classify::timeout(&ctx, crate::classify::Step::Connect);
+        let timeout = crate::classify::timeout(&ctx, crate::failure::Step::Connect);
 
         let (verdict, detail, hint) = tcp_check(
             Some((v4, Duration::from_millis(12))),
@@ -860,7 +814,12 @@ mod tests {
             "connected to 192.0.2.1:587 in 12 ms; [2001:db8::1]:587 failed first: timed out \
              after 30 s connecting to mx.example.com:587"
         );
-        assert!(hint.unwrap().contains("(up to `timeout`, now 30 s, each)"));
+        assert_eq!(
+            hint,
+            Some(Hint::SlowAddresses {
+                timeout: Some(Duration::from_secs(30))
+            })
+        );
 
         let (verdict, detail, hint) = tcp_check(
             None,
@@ -876,7 +835,26 @@ mod tests {
         assert_eq!(verdict, Verdict::Fail);
         assert!(detail.starts_with("cannot connect to mx.example.com:587 ([2001:db8::1]:587)"));
         assert!(detail.contains("; timed out after 30 s"), "{detail}");
-        assert!(hint.unwrap().contains("firewall"));
+        // The last failure's hint: the connection timed out.
+        assert_eq!(hint, Some(Hint::PortBlocked { port: 587 }));
+
+        // A refused address first: slow only by the refusal, no timeout.
+        let refusal = crate::classify::connect(&ctx, &v6.to_string(), &refused);
+        let (verdict, _, hint) = tcp_check(
+            Some((v4, Duration::from_millis(1))),
+            &[(v6, refusal.clone())],
+            ctx.timeout,
+        );
+        assert_eq!(verdict, Verdict::Warn);
+        assert_eq!(hint, Some(Hint::SlowAddresses { timeout: None }));
+        let (verdict, _, hint) = tcp_check(None, &[(v6, refusal)], ctx.timeout);
+        assert_eq!(verdict, Verdict::Fail);
+        assert_eq!(
+            hint,
+            Some(Hint::NothingListens {
+                server: "mx.example.com:587".into()
+            })
+        );
 
         let (verdict, detail, hint) =
             tcp_check(Some((v4, Duration::from_micros(300))), &[], ctx.timeout);

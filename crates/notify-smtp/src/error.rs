@@ -6,11 +6,8 @@ use std::path::{Path, PathBuf};
 
 use notify_core::{ErrorKind, TransportError};
 
+use crate::hint::{Hint, MaildirProblem};
 use crate::providers::UsernameRule;
-
-/// The example shown whenever an address is wrong.
-const ADDRESS_FORMS: &str =
-    "write an address as \"Name <user@example.com>\" or \"user@example.com\"";
 
 /// Everything that can go wrong while building a message or delivering it
 /// locally.
@@ -18,7 +15,8 @@ const ADDRESS_FORMS: &str =
 /// Variants that wrap another error do not repeat its text in their own
 /// message: print the chain (`{:#}` with anyhow, or walk
 /// [`std::error::Error::source`]) to see it. [`Error::hint`] says what the
-/// user can do; the conversion into [`TransportError`] attaches it.
+/// user can do, as data; the conversion into [`TransportError`] attaches it
+/// as a detail (`detail::<Hint>()`).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
@@ -226,49 +224,20 @@ pub(crate) fn build_failed(err: lettre::error::Error) -> Error {
 }
 
 impl Error {
-    /// What the user can do about it, when there is something to say.
-    pub fn hint(&self) -> Option<String> {
+    /// What the user can do about it, as data, when there is something to
+    /// say; the caller words it with its own names for the settings.
+    pub fn hint(&self) -> Option<Hint> {
         match self {
-            Error::InvalidAddress { field, .. } => Some(format!(
-                "{ADDRESS_FORMS}; give each address of `{field}` as its own entry"
-            )),
-            Error::MissingFrom => Some(
-                "set `from` in the account, e.g. from = \"Backups <backup@example.com>\" \
-                 under [accounts.NAME] in the config file"
-                    .to_owned(),
-            ),
-            Error::NoRecipients => Some(
-                "set `to` under [email] or for the task in the config file, or pass --to ADDR"
-                    .to_owned(),
-            ),
-            Error::InvalidMessageId { .. } => Some(
-                "leave `message_id` unset to have one generated, or use the form \
-                 <unique-part@example.com> without spaces"
-                    .to_owned(),
-            ),
-            Error::InvalidDate { .. } => {
-                Some("leave `date` unset to use the time of sending, or check the clock".to_owned())
-            }
-            Error::InvalidContentType { .. } => Some(
-                "use a MIME type such as \"text/plain; charset=utf-8\" or \
-                 \"application/octet-stream\""
-                    .to_owned(),
-            ),
-            Error::LineTooLong { .. } => Some(
-                "a single address, display name or attachment file name is too long for one \
-                 line of a mail header (subjects and recipient lists are folded, a single \
-                 word cannot be): shorten the one the line starts with"
-                    .to_owned(),
-            ),
+            Error::InvalidAddress { field, .. } => Some(Hint::AddressForm { field }),
+            Error::MissingFrom => Some(Hint::SetFrom),
+            Error::NoRecipients => Some(Hint::SetRecipients),
+            Error::InvalidMessageId { .. } => Some(Hint::MessageIdForm),
+            Error::InvalidDate { .. } => Some(Hint::DateRange),
+            Error::InvalidContentType { .. } => Some(Hint::ContentType),
+            Error::LineTooLong { .. } => Some(Hint::LineTooLong),
             Error::Build(_) => None,
-            Error::CaFile { .. } => Some(
-                "ca_file must hold one or more PEM certificates (\"-----BEGIN CERTIFICATE-----\"), \
-                 e.g. the CA that signed the server's certificate or the server's own certificate"
-                    .to_owned(),
-            ),
-            Error::InvalidSetting { setting, .. } => Some(format!(
-                "fix `{setting}` in the account's section of the config file"
-            )),
+            Error::CaFile { .. } => Some(Hint::CaFileForm),
+            Error::InvalidSetting { setting, .. } => Some(Hint::FixSetting { setting }),
             Error::Io { path, source } => io_hint(path, source),
             Error::Write { .. } => None,
         }
@@ -307,7 +276,7 @@ impl From<Error> for TransportError {
         let message = err.to_string();
         let mut out = TransportError::new(kind, message);
         if let Some(hint) = hint {
-            out = out.with_hint(hint);
+            out = out.with_detail(hint);
         }
         match err {
             Error::Io { source, .. } | Error::Write { source, .. } => out.with_source(source),
@@ -373,24 +342,18 @@ fn directory_of(path: &Path) -> &Path {
     }
 }
 
-fn io_hint(path: &Path, err: &io::Error) -> Option<String> {
-    let dir = directory_of(path).display();
-    match io_cause(err) {
-        IoCause::Denied => Some(format!(
-            "make sure {dir} is writable by this user (ls -ld {dir}), or point --data-dir \
-             or NOTIFY_DATA_DIR at a writable directory"
-        )),
-        IoCause::ReadOnly => Some(format!(
-            "{dir} is on a read-only file system; point --data-dir or NOTIFY_DATA_DIR at a \
-             writable directory"
-        )),
-        IoCause::NotADirectory => Some(format!(
-            "{dir} or one of its parents is a file, not a directory; move it away or \
-             point --data-dir or NOTIFY_DATA_DIR elsewhere"
-        )),
-        IoCause::Full => Some(format!("free some space on the file system holding {dir}")),
-        IoCause::Other => None,
-    }
+fn io_hint(path: &Path, err: &io::Error) -> Option<Hint> {
+    let problem = match io_cause(err) {
+        IoCause::Denied => MaildirProblem::Denied,
+        IoCause::ReadOnly => MaildirProblem::ReadOnly,
+        IoCause::NotADirectory => MaildirProblem::NotADirectory,
+        IoCause::Full => MaildirProblem::Full,
+        IoCause::Other => return None,
+    };
+    Some(Hint::Maildir {
+        dir: directory_of(path).to_owned(),
+        problem,
+    })
 }
 
 #[cfg(test)]
@@ -412,8 +375,14 @@ mod tests {
         );
         let t = TransportError::from(err);
         assert_eq!(t.kind(), ErrorKind::Permanent);
-        let hint = t.hint().unwrap();
-        assert!(hint.contains("/data/maildir/tmp is writable"), "{hint}");
+        assert_eq!(
+            t.detail::<Hint>(),
+            Some(&Hint::Maildir {
+                dir: PathBuf::from("/data/maildir/tmp"),
+                problem: MaildirProblem::Denied
+            })
+        );
+        assert!(t.hint().is_none(), "the library words no hint");
         assert!(t.to_string().contains("/data/maildir/tmp/123.M1P2Q3.host"));
         assert!(std::error::Error::source(&t).is_some());
     }
@@ -421,11 +390,21 @@ mod tests {
     #[cfg(unix)]
     #[test]
     fn read_only_and_not_a_directory_are_permanent() {
-        for code in [EROFS, ENOTDIR] {
+        for (code, problem) in [
+            (EROFS, MaildirProblem::ReadOnly),
+            (ENOTDIR, MaildirProblem::NotADirectory),
+        ] {
             let t =
                 TransportError::from(io_err("/data/maildir", io::Error::from_raw_os_error(code)));
             assert_eq!(t.kind(), ErrorKind::Permanent, "errno {code}");
-            assert!(t.hint().unwrap().contains("/data/maildir"), "errno {code}");
+            assert_eq!(
+                t.detail::<Hint>(),
+                Some(&Hint::Maildir {
+                    dir: PathBuf::from("/data/maildir"),
+                    problem
+                }),
+                "errno {code}"
+            );
         }
     }
 
@@ -437,13 +416,19 @@ mod tests {
             io::Error::from_raw_os_error(ENOSPC),
         ));
         assert_eq!(full.kind(), ErrorKind::Temporary);
-        assert!(full.hint().unwrap().contains("/data/maildir/new"));
+        assert_eq!(
+            full.detail::<Hint>(),
+            Some(&Hint::Maildir {
+                dir: PathBuf::from("/data/maildir/new"),
+                problem: MaildirProblem::Full
+            })
+        );
         let other = TransportError::from(io_err(
             "/data/maildir/new",
             io::Error::from(io::ErrorKind::Interrupted),
         ));
         assert_eq!(other.kind(), ErrorKind::Temporary);
-        assert!(other.hint().is_none());
+        assert!(other.detail::<Hint>().is_none());
     }
 
     #[test]
@@ -472,7 +457,7 @@ mod tests {
         for err in errors {
             let t = TransportError::from(err);
             assert_eq!(t.kind(), ErrorKind::Config, "{t}");
-            assert!(t.hint().is_some(), "{t}");
+            assert!(t.detail::<Hint>().is_some(), "{t}");
         }
     }
 

@@ -12,9 +12,12 @@
 //!   STARTTLS that is never skipped, or none; AUTH PLAIN/LOGIN/XOAUTH2 via
 //!   [`AuthMechanism`] and [`Credentials`]; extra trusted CAs), one
 //!   connection per batch, with a redacted transcript for `-v` and
-//!   failures classified as temporary, permanent or configuration, with
-//!   hints for the known cases (app passwords, Microsoft's 5.7.139, wrong
-//!   TLS mode for the port, untrusted certificates).
+//!   failures classified as temporary, permanent or configuration. Each
+//!   failure carries its facts as details of the `TransportError`:
+//!   [`SmtpFailure`] (step, reply code, enhanced status, refused
+//!   recipient) and, for the known cases, a [`Hint`] (app passwords,
+//!   Microsoft's 5.7.139, wrong TLS mode for the port, untrusted
+//!   certificates).
 //! - [`doctor::diagnose`] checks an SMTP account step by step (DNS, TCP,
 //!   STARTTLS, TLS with the server's certificate, EHLO, AUTH) for
 //!   `notify doctor`, through the same code as a delivery, without sending
@@ -25,7 +28,7 @@
 //!   core) records what it is given, for tests.
 //! - [`Error`] is the one error type of delivery; it converts into core's
 //!   [`TransportError`](notify_core::TransportError) with a kind (config,
-//!   permanent, temporary) and a hint. [`SettingError`] says why a setting
+//!   permanent, temporary) and a [`Hint`]. [`SettingError`] says why a setting
 //!   (`server`, `security`, `auth`, a provider's username) cannot be read.
 //!
 //! A key design decision made in this crate is that every transport takes
@@ -47,6 +50,11 @@
 //! transcript, which only watches. One sequence sets every connection up,
 //! for a delivery and for `notify doctor`, which observes it step by step.
 //! See `smtp.rs`.
+//!
+//! Hints are data, never prose: a [`Hint`] names the remedy and its facts
+//! (the host, the port, the refused username), and the program words it
+//! with its own names for the settings, as notify's CLI does with its
+//! config keys and flags.
 //!
 //! # Cargo features
 //!
@@ -71,6 +79,9 @@ mod client;
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub mod doctor;
 mod error;
+#[cfg(feature = "smtp")]
+mod failure;
+mod hint;
 mod maildir;
 mod message;
 pub mod providers;
@@ -85,6 +96,10 @@ mod transcript;
 mod x509;
 
 pub use error::{BuildError, Error, SettingError};
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use failure::{EnhancedStatus, SmtpFailure, Step};
+pub use hint::{CertificateProblem, Hint, MaildirProblem};
 
 /// The computer's name (gethostname(2)), or `localhost` when it has none:
 /// one source for EHLO and Maildir file names, as for notify's

@@ -42,8 +42,10 @@ use tokio::time::timeout;
 use tokio_rustls::rustls::ClientConfig;
 use tokio_rustls::TlsConnector;
 
-use crate::classify::{self, hints, secs, Ctx, Failure, Step};
+use crate::classify::{self, secs, Ctx, Failure};
 use crate::client::{self, Conn, Ehlo, Reply};
+use crate::failure::Step;
+use crate::hint::Hint;
 use crate::providers::Security;
 use crate::tls::{self, Sniff, Stream};
 use crate::transcript::{Sink, Transcript};
@@ -627,7 +629,8 @@ impl SmtpTransport {
                         ctx.server()
                     ),
                 )
-                .hint(hints::insecure_auth()));
+                .at(Step::Auth)
+                .hint(Hint::EncryptThePassword));
             }
         }
         self.connect(ctx, &mut Unwatched).await
@@ -651,7 +654,7 @@ impl SmtpTransport {
         observer.connected(&attempts);
         let Some(Connected { tcp, addr, .. }) = attempts.connected else {
             return Err(attempts.failures.into_iter().last().map_or_else(
-                || Failure::new(ErrorKind::Temporary, "no address to connect to"),
+                || Failure::new(ErrorKind::Temporary, "no address to connect to").at(Step::Connect),
                 |(_, failure)| failure,
             ));
         };
@@ -681,7 +684,7 @@ impl SmtpTransport {
             }
             let reply = conn.command(ctx, Step::StartTls, "STARTTLS").await?;
             if reply.code != 220 {
-                return Err(classify::reply_to(ctx, Step::StartTls, &reply, None));
+                return Err(classify::reply(ctx, Step::StartTls, &reply, None));
             }
             let (sniff, transcript) = conn.into_plain(ctx)?;
             observer.starttls(&greeting, &reply);
@@ -717,15 +720,10 @@ impl SmtpTransport {
                 ctx.server()
             ),
         )
-        .hint(format!(
-            "if this port expects implicit TLS, set security = \"tls\"; only for a trusted \
-             relay without TLS, set security = \"none\"{}",
-            if self.config.credentials.is_some() {
-                " (and allow_insecure_auth = true to send the password unencrypted)"
-            } else {
-                ""
-            }
-        ))
+        .at(Step::StartTls)
+        .hint(Hint::StartTlsMissing {
+            with_password: self.config.credentials.is_some(),
+        })
     }
 
     /// Resolves the host name (with the timeout).
@@ -849,7 +847,7 @@ impl SmtpTransport {
             Some(Ok((reply, _))) => reply,
         };
         if !greeting.is_positive() {
-            return Err(classify::reply_to(ctx, Step::Greeting, &greeting, None));
+            return Err(classify::reply(ctx, Step::Greeting, &greeting, None));
         }
         Ok(greeting)
     }
@@ -871,6 +869,7 @@ impl SmtpTransport {
                 tls::recording_client_config(&self.extra_roots, cfg.accept_invalid_certs, record)
                     .map_err(|reason| {
                         Failure::new(ErrorKind::Config, format!("cannot set up TLS: {reason}"))
+                            .at(Step::TlsHandshake)
                     })?
             }
         };
@@ -879,6 +878,7 @@ impl SmtpTransport {
                 ErrorKind::Config,
                 format!("`{}` is not a valid TLS server name: {err}", cfg.host),
             )
+            .at(Step::TlsHandshake)
         })?;
         let connector = TlsConnector::from(tls);
         match timeout(cfg.timeout, connector.connect(name, sniff).into_fallible()).await {
@@ -918,7 +918,10 @@ impl SmtpTransport {
                 self.config.security
             ),
         )
-        .hint(hints::use_tls(ctx))
+        .at(Step::Greeting)
+        .hint(Hint::UseTls {
+            server: ctx.server(),
+        })
     }
 
     /// No greeting within the timeout (and, without TLS, the port did not
@@ -926,11 +929,9 @@ impl SmtpTransport {
     fn greeting_timeout(&self, ctx: &Ctx) -> Failure {
         let failure = classify::timeout(ctx, Step::Greeting);
         if self.config.security != Security::Tls {
-            let hint = format!(
-                "{}; if this port expects implicit TLS (465 usually does), set security = \"tls\"",
-                hints::command_timeout(ctx)
-            );
-            failure.hint(hint)
+            failure.hint(Hint::NoGreeting {
+                timeout: ctx.timeout,
+            })
         } else {
             failure
         }
@@ -969,7 +970,8 @@ impl SmtpTransport {
                     ctx.server_mode()
                 ),
             )
-            .hint(hints::insecure_auth())
+            .at(Step::Auth)
+            .hint(Hint::EncryptThePassword)
             .in_sync());
         }
         let mechanism = pick_mechanism(ctx, &session.ehlo, cfg.auth)?;
@@ -998,7 +1000,8 @@ impl SmtpTransport {
                 return Err(Failure::new(
                     ErrorKind::Permanent,
                     format!("{} sent too many AUTH challenges", ctx.server_mode()),
-                ));
+                )
+                .at(Step::Auth));
             }
             let next = match mechanism {
                 AuthMechanism::Login => {
@@ -1019,7 +1022,7 @@ impl SmtpTransport {
         if reply.is_positive() {
             Ok(mechanism)
         } else if reply.code >= 400 {
-            Err(classify::reply_to(ctx, Step::Auth, &reply, None))
+            Err(classify::reply(ctx, Step::Auth, &reply, None))
         } else {
             Err(classify::unexpected(ctx, Step::Auth, &reply))
         }
@@ -1055,6 +1058,7 @@ impl SmtpTransport {
                 ErrorKind::Permanent,
                 format!("the address {bad:?} cannot be written in an SMTP command"),
             )
+            .at(Step::MailFrom)
             .per_message()
             .in_sync());
         }
@@ -1068,6 +1072,7 @@ impl SmtpTransport {
                         ctx.server_mode()
                     ),
                 )
+                .at(Step::MailFrom)
                 .per_message()
                 .in_sync());
             }
@@ -1082,6 +1087,7 @@ impl SmtpTransport {
                         ctx.server_mode()
                     ),
                 )
+                .at(Step::MailFrom)
                 .per_message()
                 .in_sync());
             }
@@ -1109,16 +1115,16 @@ impl SmtpTransport {
         let reply = conn.reply(ctx, Step::Message).await?;
         let reply = check(ctx, Step::Message, reply, None)?;
         let text = classify::one_line(&reply.text());
-        Ok(Delivery::new(
-            format!(
-                "{} {} ({}, {})",
-                reply.code,
-                text,
-                ctx.server(),
-                self.config.security
-            )
-            .replace("  (", " ("),
-        ))
+        let code = if text.is_empty() {
+            reply.code.to_string()
+        } else {
+            format!("{} {text}", reply.code)
+        };
+        Ok(Delivery::new(format!(
+            "{code} ({}, {})",
+            ctx.server(),
+            self.config.security
+        )))
     }
 
     /// Ends a session that was opened with [`SmtpTransport::connect`].
@@ -1137,7 +1143,7 @@ fn check(ctx: &Ctx, step: Step, reply: Reply, recipient: Option<&str>) -> Result
     if good {
         Ok(reply)
     } else if reply.code >= 400 {
-        Err(classify::reply_to(ctx, step, &reply, recipient))
+        Err(classify::reply(ctx, step, &reply, recipient))
     } else {
         Err(classify::unexpected(ctx, step, &reply))
     }
@@ -1172,7 +1178,7 @@ fn pick_mechanism(
                 m.as_str().to_ascii_uppercase()
             ),
         )
-        .hint("remove `auth` to use what the server offers, or set it to one of those"),
+        .hint(Hint::MechanismNotOffered),
         None if offered.contains(&AuthMechanism::Xoauth2) => Failure::new(
             ErrorKind::Config,
             format!(
@@ -1180,10 +1186,7 @@ fn pick_mechanism(
                 ctx.server_mode()
             ),
         )
-        .hint(
-            "set auth = \"xoauth2\" and password = \"cmd:...\" with a command that prints an \
-             OAuth2 access token",
-        ),
+        .hint(Hint::OnlyXoauth2),
         None => Failure::new(
             ErrorKind::Config,
             format!(
@@ -1192,9 +1195,9 @@ fn pick_mechanism(
                 ctx.server_mode()
             ),
         )
-        .hint("if this is a relay that needs no login, remove `password` from the account"),
+        .hint(Hint::NoLoginNeeded),
     };
-    Err(failure.in_sync())
+    Err(failure.at(Step::Auth).in_sync())
 }
 
 /// MAIL, every RCPT and DATA in one write, then their replies, where the

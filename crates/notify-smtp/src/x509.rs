@@ -241,19 +241,7 @@ fn string_value(value: &Any) -> String {
 /// terminal escape sequence in a CN, a newline) are escaped and the length
 /// is capped.
 pub(crate) fn clean(text: &str) -> String {
-    let mut out = String::new();
-    for (i, c) in text.chars().enumerate() {
-        if i == MAX_TEXT {
-            out.push('…');
-            break;
-        }
-        if c.is_control() || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}') {
-            out.extend(c.escape_unicode());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    notify_core::text::printable(text, Some(MAX_TEXT))
 }
 
 #[cfg(test)]
@@ -425,7 +413,7 @@ mod tests {
             (
                 0x0c,
                 b"evil\x1b[31m\nred".to_vec(),
-                "evil\\u{1b}[31m\\u{a}red".to_owned(),
+                "evil\\u{1b}[31m\\nred".to_owned(),
             ),
             (0x04, vec![0xab], "#0401AB".to_owned()),
         ] {
@@ -437,7 +425,7 @@ mod tests {
             let c = Certificate::parse(&der).unwrap();
             assert_eq!(c.subject.short(), want, "tag {tag:#x}");
         }
-        assert_eq!(clean(&"x".repeat(500)).chars().count(), MAX_TEXT + 1);
+        assert_eq!(clean(&"x".repeat(500)).chars().count(), MAX_TEXT);
         assert_eq!(clean("a\u{202e}b"), "a\\u{202e}b");
     }
 

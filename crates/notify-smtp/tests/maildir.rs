@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use notify_core::{ErrorKind, Transport, TransportError};
-use notify_smtp::{format_message, Error, MaildirTransport};
+use notify_smtp::{format_message, Error, Hint, MaildirProblem, MaildirTransport};
 
 use crate::util::{fixed_notification, notification, Part};
 
@@ -273,9 +273,15 @@ fn a_root_below_a_file_is_a_permanent_error_naming_the_directory() {
         assert!(matches!(err, Error::Io { .. }), "{err:?}");
         let t = TransportError::from(err);
         assert_eq!(t.kind(), ErrorKind::Permanent, "{t}");
-        let hint = t.hint().unwrap();
-        assert!(hint.contains(&root.display().to_string()), "{hint}");
-        assert!(hint.contains("NOTIFY_DATA_DIR"), "{hint}");
+        assert_eq!(
+            t.detail::<Hint>(),
+            Some(&Hint::Maildir {
+                dir: root.clone(),
+                problem: MaildirProblem::NotADirectory,
+            }),
+            "{t}"
+        );
+        assert_eq!(t.hint(), None, "the library words no hint");
         assert!(std::error::Error::source(&t).is_some());
     }
 }
@@ -357,9 +363,14 @@ async fn an_unwritable_maildir_is_a_permanent_error_with_a_hint() {
     drop(immutable);
     fs::set_permissions(&tmp, fs::Permissions::from_mode(0o700)).unwrap();
     assert_eq!(err.kind(), ErrorKind::Permanent);
-    let hint = err.hint().unwrap();
-    assert!(hint.contains(&tmp.display().to_string()), "{hint}");
-    assert!(hint.contains("writable"), "{hint}");
+    assert_eq!(
+        err.detail::<Hint>(),
+        Some(&Hint::Maildir {
+            dir: tmp,
+            problem: MaildirProblem::Denied,
+        }),
+        "{err}"
+    );
 }
 
 #[tokio::test]
@@ -374,6 +385,10 @@ async fn a_bad_message_is_a_config_error_and_writes_nothing() {
     let err = transport.send(&n).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Config);
     assert!(err.to_string().contains("`to`"), "{err}");
+    assert_eq!(
+        err.detail::<Hint>(),
+        Some(&Hint::AddressForm { field: "to" })
+    );
     assert!(!dir.path().join("new").exists() || files_in(&dir.path().join("new")).is_empty());
 }
 

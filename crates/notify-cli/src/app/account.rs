@@ -125,7 +125,7 @@ pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig,
     // ca_file or helo_name shows up on the first run, not the first failure.
     config.validate().map_err(|e| {
         let e: notify_core::TransportError = e.into();
-        let hint = e.hint().map(str::to_owned);
+        let hint = super::hints::transport(&e);
         let err = CliError::config(format!("account `{name}`: {e}"));
         match hint {
             Some(h) => err.hint(h),

@@ -117,7 +117,7 @@ impl From<notify_core::TransportError> for CliError {
             source = s.source();
         }
         let err = CliError::new(code, message);
-        match e.hint() {
+        match super::hints::transport(&e) {
             Some(h) => err.hint(h),
             None => err,
         }

@@ -3,9 +3,24 @@
 //! facts); this module turns that into hints that name notify's commands,
 //! flags and config keys.
 
+use notify_core::TransportError;
 use notify_secrets::Error;
 
 use super::error::CliError;
+
+mod smtp;
+
+pub use smtp::smtp;
+
+/// The hint for a transport's error: notify-smtp's [`notify_smtp::Hint`]
+/// worded here, else the transport's own text (desktop, a user's
+/// transport).
+pub fn transport(e: &TransportError) -> Option<String> {
+    match e.detail::<notify_smtp::Hint>() {
+        Some(hint) => Some(smtp(hint)),
+        None => e.hint().map(str::to_owned),
+    }
+}
 
 /// The secret error of account `name` as the user reads it: a configuration
 /// error with its hint.

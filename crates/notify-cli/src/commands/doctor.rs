@@ -5,9 +5,9 @@ use std::sync::Arc;
 
 use notify_smtp::doctor::{self, Verdict};
 
-use crate::app::account;
 use crate::app::error::{exit, CliError};
 use crate::app::Env;
+use crate::app::{account, hints};
 use crate::pipeline::connect::with_credentials;
 use crate::pipeline::Connect;
 
@@ -86,11 +86,19 @@ pub async fn doctor(
         },
     };
     let rows: Vec<Row> = std::iter::once(password)
-        .chain(checks.iter().map(|c| Row {
-            step: c.step,
-            verdict: c.verdict,
-            detail: c.detail.clone(),
-            hint: c.hint.clone().filter(|_| c.verdict != Verdict::Ok),
+        .chain(checks.iter().map(|c| {
+            Row {
+                step: c.step,
+                verdict: c.verdict,
+                detail: c.detail.clone(),
+                // The hint's facts come from the server (names in its
+                // certificate): escaped like the detail.
+                hint: c
+                    .hint
+                    .as_ref()
+                    .filter(|_| c.verdict != Verdict::Ok)
+                    .map(|h| notify_core::text::printable(&hints::smtp(h), None)),
+            }
         }))
         .collect();
     let mut overall = doctor::overall(&checks);

@@ -35,7 +35,7 @@ pub async fn desktop(
                 std::sync::atomic::AtomicBool::new(false);
             if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
                 env.ui.warn(&e.to_string());
-                if let Some(hint) = e.hint() {
+                if let Some(hint) = crate::app::hints::transport(&e) {
                     env.ui.verbose(&format!("hint: {hint}"));
                 }
             }

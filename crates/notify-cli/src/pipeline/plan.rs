@@ -338,7 +338,7 @@ impl Plan {
             built
         };
         notify_smtp::build_message(&probe).map(|_| ()).map_err(|e| {
-            let hint = e.hint();
+            let hint = e.hint().map(|h| crate::app::hints::smtp(&h));
             let err = CliError::config(e.to_string());
             match hint {
                 Some(h) => err.hint(h),
