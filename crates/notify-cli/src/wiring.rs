@@ -34,7 +34,7 @@ impl Live {
     pub fn smtp_transport(&self, config: SmtpConfig) -> Result<SmtpTransport, TransportError> {
         let transport = SmtpTransport::new(config).map_err(TransportError::from)?;
         Ok(if self.transcript {
-            transport.with_transcript(Arc::new(|line: &str| eprintln!("{line}")))
+            transport.with_transcript(Arc::new(|line: &str| crate::app::diag(line)))
         } else {
             transport
         })

@@ -16,6 +16,8 @@
 //! - `readers::*` (tests/cases/readers.rs): real restic, borg, rsync and
 //!   rclone runs (also as `nobody`, with a file they may not read) and
 //!   what their mails say.
+//! - `faults::*` (tests/cases/faults.rs): a stderr that cannot be
+//!   written, and other faults around a run that must cost nothing.
 //! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
 //!   and desktop destinations (a recording D-Bus notification server), the
 //!   worst exit status; shell completions and the manual page.
@@ -32,6 +34,8 @@
 mod account;
 #[path = "cases/destinations.rs"]
 mod destinations;
+#[path = "cases/faults.rs"]
+mod faults;
 #[path = "cases/json.rs"]
 mod json;
 #[path = "cases/queue.rs"]

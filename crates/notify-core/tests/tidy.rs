@@ -369,3 +369,39 @@ fn cli_modules_form_layers_and_commands_stand_alone() {
         }
     }
 }
+
+/// `println!`/`eprintln!` panic when the stream cannot be written (a full
+/// disk behind `2>>log`, a closed pipe), and a panic aborts notify: no
+/// library prints, and the CLI writes stderr only through `app::diag` and
+/// stdout through `app::emit`, which ignore write errors.
+#[test]
+fn nothing_prints_with_a_macro_that_panics() {
+    let crates = workspace_root().join("crates");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&crates).expect("read crates").flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == "notify-testkit" {
+            continue;
+        }
+        for path in rust_files(&entry.path().join("src")) {
+            let text = std::fs::read_to_string(&path).expect("read source");
+            // Unit tests and doc examples may print: they are not notify.
+            let code: String = text
+                .split("#[cfg(test)]")
+                .next()
+                .unwrap_or_default()
+                .lines()
+                .filter(|l| !l.trim_start().starts_with("//"))
+                .collect();
+            for word in ["println!", "print!(", "eprint!("] {
+                assert!(
+                    !code.contains(word),
+                    "{} uses `{word}`: write through notify_cli::app::diag / emit",
+                    path.display()
+                );
+            }
+            checked += 1;
+        }
+    }
+    assert!(checked >= 40, "expected the workspace's sources");
+}

@@ -83,7 +83,7 @@ impl CliError {
     /// Writes the error the way notify reports every error: `error: ...`,
     /// then a blank line and `hint: ...` when there is one.
     pub fn report(&self) {
-        eprintln!("{self}");
+        super::diag(&self.to_string());
     }
 }
 

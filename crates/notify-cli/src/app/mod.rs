@@ -57,13 +57,13 @@ impl Ui {
     /// A line about what happened; silenced by `-q`.
     pub fn info(&self, line: &str) {
         if !self.quiet {
-            eprintln!("{line}");
+            diag(line);
         }
     }
 
     /// A warning; shown even with `-q`.
     pub fn warn(&self, line: &str) {
-        eprintln!("warning: {line}");
+        diag(&format!("warning: {line}"));
     }
 
     /// Whether `-v` was given.
@@ -74,9 +74,20 @@ impl Ui {
     /// Detail shown with `-v`.
     pub fn verbose(&self, line: &str) {
         if self.verbose > 0 {
-            eprintln!("{line}");
+            diag(line);
         }
     }
+}
+
+/// Writes one diagnostic line to stderr, the only way notify writes there.
+/// A stderr that cannot be written (`2>>log` on a full disk, a closed pipe)
+/// must never fail the run, skip the delivery or change the job's exit
+/// code, so a failed write is ignored (`eprintln!` would panic, and a panic
+/// aborts).
+pub fn diag(line: &str) {
+    use std::io::Write;
+    let mut err = std::io::stderr().lock();
+    let _ = writeln!(err, "{line}");
 }
 
 /// Writes a command's result to stdout in one go. A reader that went away

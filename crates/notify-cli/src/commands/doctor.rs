@@ -51,7 +51,7 @@ pub async fn doctor(
     };
     let mut checks = if env.ui.is_verbose() {
         // The transcript goes to stderr only, never into the report.
-        doctor::diagnose_with_transcript(&smtp, Arc::new(|line: &str| eprintln!("{line}"))).await
+        doctor::diagnose_with_transcript(&smtp, Arc::new(|line: &str| crate::app::diag(line))).await
     } else {
         doctor::diagnose(&smtp).await
     };

@@ -84,10 +84,10 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
     )
     .await
     {
-        eprintln!(
+        crate::app::diag(&format!(
             "notify: the notification for `{}` failed:",
             shown(&args.task)
-        );
+        ));
         e.report();
     }
     finished.process_exit_code()

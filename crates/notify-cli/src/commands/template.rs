@@ -98,7 +98,7 @@ fn check(env: &Env<'_>, files: Vec<PathBuf>, extras: Vec<String>) -> Result<u8, 
                 if e.suggestions().is_empty() {
                     line.push_str(" (an extra value set with --set NAME=... is accepted here with --extra NAME)");
                 }
-                eprintln!("{line}");
+                crate::app::diag(&line);
             }
         }
     };
@@ -131,7 +131,7 @@ fn check(env: &Env<'_>, files: Vec<PathBuf>, extras: Vec<String>) -> Result<u8, 
         }
     }
     for note in &unreadable {
-        eprintln!("{note}");
+        crate::app::diag(note);
     }
     let total = checked + unreadable.len();
     let bad = bad + unreadable.len();

@@ -35,13 +35,22 @@ impl TestEnv {
     /// `notify` with a clean environment: HOME and XDG dirs in the temp dir,
     /// no NOTIFY_* variables, a fixed timezone, and `--data-dir DIR/data`.
     pub fn cmd(&self) -> Command {
-        let mut cmd = self.cmd_without_data_dir();
+        Command::from_std(self.std_cmd())
+    }
+
+    pub fn cmd_without_data_dir(&self) -> Command {
+        Command::from_std(self.std_cmd_without_data_dir())
+    }
+
+    /// [`TestEnv::cmd`] as a std `Command`, for tests that set stdio.
+    pub fn std_cmd(&self) -> std::process::Command {
+        let mut cmd = self.std_cmd_without_data_dir();
         cmd.arg("--data-dir").arg(self.path().join("data"));
         cmd
     }
 
-    pub fn cmd_without_data_dir(&self) -> Command {
-        let mut cmd = Command::cargo_bin("notify").expect("notify binary");
+    pub fn std_cmd_without_data_dir(&self) -> std::process::Command {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("notify"));
         for (key, _) in std::env::vars_os() {
             if key.to_string_lossy().starts_with("NOTIFY_") {
                 cmd.env_remove(key);
