@@ -23,6 +23,8 @@ pub enum Op {
     Sync,
     /// Encoding a record as JSON.
     Encode,
+    /// Opening or taking a lock file.
+    Lock,
 }
 
 impl fmt::Display for Op {
@@ -36,6 +38,7 @@ impl fmt::Display for Op {
             Op::Remove => "remove",
             Op::Sync => "sync",
             Op::Encode => "encode a record for",
+            Op::Lock => "lock",
         })
     }
 }

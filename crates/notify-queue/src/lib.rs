@@ -52,7 +52,7 @@ mod state;
 
 pub use error::{Error, Op, Result};
 pub use queue::{backoff, backoff_base, Claimed, Entry, Queue, QueuedId, Retry, DEFAULT_MAX_AGE};
-pub use state::{stable_hash, StateStore};
+pub use state::{stable_hash, StateLock, StateStore};
 
 /// The crate's README, whose example runs as a doc test.
 #[cfg(doctest)]

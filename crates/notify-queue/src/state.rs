@@ -113,6 +113,42 @@ impl StateStore {
     }
 }
 
+/// A task's state held by this process for one read-decide-write
+/// ([`StateStore::try_lock`]); released when dropped (or when the process
+/// ends, however it ends: the kernel holds the lock, not a file's presence).
+#[derive(Debug)]
+pub struct StateLock {
+    _file: std::fs::File,
+}
+
+impl StateStore {
+    /// The lock file of `task`: beside its state, `NAME.lock`.
+    fn lock_path(&self, task: &str) -> PathBuf {
+        self.path(task).with_extension("lock")
+    }
+
+    /// Takes `task`'s lock if no other process holds it (`Ok(None)` when one
+    /// does). Hold it from [`load`](Self::load) to [`save`](Self::save), so
+    /// that runs of one task at the same time decide one after the other
+    /// instead of each from the same old state (which would send a notice
+    /// per run and count one failure where there were ten).
+    pub fn try_lock(&self, task: &str) -> Result<Option<StateLock>> {
+        files::create_private_dir(&self.dir).map_err(at(Op::Create, &self.dir))?;
+        let path = self.lock_path(task);
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(at(Op::Lock, &path))?;
+        if files::try_lock(&file).map_err(at(Op::Lock, &path))? {
+            Ok(Some(StateLock { _file: file }))
+        } else {
+            Ok(None)
+        }
+    }
+}
+
 /// FNV-1a, 64 bit: a stable hash (the same in every version and on every
 /// platform, unlike std's `DefaultHasher`), for names derived from
 /// settings, such as a channel's.
@@ -128,6 +164,20 @@ pub fn stable_hash(bytes: &[u8]) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn one_holder_of_a_task_s_lock_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = StateStore::new(dir.path());
+        let held = store.try_lock("nightly").unwrap();
+        assert!(held.is_some());
+        assert!(store.try_lock("nightly").unwrap().is_none(), "held");
+        assert!(store.try_lock("other").unwrap().is_some(), "per task");
+        drop(held);
+        assert!(store.try_lock("nightly").unwrap().is_some(), "released");
+        // The lock file is not a state.
+        assert_eq!(store.load("nightly"), (None, None));
+    }
     use notify_core::Outcome;
 
     #[test]

@@ -232,6 +232,46 @@ fn worst(mut failures: Vec<CliError>) -> Result<u8, CliError> {
     Err(worst)
 }
 
+/// How long a run waits for another run of the same task to finish
+/// deciding and delivering (that one's delivery has its own timeouts).
+const STATE_LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(120);
+
+/// Takes `task`'s state lock, waiting for another notify that holds it. A
+/// lock that cannot be had (an unwritable data dir, a holder stuck past
+/// [`STATE_LOCK_WAIT`]) never holds the notification back: notify warns
+/// and goes on without it.
+async fn lock_state(
+    env: &Env<'_>,
+    states: &StateStore,
+    task: &str,
+    who: &str,
+) -> Option<notify_queue::StateLock> {
+    let deadline = tokio::time::Instant::now() + STATE_LOCK_WAIT;
+    let mut pause = std::time::Duration::from_millis(5);
+    loop {
+        match states.try_lock(task) {
+            Ok(Some(lock)) => return Some(lock),
+            Ok(None) if tokio::time::Instant::now() < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(std::time::Duration::from_millis(200));
+            }
+            Ok(None) => {
+                env.ui.warn(&format!(
+                    "another notify has been deciding about `{who}` for {} s; going on \
+                     without waiting for it",
+                    STATE_LOCK_WAIT.as_secs()
+                ));
+                return None;
+            }
+            Err(e) => {
+                env.ui
+                    .warn(&format!("cannot lock the state of `{who}`: {e}"));
+                return None;
+            }
+        }
+    }
+}
+
 /// Decides, renders, delivers and remembers for one destination.
 async fn deliver_to(
     env: &Env<'_>,
@@ -254,6 +294,13 @@ async fn deliver_to(
         name.clone()
     };
     let states = &dest.state;
+    // Held until this destination's state is saved (the end of this
+    // function): runs of one task at the same time decide in turn.
+    let _lock = if flags.dry_run {
+        None
+    } else {
+        lock_state(env, states, &result.task_name, &who).await
+    };
     let (previous, warning) = states.load(&result.task_name);
     if let Some(w) = warning {
         env.ui.warn(&w);

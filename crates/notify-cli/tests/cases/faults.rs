@@ -55,3 +55,31 @@ fn send_with_a_closed_stderr_pipe_delivers() {
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     assert_eq!(env.mails().len(), 1);
 }
+
+/// Ten failing runs of one task at the same moment with `changes`: one
+/// notice, and the state counts all ten (each run decides after the one
+/// before has saved).
+#[test]
+fn concurrent_runs_of_one_task_decide_in_turn() {
+    let env = TestEnv::new();
+    let children: Vec<_> = (0..10)
+        .map(|_| {
+            env.std_cmd()
+                .args(["run", "--task", "par", "--level", "changes", "--", "false"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    }
+    assert_eq!(env.mails().len(), 1, "one notice for ten failures");
+    let state: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(env.path().join("data/state/par.json")).unwrap())
+            .unwrap();
+    assert_eq!(state["failed_runs"], 10, "{state}");
+    assert_eq!(state["suppressed"], 9, "{state}");
+}
