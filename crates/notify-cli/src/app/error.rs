@@ -12,6 +12,9 @@ pub mod exit {
     pub const PERMANENT: u8 = 1;
     /// Usage error (bad flags).
     pub const USAGE: u8 = 2;
+    /// Could neither deliver nor keep a copy (queue and local Maildir both
+    /// unwritable); the whole notification went to stderr (EX_IOERR).
+    pub const UNKEPT: u8 = 74;
     /// Queued for retry after a temporary failure (EX_TEMPFAIL).
     pub const TEMPORARY: u8 = 75;
     /// Configuration error, including a secret that cannot be obtained

@@ -7,7 +7,7 @@ use time::OffsetDateTime;
 
 use super::connect::{self, Connect, Failure};
 use super::plan::{Plan, Route};
-use crate::app::error::CliError;
+use crate::app::error::{exit, CliError};
 use crate::app::Env;
 
 /// Shows a desktop notification (or prints it, for a dry run). A desktop
@@ -66,7 +66,14 @@ pub async fn send_planned(
 ) -> Result<Sent, CliError> {
     let (account_name, account, config) = match &plan.route {
         Route::Maildir => {
-            let delivery = connect.maildir().send(notification).await?;
+            let delivery = match connect.maildir().send(notification).await {
+                Ok(delivery) => delivery,
+                Err(e) => {
+                    let err = CliError::from(e);
+                    dump_to_stderr(notification);
+                    return Err(unkept(err, None));
+                }
+            };
             return Ok(Sent::Delivered(if plan.fallback {
                 format!(
                     "→ local Maildir {} (because of the configuration error above)",
@@ -140,31 +147,119 @@ pub async fn send_planned(
                     Ok(Sent::Queued(e))
                 }
                 Err(queue_err) => {
-                    keep_local_copy(env, connect, &notification).await;
-                    Err(e.hint(format!(
-                        "the queue in {} is not writable ({queue_err}); a copy is in the local Maildir",
-                        queue.dir().display()
-                    )))
+                    // Not queued, so not retried: exit 75 would promise
+                    // a retry that never comes.
+                    let queue_dir = queue.dir().display().to_string();
+                    match keep_local_copy(env, connect, &notification).await {
+                        Some(copy) => Err(e.with_code(exit::PERMANENT).hint(format!(
+                            "the queue in {queue_dir} is not writable ({queue_err}), so it \
+                             will not be retried; a copy is in the local Maildir: {copy}"
+                        ))),
+                        None => Err(unkept(
+                            e,
+                            Some(&format!(
+                                "the queue in {queue_dir} and the local Maildir cannot be \
+                                 written ({queue_err})"
+                            )),
+                        )),
+                    }
                 }
             }
         }
         Err(failure @ (Failure::Permanent(_) | Failure::Config(_))) => {
-            keep_local_copy(env, connect, &notification).await;
-            Err(failure.into_error())
+            let err = failure.into_error();
+            match keep_local_copy(env, connect, &notification).await {
+                Some(_) => Err(err),
+                None => Err(unkept(
+                    err,
+                    Some("no copy could be kept: the local Maildir cannot be written"),
+                )),
+            }
         }
     }
 }
 
 /// Keeps a copy of a notification that could not be sent where the user can
-/// find it.
-async fn keep_local_copy(env: &Env<'_>, connect: &dyn Connect, notification: &Notification) {
+/// find it, and says where; `None` when no copy could be kept, after the
+/// whole notification was written to stderr instead.
+async fn keep_local_copy(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    notification: &Notification,
+) -> Option<String> {
     match connect.maildir().send(notification).await {
-        Ok(copy) => env.ui.warn(&format!(
-            "not sent; a copy is in the local Maildir: {}",
-            copy.detail
-        )),
-        Err(copy_err) => env.ui.warn(&format!(
-            "not sent, and no local copy could be kept: {copy_err}"
-        )),
+        Ok(copy) => {
+            env.ui.warn(&format!(
+                "not sent; a copy is in the local Maildir: {}",
+                copy.detail
+            ));
+            Some(copy.detail)
+        }
+        Err(copy_err) => {
+            env.ui.warn(&format!(
+                "not sent, and no local copy could be kept: {copy_err}"
+            ));
+            dump_to_stderr(notification);
+            None
+        }
     }
+}
+
+/// `err` of a notification that could be neither delivered nor kept: exit
+/// 74. The hint keeps what `err` already advises, adds `why` (when the
+/// error is not already about it), and says where the text went.
+fn unkept(err: CliError, why: Option<&str>) -> CliError {
+    let mut parts: Vec<String> = err.hint_text().map(str::to_owned).into_iter().collect();
+    let had_advice = !parts.is_empty();
+    if let Some(why) = why {
+        parts.push(why.to_owned());
+    }
+    parts.push(
+        "the whole notification is above on stderr (cron mails it, journald keeps it)".to_owned(),
+    );
+    if !had_advice {
+        parts.push(format!(
+            "make the data directory writable, or point --data-dir or {} at one that is",
+            crate::app::env_vars::NOTIFY_DATA_DIR
+        ));
+    }
+    err.with_code(exit::UNKEPT).hint(parts.join("; "))
+}
+
+/// The last place a notification can go: the whole of it on stderr, between
+/// marker lines, every line made safe for a terminal.
+fn dump_to_stderr(n: &Notification) {
+    let mut out = String::from("----- notification not delivered and not kept -----\n");
+    let mut field = |name: &str, value: &str| {
+        if !value.is_empty() {
+            out.push_str(&format!(
+                "{name}: {}\n",
+                notify_core::text::one_line(value, None)
+            ));
+        }
+    };
+    field("From", n.from.as_deref().unwrap_or_default());
+    field("To", &n.to.join(", "));
+    field("Cc", &n.cc.join(", "));
+    field("Subject", &n.subject);
+    out.push('\n');
+    for line in n.text.lines() {
+        out.push_str(&notify_core::text::printable(line, None));
+        out.push('\n');
+    }
+    for a in &n.attachments {
+        out.push_str(&format!(
+            "\n--- attachment {} ({} bytes) ---\n",
+            notify_core::text::one_line(&a.filename, None),
+            a.data.len()
+        ));
+        if a.content_type.starts_with("text/") {
+            for line in String::from_utf8_lossy(&a.data).lines() {
+                out.push_str(&notify_core::text::printable(line, None));
+                out.push('\n');
+            }
+        }
+    }
+    out.push_str("----- end of notification -----");
+    crate::app::diag(&out);
 }

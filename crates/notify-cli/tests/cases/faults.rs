@@ -83,3 +83,118 @@ fn concurrent_runs_of_one_task_decide_in_turn() {
     assert_eq!(state["failed_runs"], 10, "{state}");
     assert_eq!(state["suppressed"], 9, "{state}");
 }
+
+/// A free port nothing listens on: the mail server is down.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
+fn down_server_config(env: &TestEnv) {
+    env.config(&format!(
+        r#"
+[email]
+account = "down"
+to = ["ops@example.com"]
+
+[accounts.down]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{}"
+security = "none"
+timeout = "5s"
+"#,
+        closed_port()
+    ));
+}
+
+fn send_canary(env: &TestEnv, data_dir: &std::path::Path) -> std::process::Output {
+    env.std_cmd_without_data_dir()
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args([
+            "send",
+            "--task",
+            "canary-task",
+            "--status",
+            "failure",
+            "--set",
+            "Database=canary-db",
+        ])
+        .output()
+        .unwrap()
+}
+
+/// Server down, and neither the queue nor the local Maildir can be
+/// written (a file where the data directory should be): the whole
+/// notification goes to stderr and notify exits 74, with no hint that
+/// promises a copy or a retry.
+#[test]
+fn nothing_queued_and_nothing_kept_writes_the_notification_to_stderr() {
+    let env = TestEnv::new();
+    down_server_config(&env);
+    let data = env.path().join("data");
+    std::fs::write(&data, "a file, not a directory").unwrap();
+    let out = send_canary(&env, &data);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{}", env.describe(&out));
+    assert!(
+        stderr.contains("----- notification not delivered and not kept -----"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("Subject: ") && stderr.contains("canary-task"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("To: ops@example.com"), "{stderr}");
+    assert!(
+        stderr.contains("----- end of notification -----"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("the whole notification is above on stderr"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("a copy is in the local Maildir"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("queued as"), "{stderr}");
+}
+
+/// Without any account, a Maildir that cannot be written is the same: 74
+/// and the text on stderr.
+#[test]
+fn no_account_and_no_maildir_writes_the_notification_to_stderr() {
+    let env = TestEnv::new();
+    let data = env.path().join("data");
+    std::fs::write(&data, "a file, not a directory").unwrap();
+    let out = send_canary(&env, &data);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(74), "{}", env.describe(&out));
+    assert!(stderr.contains("canary-task"), "{stderr}");
+    assert!(
+        stderr.contains("----- end of notification -----"),
+        "{stderr}"
+    );
+}
+
+/// Server down and the queue unwritable, but the Maildir works: not
+/// retried, so not 75; the hint says where the copy is, truly.
+#[test]
+fn an_unwritable_queue_keeps_a_copy_and_does_not_claim_a_retry() {
+    let env = TestEnv::new();
+    down_server_config(&env);
+    let data = env.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    std::fs::write(data.join("queue"), "a file, not a directory").unwrap();
+    let out = send_canary(&env, &data);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    assert!(stderr.contains("will not be retried"), "{stderr}");
+    assert!(
+        stderr.contains("a copy is in the local Maildir"),
+        "{stderr}"
+    );
+    assert_eq!(env.mails().len(), 1, "{stderr}");
+    assert!(!stderr.contains("notification not delivered and not kept"));
+}
