@@ -1,7 +1,7 @@
 //! One module per command. A command parses what is its own, calls the
 //! pipeline and words the outcome; no command calls another.
 
-use crate::app::cli::{Cli, Command};
+use crate::app::cli::{Cli, Command, QueueCommand};
 use crate::app::error::{exit, CliError};
 use crate::app::{emit, Env};
 use crate::pipeline::Connect;
@@ -25,6 +25,14 @@ pub fn dispatch(
     runtime: &tokio::runtime::Runtime,
     command: Command,
 ) -> Result<u8, CliError> {
+    // The commands that deliver stop within a second on SIGTERM, SIGINT or
+    // SIGHUP, keeping what was not delivered in the queue.
+    if matches!(
+        command,
+        Command::Run(_) | Command::Send(_) | Command::Test(_) | Command::Queue(QueueCommand::Flush)
+    ) {
+        crate::app::stop::listen(runtime);
+    }
     match command {
         Command::Run(args) => Ok(runtime.block_on(run::run(env, connect, args))),
         Command::Send(args) => runtime.block_on(send::send(env, connect, args)),

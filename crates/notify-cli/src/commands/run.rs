@@ -9,7 +9,7 @@ use time::OffsetDateTime;
 
 use super::runner;
 use crate::app::cli::RunArgs;
-use crate::app::{shown, Env};
+use crate::app::{shown, stop, Env};
 use crate::pipeline::{self, Connect, DEFAULT_ATTACH_LOG_MAX, DEFAULT_LOG_TAIL_LINES};
 
 /// The least output kept for the log tail (and the attachment).
@@ -53,7 +53,13 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
 
     let started = OffsetDateTime::now_utc();
     start_notice(env, connect, &args, &eff, &invocation, started).await;
+    // While the job runs, stop signals are the runner's (passed on to the
+    // job); once it has ended, one stops the delivery (queued) and notify
+    // exits with the job's code.
+    stop::arm(false);
     let finished = runner::run(&args.command, &report).await;
+    stop::set_exit_code(finished.process_exit_code());
+    stop::arm(true);
 
     let mut result = TaskResult::new(args.task.clone(), finished.outcome(&exit_codes));
     result.exit_code = finished.exit_code;

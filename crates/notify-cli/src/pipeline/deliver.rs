@@ -8,6 +8,7 @@ use time::OffsetDateTime;
 use super::connect::{self, Connect, Failure};
 use super::plan::{Plan, Route};
 use crate::app::error::{exit, CliError};
+use crate::app::stop;
 use crate::app::Env;
 
 /// Shows a desktop notification (or prints it, for a dry run). A desktop
@@ -27,7 +28,13 @@ pub async fn desktop(
         ));
         return Ok(None);
     }
-    match connect.desktop().send(notification).await {
+    let desktop = connect.desktop();
+    let shown = tokio::select! {
+        shown = desktop.send(notification) => shown,
+        // A desktop notice is not queued: on a stop signal it is left out.
+        _ = stop::requested() => return Ok(None),
+    };
+    match shown {
         Ok(delivery) => Ok(Some(format!("→ {}", delivery.detail))),
         Err(e) if e.kind() == notify_core::ErrorKind::Temporary => {
             // Once per run: with `notify_on_start` it would come twice.
@@ -111,10 +118,20 @@ pub async fn send_planned(
             .html
             .map(|page| notify_template::with_notices(&page, &[notice]));
     }
-    let sent = match connect::account_transport(connect, account_name, account, (**config).clone())
-    {
-        Ok(transport) => transport.send(&notification).await.map_err(Failure::of),
-        Err(failure) => Err(failure),
+    let attempt = async {
+        match connect::account_transport(connect, account_name, account, (**config).clone()) {
+            Ok(transport) => transport.send(&notification).await.map_err(Failure::of),
+            Err(failure) => Err(failure),
+        }
+    };
+    // A stop signal ends the attempt at once; the notification is queued
+    // like after any temporary failure, and the next notify delivers it.
+    let sent = tokio::select! {
+        sent = attempt => sent,
+        signal = stop::requested() => Err(Failure::Temporary(CliError::new(
+            exit::TEMPORARY,
+            format!("delivery through account `{account_name}` stopped by {signal}"),
+        ))),
     };
     match sent {
         Ok(delivery) => {

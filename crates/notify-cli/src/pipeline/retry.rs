@@ -14,7 +14,7 @@ use time::OffsetDateTime;
 
 use super::connect::{self, Connect, Failure};
 use crate::app::account;
-use crate::app::{shown, Env};
+use crate::app::{shown, stop, Env};
 
 /// How many queued messages one `run` or `send` retries on its way.
 const RETRY_PER_RUN: usize = 50;
@@ -68,7 +68,8 @@ pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize
     let mut flushed = Flushed::default();
     let mut transports = Transports::new();
     let mut left = limit;
-    while left > 0 {
+    // A stop signal ends the retry: what was not delivered stays queued.
+    while left > 0 && stop::received().is_none() {
         // One Queue claims each entry at most once, so this ends.
         let (claimed, warnings) = queue.claim_due(now, all, left.min(CHUNK));
         for w in warnings {
@@ -169,7 +170,13 @@ async fn retry_batch(
                     }
                 }
             };
-            transport.send_batch(&notifications, &mut report).await;
+            // Stopped mid-batch, the entries not yet reported stay in the
+            // queue untouched (their claims end with this function): at most
+            // the one in flight is sent again later.
+            tokio::select! {
+                () = transport.send_batch(&notifications, &mut report) => {}
+                _ = stop::requested() => {}
+            }
         }
         Err(broken) => failed.fill(Some(broken.clone())),
     }

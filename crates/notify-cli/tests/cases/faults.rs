@@ -198,3 +198,144 @@ fn an_unwritable_queue_keeps_a_copy_and_does_not_claim_a_retry() {
     assert_eq!(env.mails().len(), 1, "{stderr}");
     assert!(!stderr.contains("notification not delivered and not kept"));
 }
+
+/// A mail server that accepts connections and never says a word.
+struct Silent {
+    listener: std::net::TcpListener,
+    held: Vec<std::net::TcpStream>,
+}
+
+impl Silent {
+    fn new() -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.set_nonblocking(true).unwrap();
+        Silent {
+            listener,
+            held: Vec::new(),
+        }
+    }
+
+    fn port(&self) -> u16 {
+        self.listener.local_addr().unwrap().port()
+    }
+
+    /// Waits until notify has connected (and so waits for the greeting).
+    fn wait_for_client(&mut self, child: &mut std::process::Child) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        loop {
+            match self.listener.accept() {
+                Ok((stream, _)) => return self.held.push(stream),
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {}
+                Err(e) => panic!("accept: {e}"),
+            }
+            if let Some(status) = child.try_wait().unwrap() {
+                panic!("notify ended before it connected: {status}");
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "notify never connected"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+/// Waits for `child`, which must end long before the 30 s delivery
+/// timeout (a hang check, not a measurement).
+fn ends_soon(child: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("notify ignored the stop signal while delivering");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+#[cfg(unix)]
+fn signal(child: &std::process::Child, sig: i32) {
+    // SAFETY: plain kill(2) on our own child.
+    unsafe {
+        libc::kill(child.id() as i32, sig);
+    }
+}
+
+fn silent_server_config(env: &TestEnv, port: u16) {
+    env.config(&format!(
+        r#"
+[email]
+account = "silent"
+to = ["ops@example.com"]
+
+[accounts.silent]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{port}"
+security = "none"
+timeout = "30s"
+"#
+    ));
+}
+
+fn queued(env: &TestEnv) -> usize {
+    std::fs::read_dir(env.path().join("data/queue"))
+        .map(|d| {
+            d.flatten()
+                .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// SIGTERM, SIGINT or SIGHUP while `send` waits for a server: notify stops
+/// at once, the notification is queued, exit 75.
+#[cfg(unix)]
+#[test]
+fn a_stop_signal_while_sending_queues_and_exits() {
+    for sig in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        let env = TestEnv::new();
+        let mut server = Silent::new();
+        silent_server_config(&env, server.port());
+        let mut child = env
+            .std_cmd()
+            .args(["send", "--task", "stopped", "--status", "failure"])
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        server.wait_for_client(&mut child);
+        signal(&child, sig);
+        let status = ends_soon(&mut child);
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(status.code(), Some(75), "signal {sig}: {stderr}");
+        assert!(stderr.contains("stopped by SIG"), "{stderr}");
+        assert!(stderr.contains("queued as"), "{stderr}");
+        assert_eq!(queued(&env), 1, "signal {sig}: {stderr}");
+    }
+}
+
+/// SIGTERM after the job has ended, while `run` delivers: the job's exit
+/// code, and the notification queued.
+#[cfg(unix)]
+#[test]
+fn a_stop_signal_while_run_delivers_keeps_the_job_s_code() {
+    let env = TestEnv::new();
+    let mut server = Silent::new();
+    silent_server_config(&env, server.port());
+    let mut child = env
+        .std_cmd()
+        .args(["run", "--task", "stopped", "--", "sh", "-c", "exit 3"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    server.wait_for_client(&mut child);
+    signal(&child, libc::SIGTERM);
+    let status = ends_soon(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(3), "{stderr}");
+    assert_eq!(queued(&env), 1, "{stderr}");
+}
