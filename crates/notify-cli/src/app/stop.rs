@@ -26,11 +26,12 @@ static ARMED: AtomicBool = AtomicBool::new(false);
 /// What the watchdog exits with.
 static EXIT_CODE: AtomicI32 = AtomicI32::new(75);
 
-/// Starts listening for stop signals on `runtime`, armed from now on. Call
-/// once, for the commands that deliver. Without signal support (not Unix),
-/// nothing happens.
-pub fn listen(runtime: &tokio::runtime::Runtime) {
-    arm(true);
+/// Starts listening for stop signals on `runtime`, armed from now on when
+/// `armed` (`run` arms only once its job has ended). Call once, for the
+/// commands that deliver. Without signal support (not Unix), nothing
+/// happens.
+pub fn listen(runtime: &tokio::runtime::Runtime, armed: bool) {
+    arm(armed);
     #[cfg(unix)]
     {
         use tokio::signal::unix::{signal, SignalKind};

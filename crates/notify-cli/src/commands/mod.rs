@@ -31,7 +31,8 @@ pub fn dispatch(
         command,
         Command::Run(_) | Command::Send(_) | Command::Test(_) | Command::Queue(QueueCommand::Flush)
     ) {
-        crate::app::stop::listen(runtime);
+        // `run` arms it once its job has ended.
+        crate::app::stop::listen(runtime, !matches!(command, Command::Run(_)));
     }
     match command {
         Command::Run(args) => Ok(runtime.block_on(run::run(env, connect, args))),

@@ -53,10 +53,9 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
 
     let started = OffsetDateTime::now_utc();
     start_notice(env, connect, &args, &eff, &invocation, started).await;
-    // While the job runs, stop signals are the runner's (passed on to the
-    // job); once it has ended, one stops the delivery (queued) and notify
+    // Until the job has ended, stop signals are the runner's (passed on to
+    // the job); from then on, one stops the delivery (queued) and notify
     // exits with the job's code.
-    stop::arm(false);
     let finished = runner::run(&args.command, &report).await;
     stop::set_exit_code(finished.process_exit_code());
     stop::arm(true);
