@@ -61,9 +61,12 @@ impl Transcript {
         }
     }
 
+    /// Hands `line` to the sink with every unsafe character escaped: the
+    /// server's text (and anything quoted from a message) must not drive
+    /// the terminal the transcript is shown on.
     fn emit(&self, line: &str) {
         if let Some(sink) = &self.sink {
-            sink(line);
+            sink(&notify_core::text::printable(line, None));
         }
     }
 
@@ -222,6 +225,20 @@ mod tests {
         let seen = lines.clone();
         let sink: Sink = Arc::new(move |line: &str| seen.lock().unwrap().push(line.to_owned()));
         (Transcript::new(Some(sink)), lines)
+    }
+
+    #[test]
+    fn server_text_cannot_drive_the_terminal() {
+        let (mut t, lines) = recorder();
+        t.server_bytes(b"220 mx \x1b]0;PWNED\x07 ready\r\n550 5.1.1 \x1b[2J\r\n");
+        let lines = lines.lock().unwrap();
+        assert_eq!(
+            *lines,
+            [
+                "S: 220 mx \\u{1b}]0;PWNED\\u{7} ready",
+                "S: 550 5.1.1 \\u{1b}[2J"
+            ]
+        );
     }
 
     #[test]

@@ -339,3 +339,47 @@ fn a_stop_signal_while_run_delivers_keeps_the_job_s_code() {
     assert_eq!(status.code(), Some(3), "{stderr}");
     assert_eq!(queued(&env), 1, "{stderr}");
 }
+
+/// A server whose greeting and refusal carry terminal escape sequences:
+/// nothing of them reaches notify's stderr raw, with or without `-v`.
+#[test]
+fn server_text_never_drives_the_terminal() {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut out = stream.try_clone().unwrap();
+        let mut lines = BufReader::new(stream);
+        out.write_all(b"220 mx \x1b]0;PWNED\x07 ready\r\n").unwrap();
+        let mut line = String::new();
+        while lines.read_line(&mut line).unwrap_or(0) > 0 {
+            let reply: &[u8] = match line.get(..4).unwrap_or_default() {
+                "EHLO" => b"250 mx\r\n",
+                "MAIL" => b"250 ok\r\n",
+                "RCPT" => b"550 5.1.1 \x1b[2J\x1b[31mno such user\r\n",
+                "QUIT" => b"221 bye\r\n",
+                _ => b"250 ok\r\n",
+            };
+            if out.write_all(reply).is_err() {
+                break;
+            }
+            line.clear();
+        }
+    });
+    let env = TestEnv::new();
+    silent_server_config(&env, port);
+    let out = env.notify(&["send", "-v", "--task", "esc", "--status", "failure"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains('\x07'),
+        "{stderr:?}"
+    );
+    assert!(stderr.contains("no such user"), "{stderr}");
+    assert!(
+        stderr.contains("PWNED"),
+        "the greeting is shown, escaped: {stderr}"
+    );
+    server.join().unwrap();
+}
