@@ -246,13 +246,31 @@ pub fn render_notification_with(
         with_notices(&page, &notices)
     });
 
+    let mut subject = subject.render_to_string(ctx, Mode::Subject);
+    if subject.char_indices().nth(MAX_SUBJECT_CHARS).is_some() {
+        let cut = subject
+            .char_indices()
+            .nth(MAX_SUBJECT_CHARS - 1)
+            .map_or(subject.len(), |(i, _)| i);
+        subject.truncate(cut);
+        subject.push('…');
+        warnings.push(format!(
+            "the subject was cut to {MAX_SUBJECT_CHARS} characters (a value such as \
+             ##Log Tail## belongs in the body)"
+        ));
+    }
     Rendered {
-        subject: subject.render_to_string(ctx, Mode::Subject),
+        subject,
         text,
         html,
         warnings,
     }
 }
+
+/// The longest subject (in characters, `…` included) a notification gets:
+/// a value as long as a whole log would otherwise make a header of
+/// megabytes, which servers refuse and mail programs cannot show.
+pub const MAX_SUBJECT_CHARS: usize = 1000;
 
 /// `page` with each notice as an HTML paragraph right after its `<body>`
 /// tag (or at the top, when it has none), escaped.

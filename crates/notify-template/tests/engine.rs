@@ -1459,3 +1459,30 @@ fn given_up_notices_are_localized_and_reach_the_html() {
          <p>mail</p></body></html>"
     );
 }
+
+#[test]
+fn a_subject_is_capped_whatever_a_value_holds() {
+    let mut result = sample_result();
+    result.log_tail = Some("x".repeat(50_000));
+    let ctx = Context::new(&result, lang("en"), OFFSET);
+    let subject = |template: &'static str| {
+        let sources = Sources {
+            subject: src("s", template),
+            body: src("b", "Body."),
+            html: None,
+        };
+        render_notification(&sources, &ctx, &[], 0)
+    };
+    let long = subject("##Task Name##: ##Log Tail##");
+    assert_eq!(
+        long.subject.chars().count(),
+        notify_template::MAX_SUBJECT_CHARS
+    );
+    assert!(long.subject.starts_with("Daily Backup: xxx"));
+    assert!(long.subject.ends_with("x…"));
+    assert!(long.warnings.iter().any(|w| w.contains("cut to 1000")));
+    let exact = "y".repeat(notify_template::MAX_SUBJECT_CHARS);
+    let same = subject(Box::leak(exact.clone().into_boxed_str()));
+    assert_eq!(same.subject, exact, "a subject of the limit stays whole");
+    assert!(same.warnings.is_empty());
+}

@@ -11,28 +11,59 @@ use time::OffsetDateTime;
 
 use crate::app::error::CliError;
 
-/// Reads a task result from a JSON file or `-` (stdin).
+/// The largest task result `--result` reads (a result with a long log tail
+/// is some kilobytes; this leaves room for many).
+pub const MAX_RESULT_BYTES: u64 = 4 * 1024 * 1024;
+
+/// Reads a task result from a JSON file or `-` (stdin): at most
+/// [`MAX_RESULT_BYTES`], with or without a UTF-8 byte-order mark.
 pub fn read_result(path: &Path) -> Result<TaskResult, CliError> {
-    let (label, text) = if path.as_os_str() == "-" {
-        let mut text = String::new();
-        std::io::stdin()
-            .read_to_string(&mut text)
-            .map_err(|e| CliError::usage(format!("cannot read the task result from stdin: {e}")))?;
-        if text.trim().is_empty() {
-            return Err(CliError::usage("--result -: standard input was empty")
-                .hint("pipe a task result as JSON, e.g. {\"task_name\": \"Backup\", \"outcome\": \"failure\"}"));
-        }
-        ("stdin".to_owned(), text)
+    let stdin = path.as_os_str() == "-";
+    let label = if stdin {
+        "stdin".to_owned()
     } else {
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            CliError::usage(format!(
-                "cannot read the task result {}: {e}",
-                path.display()
-            ))
-        })?;
-        (path.display().to_string(), text)
+        path.display().to_string()
     };
-    serde_json::from_str(&text).map_err(|e| {
+    let cannot = |e: std::io::Error| {
+        CliError::usage(if stdin {
+            format!("cannot read the task result from stdin: {e}")
+        } else {
+            format!("cannot read the task result {label}: {e}")
+        })
+    };
+    let reader: Box<dyn Read> = if stdin {
+        Box::new(std::io::stdin())
+    } else {
+        Box::new(std::fs::File::open(path).map_err(cannot)?)
+    };
+    let mut bytes = Vec::new();
+    reader
+        .take(MAX_RESULT_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() as u64 > MAX_RESULT_BYTES {
+        return Err(CliError::usage(format!(
+            "the task result in {label} is larger than {} MiB",
+            MAX_RESULT_BYTES / (1024 * 1024)
+        ))
+        .hint(
+            "a task result is a small JSON object; put long output in log_tail (its last \
+             lines), not the whole log",
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|e| {
+        CliError::usage(format!(
+            "the task result in {label} is not UTF-8 text (invalid byte at offset {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
+    // Editors on Windows start UTF-8 files with a byte-order mark.
+    let text = text.strip_prefix('\u{feff}').unwrap_or(&text);
+    if stdin && text.trim().is_empty() {
+        return Err(CliError::usage("--result -: standard input was empty")
+            .hint("pipe a task result as JSON, e.g. {\"task_name\": \"Backup\", \"outcome\": \"failure\"}"));
+    }
+    serde_json::from_str(text).map_err(|e| {
         CliError::usage(format!("invalid task result in {label}: {e}")).hint(
             "only task_name and outcome are required; see task-result.schema.json for every field",
         )

@@ -383,3 +383,46 @@ fn server_text_never_drives_the_terminal() {
     );
     server.join().unwrap();
 }
+
+/// `--result` reads at most a few MiB: an endless file or pipe is an error,
+/// not an ever-growing notify.
+#[cfg(unix)]
+#[test]
+fn an_endless_result_is_refused() {
+    let env = TestEnv::new();
+    let out = env.notify(&["send", "--result", "/dev/zero"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("is larger than 4 MiB"), "{stderr}");
+
+    let line = "{\"task_name\": \"x\", \"outcome\": \"success\"}\n".repeat(200_000);
+    let out = env
+        .cmd()
+        .args(["send", "--result", "-"])
+        .write_stdin(line)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("task result in stdin is larger than"),
+        "{stderr}"
+    );
+    assert!(env.mails().is_empty());
+}
+
+/// A result file saved by an editor that writes a UTF-8 byte-order mark.
+#[test]
+fn a_result_with_a_byte_order_mark_is_read() {
+    let env = TestEnv::new();
+    let path = env.path().join("result.json");
+    std::fs::write(
+        &path,
+        "\u{feff}{\"task_name\": \"bom\", \"outcome\": \"failure\"}",
+    )
+    .unwrap();
+    let out = env.notify(&["send", "--result", path.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let subject = env.mails()[0].header("Subject").unwrap();
+    assert!(subject.contains(": bom: "), "{subject}");
+}
