@@ -49,20 +49,41 @@ pub fn main() -> ExitCode {
         .color(color)
         .try_get_matches()
         .and_then(|m| <Cli as clap::FromArgMatches>::from_arg_matches(&m));
+    let mut notices = Vec::new();
     let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
-            let _ = e.print();
-            return ExitCode::from(match e.kind() {
+            let shows = matches!(
+                e.kind(),
                 clap::error::ErrorKind::DisplayHelp
-                | clap::error::ErrorKind::DisplayVersion
-                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
-                _ => exit::USAGE,
-            });
+                    | clap::error::ErrorKind::DisplayVersion
+                    | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            );
+            // A mistake in notify's own flags must not skip the job.
+            let rescued = if shows {
+                None
+            } else {
+                rescue_run(std::env::args_os().collect())
+            };
+            let _ = e.print();
+            let Some((cli, task)) = rescued else {
+                return ExitCode::from(if shows { exit::OK } else { exit::USAGE });
+            };
+            let mistake = mistake_line(&e);
+            app::diag(&format!(
+                "notify: running the command anyway, as task `{}`, with notify's defaults \
+                 (its other flags are ignored)",
+                app::shown(&task)
+            ));
+            notices.push(format!(
+                "notify's command line had a mistake, so the command ran with notify's \
+                 defaults: {mistake}"
+            ));
+            cli
         }
     };
 
-    match real_main(cli, offset) {
+    match real_main(cli, offset, notices) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             e.report();
@@ -71,7 +92,55 @@ pub fn main() -> ExitCode {
     }
 }
 
-fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
+/// For a `notify run ... -- CMD ...` whose flags do not parse: the same
+/// run with every notify flag dropped but `--task` (when its value can be
+/// read; else the program's name) and the global flags before `run` (when
+/// they parse). `None` when there is no command after `--`.
+fn rescue_run(args: Vec<std::ffi::OsString>) -> Option<(Cli, String)> {
+    let sep = args.iter().position(|a| a == "--")?;
+    let command = args.get(sep + 1..).filter(|c| !c.is_empty())?;
+    let run_at = args[..sep].iter().position(|a| a == "run")?;
+    let mut task = None;
+    let mut flags = args[run_at + 1..sep].iter();
+    while let Some(flag) = flags.next() {
+        let flag = flag.to_string_lossy();
+        if flag == "--task" {
+            task = flags.next().map(|t| t.to_string_lossy().into_owned());
+        } else if let Some(t) = flag.strip_prefix("--task=") {
+            task = Some(t.to_owned());
+        }
+    }
+    let task = task.filter(|t| !t.trim().is_empty()).unwrap_or_else(|| {
+        std::path::Path::new(&command[0]).file_name().map_or_else(
+            || "command".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+    });
+    let tail = |mut head: Vec<std::ffi::OsString>| {
+        head.extend([
+            "run".into(),
+            "--task".into(),
+            task.clone().into(),
+            "--".into(),
+        ]);
+        head.extend(command.iter().cloned());
+        head
+    };
+    let program = args.first().cloned().unwrap_or_else(|| "notify".into());
+    [tail(args[..run_at].to_vec()), tail(vec![program])]
+        .into_iter()
+        .find_map(|argv| <Cli as clap::Parser>::try_parse_from(argv).ok())
+        .map(|cli| (cli, task))
+}
+
+/// The first line of a clap error, without its `error: `.
+fn mistake_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let first = text.lines().next().unwrap_or_default();
+    notify_core::text::one_line(first.strip_prefix("error: ").unwrap_or(first), None)
+}
+
+fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, CliError> {
     // Commands that need neither the configuration nor the data directory,
     // so that a broken config file cannot break them.
     match &cli.command {
@@ -118,6 +187,7 @@ fn real_main(cli: Cli, offset: UtcOffset) -> Result<u8, CliError> {
         data_dir: &data_dir,
         offset,
         ui: &ui,
+        notices,
     };
 
     let runtime = tokio::runtime::Builder::new_current_thread()

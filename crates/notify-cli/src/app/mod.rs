@@ -26,6 +26,9 @@ pub struct Env<'a> {
     pub data_dir: &'a Path,
     pub offset: UtcOffset,
     pub ui: &'a Ui,
+    /// What every notification of this invocation says first: notify's own
+    /// mistakes that the run went on despite (a flag that did not parse).
+    pub notices: Vec<String>,
 }
 
 /// A task name (or any text from outside) as shown in diagnostics: unsafe

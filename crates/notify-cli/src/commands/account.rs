@@ -387,6 +387,7 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         data_dir: env.data_dir,
         offset: env.offset,
         ui: env.ui,
+        notices: env.notices.clone(),
     };
     let test = crate::app::cli::DeliveryArgs {
         to: args.to.clone(),

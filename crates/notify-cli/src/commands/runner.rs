@@ -94,6 +94,11 @@ pub async fn run(argv: &[OsString], report: &RefCell<Report>) -> Finished {
                 _ => (126, "cannot run the command"),
             };
             let message = format!("{}: {what} ({e})", program.to_string_lossy());
+            // As a shell says it: the job's output is where one looks first.
+            crate::app::diag(&format!(
+                "notify: {}",
+                notify_core::text::printable(&message, None)
+            ));
             report
                 .borrow_mut()
                 .feed(Stream::Stderr, format!("notify: {message}\n").as_bytes());

@@ -116,6 +116,15 @@ pub(super) fn render_with(
         text.push_str(&rendered.text);
         rendered.text = text;
     }
+    if !env.notices.is_empty() {
+        let mut text = env.notices.join("\n");
+        text.push_str("\n\n");
+        text.push_str(&rendered.text);
+        rendered.text = text;
+        rendered.html = rendered
+            .html
+            .map(|page| notify_template::with_notices(&page, &env.notices));
+    }
 
     let settings = &plan.eff.settings;
     let mut attachments = Vec::new();

@@ -152,6 +152,7 @@ impl Setup {
             data_dir: self.dir.path(),
             offset: time::UtcOffset::UTC,
             ui: &self.ui,
+            notices: Vec::new(),
         }
     }
 

@@ -426,3 +426,71 @@ fn a_result_with_a_byte_order_mark_is_read() {
     let subject = env.mails()[0].header("Subject").unwrap();
     assert!(subject.contains(": bom: "), "{subject}");
 }
+
+/// A mistake in notify's own flags: the job runs all the same, with its
+/// exit code; stderr and the mail say what was wrong.
+#[test]
+fn a_typo_in_notify_s_flags_never_skips_the_job() {
+    let env = TestEnv::new();
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "X",
+        "--level",
+        "always",
+        "--exit-codes",
+        "restik",
+        "--",
+        "sh",
+        "-c",
+        "echo ran; exit 4",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{}", env.describe(&out));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "ran\n");
+    assert!(stderr.contains("'restik'"), "{stderr}");
+    assert!(
+        stderr.contains("running the command anyway, as task `X`"),
+        "{stderr}"
+    );
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1, "{stderr}");
+    assert!(mails[0].header("Subject").unwrap().contains(": X: "));
+    let body = mails[0].body_text();
+    assert!(
+        body.contains("notify's command line had a mistake"),
+        "{body}"
+    );
+    assert!(body.contains("restik"), "{body}");
+}
+
+/// No `--task`: the program's name is the task's.
+#[test]
+fn run_without_a_task_name_runs_as_the_program() {
+    let env = TestEnv::new();
+    let out = env.notify(&["run", "--", "sh", "-c", "exit 5"]);
+    assert_eq!(out.status.code(), Some(5), "{}", env.describe(&out));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1);
+    assert!(mails[0].header("Subject").unwrap().contains(": sh: "));
+}
+
+/// A command that does not exist is said on stderr as a shell says it.
+#[test]
+fn a_missing_command_is_said_on_stderr() {
+    let env = TestEnv::new();
+    let out = env.notify(&[
+        "run",
+        "--task",
+        "M",
+        "--",
+        "resticc-not-installed",
+        "backup",
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(127), "{stderr}");
+    assert!(
+        stderr.contains("notify: resticc-not-installed: command not found"),
+        "{stderr}"
+    );
+}
