@@ -438,6 +438,25 @@ pub(crate) fn handshake(ctx: &Ctx, problem: &HandshakeProblem) -> Failure {
         ca_file: ctx.ca_file.clone(),
     };
     let failure = match problem {
+        // After a 220 to STARTTLS, plaintext is not a wrong mode for the
+        // port: the server (or something in between) broke its promise.
+        HandshakeProblem::Plaintext(_) | HandshakeProblem::NotTls(_)
+            if ctx.security == Security::StartTls =>
+        {
+            let detail = match problem {
+                HandshakeProblem::Plaintext(line) => format!("it went on in plaintext ({line:?})"),
+                HandshakeProblem::NotTls(detail) => detail.clone(),
+                _ => String::new(),
+            };
+            Failure::new(
+                ErrorKind::Permanent,
+                format!(
+                    "{prefix}: the server accepted STARTTLS but did not start TLS: {detail}; \
+                     nothing was sent in plaintext"
+                ),
+            )
+            .hint(Hint::StartTlsBroken)
+        }
         HandshakeProblem::Plaintext(greeting) => Failure::new(
             ErrorKind::Config,
             format!("{prefix}: the server answered in plaintext ({greeting:?}): wrong security mode for this port"),
@@ -938,7 +957,8 @@ mod tests {
     #[test]
     fn handshake_table() {
         use ErrorKind::*;
-        let c = ctx("mx.example.com", "a@example.com");
+        let mut c = ctx("mx.example.com", "a@example.com");
+        c.security = Security::Tls;
         let cases = [
             (
                 HandshakeProblem::Plaintext("220 mx ESMTP".into()),
@@ -987,6 +1007,26 @@ mod tests {
             "{}",
             wrong.message
         );
+    }
+
+    #[test]
+    fn plaintext_after_a_yes_to_starttls_is_not_a_wrong_mode() {
+        let c = ctx("mx.example.com", "a@example.com");
+        assert_eq!(c.security, Security::StartTls);
+        for problem in [
+            HandshakeProblem::Plaintext("250 mx".into()),
+            HandshakeProblem::NotTls("corrupt".into()),
+        ] {
+            let f = handshake(&c, &problem);
+            assert_eq!(f.kind, ErrorKind::Permanent, "{problem:?}");
+            assert_eq!(f.hint, Some(Hint::StartTlsBroken), "{problem:?}");
+            assert!(
+                f.message
+                    .contains("accepted STARTTLS but did not start TLS"),
+                "{}",
+                f.message
+            );
+        }
     }
 
     #[test]

@@ -86,6 +86,13 @@ pub(crate) struct Ehlo {
 }
 
 impl Ehlo {
+    /// The EHLO reply in `bytes` (tests).
+    #[cfg(test)]
+    pub(crate) fn from_bytes(bytes: &[u8]) -> Ehlo {
+        let (reply, raw) = Reply::parse(bytes);
+        Ehlo::parse(&reply, &raw).expect("an EHLO reply")
+    }
+
     fn parse(reply: &Reply, raw: &[u8]) -> Result<Ehlo, smtp_proto::Error> {
         let parsed = EhloResponse::parse(&mut raw.iter())?;
         Ok(Ehlo {
@@ -120,6 +127,18 @@ impl Ehlo {
     /// Whether the server lists AUTH at all.
     pub(crate) fn auth(&self) -> bool {
         self.extensions & smtp_proto::EXT_AUTH != 0
+    }
+
+    /// The mechanisms the AUTH line lists, as sent (`CRAM-MD5 DIGEST-MD5`),
+    /// when there is one.
+    pub(crate) fn auth_mechanisms(&self) -> Option<String> {
+        self.lines.iter().find_map(|line| {
+            let upper = line.to_ascii_uppercase();
+            let rest = upper
+                .strip_prefix("AUTH ")
+                .or_else(|| upper.strip_prefix("AUTH="))?;
+            Some(crate::classify::one_line(&line[line.len() - rest.len()..]))
+        })
     }
 
     /// Whether AUTH lists a mechanism (one of `smtp_proto::AUTH_*`).
@@ -472,6 +491,10 @@ mod tests {
         assert!(ehlo.starttls() && ehlo.pipelining() && ehlo.eight_bit_mime() && ehlo.auth());
         assert!(!ehlo.smtputf8());
         assert!(ehlo.offers(smtp_proto::AUTH_PLAIN));
+        assert_eq!(
+            ehlo.auth_mechanisms().as_deref(),
+            Some("LOGIN PLAIN XOAUTH2")
+        );
         assert!(ehlo.offers(smtp_proto::AUTH_LOGIN));
         assert!(ehlo.offers(smtp_proto::AUTH_XOAUTH2));
         let (reply, raw) = parse(b"250 mx.example.com\r\n");

@@ -92,6 +92,11 @@ pub enum Hint {
         /// A password is configured.
         with_password: bool,
     },
+    /// The server said yes to STARTTLS and then did not speak TLS: a broken
+    /// server, or a device in the network path that strips STARTTLS; the
+    /// server's administrator must look (notify never falls back to
+    /// plaintext).
+    StartTlsBroken,
     /// The server requires STARTTLS before MAIL FROM: use
     /// [`Security::StartTls`].
     StartTlsRequired,
@@ -183,6 +188,10 @@ pub enum Hint {
     /// [`AuthMechanism::Xoauth2`](crate::AuthMechanism) with an access
     /// token.
     OnlyXoauth2,
+    /// The server offers AUTH, but only mechanisms notify does not speak
+    /// (CRAM-MD5, GSSAPI, ...): enable PLAIN or LOGIN (over TLS) on the
+    /// server, or use XOAUTH2.
+    MechanismsUnsupported,
     /// The server offers no AUTH but credentials are set: if it is a relay
     /// that needs no login, drop the credentials.
     NoLoginNeeded,

@@ -1187,15 +1187,26 @@ fn pick_mechanism(
             ),
         )
         .hint(Hint::OnlyXoauth2),
-        None => Failure::new(
-            ErrorKind::Config,
-            format!(
-                "{} offers no authentication (no AUTH in its EHLO reply), but a password is \
-                 configured",
-                ctx.server_mode()
-            ),
-        )
-        .hint(Hint::NoLoginNeeded),
+        None => match ehlo.auth_mechanisms() {
+            Some(mechanisms) => Failure::new(
+                ErrorKind::Config,
+                format!(
+                    "{} offers only authentication mechanisms notify does not speak \
+                     (AUTH {mechanisms}); notify speaks PLAIN, LOGIN and XOAUTH2",
+                    ctx.server_mode()
+                ),
+            )
+            .hint(Hint::MechanismsUnsupported),
+            None => Failure::new(
+                ErrorKind::Config,
+                format!(
+                    "{} offers no authentication (no AUTH in its EHLO reply), but a password \
+                     is configured",
+                    ctx.server_mode()
+                ),
+            )
+            .hint(Hint::NoLoginNeeded),
+        },
     };
     Err(failure.at(Step::Auth).in_sync())
 }
@@ -1488,6 +1499,42 @@ pub(crate) fn offered_mechanisms(ehlo: &Ehlo) -> Vec<AuthMechanism> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mechanisms_notify_does_not_speak_are_named() {
+        let ctx = Ctx {
+            host: "mx.example.com".into(),
+            port: 587,
+            security: Security::StartTls,
+            username: Some("me@example.com".into()),
+            from: None,
+            ca_file: None,
+            timeout: Duration::from_secs(30),
+            xoauth2: false,
+        };
+        let cram = Ehlo::from_bytes(b"250-mx\r\n250-AUTH CRAM-MD5 DIGEST-MD5\r\n250 8BITMIME\r\n");
+        let f = pick_mechanism(&ctx, &cram, None).unwrap_err();
+        assert!(
+            f.message.contains("(AUTH CRAM-MD5 DIGEST-MD5)"),
+            "{}",
+            f.message
+        );
+        assert!(!f.message.contains("no AUTH"), "{}", f.message);
+        assert_eq!(f.hint, Some(Hint::MechanismsUnsupported));
+        let none = Ehlo::from_bytes(b"250-mx\r\n250 8BITMIME\r\n");
+        let f = pick_mechanism(&ctx, &none, None).unwrap_err();
+        assert!(
+            f.message.contains("no AUTH in its EHLO reply"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.hint, Some(Hint::NoLoginNeeded));
+        let plain = Ehlo::from_bytes(b"250-mx\r\n250 AUTH CRAM-MD5 PLAIN\r\n");
+        assert_eq!(
+            pick_mechanism(&ctx, &plain, None).unwrap(),
+            AuthMechanism::Plain
+        );
+    }
 
     #[test]
     fn parse_server_forms() {

@@ -904,6 +904,66 @@ async fn connection_refused_names_the_port() {
     assert_eq!(facts(err), (Step::Connect, None, None, None));
 }
 
+/// A server that says 220 to STARTTLS and stays in plaintext (a broken
+/// server, or a box in between that strips STARTTLS): no "set security =
+/// starttls" (it is set), nothing sent in plaintext. No real server does
+/// this on demand, so a few lines of our own play it.
+#[tokio::test]
+async fn a_yes_to_starttls_without_tls_is_named_as_such() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let seen = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log = seen.clone();
+    let server = tokio::spawn(async move {
+        let (mut stream, _) = listener.accept().await.unwrap();
+        stream.write_all(b"220 mx ESMTP\r\n").await.unwrap();
+        let mut buf = vec![0u8; 4096];
+        let mut after_starttls = false;
+        loop {
+            let n = match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => n,
+            };
+            let got = String::from_utf8_lossy(&buf[..n]).into_owned();
+            log.lock().unwrap().push(got.clone());
+            let reply: &[u8] = if after_starttls {
+                // The TLS ClientHello, read as a plaintext command.
+                b"500 5.5.2 Error: bad syntax\r\n"
+            } else if got.starts_with("EHLO") {
+                b"250-mx\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n"
+            } else if got.starts_with("STARTTLS") {
+                after_starttls = true;
+                b"220 2.0.0 Ready to start TLS\r\n"
+            } else {
+                b"250 ok\r\n"
+            };
+            if stream.write_all(reply).await.is_err() {
+                break;
+            }
+        }
+    });
+    let mut c = SmtpConfig::new("127.0.0.1", port, Security::StartTls);
+    c.timeout = Duration::from_secs(5);
+    let (t, _) = transport(c);
+    let result = t.send(&note(92)).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Permanent, "{err}");
+    assert!(
+        err.to_string()
+            .contains("the server accepted STARTTLS but did not start TLS"),
+        "{err}"
+    );
+    assert_eq!(hint(err), Some(&Hint::StartTlsBroken));
+    server.abort();
+    let seen = seen.lock().unwrap();
+    assert!(
+        seen.iter()
+            .all(|l| !l.contains("MAIL FROM") && !l.contains("AUTH ")),
+        "nothing after STARTTLS in plaintext: {seen:?}"
+    );
+}
+
 // ------------------------------------------------------- provider answers
 
 #[tokio::test]

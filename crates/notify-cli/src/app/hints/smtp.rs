@@ -72,6 +72,12 @@ pub fn smtp(hint: &Hint) -> String {
             }
         ),
         Hint::StartTlsRequired => "set security = \"starttls\"".to_owned(),
+        Hint::StartTlsBroken => "security = \"starttls\" is right for this port, but the \
+             server, or a firewall or \"mail guard\" in between, answered STARTTLS and stayed \
+             in plaintext; tell the server's administrator (notify never falls back to \
+             plaintext); if the server offers implicit TLS, security = \"tls\" on port 465 \
+             avoids STARTTLS"
+            .to_owned(),
         Hint::EncryptThePassword => "use security = \"starttls\" or \"tls\" so the password is \
              encrypted; only for a trusted relay on this machine or network, set \
              allow_insecure_auth = true"
@@ -162,6 +168,9 @@ pub fn smtp(hint: &Hint) -> String {
         }
         Hint::OnlyXoauth2 => "set auth = \"xoauth2\" and password = \"cmd:...\" with a command \
              that prints an OAuth2 access token"
+            .to_owned(),
+        Hint::MechanismsUnsupported => "ask the server's administrator to enable AUTH PLAIN \
+             or LOGIN over TLS, or use auth = \"xoauth2\" where the server offers it"
             .to_owned(),
         Hint::NoLoginNeeded => {
             "if this is a relay that needs no login, remove `password` from the account".to_owned()
@@ -383,6 +392,10 @@ mod tests {
                 &["security = \"tls\"", "allow_insecure_auth = true"],
             ),
             (Hint::StartTlsRequired, &["set security = \"starttls\""]),
+            (
+                Hint::StartTlsBroken,
+                &["stayed in plaintext", "never falls back"],
+            ),
             (Hint::EncryptThePassword, &["allow_insecure_auth = true"]),
             (
                 Hint::PreferEncryption,
@@ -473,6 +486,7 @@ mod tests {
             (Hint::MechanismNotOffered, &["remove `auth`"]),
             (Hint::OnlyXoauth2, &["auth = \"xoauth2\""]),
             (Hint::NoLoginNeeded, &["remove `password`"]),
+            (Hint::MechanismsUnsupported, &["AUTH PLAIN or LOGIN"]),
             (
                 Hint::AuthNotOffered {
                     security: Security::None,
