@@ -791,7 +791,9 @@ impl SmtpTransport {
     /// Reads the greeting (with the timeout); anything but 2xx is an error.
     ///
     /// Without TLS so far, a server that says nothing for
-    /// [`GREETING_PATIENCE`] may be an implicit-TLS port waiting for our
+    /// [`GREETING_PATIENCE`] (or half a shorter timeout; the whole wait,
+    /// probe included, stays within the timeout) may be an implicit-TLS
+    /// port waiting for our
     /// ClientHello: a TLS handshake on a second connection is then tried
     /// while the greeting is still awaited. If that handshake succeeds, the
     /// wrong security mode is reported at once; otherwise the greeting is
@@ -810,14 +812,18 @@ impl SmtpTransport {
         // the first lines of a multi-line greeting.
         let read = conn.read_reply();
         tokio::pin!(read);
-        let patience = cfg.timeout.min(GREETING_PATIENCE);
+        // Half of a short timeout, so the probe has the other half.
+        let patience = (cfg.timeout / 2).min(GREETING_PATIENCE);
         let result = match timeout(patience, &mut read).await {
             Ok(result) => Some(result),
             Err(_) if cfg.security == Security::Tls => {
                 tokio::time::timeout_at(deadline, &mut read).await.ok()
             }
             Err(_) => {
-                let probe = self.speaks_tls(addr);
+                // The probe gets what is left of the timeout, no more: the
+                // whole wait stays within `timeout`, as the message says.
+                let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                let probe = self.speaks_tls(addr, left);
                 tokio::pin!(probe);
                 let mut probing = true;
                 loop {
@@ -829,14 +835,7 @@ impl SmtpTransport {
                                 return Err(self.implicit_tls_port(ctx, start.elapsed()));
                             }
                         }
-                        _ = tokio::time::sleep_until(deadline) => {
-                            // A short timeout ends before the probe does:
-                            // its answer is still worth the wait.
-                            if probing && (&mut probe).await {
-                                return Err(self.implicit_tls_port(ctx, start.elapsed()));
-                            }
-                            break None;
-                        }
+                        _ = tokio::time::sleep_until(deadline) => break None,
                     }
                 }
             }
@@ -937,7 +936,7 @@ impl SmtpTransport {
         }
     }
 
-    async fn speaks_tls(&self, addr: SocketAddr) -> bool {
+    async fn speaks_tls(&self, addr: SocketAddr, within: Duration) -> bool {
         let Ok(name) = ServerName::try_from(self.config.host.clone()) else {
             return false;
         };
@@ -947,7 +946,7 @@ impl SmtpTransport {
             let _ = tcp.set_nodelay(true);
             connector.connect(name, tcp).await.ok()
         };
-        let limit = self.config.timeout.min(Duration::from_secs(5));
+        let limit = within.min(Duration::from_secs(5));
         matches!(timeout(limit, probe).await, Ok(Some(_)))
     }
 
