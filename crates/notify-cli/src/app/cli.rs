@@ -200,19 +200,19 @@ pub struct DeliveryArgs {
     pub level: Option<Level>,
 
     /// Recipients, comma-separated or repeated (overrides the config)
-    #[arg(long, value_name = "ADDR,...")]
+    #[arg(long, value_name = "ADDR,...", value_parser = addresses)]
     pub to: Vec<String>,
 
     /// Copy recipients, comma-separated or repeated
-    #[arg(long, value_name = "ADDR,...")]
+    #[arg(long, value_name = "ADDR,...", value_parser = addresses)]
     pub cc: Vec<String>,
 
     /// Blind-copy recipients, comma-separated or repeated
-    #[arg(long, value_name = "ADDR,...")]
+    #[arg(long, value_name = "ADDR,...", value_parser = addresses)]
     pub bcc: Vec<String>,
 
     /// Where replies go
-    #[arg(long, value_name = "ADDR")]
+    #[arg(long, value_name = "ADDR", value_parser = addresses)]
     pub reply_to: Option<String>,
 
     /// The account to send from (a name under `[accounts]` in the config)
@@ -287,7 +287,7 @@ pub struct RunArgs {
 #[derive(Debug, Args)]
 pub struct TestArgs {
     /// Recipients, comma-separated or repeated (overrides the config)
-    #[arg(long, value_name = "ADDR,...")]
+    #[arg(long, value_name = "ADDR,...", value_parser = addresses)]
     pub to: Vec<String>,
 
     /// The account to send from (a name under `[accounts]` in the config)
@@ -367,6 +367,31 @@ fn level_parser() -> impl clap::builder::TypedValueParser<Value = Level> {
         PossibleValue::new(name).aliases(name.strip_suffix('s'))
     }))
     .try_map(|name| name.parse::<Level>())
+}
+
+/// `--to`, `--cc`, `--bcc`, `--reply-to`: every address checked now, as
+/// delivery will check it, so a typo is a usage error (exit 2) naming the
+/// flag's value, not a configuration error at delivery time.
+fn addresses(s: &str) -> Result<String, String> {
+    let parts = crate::app::config::split_addresses(s);
+    if parts.is_empty() {
+        return Err("no address given".to_owned());
+    }
+    for addr in parts {
+        let mut probe = notify_core::Notification::new("check", "");
+        probe.from = Some("check@example.com".to_owned());
+        probe.to = vec![addr.clone()];
+        if let Err(notify_smtp::Error::InvalidAddress { reason, .. }) =
+            notify_smtp::build_message(&probe)
+        {
+            return Err(format!(
+                "`{}` {reason}; write an address as \"Name <user@example.com>\" or \
+                 \"user@example.com\"",
+                crate::app::shown(&addr)
+            ));
+        }
+    }
+    Ok(s.to_owned())
 }
 
 fn non_empty(s: &str) -> Result<String, String> {
@@ -475,7 +500,7 @@ pub struct AccountAddArgs {
     #[arg(long, value_name = "STORE", default_value = "keychain")]
     pub password_store: Option<String>,
     /// Where the test mail goes [default: `[email]` to, else the from address]
-    #[arg(long, value_name = "ADDR,...")]
+    #[arg(long, value_name = "ADDR,...", value_parser = addresses)]
     pub to: Vec<String>,
     /// Do not send a test mail
     #[arg(long)]

@@ -494,3 +494,21 @@ fn a_missing_command_is_said_on_stderr() {
         "{stderr}"
     );
 }
+
+/// A bad address on the command line is a usage error (2) naming the flag,
+/// not a configuration error (78).
+#[test]
+fn a_bad_address_flag_is_a_usage_error() {
+    let env = TestEnv::new();
+    for (flag, value) in [
+        ("--to", "ops example.com"),
+        ("--cc", "ok@example.com,bad"),
+        ("--reply-to", "<nobody"),
+    ] {
+        let out = env.notify(&["send", "--task", "a", "--status", "failure", flag, value]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{flag} {value}: {stderr}");
+        assert!(stderr.contains(&format!("for '{flag} ")), "{stderr}");
+    }
+    assert!(env.mails().is_empty());
+}
