@@ -110,6 +110,15 @@ pub fn emit_json(value: &impl serde::Serialize) -> Result<(), CliError> {
     Ok(())
 }
 
+/// A moment as people read it on this machine: local time to the second,
+/// with the offset (`2026-12-05 06:30:00 +01:00`).
+pub fn local_time(t: time::OffsetDateTime, offset: UtcOffset) -> String {
+    let format = time::macros::format_description!(
+        "[year]-[month]-[day] [hour]:[minute]:[second] [offset_hour sign:mandatory]:[offset_minute]"
+    );
+    t.to_offset(offset).format(&format).unwrap_or_default()
+}
+
 /// This machine's name, for `##Computer Name##`.
 pub fn computer_name() -> String {
     notify_smtp::system_hostname()

@@ -64,11 +64,7 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
         return Ok(exit::OK);
     }
     let now = OffsetDateTime::now_utc();
-    let when = |t: OffsetDateTime| {
-        t.to_offset(env.offset)
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default()
-    };
+    let when = |t: OffsetDateTime| crate::app::local_time(t, env.offset);
     let mut out = String::new();
     for (title, list) in [("queued", &entries), ("given up", &failed)] {
         if list.is_empty() {

@@ -186,6 +186,7 @@ async fn retry_batch(
             continue;
         };
         let task = shown(&claimed.entry.task);
+        let first_failed_at = claimed.entry.first_failed_at;
         let error = failure.message;
         if failure.temporary {
             match queue.retry_later(claimed, &error, now, max_age) {
@@ -193,16 +194,14 @@ async fn retry_batch(
                     flushed.still_queued += 1;
                     env.ui.warn(&format!(
                         "queued notification for `{task}` not delivered yet ({error}); next try after {}",
-                        at.to_offset(env.offset)
-                            .format(&time::format_description::well_known::Rfc3339)
-                            .unwrap_or_default()
+                        crate::app::local_time(at, env.offset)
                     ));
                 }
                 Ok(Retry::GaveUp) => {
                     flushed.gave_up += 1;
                     env.ui.warn(&format!(
-                        "gave up on the notification for `{task}` after {} days in the queue: {error}",
-                        max_age.whole_days()
+                        "gave up on the notification for `{task}` after {} in the queue: {error}",
+                        crate::app::config::HumanDuration(now - first_failed_at)
                     ));
                 }
                 Err(e) => env

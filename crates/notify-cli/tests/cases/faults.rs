@@ -512,3 +512,49 @@ fn a_bad_address_flag_is_a_usage_error() {
     }
     assert!(env.mails().is_empty());
 }
+
+/// The queue speaks local time to the second, and a give-up says how long
+/// the notification really waited.
+#[test]
+fn queue_times_are_local_to_the_second_and_ages_are_real() {
+    let env = TestEnv::new();
+    env.config(&format!(
+        r#"
+[email]
+account = "down"
+to = ["ops@example.com"]
+queue_max_age = "1s"
+
+[accounts.down]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{}"
+security = "none"
+timeout = "5s"
+"#,
+        closed_port()
+    ));
+    let out = env.notify(&["send", "--task", "q", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    let out = env
+        .cmd()
+        .env("TZ", "CET-1")
+        .args(["queue", "list"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let next = text
+        .lines()
+        .find_map(|l| l.split_once("attempt(s), next ").map(|(_, t)| t.to_owned()))
+        .unwrap_or_else(|| panic!("{text}"));
+    // `2026-12-05 06:30:00 +01:00`: no fraction, no `T`, the local offset.
+    assert_eq!(next.len(), "2026-12-05 06:30:00 +01:00".len(), "{next}");
+    assert!(!next.contains('T') && !next.contains('.'), "{next}");
+    std::thread::sleep(std::time::Duration::from_millis(2100));
+    let out = env.notify(&["queue", "flush"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("gave up on the notification for `q` after 2s in the queue")
+            || stderr.contains("gave up on the notification for `q` after 3s in the queue"),
+        "{stderr}"
+    );
+}
