@@ -173,6 +173,24 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
         }
         Err(e) => return Err(e),
     };
+    // Keys left out for a mistake: said on every run, on stderr and at the
+    // top of the mail, until the file is fixed.
+    let mut notices = notices;
+    for problem in &loaded.problems {
+        ui.warn(problem);
+    }
+    if !loaded.problems.is_empty() {
+        notices.push(format!(
+            "notify's configuration has mistakes; these keys were ignored, the rest is in \
+             force:\n{}",
+            loaded
+                .problems
+                .iter()
+                .map(|p| format!("- {p}"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        ));
+    }
     let data_dir = match app::paths::data_dir(cli.global.data_dir.clone()) {
         Ok(dir) => dir,
         Err(e) if is_run => {

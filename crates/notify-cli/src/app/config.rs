@@ -397,6 +397,10 @@ pub struct Loaded {
     pub config: Config,
     /// The file that was read, if one existed.
     pub file: Option<PathBuf>,
+    /// Keys of the file left out for a mistake (an unknown key, an invalid
+    /// value), each as one line naming file, line and key: the rest of the
+    /// file is in force.
+    pub problems: Vec<String>,
 }
 
 impl Loaded {
@@ -413,7 +417,18 @@ impl Loaded {
 /// Reads the configuration: `path` when given explicitly (it must exist),
 /// else the default path when it exists, then `NOTIFY_*` overrides.
 pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
-    let exists = path.is_file();
+    let exists = match std::fs::metadata(path) {
+        Ok(meta) if meta.is_file() => true,
+        Ok(meta) => {
+            return Err(CliError::config(format!(
+                "the config file {} is {}, not a file",
+                path.display(),
+                file_kind(&meta)
+            ))
+            .hint("point --config or NOTIFY_CONFIG at the TOML file itself"));
+        }
+        Err(_) => false,
+    };
     if explicit && !exists {
         return Err(CliError::config(format!(
             "the config file {} does not exist",
@@ -423,33 +438,195 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
             "create it (see the README's Configuration section) or drop --config / NOTIFY_CONFIG",
         ));
     }
-    let mut figment = Figment::new();
-    if exists {
-        figment = figment.merge(Toml::file_exact(path));
+    // The file as an editable document, so that a key with a mistake can be
+    // left out and the rest kept in force. A file that is not TOML at all
+    // is read by figment itself, for its error.
+    let text = if exists {
+        Some(std::fs::read_to_string(path).map_err(|e| {
+            CliError::config(format!(
+                "cannot read the config file {}: {e}",
+                path.display()
+            ))
+        })?)
+    } else {
+        None
+    };
+    let mut doc = text
+        .as_deref()
+        .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok());
+    let mut problems = Vec::new();
+    let file = exists.then_some(path);
+    loop {
+        let mut figment = Figment::new();
+        match (&doc, exists) {
+            (Some(doc), _) => figment = figment.merge(Toml::string(&doc.to_string())),
+            (None, true) => figment = figment.merge(Toml::file_exact(path)),
+            (None, false) => {}
+        }
+        figment = figment.merge(
+            Env::prefixed(env_vars::NOTIFY_PREFIX)
+                .split("__")
+                .filter(|key| {
+                    let top = key.as_str().split('.').next().unwrap_or("");
+                    TOP_LEVEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
+                }),
+        );
+        let err = match figment.extract::<Config>() {
+            Ok(mut config) => {
+                if exists {
+                    if let Some(dir) = std::path::absolute(path)
+                        .ok()
+                        .and_then(|p| p.parent().map(Path::to_path_buf))
+                    {
+                        config.resolve_paths(&dir);
+                    }
+                }
+                return Ok(Loaded {
+                    config,
+                    file: file.map(Path::to_path_buf),
+                    problems,
+                });
+            }
+            Err(err) => err,
+        };
+        // A mistake in the file: leave that key out, say so, and go on.
+        let from_env = err
+            .metadata
+            .as_ref()
+            .is_some_and(|m| m.name.contains("env"));
+        let (Some(editable), Some(text), false) = (doc.as_mut(), text.as_deref(), from_env) else {
+            return Err(config_error(err, file));
+        };
+        let key = key_of(&err);
+        if key.is_empty() || problems.len() >= MAX_PROBLEMS || !remove_key(editable, &key) {
+            return Err(config_error(err, file));
+        }
+        problems.push(problem_text(&err, &key, path, text));
     }
-    figment = figment.merge(
-        Env::prefixed(env_vars::NOTIFY_PREFIX)
-            .split("__")
-            .filter(|key| {
-                let top = key.as_str().split('.').next().unwrap_or("");
-                TOP_LEVEL_KEYS.iter().any(|k| k.eq_ignore_ascii_case(top))
-            }),
-    );
-    let mut config: Config = figment
-        .extract()
-        .map_err(|e| config_error(e, exists.then_some(path)))?;
-    if exists {
-        if let Some(dir) = std::path::absolute(path)
-            .ok()
-            .and_then(|p| p.parent().map(Path::to_path_buf))
-        {
-            config.resolve_paths(&dir);
+}
+
+/// How many keys with mistakes are left out before the file counts as
+/// broken as a whole.
+const MAX_PROBLEMS: usize = 20;
+
+/// What a config path that is not a regular file is.
+fn file_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_block_device() || t.is_char_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
         }
     }
-    Ok(Loaded {
-        config,
-        file: exists.then(|| path.to_path_buf()),
-    })
+    if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// The key an extraction error is about: its path, and for an unknown key
+/// the key itself.
+fn key_of(err: &figment::Error) -> Vec<String> {
+    let mut key = err.path.clone();
+    if let figment::error::Kind::UnknownField(field, _) = &err.kind {
+        if key.last() != Some(field) {
+            key.push(field.clone());
+        }
+    }
+    key
+}
+
+/// Removes `key` (`["email", "level"]`, `["also", "0", "to"]`) from `doc`;
+/// false when it is not there.
+fn remove_key(doc: &mut toml_edit::DocumentMut, key: &[String]) -> bool {
+    fn remove_in(table: &mut dyn toml_edit::TableLike, key: &[String]) -> bool {
+        let Some((first, rest)) = key.split_first() else {
+            return false;
+        };
+        if rest.is_empty() {
+            return table.remove(first).is_some();
+        }
+        let Some(item) = table.get_mut(first) else {
+            return false;
+        };
+        if let Some(array) = item.as_array_of_tables_mut() {
+            let Some((index, rest)) = rest.split_first() else {
+                return false;
+            };
+            let Some(element) = index.parse::<usize>().ok().and_then(|i| array.get_mut(i)) else {
+                return false;
+            };
+            if rest.is_empty() {
+                return false;
+            }
+            return remove_in(element, rest);
+        }
+        match item.as_table_like_mut() {
+            Some(inner) => remove_in(inner, rest),
+            None => false,
+        }
+    }
+    remove_in(doc.as_table_mut(), key)
+}
+
+/// The line that says which key was left out and why.
+fn problem_text(err: &figment::Error, key: &[String], path: &Path, text: &str) -> String {
+    let mut at = format!("{}", path.display());
+    if let Some(line) = find_key_line(text, key) {
+        at.push_str(&format!(", line {line}"));
+    }
+    let shown = key.join(".");
+    match &err.kind {
+        figment::error::Kind::UnknownField(field, expected) => {
+            let mut line = format!("{at}: unknown key `{shown}` (ignored)");
+            if let Some(best) = closest(field, expected) {
+                line.push_str(&format!("; did you mean `{best}`?"));
+            }
+            line
+        }
+        kind => format!(
+            "{at}, key `{shown}`: {}; this key is ignored, the rest of the file is in force",
+            kind_text(kind)
+        ),
+    }
+}
+
+/// The expected name closest to a misspelt `name`, when one is close.
+fn closest<'a>(name: &str, expected: &[&'a str]) -> Option<&'a str> {
+    expected
+        .iter()
+        .map(|e| (strsim::damerau_levenshtein(&name.to_lowercase(), e), *e))
+        .filter(|(d, e)| *d <= 2.max(e.len() / 3))
+        .min_by_key(|(d, _)| *d)
+        .map(|(_, e)| e)
+}
+
+/// A figment error kind in words, without nested backticks.
+fn kind_text(kind: &figment::error::Kind) -> String {
+    use figment::error::Kind;
+    match kind {
+        Kind::UnknownVariant(found, expected) => {
+            format!(
+                "unknown value `{found}`; expected one of: {}",
+                expected.join(", ")
+            )
+        }
+        Kind::UnknownField(found, expected) => {
+            format!(
+                "unknown key `{found}`; expected one of: {}",
+                expected.join(", ")
+            )
+        }
+        other => other.to_string(),
+    }
 }
 
 /// Turns a figment error into one that names the file, the line and the key.
@@ -491,7 +668,7 @@ fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
     if !key.is_empty() {
         message.push_str(&format!(", key `{key}`"));
     }
-    message.push_str(&format!(": {}", err.kind));
+    message.push_str(&format!(": {}", kind_text(&err.kind)));
     CliError::config(message)
         .hint("the README's Configuration section lists every key and its values")
 }

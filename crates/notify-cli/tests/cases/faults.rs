@@ -558,3 +558,60 @@ timeout = "5s"
         "{stderr}"
     );
 }
+
+/// A typo in the config file never switches email off: with `levle`
+/// under `[email]`, `run` still delivers through the configured account
+/// (here: queued, the server being down), not to the local Maildir "because
+/// no account is configured".
+#[test]
+fn a_config_typo_keeps_the_account_in_force() {
+    let env = TestEnv::new();
+    env.config(&format!(
+        r#"
+[email]
+account = "down"
+to = ["ops@example.com"]
+levle = "always"
+
+[accounts.down]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{}"
+security = "none"
+timeout = "5s"
+"#,
+        closed_port()
+    ));
+    let out = env.notify(&["run", "--task", "typo", "--", "false"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("did you mean `level`?"), "{stderr}");
+    assert!(
+        stderr.contains("queued as"),
+        "delivered through the account: {stderr}"
+    );
+    assert!(
+        !stderr.contains("no email account is configured"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("built-in defaults"), "{stderr}");
+    assert_eq!(queued(&env), 1);
+}
+
+/// A config path that is a directory (or a FIFO, a device) says so.
+#[test]
+fn a_config_path_that_is_not_a_file_says_what_it_is() {
+    let env = TestEnv::new();
+    let dir = env.path().join("conf.d");
+    std::fs::create_dir(&dir).unwrap();
+    let out = env
+        .cmd()
+        .arg("--config")
+        .arg(&dir)
+        .args(["send", "--task", "d", "--status", "failure"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("is a directory, not a file"), "{stderr}");
+    assert!(!stderr.contains("does not exist"), "{stderr}");
+}
