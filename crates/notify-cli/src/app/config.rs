@@ -155,6 +155,11 @@ pub struct Account {
     pub helo_name: Option<String>,
     /// Connect and command timeout.
     pub timeout: Option<HumanDuration>,
+    /// Why a `cmd:` password of this account is not run: it comes from a
+    /// config file that others can change (set by [`load`], never read from
+    /// the file).
+    #[serde(skip)]
+    pub cmd_refused: Option<String>,
 }
 
 /// A text value that may also arrive as a number or a boolean: figment reads
@@ -473,6 +478,15 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
         );
         let err = match figment.extract::<Config>() {
             Ok(mut config) => {
+                if let (Some(doc), Some(reason)) =
+                    (&doc, exists.then(|| unsafe_file(path)).flatten())
+                {
+                    problems.push(format!(
+                        "{} {reason}: anyone who can change it can change what notify does",
+                        path.display()
+                    ));
+                    refuse_commands(&mut config, doc, path, &reason);
+                }
                 if exists {
                     if let Some(dir) = std::path::absolute(path)
                         .ok()
@@ -502,6 +516,60 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
             return Err(config_error(err, file));
         }
         problems.push(problem_text(&err, &key, path, text));
+    }
+}
+
+/// Why a config file is not safe to run commands from (`cmd:` passwords):
+/// others can write it, or it belongs to another user (not root). `None`
+/// when it is safe, or on a platform without Unix permissions.
+fn unsafe_file(path: &Path) -> Option<String> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::metadata(path).ok()?;
+        let mode = meta.mode();
+        if mode & 0o022 != 0 {
+            let who = if mode & 0o002 != 0 {
+                "everyone"
+            } else {
+                "its group"
+            };
+            return Some(format!("is writable by {who} (mode {:o})", mode & 0o777));
+        }
+        let owner = meta.uid();
+        let me = effective_uid();
+        if owner != me && owner != 0 {
+            return Some(format!("belongs to another user (uid {owner}, not {me})"));
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    None
+}
+
+#[cfg(unix)]
+#[allow(unsafe_code, reason = "geteuid(2) through libc: who notify runs as")]
+fn effective_uid() -> u32 {
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    unsafe { libc::geteuid() }
+}
+
+/// Marks every account whose `cmd:` password comes from `doc` (the file,
+/// not the environment) as refused.
+fn refuse_commands(config: &mut Config, doc: &toml_edit::DocumentMut, path: &Path, reason: &str) {
+    let Some(accounts) = doc.get("accounts").and_then(|a| a.as_table_like()) else {
+        return;
+    };
+    for (name, account) in config.accounts.iter_mut() {
+        let from_file = accounts
+            .get(name)
+            .and_then(|a| a.as_table_like())
+            .and_then(|a| a.get("password"))
+            .and_then(|p| p.as_str())
+            .is_some_and(|p| p.trim_start().starts_with("cmd:"));
+        if from_file {
+            account.cmd_refused = Some(format!("{} {reason}", path.display()));
+        }
     }
 }
 

@@ -80,6 +80,15 @@ pub fn with_credentials(
     let Some(reference) = &account.password else {
         return Ok(config);
     };
+    if let Some(why) = &account.cmd_refused {
+        return Err(Failure::Config(
+            CliError::config(format!(
+                "account `{name}`: not running the password command: {why}, so anyone who can \
+                 change it could run commands as this user"
+            ))
+            .hint("make the file yours and writable by you only: chown $USER FILE; chmod 600 FILE"),
+        ));
+    }
     let reference: SecretRef = reference
         .parse()
         .map_err(|e| Failure::Config(secret_error(name, &e)))?;

@@ -615,3 +615,51 @@ fn a_config_path_that_is_not_a_file_says_what_it_is() {
     assert!(stderr.contains("is a directory, not a file"), "{stderr}");
     assert!(!stderr.contains("does not exist"), "{stderr}");
 }
+
+/// A config file others can write turns `cmd:` into code execution for
+/// them: notify warns, and does not run the command.
+#[cfg(unix)]
+#[test]
+fn a_writable_config_does_not_run_password_commands() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    let marker = env.path().join("ran");
+    env.config(&format!(
+        r#"
+[email]
+account = "cmd"
+to = ["ops@example.com"]
+
+[accounts.cmd]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{}"
+security = "none"
+allow_insecure_auth = true
+password = "cmd:touch {}"
+"#,
+        closed_port(),
+        marker.display()
+    ));
+    let config = env.config_path();
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
+    let out = env.notify(&["send", "--task", "w", "--status", "failure"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("is writable by everyone (mode 666)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("not running the password command"),
+        "{stderr}"
+    );
+    assert!(!marker.exists(), "the command ran");
+    assert_eq!(env.mails().len(), 1, "a local copy is kept");
+
+    // The same file, private: the command runs (and the server is down).
+    std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let out = env.notify(&["send", "--task", "w", "--status", "failure"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(marker.exists(), "{stderr}");
+    assert!(!stderr.contains("writable by"), "{stderr}");
+}
