@@ -182,6 +182,9 @@ mod native {
             keyring::Error::NoStorageAccess(inner) => Error::Inaccessible {
                 reason: no_access_reason(inner.as_ref()),
             },
+            keyring::Error::PlatformFailure(inner) if absent(inner.as_ref()) => Error::NoKeychain {
+                reason: failure_reason(inner.as_ref()),
+            },
             keyring::Error::PlatformFailure(inner) => Error::Inaccessible {
                 reason: failure_reason(inner.as_ref()),
             },
@@ -295,6 +298,37 @@ mod native {
             Some(Ss::Locked | Ss::Prompt | Ss::NoResult) => no_access_reason(inner),
             _ => format!("the Secret Service failed: {inner}"),
         }
+    }
+
+    /// Whether the failure says there is no keychain here at all (no Secret
+    /// Service running, no session bus), as opposed to one that is locked
+    /// or did not answer this time.
+    #[cfg(target_os = "linux")]
+    fn absent(inner: &(dyn std::error::Error + 'static)) -> bool {
+        use dbus_secret_service::Error as Ss;
+        let no_bus = std::env::var("DBUS_SESSION_BUS_ADDRESS")
+            .ok()
+            .filter(|a| !a.is_empty())
+            .is_none();
+        match inner.downcast_ref::<Ss>() {
+            Some(Ss::Dbus(e)) => {
+                let name = e.name().unwrap_or("");
+                name != "org.freedesktop.Secret.Error.IsLocked"
+                    && (no_bus
+                        || matches!(
+                            name,
+                            "org.freedesktop.DBus.Error.ServiceUnknown"
+                                | "org.freedesktop.DBus.Error.NameHasNoOwner"
+                        ))
+            }
+            Some(Ss::Unavailable) => true,
+            _ => false,
+        }
+    }
+
+    #[cfg(not(target_os = "linux"))]
+    fn absent(_inner: &(dyn std::error::Error + 'static)) -> bool {
+        false
     }
 
     #[cfg(target_os = "linux")]

@@ -14,9 +14,11 @@
 //!   ends): where there is no native store, it fails with
 //!   [`Error::Inaccessible`]. Keychain items do not move to a new machine:
 //!   a missing one is [`Error::NoEntry`], naming the account. No keychain
-//!   where notify runs (cron, systemd services and ssh sessions often have
-//!   no session D-Bus) or a locked one is [`Error::Inaccessible`], with the
-//!   reason; [`Error::kind`] says it may work later. On Linux libdbus is built from
+//!   where notify runs (no Secret Service running; cron, systemd services
+//!   and ssh sessions often have no session D-Bus) is [`Error::NoKeychain`]:
+//!   the setup must change. A locked one, or one that did not answer, is
+//!   [`Error::Inaccessible`], with the reason; [`Error::kind`] says it may
+//!   work later. On Linux libdbus is built from
 //!   source (keyring's `vendored` feature), so building needs a C compiler
 //!   but no libdbus-1-dev. Calls are synchronous, fine inside a tokio
 //!   runtime, and give up after a timeout instead of hanging on an unlock
@@ -68,6 +70,15 @@ pub enum Error {
     #[error("the secret store is not accessible: {reason}")]
     Inaccessible {
         /// What went wrong, without any secret in it.
+        reason: String,
+    },
+    /// There is no keychain to reach where notify runs: no Secret Service
+    /// running, or no session D-Bus at all (cron, systemd services, ssh).
+    /// Unlike [`Error::Inaccessible`], waiting does not help: the setup must
+    /// change (another store, or a keychain started for this environment).
+    #[error("no keychain is available here: {reason}")]
+    NoKeychain {
+        /// What is missing.
         reason: String,
     },
     /// `env:VAR` names a variable that is not set, or is empty.
@@ -252,6 +263,9 @@ mod tests {
                 reason: "exit 1".into(),
             },
             Error::BadReference,
+            Error::NoKeychain {
+                reason: "no session D-Bus".into(),
+            },
         ];
         for e in config {
             assert_eq!(e.kind(), ErrorKind::Config, "{e}");

@@ -208,6 +208,23 @@ fn keychain_child() {
             let e = store.delete(&account).expect_err("delete must fail");
             assert!(matches!(e, Error::Inaccessible { .. }), "{e:?}");
         }
+        // There is no keychain here at all: a configuration matter, not
+        // something waiting fixes.
+        "absent" => {
+            let account = var("NOTIFY_KEYCHAIN_TEST_READ");
+            let e = store.get(&account).expect_err("get must fail");
+            no_canary(&e);
+            let Error::NoKeychain { reason } = &e else {
+                panic!("expected NoKeychain, got {e:?}");
+            };
+            println!("\nREASON: {reason}");
+            assert_eq!(e.kind(), notify_secrets::ErrorKind::Config);
+            let e = store
+                .set(&account, &SecretString::from(CANARY))
+                .expect_err("set must fail");
+            assert!(matches!(e, Error::NoKeychain { .. }), "{e:?}");
+            no_canary(&e);
+        }
         other => panic!("unknown child mode {other}"),
     }
 }
@@ -452,8 +469,9 @@ fn an_unreachable_bus_is_inaccessible_not_a_missing_entry() {
         "{reason}"
     );
 
+    // No session bus at all (cron): no keychain here, not a locked one.
     let out = run_child(
-        "inaccessible",
+        "absent",
         &[],
         &[("NOTIFY_KEYCHAIN_TEST_READ", &account.name)],
         &["DBUS_SESSION_BUS_ADDRESS", "DISPLAY", "XDG_RUNTIME_DIR"],
@@ -482,12 +500,12 @@ fn bare_bus_config(dir: &std::path::Path) -> String {
 
 #[test]
 #[ignore = "needs gnome-keyring on a private D-Bus; `cargo xtask ci` runs it"]
-fn a_bus_without_a_secret_service_is_inaccessible() {
+fn a_bus_without_a_secret_service_is_no_keychain() {
     let _store = keychain();
     let dir = tempfile::tempdir().unwrap();
     let config_arg = bare_bus_config(dir.path());
     let out = run_child(
-        "inaccessible",
+        "absent",
         &["dbus-run-session", &config_arg, "--"],
         &[("NOTIFY_KEYCHAIN_TEST_READ", "notify-test-no-service")],
         &[],

@@ -67,6 +67,13 @@ pub fn secret(e: &Error) -> Option<String> {
             "store it with `notify account set-password {account}`; keychain items do not \
              move with a migration to a new machine"
         )),
+        Error::NoKeychain { .. } => Some(
+            "where notify runs there is no keychain (cron, systemd services and ssh sessions \
+             often have no session D-Bus): keep the password in a file only you can read, \
+             password = \"file:~/.config/notify/password\" (chmod 600), or in the job's \
+             environment, password = \"env:SMTP_PASSWORD\""
+                .to_owned(),
+        ),
         Error::Inaccessible { .. } => Some(
             "the keychain must be running and unlocked where notify runs (cron, systemd \
              services and ssh sessions often have none); otherwise keep the password in a \

@@ -517,7 +517,10 @@ fn password_present(
     };
     match store.get(name) {
         Ok(_) => (Some(true), None),
-        Err(e @ notify_secrets::Error::Inaccessible { .. }) => (None, Some(e.to_string())),
+        Err(
+            e @ (notify_secrets::Error::Inaccessible { .. }
+            | notify_secrets::Error::NoKeychain { .. }),
+        ) => (None, Some(e.to_string())),
         Err(e) => (Some(false), Some(e.to_string())),
     }
 }

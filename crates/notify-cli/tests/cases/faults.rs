@@ -663,3 +663,40 @@ password = "cmd:touch {}"
     assert!(marker.exists(), "{stderr}");
     assert!(!stderr.contains("writable by"), "{stderr}");
 }
+
+/// No keychain where notify runs (no session D-Bus, as under cron) is a
+/// configuration matter (78, with the file/env way out), not a temporary
+/// one that would queue the notification forever.
+#[cfg(target_os = "linux")]
+#[test]
+fn no_keychain_at_all_is_a_configuration_error() {
+    let env = TestEnv::new();
+    env.config(&format!(
+        r#"
+[email]
+account = "kc"
+to = ["ops@example.com"]
+
+[accounts.kc]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{}"
+security = "none"
+allow_insecure_auth = true
+password = "keychain"
+"#,
+        closed_port()
+    ));
+    let out = env
+        .cmd()
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .args(["send", "--task", "k", "--status", "failure"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(stderr.contains("no keychain is available here"), "{stderr}");
+    assert!(stderr.contains("password = \"file:"), "{stderr}");
+    assert_eq!(queued(&env), 0, "{stderr}");
+    assert_eq!(env.mails().len(), 1, "a local copy is kept");
+}
