@@ -124,6 +124,60 @@ fn store(
     })
 }
 
+/// `reference`, or when it is a keychain that cannot be used here: a file
+/// the user picks (interactively, without `--password-store`), else an
+/// error naming the file store to use instead.
+fn usable_store(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    name: &str,
+    reference: SecretRef,
+    args: &AccountAddArgs,
+    tty: bool,
+) -> Result<SecretRef, CliError> {
+    if reference != SecretRef::Keychain {
+        return Ok(reference);
+    }
+    let Some(why) = keychain_unusable(connect, name) else {
+        return Ok(reference);
+    };
+    let file = env.config_path.with_file_name(format!("{name}.password"));
+    if tty && args.password_store.is_none() {
+        env.ui
+            .info(&format!("The OS keychain cannot be used here: {why}."));
+        let answer = ask(
+            "Keep the password in this file instead (readable by you only)",
+            Some(&file.display().to_string()),
+        )?;
+        return Ok(SecretRef::File(std::path::PathBuf::from(answer)));
+    }
+    Err(CliError::config(format!(
+        "account `{name}`: the OS keychain cannot be used here: {why}"
+    ))
+    .hint(format!(
+        "keep the password in a file only you can read: --password-store file:{}, or in the \
+         environment notify runs in: --password-store env:SMTP_PASSWORD",
+        file.display()
+    )))
+}
+
+/// Why the OS keychain cannot hold a password here (none in this build, no
+/// Secret Service, a locked one), or `None` when it can. Looks up `name`,
+/// which changes nothing.
+fn keychain_unusable(connect: &dyn Connect, name: &str) -> Option<String> {
+    let Some(store) = connect.secret_store(&SecretRef::Keychain) else {
+        return Some("this build of notify has no OS keychain support".to_owned());
+    };
+    match store.get(name) {
+        Ok(_) | Err(notify_secrets::Error::NoEntry { .. }) => None,
+        Err(
+            notify_secrets::Error::NoKeychain { reason }
+            | notify_secrets::Error::Inaccessible { reason },
+        ) => Some(reason),
+        Err(_) => None,
+    }
+}
+
 /// Reads the config file for editing (an absent file is an empty document).
 fn read_doc(path: &Path) -> Result<DocumentMut, CliError> {
     let text = match std::fs::read_to_string(path) {
@@ -199,6 +253,18 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     }
     let tty = interactive();
 
+    // Where the password will live. Interactively, the keychain is checked
+    // before anything is asked (it would otherwise fail after every
+    // answer); otherwise after the flags are checked.
+    let store_text = args
+        .password_store
+        .clone()
+        .unwrap_or_else(|| "keychain".to_owned());
+    let mut reference: SecretRef = store_text.parse().map_err(|e| secret_error(&name, e))?;
+    if tty {
+        reference = usable_store(env, connect, &name, reference, &args, tty)?;
+    }
+
     let from = match (&args.from, tty) {
         (Some(f), _) => f.clone(),
         (None, true) => ask("Send from (e.g. Backups <you@example.com>)", None)?,
@@ -263,19 +329,6 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         _ => None,
     };
 
-    let store_text = args
-        .password_store
-        .clone()
-        .unwrap_or_else(|| "keychain".to_owned());
-    let mut reference: SecretRef = store_text.parse().map_err(|e| secret_error(&name, e))?;
-    // A relative password file means relative to where the command was typed.
-    if let SecretRef::File(p) = &reference {
-        let p = notify_secrets::expand_home(p);
-        let abs = std::path::absolute(&p)
-            .map_err(|e| CliError::usage(format!("--password-store file:{}: {e}", p.display())))?;
-        reference = SecretRef::File(abs);
-    }
-
     let mut table = Table::new();
     table["from"] = value(from.clone());
     if let Some(p) = &args.provider {
@@ -300,7 +353,6 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     if let Some(p) = &ca_file {
         table["ca_file"] = value(p.display().to_string());
     }
-    table["password"] = value(reference.to_string());
 
     // Check what was given before anything is stored or written.
     let as_account = Account {
@@ -314,6 +366,17 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         ..Account::default()
     };
     account::smtp_config(&name, &as_account, env.ui)?;
+    if !tty {
+        reference = usable_store(env, connect, &name, reference, &args, tty)?;
+    }
+    // A relative password file means relative to where the command was typed.
+    if let SecretRef::File(p) = &reference {
+        let p = notify_secrets::expand_home(p);
+        let abs = std::path::absolute(&p)
+            .map_err(|e| CliError::usage(format!("--password-store file:{}: {e}", p.display())))?;
+        reference = SecretRef::File(abs);
+    }
+    table["password"] = value(reference.to_string());
 
     // Store the password where the reference says, when notify can.
     match &reference {

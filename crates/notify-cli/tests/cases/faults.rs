@@ -700,3 +700,36 @@ password = "keychain"
     assert_eq!(queued(&env), 0, "{stderr}");
     assert_eq!(env.mails().len(), 1, "a local copy is kept");
 }
+
+/// `account add` without a usable keychain says so before it asks or
+/// writes anything, and names the file store to use instead.
+#[cfg(target_os = "linux")]
+#[test]
+fn account_add_checks_the_keychain_before_anything_else() {
+    let env = TestEnv::new();
+    let out = env
+        .cmd()
+        .env_remove("DBUS_SESSION_BUS_ADDRESS")
+        .env_remove("DISPLAY")
+        .args([
+            "account",
+            "add",
+            "work",
+            "--from",
+            "backup@example.com",
+            "--server",
+            "127.0.0.1:25",
+        ])
+        .write_stdin("secret-typed-for-nothing\n")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("the OS keychain cannot be used here"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--password-store file:"), "{stderr}");
+    assert!(stderr.contains("work.password"), "{stderr}");
+    assert!(!env.config_path().exists(), "nothing written");
+}
