@@ -66,6 +66,22 @@ pub struct FileStore {
 }
 
 impl FileStore {
+    /// Refuses anything but a regular file, saying what it is.
+    fn check_regular(&self, meta: &std::fs::Metadata) -> Result<(), Error> {
+        if meta.is_file() {
+            return Ok(());
+        }
+        let what = if meta.is_dir() {
+            "a directory"
+        } else {
+            special_kind(meta)
+        };
+        Err(Error::FileUnreadable {
+            path: self.path.clone(),
+            reason: format!("it is {what}, not a regular file"),
+        })
+    }
+
     /// A store for the file at `path` (`~/` expanded).
     pub fn new(path: impl AsRef<Path>) -> Self {
         FileStore {
@@ -102,6 +118,27 @@ impl FileStore {
     }
 }
 
+/// What a file that is neither regular nor a directory is.
+fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        let t = meta.file_type();
+        if t.is_fifo() {
+            return "a named pipe (FIFO)";
+        }
+        if t.is_char_device() || t.is_block_device() {
+            return "a device";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = meta;
+    "not a regular file"
+}
+
 /// Expands a leading `~/` to `$HOME/`.
 pub fn expand_home(path: &Path) -> PathBuf {
     if let Ok(rest) = path.strip_prefix("~") {
@@ -113,14 +150,25 @@ pub fn expand_home(path: &Path) -> PathBuf {
 }
 
 impl SecretStore for FileStore {
+    /// The first line of the file. Only a regular file is read (a FIFO
+    /// would block, a device never end), it is opened without blocking and
+    /// checked again once open, and at most [`SECRET_LIMIT`] bytes are read.
     fn get(&self, _account: &str) -> Result<SecretString, Error> {
         let meta = std::fs::metadata(&self.path).map_err(|e| self.io_error(&e))?;
-        if meta.is_dir() {
-            return Err(Error::FileUnreadable {
-                path: self.path.clone(),
-                reason: "it is a directory".into(),
-            });
+        self.check_regular(&meta)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Swapped for a FIFO after the check above, it still cannot
+            // block the open.
+            options.custom_flags(libc::O_NONBLOCK);
         }
+        let file = options.open(&self.path).map_err(|e| self.io_error(&e))?;
+        // What was opened is what counts.
+        let meta = file.metadata().map_err(|e| self.io_error(&e))?;
+        self.check_regular(&meta)?;
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
@@ -132,12 +180,27 @@ impl SecretStore for FileStore {
                 });
             }
         }
-        #[cfg(not(unix))]
-        let _ = meta;
-        let mut text = String::new();
-        std::fs::File::open(&self.path)
-            .and_then(|mut f| f.read_to_string(&mut text))
+        if meta.len() > SECRET_LIMIT as u64 {
+            return Err(Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: format!(
+                    "it is {} bytes long; a password file holds one line (at most {} KiB)",
+                    meta.len(),
+                    SECRET_LIMIT / 1024
+                ),
+            });
+        }
+        let mut bytes = Vec::new();
+        file.take(SECRET_LIMIT as u64)
+            .read_to_end(&mut bytes)
             .map_err(|e| self.io_error(&e))?;
+        let text = String::from_utf8(bytes).map_err(|e| {
+            drop(secrecy::SecretSlice::from(e.into_bytes()));
+            Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: "it is not UTF-8 text".into(),
+            }
+        })?;
         let secret = SecretString::from(first_line(&text).to_owned());
         drop(SecretString::from(text));
         if secret.expose_secret().is_empty() {
@@ -148,29 +211,53 @@ impl SecretStore for FileStore {
         Ok(secret)
     }
 
+    /// Writes the secret into a new file (mode 0600) beside the path and
+    /// renames it into place: a symlink at the path is replaced, never
+    /// followed, so the secret cannot land in a file the link points to.
     fn set(&self, _account: &str, secret: &SecretString) -> Result<(), Error> {
         use std::io::Write;
-        if let Some(dir) = self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| self.io_error(&e))?;
+        let dir = match self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| self.io_error(&e))?;
+                dir.to_path_buf()
+            }
+            None => PathBuf::from("."),
+        };
+        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_dir()) {
+            return Err(Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: "it is a directory".into(),
+            });
         }
+        let name = self
+            .path
+            .file_name()
+            .map_or_else(|| "password".into(), |n| n.to_string_lossy().into_owned());
+        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let mut options = std::fs::OpenOptions::new();
-        options.write(true).create(true).truncate(true);
+        options.write(true).create_new(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
             options.mode(0o600);
         }
-        let mut f = options.open(&self.path).map_err(|e| self.io_error(&e))?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            f.set_permissions(std::fs::Permissions::from_mode(0o600))
-                .map_err(|e| self.io_error(&e))?;
+        let _ = std::fs::remove_file(&temp);
+        let written = options.open(&temp).and_then(|mut f| {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            f.write_all(secret.expose_secret().as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        });
+        let placed = written.and_then(|()| std::fs::rename(&temp, &self.path));
+        if let Err(e) = placed {
+            let _ = std::fs::remove_file(&temp);
+            return Err(self.io_error(&e));
         }
-        f.write_all(secret.expose_secret().as_bytes())
-            .and_then(|()| f.write_all(b"\n"))
-            .and_then(|()| f.sync_all())
-            .map_err(|e| self.io_error(&e))
+        Ok(())
     }
 
     fn delete(&self, _account: &str) -> Result<(), Error> {
@@ -363,7 +450,11 @@ impl SecretStore for CommandStore {
 
 /// How much a `cmd:` helper may print on stdout (and how much of its stderr
 /// is kept).
-const COMMAND_OUTPUT_LIMIT: usize = 64 * 1024;
+const COMMAND_OUTPUT_LIMIT: usize = SECRET_LIMIT;
+
+/// The most a secret store reads: a `file:` password file, a `cmd:`
+/// helper's output (64 KiB; a password or a token is far shorter).
+pub const SECRET_LIMIT: usize = 64 * 1024;
 
 /// How often a running helper is checked on.
 const POLL: Duration = Duration::from_millis(10);

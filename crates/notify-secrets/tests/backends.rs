@@ -348,3 +348,73 @@ fn command_helpers_never_see_secrets() {
     );
     drop(secret);
 }
+
+/// A FIFO, a device or a huge file is refused at once: reading one would
+/// block forever, never end, or fill the memory (and the AUTH line).
+#[cfg(unix)]
+#[test]
+fn file_store_reads_only_small_regular_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // No writer ever opens it: a blocking read would hang this test.
+    let e = FileStore::new(&fifo).get("a").unwrap_err();
+    assert!(
+        e.to_string()
+            .contains("a named pipe (FIFO), not a regular file"),
+        "{e}"
+    );
+
+    let e = FileStore::new("/dev/zero").get("a").unwrap_err();
+    assert!(
+        e.to_string().contains("a device, not a regular file"),
+        "{e}"
+    );
+
+    let big = dir.path().join("big");
+    std::fs::write(&big, "x".repeat(200_000)).unwrap();
+    std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let e = FileStore::new(&big).get("a").unwrap_err();
+    assert!(e.to_string().contains("200000 bytes long"), "{e}");
+    assert!(!e.to_string().contains("xxxx"), "{e}");
+
+    let ok = dir.path().join("ok");
+    std::fs::write(&ok, format!("{}\n", "y".repeat(60_000))).unwrap();
+    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o600)).unwrap();
+    assert_eq!(
+        FileStore::new(&ok).get("a").unwrap().expose_secret().len(),
+        60_000
+    );
+}
+
+/// `set` never writes through a symlink: the link is replaced by a new
+/// private file, and the file it pointed to is untouched.
+#[cfg(unix)]
+#[test]
+fn file_store_set_replaces_a_symlink_instead_of_following_it() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let victim = dir.path().join("someone-elses-file");
+    std::fs::write(&victim, "original\n").unwrap();
+    let link = dir.path().join("pw");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    FileStore::new(&link)
+        .set("a", &SecretString::from(CANARY.to_owned()))
+        .unwrap();
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "original\n");
+    let meta = std::fs::symlink_metadata(&link).unwrap();
+    assert!(meta.file_type().is_file(), "the link itself was replaced");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o600);
+    assert_eq!(
+        FileStore::new(&link).get("a").unwrap().expose_secret(),
+        CANARY
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 2, "no temporary file left");
+}

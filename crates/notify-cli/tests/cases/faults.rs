@@ -733,3 +733,48 @@ fn account_add_checks_the_keychain_before_anything_else() {
     assert!(stderr.contains("work.password"), "{stderr}");
     assert!(!env.config_path().exists(), "nothing written");
 }
+
+/// `password = "file:<a FIFO>"` no longer blocks a run: the password file
+/// is refused at once and the job's code and a local copy stay.
+#[cfg(unix)]
+#[test]
+fn a_fifo_as_password_file_does_not_hang_a_run() {
+    let env = TestEnv::new();
+    let fifo = env.path().join("pw.fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    env.config(&format!(
+        r#"
+[email]
+account = "f"
+to = ["ops@example.com"]
+
+[accounts.f]
+from = "Backups <backup@example.com>"
+server = "127.0.0.1:{}"
+security = "none"
+allow_insecure_auth = true
+password = "file:{}"
+"#,
+        closed_port(),
+        fifo.display()
+    ));
+    let mut child = env
+        .std_cmd()
+        .args(["run", "--task", "fifo", "--", "sh", "-c", "exit 6"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = ends_soon(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(6), "{stderr}");
+    assert!(
+        stderr.contains("a named pipe (FIFO), not a regular file"),
+        "{stderr}"
+    );
+    assert_eq!(env.mails().len(), 1, "{stderr}");
+}
