@@ -40,6 +40,7 @@ use app::error::{exit, CliError};
 /// The whole program: parses the command line (of this process), runs the
 /// command and returns its exit code.
 pub fn main() -> ExitCode {
+    no_core_dumps();
     // Read before any thread exists: the time crate refuses to read the local
     // offset from a multi-threaded process on Unix.
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
@@ -91,6 +92,26 @@ pub fn main() -> ExitCode {
         }
     }
 }
+
+/// notify may hold a password: no core dump and no other process of the
+/// same user may read its memory (`PR_SET_DUMPABLE 0`, as ssh-agent and
+/// gpg-agent do). The job is not affected: the flag is reset when it
+/// executes its program, so its own core dumps stay as they were.
+#[cfg(target_os = "linux")]
+#[allow(
+    unsafe_code,
+    reason = "prctl(2) through libc: notify's memory holds passwords"
+)]
+fn no_core_dumps() {
+    // SAFETY: PR_SET_DUMPABLE takes plain integers and touches no memory of
+    // ours; a failure leaves the process as it was.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn no_core_dumps() {}
 
 /// For a `notify run ... -- CMD ...` whose flags do not parse: the same
 /// run with every notify flag dropped but `--task` (when its value can be

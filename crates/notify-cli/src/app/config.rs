@@ -662,7 +662,11 @@ fn problem_text(err: &figment::Error, key: &[String], path: &Path, text: &str) -
         }
         kind => format!(
             "{at}, key `{shown}`: {}; this key is ignored, the rest of the file is in force",
-            kind_text(kind)
+            if key.last().is_some_and(|k| secret_like(k)) {
+                "its value is not valid here (not shown: it may be a secret)".to_owned()
+            } else {
+                kind_text(kind)
+            }
         ),
     }
 }
@@ -737,8 +741,56 @@ fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
         message.push_str(&format!(", key `{key}`"));
     }
     message.push_str(&format!(": {}", kind_text(&err.kind)));
-    CliError::config(message)
+    CliError::config(redact_quoted_secrets(&message))
         .hint("the README's Configuration section lists every key and its values")
+}
+
+/// The TOML parser quotes the line of a syntax error (`3 | password = ...`):
+/// where that line sets a key named like a secret (`password`, `secret`,
+/// `token`), its value is replaced, so that a password pasted into the file
+/// by mistake is never printed.
+fn redact_quoted_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for (i, line) in text.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        out.push_str(&redact_line(line));
+    }
+    out
+}
+
+/// Whether a key's name says its value may be a secret.
+fn secret_like(name: &str) -> bool {
+    let name = name.to_ascii_lowercase();
+    ["password", "secret", "token"]
+        .iter()
+        .any(|w| name.contains(w))
+}
+
+fn redact_line(line: &str) -> String {
+    // `NN | content`, as the parser quotes a line.
+    let Some((gutter, content)) = line.split_once('|') else {
+        return line.to_owned();
+    };
+    if !gutter.trim().chars().all(|c| c.is_ascii_digit()) || gutter.trim().is_empty() {
+        return line.to_owned();
+    }
+    let Some((key, _value)) = content.split_once('=') else {
+        return line.to_owned();
+    };
+    let name = key
+        .trim()
+        .rsplit('.')
+        .next()
+        .unwrap_or_default()
+        .trim_matches(|c| c == '"' || c == '\'' || c == ' ')
+        .to_ascii_lowercase();
+    if secret_like(&name) {
+        format!("{gutter}|{key}= \"…\" (value not shown)")
+    } else {
+        line.to_owned()
+    }
 }
 
 /// Finds the 1-based line on which the key `path` (e.g. `["email", "level"]`
@@ -905,6 +957,22 @@ fn overlay(base: &mut Settings, top: &Settings) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn quoted_secret_lines_are_redacted() {
+        let text = "TOML parse error at line 3, column 43\n  |\n3 | password = \"cmd:pass show canary-Pw\n  |                                           ^\ninvalid basic string";
+        let out = redact_quoted_secrets(text);
+        assert!(!out.contains("canary-Pw"), "{out}");
+        assert!(
+            out.contains("3 | password = \"…\" (value not shown)"),
+            "{out}"
+        );
+        assert!(out.contains("invalid basic string"));
+        let other = "2 | from = \"a@example.com";
+        assert_eq!(redact_quoted_secrets(other), other);
+        let token = "7 | oauth_token = abc";
+        assert!(!redact_quoted_secrets(token).contains("abc"));
+    }
 
     #[test]
     fn durations() {

@@ -778,3 +778,67 @@ password = "file:{}"
     );
     assert_eq!(env.mails().len(), 1, "{stderr}");
 }
+
+/// notify's memory may hold a password: another process of the same user
+/// (the job, here) cannot read it through /proc, and no core dump has it.
+/// The job itself keeps its own /proc (and core dumps) as usual.
+#[cfg(target_os = "linux")]
+#[test]
+fn another_process_of_the_user_cannot_read_notify_s_memory() {
+    use std::os::unix::fs::PermissionsExt;
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } != 0 {
+        return notify_testkit::skip_unless_ci("running notify as `nobody` needs root");
+    }
+    let env = TestEnv::new();
+    std::fs::set_permissions(env.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    let out = std::process::Command::new("setpriv")
+        .args([
+            "--reuid=nobody",
+            "--regid=nogroup",
+            "--clear-groups",
+            "--inh-caps=-all",
+        ])
+        .arg(assert_cmd::cargo::cargo_bin("notify"))
+        .arg("--data-dir")
+        .arg(env.path().join("data"))
+        .args([
+            "run",
+            "--task",
+            "mem",
+            "--",
+            "sh",
+            "-c",
+            "if head -c 1 /proc/$PPID/environ >/dev/null 2>&1; then echo PARENT-READABLE; \
+             else echo PARENT-SEALED; fi; head -c 1 /proc/$$/environ >/dev/null && echo SELF-OK",
+        ])
+        .env("HOME", env.path())
+        .env_remove("NOTIFY_CONFIG")
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert!(stdout.contains("PARENT-SEALED"), "{stdout}");
+    assert!(stdout.contains("SELF-OK"), "{stdout}");
+}
+
+/// A syntax error on the `password =` line of the config file: the quoted
+/// line keeps its key, never its value.
+#[test]
+fn a_config_syntax_error_never_quotes_a_password() {
+    let env = TestEnv::new();
+    env.config("[accounts.x]\nfrom = \"a@example.com\"\npassword = \"cmd:pass show canary-Pa55\n");
+    for args in [
+        &["send", "--task", "s", "--status", "failure"][..],
+        &["run", "--task", "s", "--", "false"][..],
+    ] {
+        let out = env.notify(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("line 3"), "{stderr}");
+        assert!(
+            stderr.contains("password = \"…\" (value not shown)"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("canary-Pa55"), "{stderr}");
+    }
+}
