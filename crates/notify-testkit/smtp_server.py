@@ -27,9 +27,19 @@ recipients), "data_451" (451 after DATA the first N times, -1 always),
 "drop_after_data" (close the connection after the message, before the
 reply), "pipelining" (offer PIPELINING in EHLO), "close_after" (close the connection after N accepted messages, once
 the reply is out), "slow_data" (seconds to wait after the 354 reply before reading the
-message, so a big message fills the socket buffers), "exclude_mechanisms" (e.g. ["PLAIN"]), "auth_required" (default:
+message, so a big message fills the socket buffers), "slow_ack" (seconds to wait
+after storing a message before its 250), "exclude_mechanisms" (e.g. ["PLAIN"]), "auth_required" (default:
 true when "auth"). XOAUTH2 is offered on every AUTH listener and checks
 "tokens".
+
+Slow and stuck servers (all off by default; `cargo xtask faults` uses
+them): "ack_delay" (seconds between saving a message and its 250 reply:
+a client stopped in between has delivered a message it never saw
+accepted), "no_greeting" (the share of connections, 0 to 1, that are
+accepted but never greeted nor answered), "stall_data" (the share of
+messages after whose 354 reply the server reads nothing more and never
+answers), "fault_seed" (seeds the draws of those two, for a repeatable
+run). Each drawn fault is logged as a "fault" event.
 
 When listening it prints one line `READY {"ports": {...}}` and runs until
 SIGTERM, SIGINT or EOF on stdin (--demo ignores stdin).
@@ -50,6 +60,7 @@ import itertools
 import json
 import logging
 import os
+import random
 import shutil
 import signal
 import ssl
@@ -231,6 +242,15 @@ class Handler:
         self.drop_after_data = bool(spec.get("drop_after_data", False))
         self.close_after = int(spec.get("close_after", 0))
         self.pipelining = bool(spec.get("pipelining", False))
+        self.slow_ack = float(spec.get("slow_ack", 0))
+        self.ack_delay = float(spec.get("ack_delay", 0))
+        self.no_greeting = float(spec.get("no_greeting", 0))
+        self.stall_data = float(spec.get("stall_data", 0))
+        self.fault_draws = random.Random(spec.get("fault_seed"))
+
+    def draw(self, share):
+        """Whether a fault that hits `share` (0 to 1) of the time hits now."""
+        return share > 0 and self.fault_draws.random() < share
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         # With this hook aiosmtpd leaves the host name to it.
@@ -273,8 +293,14 @@ class Handler:
             "dropped": self.drop_after_data,
         }
         n = self.state.save(envelope, meta)
+        if self.slow_ack:
+            await asyncio.sleep(self.slow_ack)
         if self.drop_after_data:
             server.transport.abort()
+        if self.ack_delay > 0:
+            # Saved but not yet acknowledged: a client that goes away now
+            # has delivered a message it never saw accepted.
+            await asyncio.sleep(self.ack_delay)
         server.accepted = getattr(server, "accepted", 0) + 1
         if self.close_after and server.accepted >= self.close_after:
             # As a server with an idle timeout or a per-connection limit:
@@ -337,9 +363,31 @@ class RecordingSMTP(SMTP):
         super().connection_made(transport)
 
     async def push(self, status):
+        handler = self.event_handler
+        if not getattr(self, "greeted", False):
+            # The first reply of a connection is its greeting.
+            self.greeted = True
+            if handler.draw(handler.no_greeting):
+                self.state.event(listener=self.listener, conn=self.conn_id, event="fault", fault="no_greeting")
+                await self.stuck()
         await super().push(status)
         if self.slow_data and status.startswith("354"):
             await asyncio.sleep(self.slow_data)
+        if status.startswith("354") and handler.draw(handler.stall_data):
+            self.state.event(listener=self.listener, conn=self.conn_id, event="fault", fault="stall_data")
+            await self.stuck()
+
+    async def stuck(self):
+        """Reads nothing and answers nothing until the client goes away
+        (the connection's loss cancels this)."""
+        try:
+            await asyncio.get_running_loop().create_future()
+        except asyncio.CancelledError:
+            # The client closed its side: close ours, so the connection
+            # ends (and its "close" event is logged) in every state.
+            if self.transport is not None:
+                self.transport.close()
+            raise
 
     def connection_lost(self, exc):
         # Clients may close right after QUIT without reading the 221: tests

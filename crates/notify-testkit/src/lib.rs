@@ -173,6 +173,7 @@ pub struct Listener {
     data_451: i64,
     drop_after_data: bool,
     slow_data: f64,
+    slow_ack: f64,
     close_after: u32,
     pipelining: bool,
 }
@@ -190,6 +191,7 @@ impl Listener {
             data_451: 0,
             drop_after_data: false,
             slow_data: 0.0,
+            slow_ack: 0.0,
             close_after: 0,
             pipelining: false,
         }
@@ -274,6 +276,14 @@ impl Listener {
         self
     }
 
+    /// Stores each message at once but waits this long before its 250, as
+    /// a busy server does: a client killed in between has delivered a
+    /// message it does not know about.
+    pub fn slow_ack(mut self, wait: Duration) -> Self {
+        self.slow_ack = wait.as_secs_f64();
+        self
+    }
+
     /// Waits this long after the 354 reply before reading the message, so
     /// that a big message fills the socket buffers (a slow link).
     pub fn slow_data(mut self, wait: Duration) -> Self {
@@ -297,6 +307,7 @@ impl Listener {
             "data_451": self.data_451,
             "drop_after_data": self.drop_after_data,
             "slow_data": self.slow_data,
+            "slow_ack": self.slow_ack,
             "close_after": self.close_after,
             "pipelining": self.pipelining,
         });

@@ -118,6 +118,15 @@ pub async fn send_planned(
             .html
             .map(|page| notify_template::with_notices(&page, &[notice]));
     }
+    // Written ahead and held while the delivery runs: a notify killed in
+    // the middle (kill -9, a crash) leaves it for the next one. Without a
+    // writable queue the delivery goes ahead all the same.
+    let held = queue.hold(
+        Some(account_name),
+        task,
+        &notification,
+        OffsetDateTime::now_utc(),
+    );
     let attempt = async {
         match connect::account_transport(connect, account_name, account, (**config).clone()) {
             Ok(transport) => transport.send(&notification).await.map_err(Failure::of),
@@ -135,6 +144,13 @@ pub async fn send_planned(
     };
     match sent {
         Ok(delivery) => {
+            if let Ok(held) = held {
+                if let Err(e) = queue.discard(held) {
+                    env.ui.warn(&format!(
+                        "delivered, but its entry stays in the queue and may be sent once more: {e}"
+                    ));
+                }
+            }
             if !given_up.is_empty() {
                 if let Err(e) = queue.mark_reported(given_up) {
                     env.ui.warn(&format!(
@@ -149,14 +165,31 @@ pub async fn send_planned(
             )))
         }
         Err(Failure::Temporary(e)) => {
-            // Temporary: queue it; every later notify retries it.
-            match queue.enqueue(
-                Some(account_name),
-                task,
-                &notification,
-                e.message(),
-                OffsetDateTime::now_utc(),
-            ) {
+            // Temporary: queue it (the entry written ahead becomes its first
+            // attempt); every later notify retries it.
+            let queued = match held {
+                Ok(held) => {
+                    let id = held.entry.id.clone();
+                    queue
+                        .retry_later(
+                            held,
+                            e.message(),
+                            OffsetDateTime::now_utc(),
+                            super::retry::max_age(env),
+                        )
+                        .map(|_| id)
+                }
+                Err(_) => queue
+                    .enqueue(
+                        Some(account_name),
+                        task,
+                        &notification,
+                        e.message(),
+                        OffsetDateTime::now_utc(),
+                    )
+                    .map(|id| id.to_string()),
+            };
+            match queued {
                 Ok(id) => {
                     env.ui.warn(&format!(
                         "not sent yet; queued as {id} and retried by the next notify run (or now: `notify queue flush`)"
@@ -184,6 +217,11 @@ pub async fn send_planned(
             }
         }
         Err(failure @ (Failure::Permanent(_) | Failure::Config(_))) => {
+            // Not to be retried: the entry written ahead goes; a local copy
+            // is kept instead.
+            if let Ok(held) = held {
+                let _ = queue.discard(held);
+            }
             let err = failure.into_error();
             match keep_local_copy(env, connect, &notification).await {
                 Some(_) => Err(err),

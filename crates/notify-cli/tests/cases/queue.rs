@@ -461,3 +461,96 @@ fn a_queued_notification_counts_as_sent_for_the_changes_level() {
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     assert_eq!(queue_files(&env, "").len(), 1);
 }
+
+/// kill -9 of `queue flush` in the middle of a batch: each message leaves
+/// the queue as soon as its 250 arrives, so the next flush repeats at most
+/// the one that was in flight (SPEC section 10), not the whole batch.
+#[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
+fn kill_9_of_a_flush_repeats_at_most_one_message() {
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("slow").slow_ack(std::time::Duration::from_millis(100))),
+    );
+    let env = TestEnv::new();
+    configure(&env, &server, closed_port());
+    for i in 0..30 {
+        let out = notify(
+            &env,
+            &["send", "--task", &format!("k{i}"), "--status", "failure"],
+        );
+        assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    }
+    configure(&env, &server, server.port("slow"));
+    let mut flush = env
+        .std_cmd()
+        .env("NOTIFY_TEST_PW", PASSWORD)
+        .args(["queue", "flush"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.messages().len() < 8 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the flush never got going"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    flush.kill().unwrap(); // SIGKILL
+    flush.wait().unwrap();
+    let out = notify(&env, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let ids = message_ids(&server);
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 30, "every queued message delivered");
+    assert!(
+        ids.len() <= 31,
+        "{} deliveries for 30 messages after one kill",
+        ids.len()
+    );
+    assert!(queue_files(&env, "").is_empty());
+}
+
+/// kill -9 of `send` while it waits for the server: the notification was
+/// written to the queue before the delivery began, so the next notify
+/// delivers it (nothing lost).
+#[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
+fn kill_9_of_a_send_mid_delivery_loses_nothing() {
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok"))
+            .listener(Listener::silent("silent")),
+    );
+    let env = TestEnv::new();
+    configure(&env, &server, server.port("silent"));
+    let mut send = env
+        .std_cmd()
+        .env("NOTIFY_TEST_PW", PASSWORD)
+        .args(["send", "--task", "killed", "--status", "failure"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.connections("silent") == 0 {
+        assert!(std::time::Instant::now() < deadline, "send never connected");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    send.kill().unwrap(); // SIGKILL, mid-delivery
+    send.wait().unwrap();
+    assert_eq!(queue_files(&env, "").len(), 1, "written ahead");
+    configure(&env, &server, server.port("ok"));
+    let out = notify(&env, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let got = server.messages();
+    assert_eq!(got.len(), 1);
+    assert!(got[0].text().contains("killed"));
+    assert!(queue_files(&env, "").is_empty());
+}
