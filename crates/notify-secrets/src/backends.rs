@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use secrecy::zeroize::Zeroizing;
 use secrecy::{ExposeSecret, SecretString};
 
-use crate::{Error, SecretStore};
+use crate::{Error, FileKind, SecretStore};
 
 /// How long a `cmd:` helper may take before it is killed.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -58,40 +58,215 @@ impl SecretStore for EnvStore {
     }
 }
 
+/// How long reading or writing a `file:` password may take: a password file
+/// on a network file system that stops answering must not hang a cron job.
+pub const FILE_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// `file:PATH`: the first line of a file readable only by its owner, as
 /// ssh and msmtp insist. `~/` is expanded.
+///
+/// Only a small regular file is read: a directory, a named pipe (which
+/// would block until someone writes to it), a device (which might never
+/// end) or a socket is [`Error::NotAFile`], a file over [`SECRET_LIMIT`]
+/// bytes is [`Error::FileTooLarge`]. The file is opened without blocking
+/// and checked again once open, and at most [`SECRET_LIMIT`] bytes are
+/// read. Each call runs on a helper thread and gives up after
+/// [`FILE_TIMEOUT`] ([`Error::FileTimeout`]).
+///
+/// [`SecretStore::set`] writes a new file (mode 0600) beside the path and
+/// renames it into place: a symlink at the path is replaced, never
+/// followed, so the secret cannot land in a file the link points to.
 #[derive(Debug, Clone)]
 pub struct FileStore {
     path: PathBuf,
+    timeout: Duration,
 }
 
 impl FileStore {
-    /// Refuses anything but a regular file, saying what it is.
-    fn check_regular(&self, meta: &std::fs::Metadata) -> Result<(), Error> {
-        if meta.is_file() {
-            return Ok(());
-        }
-        let what = if meta.is_dir() {
-            "a directory"
-        } else {
-            special_kind(meta)
-        };
-        Err(Error::FileUnreadable {
-            path: self.path.clone(),
-            reason: format!("it is {what}, not a regular file"),
-        })
-    }
-
     /// A store for the file at `path` (`~/` expanded).
     pub fn new(path: impl AsRef<Path>) -> Self {
         FileStore {
             path: expand_home(path.as_ref()),
+            timeout: FILE_TIMEOUT,
         }
+    }
+
+    /// Changes how long a call may take.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The file's path, after `~` expansion.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Refuses anything but a regular file, saying what it is.
+    fn check_regular(&self, meta: &std::fs::Metadata) -> Result<(), Error> {
+        if meta.is_file() {
+            return Ok(());
+        }
+        Err(Error::NotAFile {
+            path: self.path.clone(),
+            kind: file_kind(meta),
+        })
+    }
+
+    /// Runs `op` on a helper thread, so a file system that never answers
+    /// costs [`Self::with_timeout`] at most. A thread that does not answer
+    /// in time is left behind (a process cannot interrupt a hung read);
+    /// it holds no secret of ours beyond what it was given.
+    fn within_timeout<T: Send + 'static>(
+        &self,
+        op: impl FnOnce(&FileStore) -> Result<T, Error> + Send + 'static,
+    ) -> Result<T, Error> {
+        let (tx, rx) = mpsc::channel();
+        let store = self.clone();
+        let spawned = std::thread::Builder::new()
+            .name("notify-secret-file".into())
+            .spawn(move || {
+                let _ = tx.send(op(&store));
+            });
+        if let Err(e) = spawned {
+            return Err(Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: format!("cannot start a thread to read it: {e}"),
+            });
+        }
+        match rx.recv_timeout(self.timeout) {
+            Ok(result) => result,
+            Err(mpsc::RecvTimeoutError::Timeout) => Err(Error::FileTimeout {
+                path: self.path.clone(),
+                timeout: self.timeout,
+            }),
+            Err(mpsc::RecvTimeoutError::Disconnected) => Err(Error::FileUnreadable {
+                path: self.path.clone(),
+                reason: "reading it failed unexpectedly (its thread panicked)".into(),
+            }),
+        }
+    }
+
+    /// The first line of the file; see [`FileStore`].
+    fn read(&self) -> Result<SecretString, Error> {
+        let meta = std::fs::metadata(&self.path).map_err(|e| self.io_error(&e))?;
+        self.check_regular(&meta)?;
+        let mut options = std::fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            // Swapped for a FIFO after the check above, it still cannot
+            // block the open; swapped for a terminal, it does not become
+            // notify's controlling terminal.
+            options.custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY);
+        }
+        let file = options.open(&self.path).map_err(|e| self.io_error(&e))?;
+        // What was opened is what counts.
+        let meta = file.metadata().map_err(|e| self.io_error(&e))?;
+        self.check_regular(&meta)?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(Error::UnsafePermissions {
+                    path: self.path.clone(),
+                    mode,
+                });
+            }
+        }
+        let limit = SECRET_LIMIT as u64;
+        let too_large = |size: u64| Error::FileTooLarge {
+            path: self.path.clone(),
+            size,
+            limit,
+        };
+        if meta.len() > limit {
+            return Err(too_large(meta.len()));
+        }
+        // Room for the whole file and the read that finds its end, so the
+        // buffer never moves (a move would leave a copy behind, unzeroized).
+        let mut bytes = Zeroizing::new(Vec::with_capacity(meta.len() as usize + 64));
+        (&file)
+            .take(limit + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| self.io_error(&e))?;
+        // A file that does not know its size (/proc) grows past the limit.
+        if bytes.len() as u64 > limit {
+            return Err(too_large(bytes.len() as u64));
+        }
+        let text = std::str::from_utf8(&bytes).map_err(|_| Error::FileUnreadable {
+            path: self.path.clone(),
+            reason: "it is not UTF-8 text".into(),
+        })?;
+        let secret = SecretString::from(first_line(text).to_owned());
+        if secret.expose_secret().is_empty() {
+            return Err(Error::FileEmpty {
+                path: self.path.clone(),
+            });
+        }
+        Ok(secret)
+    }
+
+    /// Writes the secret into a new file (mode 0600) beside the path and
+    /// renames it into place.
+    fn write(&self, secret: &SecretString) -> Result<(), Error> {
+        use std::io::Write;
+        let dir = match self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| self.io_error(&e))?;
+                dir.to_path_buf()
+            }
+            None => PathBuf::from("."),
+        };
+        // A symlink is replaced (its target is never written); anything
+        // else that is not a regular file (a directory, a FIFO, a device
+        // such as /dev/null) is left alone.
+        if let Ok(meta) = std::fs::symlink_metadata(&self.path) {
+            if !meta.file_type().is_symlink() {
+                self.check_regular(&meta)?;
+            }
+        }
+        let name = self
+            .path
+            .file_name()
+            .map_or_else(|| "password".into(), |n| n.to_string_lossy().into_owned());
+        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        // A leftover of an earlier attempt of this process id (removing a
+        // symlink there removes the link only; create_new then refuses
+        // anything that appears in between).
+        let _ = std::fs::remove_file(&temp);
+        let written = options.open(&temp).and_then(|mut f| {
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+            }
+            f.write_all(secret.expose_secret().as_bytes())?;
+            f.write_all(b"\n")?;
+            f.sync_all()
+        });
+        let placed = written.and_then(|()| std::fs::rename(&temp, &self.path));
+        if let Err(e) = placed {
+            let _ = std::fs::remove_file(&temp);
+            return Err(self.io_error(&e));
+        }
+        // The rename itself, on disk.
+        #[cfg(unix)]
+        {
+            if let Ok(d) = std::fs::File::open(&dir) {
+                let _ = d.sync_all();
+            }
+        }
+        Ok(())
     }
 
     fn io_error(&self, e: &std::io::Error) -> Error {
@@ -118,25 +293,26 @@ impl FileStore {
     }
 }
 
-/// What a file that is neither regular nor a directory is.
-fn special_kind(meta: &std::fs::Metadata) -> &'static str {
+/// What a path that is not a regular file is.
+fn file_kind(meta: &std::fs::Metadata) -> FileKind {
+    if meta.is_dir() {
+        return FileKind::Directory;
+    }
     #[cfg(unix)]
     {
         use std::os::unix::fs::FileTypeExt;
         let t = meta.file_type();
         if t.is_fifo() {
-            return "a named pipe (FIFO)";
+            return FileKind::Fifo;
         }
         if t.is_char_device() || t.is_block_device() {
-            return "a device";
+            return FileKind::Device;
         }
         if t.is_socket() {
-            return "a socket";
+            return FileKind::Socket;
         }
     }
-    #[cfg(not(unix))]
-    let _ = meta;
-    "not a regular file"
+    FileKind::Other
 }
 
 /// Expands a leading `~/` to `$HOME/`.
@@ -150,122 +326,32 @@ pub fn expand_home(path: &Path) -> PathBuf {
 }
 
 impl SecretStore for FileStore {
-    /// The first line of the file. Only a regular file is read (a FIFO
-    /// would block, a device never end), it is opened without blocking and
-    /// checked again once open, and at most [`SECRET_LIMIT`] bytes are read.
     fn get(&self, _account: &str) -> Result<SecretString, Error> {
-        let meta = std::fs::metadata(&self.path).map_err(|e| self.io_error(&e))?;
-        self.check_regular(&meta)?;
-        let mut options = std::fs::OpenOptions::new();
-        options.read(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            // Swapped for a FIFO after the check above, it still cannot
-            // block the open.
-            options.custom_flags(libc::O_NONBLOCK);
-        }
-        let file = options.open(&self.path).map_err(|e| self.io_error(&e))?;
-        // What was opened is what counts.
-        let meta = file.metadata().map_err(|e| self.io_error(&e))?;
-        self.check_regular(&meta)?;
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::PermissionsExt;
-            let mode = meta.permissions().mode() & 0o777;
-            if mode & 0o077 != 0 {
-                return Err(Error::UnsafePermissions {
-                    path: self.path.clone(),
-                    mode,
-                });
-            }
-        }
-        if meta.len() > SECRET_LIMIT as u64 {
-            return Err(Error::FileUnreadable {
-                path: self.path.clone(),
-                reason: format!(
-                    "it is {} bytes long; a password file holds one line (at most {} KiB)",
-                    meta.len(),
-                    SECRET_LIMIT / 1024
-                ),
-            });
-        }
-        let mut bytes = Vec::new();
-        file.take(SECRET_LIMIT as u64)
-            .read_to_end(&mut bytes)
-            .map_err(|e| self.io_error(&e))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            drop(secrecy::SecretSlice::from(e.into_bytes()));
-            Error::FileUnreadable {
-                path: self.path.clone(),
-                reason: "it is not UTF-8 text".into(),
-            }
-        })?;
-        let secret = SecretString::from(first_line(&text).to_owned());
-        drop(SecretString::from(text));
-        if secret.expose_secret().is_empty() {
-            return Err(Error::FileEmpty {
-                path: self.path.clone(),
-            });
-        }
-        Ok(secret)
+        self.within_timeout(FileStore::read)
     }
 
-    /// Writes the secret into a new file (mode 0600) beside the path and
-    /// renames it into place: a symlink at the path is replaced, never
-    /// followed, so the secret cannot land in a file the link points to.
     fn set(&self, _account: &str, secret: &SecretString) -> Result<(), Error> {
-        use std::io::Write;
-        let dir = match self.path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| self.io_error(&e))?;
-                dir.to_path_buf()
-            }
-            None => PathBuf::from("."),
-        };
-        if std::fs::symlink_metadata(&self.path).is_ok_and(|m| m.is_dir()) {
-            return Err(Error::FileUnreadable {
-                path: self.path.clone(),
-                reason: "it is a directory".into(),
-            });
-        }
-        let name = self
-            .path
-            .file_name()
-            .map_or_else(|| "password".into(), |n| n.to_string_lossy().into_owned());
-        let temp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-        let mut options = std::fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let _ = std::fs::remove_file(&temp);
-        let written = options.open(&temp).and_then(|mut f| {
-            #[cfg(unix)]
-            {
-                use std::os::unix::fs::PermissionsExt;
-                f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
-            }
-            f.write_all(secret.expose_secret().as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        });
-        let placed = written.and_then(|()| std::fs::rename(&temp, &self.path));
-        if let Err(e) = placed {
-            let _ = std::fs::remove_file(&temp);
-            return Err(self.io_error(&e));
-        }
-        Ok(())
+        // The helper thread needs its own copy (zeroized when dropped).
+        let secret = secret.clone();
+        self.within_timeout(move |store| store.write(&secret))
     }
 
+    /// Removes the file, or a symlink at the path (never its target);
+    /// anything else that is not a regular file is left alone.
     fn delete(&self, _account: &str) -> Result<(), Error> {
-        match std::fs::remove_file(&self.path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(self.io_error(&e)),
-        }
+        self.within_timeout(|store| {
+            match std::fs::symlink_metadata(&store.path) {
+                Ok(meta) if !meta.file_type().is_symlink() => store.check_regular(&meta)?,
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+                Err(e) => return Err(store.io_error(&e)),
+            }
+            match std::fs::remove_file(&store.path) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(store.io_error(&e)),
+            }
+        })
     }
 }
 
@@ -596,6 +682,29 @@ pub fn split_words(line: &str) -> Result<Vec<String>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A password file on a file system that stopped answering (a hung NFS
+    /// mount) costs the timeout, not the cron job: no file can be made to
+    /// hang here, so the operation stands in for it.
+    #[test]
+    fn a_password_file_that_never_answers_costs_the_timeout_only() {
+        let store = FileStore::new("/mnt/hung/pw").with_timeout(Duration::from_millis(50));
+        let start = Instant::now();
+        let e = store
+            .within_timeout(|_| {
+                std::thread::sleep(Duration::from_secs(3));
+                Ok(())
+            })
+            .unwrap_err();
+        assert!(start.elapsed() < Duration::from_secs(2), "{e}");
+        assert!(
+            matches!(&e, Error::FileTimeout { path, timeout }
+                if path == Path::new("/mnt/hung/pw") && *timeout == Duration::from_millis(50)),
+            "{e:?}"
+        );
+        assert_eq!(e.kind(), crate::ErrorKind::Unavailable);
+        assert_eq!(FileStore::new("x").timeout, FILE_TIMEOUT);
+    }
 
     #[test]
     fn words() {

@@ -24,7 +24,11 @@
 //!   runtime, and give up after a timeout instead of hanging on an unlock
 //!   prompt.
 //! - `env:VAR`: [`EnvStore`], read-only.
-//! - `file:PATH`: [`FileStore`], refused when group- or world-readable. A
+//! - `file:PATH`: [`FileStore`], refused when group- or world-readable,
+//!   when it is not a regular file (a FIFO, a device: [`Error::NotAFile`])
+//!   and when it is larger than [`SECRET_LIMIT`]; read within
+//!   [`FILE_TIMEOUT`]; written as a new file renamed into place, so a
+//!   symlink at the path is replaced, never written through. A
 //!   relative path is relative to the configuration file's directory when
 //!   the store comes from [`store_for_in`] (which the CLI uses, passing that
 //!   directory), and to the current directory with plain [`store_for`].
@@ -45,7 +49,10 @@ mod keychain;
 mod memory;
 mod reference;
 
-pub use backends::{expand_home, split_words, CommandStore, EnvStore, FileStore, COMMAND_TIMEOUT};
+pub use backends::{
+    expand_home, split_words, CommandStore, EnvStore, FileStore, COMMAND_TIMEOUT, FILE_TIMEOUT,
+    SECRET_LIMIT,
+};
 #[cfg(feature = "keychain")]
 pub use keychain::{KeychainStore, KEYCHAIN_SERVICE, KEYCHAIN_TIMEOUT};
 pub use memory::MemoryStore;
@@ -95,14 +102,54 @@ pub enum Error {
         /// The file.
         path: std::path::PathBuf,
     },
-    /// `file:PATH` exists but cannot be read or written (a directory,
-    /// permission denied, a dangling symlink, an I/O error).
+    /// `file:PATH` exists but cannot be read or written (permission
+    /// denied, a dangling symlink, not UTF-8, an I/O error).
     #[error("cannot access the password file {}: {reason}", .path.display())]
     FileUnreadable {
         /// The file.
         path: std::path::PathBuf,
         /// The OS error.
         reason: String,
+    },
+    /// `file:PATH` names something that is not a regular file: a
+    /// directory, a named pipe, a device, a socket. It is not read: a FIFO
+    /// would block until someone writes to it, a device might never end.
+    #[error("the password file {} is {kind}, not a regular file", .path.display())]
+    NotAFile {
+        /// The path.
+        path: std::path::PathBuf,
+        /// What it is instead.
+        kind: FileKind,
+    },
+    /// `file:PATH` is larger than a password file can be ([`SECRET_LIMIT`]):
+    /// it is not read, so it can neither fill the memory nor end up in an
+    /// `AUTH` line.
+    #[error(
+        "the password file {} is {size} bytes long; a password file holds one line (at most {} KiB)",
+        .path.display(),
+        .limit / 1024
+    )]
+    FileTooLarge {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Its size in bytes (at least `limit + 1` when the file does not
+        /// say, as files in /proc do).
+        size: u64,
+        /// The most a password file may hold, in bytes.
+        limit: u64,
+    },
+    /// `file:PATH` could not be read within the store's timeout (a network
+    /// file system that does not answer). A later attempt may work.
+    #[error(
+        "the password file {} could not be read within {} s",
+        .path.display(),
+        .timeout.as_secs_f32()
+    )]
+    FileTimeout {
+        /// The file.
+        path: std::path::PathBuf,
+        /// How long was waited.
+        timeout: std::time::Duration,
     },
     /// `file:PATH` names a file whose first line is empty.
     #[error("the password file {} is empty (the password goes on its first line)", .path.display())]
@@ -135,6 +182,34 @@ pub enum Error {
     BadReference,
 }
 
+/// What a `file:PATH` that is not a regular file is ([`Error::NotAFile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum FileKind {
+    /// A directory.
+    Directory,
+    /// A named pipe (FIFO).
+    Fifo,
+    /// A character or block device.
+    Device,
+    /// A Unix domain socket.
+    Socket,
+    /// Anything else that is not a regular file.
+    Other,
+}
+
+impl std::fmt::Display for FileKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            FileKind::Directory => "a directory",
+            FileKind::Fifo => "a named pipe (FIFO)",
+            FileKind::Device => "a device",
+            FileKind::Socket => "a socket",
+            FileKind::Other => "a special file",
+        })
+    }
+}
+
 /// What a caller can do after an [`Error`]: wait, or fix the setup.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
@@ -154,7 +229,7 @@ impl Error {
     /// must change ([`ErrorKind::Config`]).
     pub fn kind(&self) -> ErrorKind {
         match self {
-            Error::Inaccessible { .. } => ErrorKind::Unavailable,
+            Error::Inaccessible { .. } | Error::FileTimeout { .. } => ErrorKind::Unavailable,
             _ => ErrorKind::Config,
         }
     }
@@ -246,6 +321,19 @@ mod tests {
     }
 
     #[test]
+    fn a_password_file_that_did_not_answer_is_worth_waiting_for() {
+        let e = Error::FileTimeout {
+            path: "/mnt/nfs/pw".into(),
+            timeout: std::time::Duration::from_secs(30),
+        };
+        assert_eq!(e.kind(), ErrorKind::Unavailable);
+        assert_eq!(
+            e.to_string(),
+            "the password file /mnt/nfs/pw could not be read within 30 s"
+        );
+    }
+
+    #[test]
     fn only_an_unreachable_store_is_worth_waiting_for() {
         let config = [
             Error::NoEntry {
@@ -265,6 +353,15 @@ mod tests {
             Error::BadReference,
             Error::NoKeychain {
                 reason: "no session D-Bus".into(),
+            },
+            Error::NotAFile {
+                path: "/run/pw.fifo".into(),
+                kind: FileKind::Fifo,
+            },
+            Error::FileTooLarge {
+                path: "/var/log/syslog".into(),
+                size: 1 << 30,
+                limit: SECRET_LIMIT as u64,
             },
         ];
         for e in config {

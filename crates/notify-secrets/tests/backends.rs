@@ -7,8 +7,8 @@
 )]
 
 use notify_secrets::{
-    store_for, store_for_in, CommandStore, EnvStore, Error, ExposeSecret, FileStore, SecretRef,
-    SecretStore, SecretString,
+    store_for, store_for_in, CommandStore, EnvStore, Error, ErrorKind, ExposeSecret, FileKind,
+    FileStore, SecretRef, SecretStore, SecretString, SECRET_LIMIT,
 };
 use std::time::Duration;
 
@@ -176,13 +176,27 @@ fn unreadable_password_files_are_not_keychain_errors() {
     for mode in [0o755, 0o700] {
         std::fs::set_permissions(&sub, std::fs::Permissions::from_mode(mode)).unwrap();
         let e = FileStore::new(&sub).get("work").unwrap_err();
-        check(&e, &sub, "directory");
+        assert!(
+            matches!(&e, Error::NotAFile { path, kind: FileKind::Directory } if path == &sub),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("is a directory"), "{e}");
+        assert!(!e.to_string().contains("keychain"), "{e}");
     }
     // Writing over a directory fails the same way.
     let e = FileStore::new(&sub)
         .set("work", &SecretString::from(CANARY))
         .unwrap_err();
-    assert!(matches!(e, Error::FileUnreadable { .. }), "{e:?}");
+    assert!(
+        matches!(
+            e,
+            Error::NotAFile {
+                kind: FileKind::Directory,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     no_canary(&e);
 
     // A dangling symlink exists, so it is not "missing".
@@ -349,12 +363,27 @@ fn command_helpers_never_see_secrets() {
     drop(secret);
 }
 
-/// A FIFO, a device or a huge file is refused at once: reading one would
-/// block forever, never end, or fill the memory (and the AUTH line).
+/// `get` on a helper thread, failing (instead of hanging the test run)
+/// when it does not answer within a few seconds.
+fn get_soon(store: FileStore) -> Result<SecretString, Error> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(store.get("a"));
+    });
+    rx.recv_timeout(Duration::from_secs(5))
+        .expect("reading the password file blocked")
+}
+
+/// A FIFO, a device, a socket or a huge file is refused at once, by kind:
+/// reading one would block forever, never end, or fill the memory (and the
+/// AUTH line).
 #[cfg(unix)]
 #[test]
 fn file_store_reads_only_small_regular_files() {
     use std::os::unix::fs::PermissionsExt;
+    let private = |p: &std::path::Path| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(0o600)).unwrap();
+    };
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("fifo");
     let made = std::process::Command::new("mkfifo")
@@ -362,35 +391,173 @@ fn file_store_reads_only_small_regular_files() {
         .status()
         .unwrap();
     assert!(made.success());
-    std::fs::set_permissions(&fifo, std::fs::Permissions::from_mode(0o600)).unwrap();
-    // No writer ever opens it: a blocking read would hang this test.
-    let e = FileStore::new(&fifo).get("a").unwrap_err();
+    private(&fifo);
+    // No writer ever opens it: a blocking open or read would never end.
+    let e = get_soon(FileStore::new(&fifo)).unwrap_err();
+    assert!(
+        matches!(&e, Error::NotAFile { path, kind: FileKind::Fifo } if path == &fifo),
+        "{e:?}"
+    );
     assert!(
         e.to_string()
-            .contains("a named pipe (FIFO), not a regular file"),
+            .contains("is a named pipe (FIFO), not a regular file"),
         "{e}"
     );
+    assert_eq!(e.kind(), ErrorKind::Config);
 
-    let e = FileStore::new("/dev/zero").get("a").unwrap_err();
+    let e = get_soon(FileStore::new("/dev/zero")).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotAFile {
+                kind: FileKind::Device,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
     assert!(
         e.to_string().contains("a device, not a regular file"),
         "{e}"
     );
 
+    let socket = dir.path().join("sock");
+    let _listener = std::os::unix::net::UnixListener::bind(&socket).unwrap();
+    private(&socket);
+    let e = get_soon(FileStore::new(&socket)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotAFile {
+                kind: FileKind::Socket,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+
     let big = dir.path().join("big");
     std::fs::write(&big, "x".repeat(200_000)).unwrap();
-    std::fs::set_permissions(&big, std::fs::Permissions::from_mode(0o600)).unwrap();
-    let e = FileStore::new(&big).get("a").unwrap_err();
+    private(&big);
+    let e = get_soon(FileStore::new(&big)).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            Error::FileTooLarge { path, size: 200_000, limit }
+                if path == &big && *limit == SECRET_LIMIT as u64
+        ),
+        "{e:?}"
+    );
     assert!(e.to_string().contains("200000 bytes long"), "{e}");
     assert!(!e.to_string().contains("xxxx"), "{e}");
 
+    // The limit itself is fine: one line of 64 KiB with nothing after it.
+    let edge = dir.path().join("edge");
+    std::fs::write(&edge, "z".repeat(SECRET_LIMIT)).unwrap();
+    private(&edge);
+    assert_eq!(
+        get_soon(FileStore::new(&edge))
+            .unwrap()
+            .expose_secret()
+            .len(),
+        SECRET_LIMIT
+    );
+    std::fs::write(&edge, "z".repeat(SECRET_LIMIT + 1)).unwrap();
+    assert!(matches!(
+        get_soon(FileStore::new(&edge)),
+        Err(Error::FileTooLarge { .. })
+    ));
+
     let ok = dir.path().join("ok");
     std::fs::write(&ok, format!("{}\n", "y".repeat(60_000))).unwrap();
-    std::fs::set_permissions(&ok, std::fs::Permissions::from_mode(0o600)).unwrap();
+    private(&ok);
     assert_eq!(
-        FileStore::new(&ok).get("a").unwrap().expose_secret().len(),
+        get_soon(FileStore::new(&ok)).unwrap().expose_secret().len(),
         60_000
     );
+}
+
+/// A symlink to a FIFO is judged by what it points to.
+#[cfg(unix)]
+#[test]
+fn file_store_follows_a_symlink_to_read_and_still_refuses_a_fifo() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let link = dir.path().join("pw");
+    std::os::unix::fs::symlink(&fifo, &link).unwrap();
+    let e = get_soon(FileStore::new(&link)).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotAFile {
+                kind: FileKind::Fifo,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+}
+
+/// `set` and `delete` leave a FIFO or a device node where it is: run as
+/// root with `password = "file:/dev/null"`, a rename would replace
+/// /dev/null with a file holding the password.
+#[cfg(unix)]
+#[test]
+fn file_store_never_replaces_or_removes_a_special_file() {
+    use std::os::unix::fs::FileTypeExt;
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let store = FileStore::new(&fifo);
+    let e = store
+        .set("a", &SecretString::from(CANARY.to_owned()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotAFile {
+                kind: FileKind::Fifo,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    no_canary(&e);
+    let e = store.delete("a").unwrap_err();
+    assert!(
+        matches!(
+            e,
+            Error::NotAFile {
+                kind: FileKind::Fifo,
+                ..
+            }
+        ),
+        "{e:?}"
+    );
+    assert!(std::fs::symlink_metadata(&fifo)
+        .unwrap()
+        .file_type()
+        .is_fifo());
+    let left: Vec<_> = std::fs::read_dir(dir.path()).unwrap().collect();
+    assert_eq!(left.len(), 1, "no temporary file left");
+
+    // A symlink is removed, never what it points to.
+    let victim = dir.path().join("victim");
+    std::fs::write(&victim, "keep\n").unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&victim, &link).unwrap();
+    FileStore::new(&link).delete("a").unwrap();
+    assert!(std::fs::symlink_metadata(&link).is_err());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep\n");
 }
 
 /// `set` never writes through a symlink: the link is replaced by a new

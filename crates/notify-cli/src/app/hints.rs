@@ -4,7 +4,7 @@
 //! flags and config keys.
 
 use notify_core::TransportError;
-use notify_secrets::Error;
+use notify_secrets::{Error, FileKind};
 
 use super::error::CliError;
 
@@ -46,6 +46,31 @@ pub fn secret(e: &Error) -> Option<String> {
         )),
         Error::FileUnreadable { path, .. } => Some(format!(
             "check that {} is a readable file (owned by the user notify runs as, mode 600)",
+            path.display()
+        )),
+        Error::NotAFile {
+            path,
+            kind: FileKind::Directory,
+        } => Some(format!(
+            "name the password file itself, not its directory: password = \"file:{}\"",
+            path.join("password").display()
+        )),
+        Error::NotAFile { path, kind } => Some(format!(
+            "notify reads a password only from a regular file ({} is {kind}): put the \
+             password on the first line of a regular file, run `chmod 600` on it and name \
+             that file in password = \"file:...\"",
+            path.display()
+        )),
+        Error::FileTooLarge { path, limit, .. } => Some(format!(
+            "{} is not a password file: password = \"file:...\" names a file that holds only \
+             the password, on its first line (at most {} KiB)",
+            path.display(),
+            limit / 1024
+        )),
+        Error::FileTimeout { path, .. } => Some(format!(
+            "the file system of {} did not answer in time (a network mount that hangs?): keep \
+             the password file on a local disk, e.g. \
+             password = \"file:~/.config/notify/password\" (chmod 600)",
             path.display()
         )),
         Error::FileEmpty { path } => Some(format!(
@@ -138,7 +163,7 @@ mod tests {
                 },
                 "check that /etc/notify/pw is a readable file (owned by the user notify runs as, mode 600)",
             ),
-            (Error::FileMissing { path }, "chmod 600"),
+            (Error::FileMissing { path: path.clone() }, "chmod 600"),
             (
                 Error::Command {
                     command: "pass x".into(),
@@ -147,6 +172,35 @@ mod tests {
                 "first line and exit 0",
             ),
             (Error::BadReference, "password = \"env:"),
+            (
+                Error::NotAFile {
+                    path: path.clone(),
+                    kind: FileKind::Fifo,
+                },
+                "(/etc/notify/pw is a named pipe (FIFO)): put the password on the first line of a regular file, run `chmod 600`",
+            ),
+            (
+                Error::NotAFile {
+                    path: path.clone(),
+                    kind: FileKind::Directory,
+                },
+                "not its directory: password = \"file:/etc/notify/pw/password\"",
+            ),
+            (
+                Error::FileTooLarge {
+                    path: path.clone(),
+                    size: 1 << 20,
+                    limit: 64 * 1024,
+                },
+                "/etc/notify/pw is not a password file: password = \"file:...\" names a file that holds only the password, on its first line (at most 64 KiB)",
+            ),
+            (
+                Error::FileTimeout {
+                    path: path.clone(),
+                    timeout: std::time::Duration::from_secs(30),
+                },
+                "the file system of /etc/notify/pw did not answer in time (a network mount that hangs?)",
+            ),
         ];
         for (e, words) in cases {
             let hint = secret(&e).unwrap_or_default();
