@@ -32,10 +32,8 @@ after storing a message before its 250), "exclude_mechanisms" (e.g. ["PLAIN"]), 
 true when "auth"). XOAUTH2 is offered on every AUTH listener and checks
 "tokens".
 
-Slow and stuck servers (all off by default; `cargo xtask faults` uses
-them): "ack_delay" (seconds between saving a message and its 250 reply:
-a client stopped in between has delivered a message it never saw
-accepted), "no_greeting" (the share of connections, 0 to 1, that are
+Stuck servers (off by default; `cargo xtask faults` uses them, with
+"slow_ack"): "no_greeting" (the share of connections, 0 to 1, that are
 accepted but never greeted nor answered), "stall_data" (the share of
 messages after whose 354 reply the server reads nothing more and never
 answers), "fault_seed" (seeds the draws of those two, for a repeatable
@@ -243,7 +241,6 @@ class Handler:
         self.close_after = int(spec.get("close_after", 0))
         self.pipelining = bool(spec.get("pipelining", False))
         self.slow_ack = float(spec.get("slow_ack", 0))
-        self.ack_delay = float(spec.get("ack_delay", 0))
         self.no_greeting = float(spec.get("no_greeting", 0))
         self.stall_data = float(spec.get("stall_data", 0))
         self.fault_draws = random.Random(spec.get("fault_seed"))
@@ -297,10 +294,6 @@ class Handler:
             await asyncio.sleep(self.slow_ack)
         if self.drop_after_data:
             server.transport.abort()
-        if self.ack_delay > 0:
-            # Saved but not yet acknowledged: a client that goes away now
-            # has delivered a message it never saw accepted.
-            await asyncio.sleep(self.ack_delay)
         server.accepted = getattr(server, "accepted", 0) + 1
         if self.close_after and server.accepted >= self.close_after:
             # As a server with an idle timeout or a per-connection limit:

@@ -45,6 +45,7 @@
 
 mod bench;
 mod dist;
+mod faults;
 mod recipes;
 
 use std::path::{Path, PathBuf};
@@ -62,6 +63,7 @@ fn main() -> ExitCode {
         "keychain" => keychain(rest),
         "dist" => dist::dist(rest),
         "recipes" => recipes::recipes(rest),
+        "faults" => faults::faults(rest),
         "help" | "-h" | "--help" => {
             println!("{HELP}");
             Ok(())
@@ -105,6 +107,14 @@ tasks:
           against the SMTP test server, installing restic, borg, rsync and
           PostgreSQL when missing; --write puts the mails this run produced
           into the pages, --keep keeps the temporary directory
+  faults [--release] [--seed N] [--only 1,2,3,4] [--keep]
+          interrupt notify for real against the SMTP test server (not in ci;
+          a few minutes): 1 kill -9 of `send` on a slow, faulty server; 2 kill
+          -9 of `queue flush` over 200 queued messages; 3 SIGTERM of `send`
+          and `run` on a server that never greets (exit within 1 s?); 4 stderr
+          on /dev/full; prints a table and fails when a notification is lost,
+          an interruption repeats more than one message, or a property fails;
+          --keep keeps target/faults (kept anyway on failure)
   keychain [--] COMMAND [ARGS...]
           run COMMAND in a private D-Bus session with an unlocked
           gnome-keyring (Linux), e.g. the keychain tests (ignored by a plain
