@@ -364,9 +364,11 @@ class RecordingSMTP(SMTP):
                 self.state.event(listener=self.listener, conn=self.conn_id, event="fault", fault="no_greeting")
                 await self.stuck()
         await super().push(status)
-        if self.slow_data and status.startswith("354"):
+        # AUTH challenges come as bytes; replies to commands as str.
+        is_354 = isinstance(status, str) and status.startswith("354")
+        if self.slow_data and is_354:
             await asyncio.sleep(self.slow_data)
-        if status.startswith("354") and handler.draw(handler.stall_data):
+        if is_354 and handler.draw(handler.stall_data):
             self.state.event(listener=self.listener, conn=self.conn_id, event="fault", fault="stall_data")
             await self.stuck()
 
