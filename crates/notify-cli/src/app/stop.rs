@@ -69,6 +69,19 @@ pub fn arm(armed: bool) {
     ARMED.store(armed, Ordering::SeqCst);
 }
 
+/// A stop signal that came while `run`'s job ran (passed on to the job):
+/// notify was asked to stop too, so the report of the run gets `grace` to
+/// be delivered, then counts as stopped by `sig` (queued, exit at once).
+pub fn stop_after(grace: Duration, sig: i32) {
+    tokio::spawn(async move {
+        tokio::time::sleep(grace).await;
+        LAST.store(sig, Ordering::SeqCst);
+        if RECEIVED.fetch_add(1, Ordering::SeqCst) == 0 {
+            start_watchdog();
+        }
+    });
+}
+
 /// The exit code the watchdog uses (`run`: the job's code).
 pub fn set_exit_code(code: u8) {
     EXIT_CODE.store(i32::from(code), Ordering::SeqCst);

@@ -59,6 +59,11 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
     let finished = runner::run(&args.command, &report).await;
     stop::set_exit_code(finished.process_exit_code());
     stop::arm(true);
+    if let Some(sig) = finished.interrupted {
+        // Asked to stop while the job ran (a shutdown, a Ctrl-C): the run
+        // is still reported, but notify does not wait on a slow server.
+        stop::stop_after(STOP_GRACE, sig);
+    }
 
     let mut result = TaskResult::new(args.task.clone(), finished.outcome(&exit_codes));
     result.exit_code = finished.exit_code;
@@ -97,6 +102,10 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
     }
     finished.process_exit_code()
 }
+
+/// How long the report of a run that notify was asked to stop during may
+/// take before it is queued instead.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_millis(800);
 
 /// The command line as the readers see it.
 fn invocation(command: &[OsString], choice: Option<ToolChoice>) -> Invocation {

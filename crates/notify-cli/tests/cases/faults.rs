@@ -842,3 +842,29 @@ fn a_config_syntax_error_never_quotes_a_password() {
         assert!(!stderr.contains("canary-Pa55"), "{stderr}");
     }
 }
+
+/// SIGTERM while `run`'s job runs (a shutdown): the job gets it, the run is
+/// still reported, but notify does not then wait out a server that never
+/// answers: the report is queued within a second and notify exits.
+#[cfg(unix)]
+#[test]
+fn a_stop_signal_during_the_job_does_not_wait_on_a_slow_server() {
+    let env = TestEnv::new();
+    let mut server = Silent::new();
+    silent_server_config(&env, server.port());
+    let mut child = env
+        .std_cmd()
+        .args(["run", "--task", "shutdown", "--", "sleep", "5"])
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    signal(&child, libc::SIGTERM);
+    server.wait_for_client(&mut child);
+    let status = ends_soon(&mut child);
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    assert_eq!(queued(&env), 1, "{stderr}");
+}
