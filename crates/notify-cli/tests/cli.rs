@@ -42,6 +42,8 @@ mod json;
 mod queue;
 #[path = "cases/readers.rs"]
 mod readers;
+#[path = "cases/secret_faults.rs"]
+mod secret_faults;
 #[path = "cases/smtp.rs"]
 mod smtp;
 mod support;

@@ -662,11 +662,7 @@ fn problem_text(err: &figment::Error, key: &[String], path: &Path, text: &str) -
         }
         kind => format!(
             "{at}, key `{shown}`: {}; this key is ignored, the rest of the file is in force",
-            if key.last().is_some_and(|k| secret_like(k)) {
-                "its value is not valid here (not shown: it may be a secret)".to_owned()
-            } else {
-                kind_text(kind)
-            }
+            value_problem(kind, key)
         ),
     }
 }
@@ -714,6 +710,7 @@ fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
         .metadata
         .as_ref()
         .is_some_and(|m| m.name.contains("env"));
+    let file_text = file.and_then(|path| std::fs::read_to_string(path).ok());
     let mut message = String::new();
     match (file, from_env) {
         (_, true) => {
@@ -727,9 +724,9 @@ fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
         (Some(path), false) => {
             message.push_str(&format!("in {}", path.display()));
             if from_file || !key.is_empty() {
-                if let Some(line) = std::fs::read_to_string(path)
-                    .ok()
-                    .and_then(|text| find_key_line(&text, &err.path))
+                if let Some(line) = file_text
+                    .as_deref()
+                    .and_then(|text| find_key_line(text, &err.path))
                 {
                     message.push_str(&format!(", line {line}"));
                 }
@@ -740,22 +737,26 @@ fn config_error(err: figment::Error, file: Option<&Path>) -> CliError {
     if !key.is_empty() {
         message.push_str(&format!(", key `{key}`"));
     }
-    message.push_str(&format!(": {}", kind_text(&err.kind)));
-    CliError::config(redact_quoted_secrets(&message))
+    message.push_str(&format!(": {}", value_problem(&err.kind, &err.path)));
+    CliError::config(redact_quoted_secrets(&message, file_text.as_deref()))
         .hint("the README's Configuration section lists every key and its values")
 }
 
 /// The TOML parser quotes the line of a syntax error (`3 | password = ...`):
-/// where that line sets a key named like a secret (`password`, `secret`,
-/// `token`), its value is replaced, so that a password pasted into the file
-/// by mistake is never printed.
-fn redact_quoted_secrets(text: &str) -> String {
+/// where that line holds the value of a key named like a secret
+/// (`password`, `secret`, `token`), or a line of one (a multi-line string,
+/// an array), the value is replaced, so that a password pasted into the
+/// file is never printed. `file_text` is the file the error is about, when
+/// it could be read: it tells which lines a multi-line value spans; each
+/// quoted line is also judged on its own.
+fn redact_quoted_secrets(text: &str, file_text: Option<&str>) -> String {
+    let in_file = file_text.map(secret_values).unwrap_or_default();
     let mut out = String::with_capacity(text.len());
     for (i, line) in text.split('\n').enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        out.push_str(&redact_line(line));
+        out.push_str(&redact_line(line, &in_file));
     }
     out
 }
@@ -768,28 +769,182 @@ fn secret_like(name: &str) -> bool {
         .any(|w| name.contains(w))
 }
 
-fn redact_line(line: &str) -> String {
-    // `NN | content`, as the parser quotes a line.
+/// What a problem with the value of `key` says: never the value itself
+/// when the key is named like a secret (figment's "invalid type: found
+/// string "..."" would quote it).
+fn value_problem(kind: &figment::error::Kind, key: &[String]) -> String {
+    if !key.last().is_some_and(|k| secret_like(k)) {
+        return kind_text(kind);
+    }
+    match kind {
+        figment::error::Kind::InvalidType(_, expected) => format!(
+            "its value is not valid here, expected {expected} (not shown: it may be a secret)"
+        ),
+        _ => "its value is not valid here (not shown: it may be a secret)".to_owned(),
+    }
+}
+
+/// A line that holds (part of) the value of the secret-like `key`: what
+/// comes before the value on that line (`password =`), or `None` on a line
+/// a multi-line value goes on over.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct SecretValue {
+    before: Option<String>,
+    key: String,
+}
+
+/// The 1-based lines of a TOML text that hold (part of) the value of a key
+/// named like a secret, found by a scan that tolerates broken TOML (the
+/// text has a syntax error, or it would not be quoted): strings, comments,
+/// `[headers]`, dotted and quoted keys, inline tables, arrays and
+/// multi-line strings; a string left open runs to the end of its line, a
+/// multi-line one to the end of the text.
+fn secret_values(text: &str) -> BTreeMap<usize, SecretValue> {
+    let b = text.as_bytes();
+    let mut found = BTreeMap::new();
+    let mut mark = |line: usize, before: Option<&[u8]>, key: &str| {
+        found.entry(line).or_insert_with(|| SecretValue {
+            before: before.map(|b| String::from_utf8_lossy(b).trim_end().to_owned()),
+            key: key.to_owned(),
+        });
+    };
+    let (mut i, mut line, mut line_start) = (0, 1, 0);
+    // Open `[` and `{` of values; a key may start where the innermost is a
+    // `{` (or none), after the line start, `{` or `,`.
+    let mut open: Vec<u8> = Vec::new();
+    let mut expect_key = true;
+    let mut key = String::new();
+    // The secret-like key whose value is being read, and at which depth.
+    let mut secret: Option<(usize, String)> = None;
+    while i < b.len() {
+        let c = b[i];
+        match c {
+            b'\n' => {
+                line += 1;
+                line_start = i + 1;
+                if open.is_empty() {
+                    expect_key = true;
+                    key.clear();
+                    secret = None;
+                } else if let Some((_, k)) = &secret {
+                    mark(line, None, k);
+                }
+                i += 1;
+            }
+            b'#' => {
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'[' if expect_key && open.is_empty() => {
+                // A [table] or [[array]] header: no value on this line.
+                while i < b.len() && b[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'"' | b'\'' => {
+                let triple = b[i..].starts_with(if c == b'"' { b"\"\"\"" } else { b"'''" });
+                let start = i + if triple { 3 } else { 1 };
+                let mut j = start;
+                let end = loop {
+                    if j >= b.len() {
+                        break j;
+                    }
+                    match b[j] {
+                        b'\\' if c == b'"' => j += 2,
+                        b'\n' if !triple => break j,
+                        b'\n' => {
+                            line += 1;
+                            line_start = j + 1;
+                            if let Some((_, k)) = &secret {
+                                mark(line, None, k);
+                            }
+                            j += 1;
+                        }
+                        q if q == c && (!triple || b[j..].starts_with(&[c, c, c])) => {
+                            break j;
+                        }
+                        _ => j += 1,
+                    }
+                };
+                if expect_key {
+                    key = String::from_utf8_lossy(&b[start..end.min(b.len())]).into_owned();
+                }
+                // Past the closing quote(s); an unclosed string stops at its
+                // newline, which the loop then handles.
+                i = if end < b.len() && b[end] == c {
+                    end + if triple { 3 } else { 1 }
+                } else {
+                    end
+                };
+            }
+            b'=' if expect_key => {
+                expect_key = false;
+                if secret.is_none() && secret_like(&key) {
+                    mark(line, Some(&b[line_start..=i]), &key);
+                    secret = Some((open.len(), key.clone()));
+                }
+                i += 1;
+            }
+            b'[' | b'{' => {
+                open.push(c);
+                expect_key = c == b'{';
+                key.clear();
+                i += 1;
+            }
+            b']' | b'}' | b',' => {
+                if secret
+                    .as_ref()
+                    .is_some_and(|(depth, _)| *depth == open.len())
+                {
+                    secret = None;
+                }
+                if c != b',' {
+                    open.pop();
+                }
+                expect_key = open.last() == Some(&b'{');
+                key.clear();
+                i += 1;
+            }
+            b'.' if expect_key => {
+                key.clear();
+                i += 1;
+            }
+            _ => {
+                if expect_key && !c.is_ascii_whitespace() {
+                    key.push(char::from(c));
+                }
+                i += 1;
+            }
+        }
+    }
+    found
+}
+
+/// One line of an error message: a quoted line of the config file
+/// (`NN | content`) loses the value of a secret, as `in_file` says (from
+/// the file's text, which knows the lines of a multi-line value) or else as
+/// the line itself shows (an inline table, a dotted key).
+fn redact_line(line: &str, in_file: &BTreeMap<usize, SecretValue>) -> String {
     let Some((gutter, content)) = line.split_once('|') else {
         return line.to_owned();
     };
-    if !gutter.trim().chars().all(|c| c.is_ascii_digit()) || gutter.trim().is_empty() {
-        return line.to_owned();
-    }
-    let Some((key, _value)) = content.split_once('=') else {
+    let Ok(number) = gutter.trim().parse::<usize>() else {
         return line.to_owned();
     };
-    let name = key
-        .trim()
-        .rsplit('.')
-        .next()
-        .unwrap_or_default()
-        .trim_matches(|c| c == '"' || c == '\'' || c == ' ')
-        .to_ascii_lowercase();
-    if secret_like(&name) {
-        format!("{gutter}|{key}= \"…\" (value not shown)")
-    } else {
-        line.to_owned()
+    let value = match in_file.get(&number) {
+        Some(value) => value.clone(),
+        None => match secret_values(content).remove(&1) {
+            Some(value) => value,
+            None => return line.to_owned(),
+        },
+    };
+    match value.before {
+        Some(before) => format!("{gutter}| {} \"…\" (value not shown)", before.trim_start()),
+        None => format!(
+            "{gutter}| … (a line of the value of `{}`, not shown)",
+            value.key
+        ),
     }
 }
 
@@ -961,7 +1116,7 @@ mod tests {
     #[test]
     fn quoted_secret_lines_are_redacted() {
         let text = "TOML parse error at line 3, column 43\n  |\n3 | password = \"cmd:pass show canary-Pw\n  |                                           ^\ninvalid basic string";
-        let out = redact_quoted_secrets(text);
+        let out = redact_quoted_secrets(text, None);
         assert!(!out.contains("canary-Pw"), "{out}");
         assert!(
             out.contains("3 | password = \"…\" (value not shown)"),
@@ -969,9 +1124,96 @@ mod tests {
         );
         assert!(out.contains("invalid basic string"));
         let other = "2 | from = \"a@example.com";
-        assert_eq!(redact_quoted_secrets(other), other);
+        assert_eq!(redact_quoted_secrets(other, None), other);
         let token = "7 | oauth_token = abc";
-        assert!(!redact_quoted_secrets(token).contains("abc"));
+        assert!(!redact_quoted_secrets(token, None).contains("abc"));
+        // On its own, a line shows an inline table's secret too.
+        let inline = "1 | accounts.x = { from = \"a@b\", password = \"canary-In\", server = oops }";
+        assert_eq!(
+            redact_quoted_secrets(inline, None),
+            "1 | accounts.x = { from = \"a@b\", password = \"…\" (value not shown)"
+        );
+    }
+
+    /// The scan that finds secrets in a file that does not parse: strings,
+    /// comments, headers, dotted and quoted keys, inline tables, arrays and
+    /// multi-line strings, open or closed.
+    #[test]
+    fn secret_values_are_found_in_broken_toml() {
+        let text = r#"[accounts.x]
+from = "a@b" # password = not a value
+password = """
+canary-1
+  \""" token = canary-2
+""" junk
+[accounts."password"]
+inline = { user = "u=v", "api_token" = 'canary-3', server = oops }
+x.Secret = [
+ "canary-4",
+]
+server = "s"
+pass = 'open
+last = 1
+password = '''canary-5
+"#;
+        let found = secret_values(text);
+        let shown: Vec<(usize, Option<&str>, &str)> = found
+            .iter()
+            .map(|(n, v)| (*n, v.before.as_deref(), v.key.as_str()))
+            .collect();
+        assert_eq!(
+            shown,
+            [
+                (3, Some("password ="), "password"),
+                (4, None, "password"),
+                (5, None, "password"),
+                (6, None, "password"),
+                (
+                    8,
+                    Some("inline = { user = \"u=v\", \"api_token\" ="),
+                    "api_token"
+                ),
+                (9, Some("x.Secret ="), "Secret"),
+                (10, None, "Secret"),
+                (11, None, "Secret"),
+                (15, Some("password ="), "password"),
+                (16, None, "password"),
+            ]
+        );
+    }
+
+    /// A syntax error quoted on a line inside a password's multi-line
+    /// string: only the file knows that the line is part of a secret.
+    #[test]
+    fn a_quoted_line_of_a_multi_line_secret_is_not_shown() {
+        let file = "[accounts.x]\npassword = \"\"\"\ncanary-Ml \\q\n\"\"\"\n";
+        let message = "TOML parse error at line 3, column 11\n  |\n3 | canary-Ml \\q\n  |           ^\ninvalid escape sequence";
+        let out = redact_quoted_secrets(message, Some(file));
+        assert!(!out.contains("canary-Ml"), "{out}");
+        assert!(
+            out.contains("3 | … (a line of the value of `password`, not shown)"),
+            "{out}"
+        );
+        assert!(out.contains("invalid escape sequence"), "{out}");
+        // Another line of the same file is shown as it is.
+        let message = "TOML parse error at line 1, column 3\n  |\n1 | [accounts.x]\n";
+        assert_eq!(redact_quoted_secrets(message, Some(file)), message);
+    }
+
+    /// An invalid value of a secret-like key is not quoted in the message
+    /// (figment says `found unsigned int 12345678`).
+    #[test]
+    fn an_invalid_secret_value_is_not_quoted() {
+        let kind = figment::error::Kind::InvalidType(
+            figment::error::Actual::Unsigned(12_345_678),
+            "a string".into(),
+        );
+        let key = ["accounts".to_owned(), "x".to_owned(), "password".to_owned()];
+        let text = value_problem(&kind, &key);
+        assert!(!text.contains("12345678"), "{text}");
+        assert!(text.contains("expected a string"), "{text}");
+        let key = ["email".to_owned(), "level".to_owned()];
+        assert!(value_problem(&kind, &key).contains("12345678"));
     }
 
     #[test]
