@@ -341,22 +341,36 @@ impl Queue {
             gave_up_at: None,
             notification,
         };
-        let bytes = to_json(&record, &self.dir)?;
+        let (id, _file) = self.publish(&record, now, Durability::Synced)?;
+        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))?;
+        Ok(QueuedId(id))
+    }
+
+    /// Writes `record` as a new entry, locked before it appears, named
+    /// after its notification's Message-ID (else `now`), with its next
+    /// attempt as the file's mtime (only a hint for claim_due; the JSON has
+    /// the real time). Returns its id and the locked file.
+    fn publish(
+        &self,
+        record: &Record<&Notification>,
+        now: OffsetDateTime,
+        durability: Durability,
+    ) -> Result<(String, File)> {
+        let bytes = to_json(record, &self.dir)?;
         files::create_private_dir(&self.dir).map_err(|e| context(e, Op::Create, &self.dir))?;
-        let key = notification
+        let key = record
+            .notification
             .message_id
             .as_deref()
             .and_then(|m| message_id_nanos(m, now))
             .unwrap_or_else(|| unix_nanos(now));
-        let mut temp = self.write_temp(&bytes)?;
+        let mut temp = self.write_temp_with(&bytes, durability)?;
         let id = publish_new(&mut temp, &self.dir, key)?;
         let file = temp.into_file();
-        if let Some(t) = system_time(next) {
-            // Only a hint for claim_due; the JSON has the real time.
+        if let Some(t) = system_time(record.next_attempt_at) {
             let _ = file.set_modified(t);
         }
-        files::sync_dir(&self.dir).map_err(|e| context(e, Op::Sync, &self.dir))?;
-        Ok(QueuedId(id))
+        Ok((id, file))
     }
 
     /// Stores a notification that is about to be delivered, claimed by this
@@ -390,20 +404,7 @@ impl Queue {
             gave_up_at: None,
             notification,
         };
-        let bytes = to_json(&record, &self.dir)?;
-        files::create_private_dir(&self.dir).map_err(|e| context(e, Op::Create, &self.dir))?;
-        let key = notification
-            .message_id
-            .as_deref()
-            .and_then(|m| message_id_nanos(m, now))
-            .unwrap_or_else(|| unix_nanos(now));
-        let mut temp = self.write_temp_with(&bytes, Durability::Lazy)?;
-        let id = publish_new(&mut temp, &self.dir, key)?;
-        let file = temp.into_file();
-        if let Some(t) = system_time(now) {
-            // Due now: the hint claim_due reads before the JSON.
-            let _ = file.set_modified(t);
-        }
+        let (id, file) = self.publish(&record, now, Durability::Lazy)?;
         self.claimed_ids().insert(id.clone());
         let n = notification;
         Ok(Claimed {
