@@ -10,7 +10,7 @@ use std::time::Duration;
 use notify_testkit::desktop::NotificationServer;
 use notify_testkit::{Listener, ServerOptions, SmtpServer};
 
-use crate::support::TestEnv;
+use crate::support::{closed_port, TestEnv};
 
 const FROM: &str = "backup@example.com";
 
@@ -18,12 +18,6 @@ fn smtp() -> ServerOptions {
     ServerOptions::new()
         .listener(Listener::plain("relay"))
         .listener(Listener::plain("reject").reject_rcpt("nobody@example.com"))
-}
-
-/// A free port nothing listens on.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
 }
 
 /// A config with the relay as `[email]`'s account, plus `extra`.

@@ -3,7 +3,7 @@
 
 use std::process::Stdio;
 
-use crate::support::TestEnv;
+use crate::support::{closed_port, TestEnv};
 
 /// A config whose subject names an unknown value, so notify warns on stderr
 /// before it delivers.
@@ -84,27 +84,18 @@ fn concurrent_runs_of_one_task_decide_in_turn() {
     assert_eq!(state["suppressed"], 9, "{state}");
 }
 
-/// A free port nothing listens on: the mail server is down.
-fn closed_port() -> u16 {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr").port()
+/// A config whose `[email]` goes through account `name` at `port` on
+/// 127.0.0.1 (no TLS), with `email_extra` and `account_extra` lines.
+fn account_config(env: &TestEnv, name: &str, port: u16, email_extra: &str, account_extra: &str) {
+    env.config(&format!(
+        "[email]\naccount = \"{name}\"\nto = [\"ops@example.com\"]\n{email_extra}\n\
+         [accounts.{name}]\nfrom = \"Backups <backup@example.com>\"\n\
+         server = \"127.0.0.1:{port}\"\nsecurity = \"none\"\n{account_extra}"
+    ));
 }
 
 fn down_server_config(env: &TestEnv) {
-    env.config(&format!(
-        r#"
-[email]
-account = "down"
-to = ["ops@example.com"]
-
-[accounts.down]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{}"
-security = "none"
-timeout = "5s"
-"#,
-        closed_port()
-    ));
+    account_config(env, "down", closed_port(), "", "timeout = \"5s\"\n");
 }
 
 fn send_canary(env: &TestEnv, data_dir: &std::path::Path) -> std::process::Output {
@@ -265,19 +256,7 @@ fn signal(child: &std::process::Child, sig: i32) {
 }
 
 fn silent_server_config(env: &TestEnv, port: u16) {
-    env.config(&format!(
-        r#"
-[email]
-account = "silent"
-to = ["ops@example.com"]
-
-[accounts.silent]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{port}"
-security = "none"
-timeout = "30s"
-"#
-    ));
+    account_config(env, "silent", port, "", "timeout = \"30s\"\n");
 }
 
 fn queued(env: &TestEnv) -> usize {
@@ -518,21 +497,13 @@ fn a_bad_address_flag_is_a_usage_error() {
 #[test]
 fn queue_times_are_local_to_the_second_and_ages_are_real() {
     let env = TestEnv::new();
-    env.config(&format!(
-        r#"
-[email]
-account = "down"
-to = ["ops@example.com"]
-queue_max_age = "1s"
-
-[accounts.down]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{}"
-security = "none"
-timeout = "5s"
-"#,
-        closed_port()
-    ));
+    account_config(
+        &env,
+        "down",
+        closed_port(),
+        "queue_max_age = \"1s\"\n",
+        "timeout = \"5s\"\n",
+    );
     let out = env.notify(&["send", "--task", "q", "--status", "failure"]);
     assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
     let out = env
@@ -566,21 +537,13 @@ timeout = "5s"
 #[test]
 fn a_config_typo_keeps_the_account_in_force() {
     let env = TestEnv::new();
-    env.config(&format!(
-        r#"
-[email]
-account = "down"
-to = ["ops@example.com"]
-levle = "always"
-
-[accounts.down]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{}"
-security = "none"
-timeout = "5s"
-"#,
-        closed_port()
-    ));
+    account_config(
+        &env,
+        "down",
+        closed_port(),
+        "levle = \"always\"\n",
+        "timeout = \"5s\"\n",
+    );
     let out = env.notify(&["run", "--task", "typo", "--", "false"]);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -624,22 +587,16 @@ fn a_writable_config_does_not_run_password_commands() {
     use std::os::unix::fs::PermissionsExt;
     let env = TestEnv::new();
     let marker = env.path().join("ran");
-    env.config(&format!(
-        r#"
-[email]
-account = "cmd"
-to = ["ops@example.com"]
-
-[accounts.cmd]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{}"
-security = "none"
-allow_insecure_auth = true
-password = "cmd:touch {}"
-"#,
+    account_config(
+        &env,
+        "cmd",
         closed_port(),
-        marker.display()
-    ));
+        "",
+        &format!(
+            "allow_insecure_auth = true\npassword = \"cmd:touch {}\"\n",
+            marker.display()
+        ),
+    );
     let config = env.config_path();
     std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o666)).unwrap();
     let out = env.notify(&["send", "--task", "w", "--status", "failure"]);
@@ -671,21 +628,13 @@ password = "cmd:touch {}"
 #[test]
 fn no_keychain_at_all_is_a_configuration_error() {
     let env = TestEnv::new();
-    env.config(&format!(
-        r#"
-[email]
-account = "kc"
-to = ["ops@example.com"]
-
-[accounts.kc]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{}"
-security = "none"
-allow_insecure_auth = true
-password = "keychain"
-"#,
-        closed_port()
-    ));
+    account_config(
+        &env,
+        "kc",
+        closed_port(),
+        "",
+        "allow_insecure_auth = true\npassword = \"keychain\"\n",
+    );
     let out = env
         .cmd()
         .env_remove("DBUS_SESSION_BUS_ADDRESS")
@@ -746,22 +695,16 @@ fn a_fifo_as_password_file_does_not_hang_a_run() {
         .status()
         .unwrap()
         .success());
-    env.config(&format!(
-        r#"
-[email]
-account = "f"
-to = ["ops@example.com"]
-
-[accounts.f]
-from = "Backups <backup@example.com>"
-server = "127.0.0.1:{}"
-security = "none"
-allow_insecure_auth = true
-password = "file:{}"
-"#,
+    account_config(
+        &env,
+        "f",
         closed_port(),
-        fifo.display()
-    ));
+        "",
+        &format!(
+            "allow_insecure_auth = true\npassword = \"file:{}\"\n",
+            fifo.display()
+        ),
+    );
     let mut child = env
         .std_cmd()
         .args(["run", "--task", "fifo", "--", "sh", "-c", "exit 6"])

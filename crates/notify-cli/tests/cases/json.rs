@@ -9,18 +9,10 @@ use std::process::Output;
 use notify_testkit::{Listener, ServerOptions, SmtpServer};
 use serde_json::Value;
 
-use crate::support::TestEnv;
+use crate::support::{closed_port, TestEnv};
 
 const USER: &str = "user@example.com";
 const PASSWORD: &str = "canary-Pa55-w0rd-json";
-
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// Runs `notify ARGS` with the canary in `NOTIFY_TEST_PW`.
 fn notify(env: &TestEnv, args: &[&str]) -> Output {

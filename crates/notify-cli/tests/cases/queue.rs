@@ -5,18 +5,10 @@ use std::process::{Command, Stdio};
 
 use notify_testkit::{Listener, ServerOptions, SmtpServer};
 
-use crate::support::TestEnv;
+use crate::support::{closed_port, TestEnv};
 
 const USER: &str = "user@example.com";
 const PASSWORD: &str = "canary-Pa55-w0rd";
-
-fn closed_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// `[email]` through account `a` at `port` of the test server.
 fn configure(env: &TestEnv, server: &SmtpServer, port: u16) {

@@ -6,7 +6,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use crate::support::TestEnv;
+use crate::support::{closed_port, TestEnv};
 
 const CANARY: &str = "canary-S3cret-Pa55";
 
@@ -25,11 +25,7 @@ fn private(path: &Path) {
 
 /// An account on a closed port whose password is `password = "file:PATH"`.
 fn file_account(env: &TestEnv, path: &Path) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = closed_port();
     env.config(&format!(
         r#"
 [email]

@@ -83,6 +83,12 @@ impl TestEnv {
     }
 }
 
+/// A free 127.0.0.1 port nothing listens on: a mail server that is down.
+pub fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    listener.local_addr().expect("addr").port()
+}
+
 pub fn mails_in(maildir: &Path) -> Vec<Mail> {
     let Ok(entries) = std::fs::read_dir(maildir.join("new")) else {
         return Vec::new();
