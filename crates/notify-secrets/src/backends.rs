@@ -109,7 +109,7 @@ impl FileStore {
         }
         Err(Error::NotAFile {
             path: self.path.clone(),
-            kind: file_kind(meta),
+            kind: FileKind::of(meta),
         })
     }
 
@@ -291,28 +291,6 @@ impl FileStore {
             },
         }
     }
-}
-
-/// What a path that is not a regular file is.
-fn file_kind(meta: &std::fs::Metadata) -> FileKind {
-    if meta.is_dir() {
-        return FileKind::Directory;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return FileKind::Fifo;
-        }
-        if t.is_char_device() || t.is_block_device() {
-            return FileKind::Device;
-        }
-        if t.is_socket() {
-            return FileKind::Socket;
-        }
-    }
-    FileKind::Other
 }
 
 /// Expands a leading `~/` to `$HOME/`.

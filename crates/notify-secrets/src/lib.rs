@@ -198,6 +198,31 @@ pub enum FileKind {
     Other,
 }
 
+impl FileKind {
+    /// What the file `meta` describes is, when it is not a regular file
+    /// (for a regular file: [`FileKind::Other`]).
+    pub fn of(meta: &std::fs::Metadata) -> FileKind {
+        if meta.is_dir() {
+            return FileKind::Directory;
+        }
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_fifo() {
+                return FileKind::Fifo;
+            }
+            if t.is_char_device() || t.is_block_device() {
+                return FileKind::Device;
+            }
+            if t.is_socket() {
+                return FileKind::Socket;
+            }
+        }
+        FileKind::Other
+    }
+}
+
 impl std::fmt::Display for FileKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {

@@ -428,7 +428,7 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
             return Err(CliError::config(format!(
                 "the config file {} is {}, not a file",
                 path.display(),
-                file_kind(&meta)
+                notify_secrets::FileKind::of(&meta)
             ))
             .hint("point --config or NOTIFY_CONFIG at the TOML file itself"));
         }
@@ -576,29 +576,6 @@ fn refuse_commands(config: &mut Config, doc: &toml_edit::DocumentMut, path: &Pat
 /// How many keys with mistakes are left out before the file counts as
 /// broken as a whole.
 const MAX_PROBLEMS: usize = 20;
-
-/// What a config path that is not a regular file is.
-fn file_kind(meta: &std::fs::Metadata) -> &'static str {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        let t = meta.file_type();
-        if t.is_fifo() {
-            return "a named pipe (FIFO)";
-        }
-        if t.is_block_device() || t.is_char_device() {
-            return "a device";
-        }
-        if t.is_socket() {
-            return "a socket";
-        }
-    }
-    if meta.is_dir() {
-        "a directory"
-    } else {
-        "not a regular file"
-    }
-}
 
 /// The key an extraction error is about: its path, and for an unknown key
 /// the key itself.
