@@ -734,10 +734,14 @@ enum Phase {
     /// Nothing decided yet (starting, retrying the queue, or `run`'s job
     /// still running).
     Start,
-    /// Decided to notify; not connected yet.
+    /// Decided to notify; not yet held in the queue (rendering it).
     Decided,
-    /// Connected for its own notification (waiting for the greeting, or
-    /// in the SMTP conversation before the message's end).
+    /// Rendered and held in the queue; not connected yet (retrying older
+    /// notifications first, or building the transport).
+    Held,
+    /// Connected (for its own notification or for the retry of an older
+    /// one: waiting for the greeting, or in the SMTP conversation before
+    /// the message's end).
     Connected,
     /// The whole message sent; no 250 seen yet.
     DataSent,
@@ -751,7 +755,8 @@ impl Phase {
         for line in lines {
             phase = match phase {
                 Phase::Start if line.contains(": notifying (") => Phase::Decided,
-                Phase::Decided if line.starts_with("* connected to") => Phase::Connected,
+                Phase::Decided if line.contains(": held in the queue as ") => Phase::Held,
+                Phase::Held if line.starts_with("* connected to") => Phase::Connected,
                 Phase::Connected if line == "C: ." => Phase::DataSent,
                 Phase::DataSent if line.starts_with("S: 250") => Phase::Accepted,
                 p => p,
@@ -774,7 +779,8 @@ impl Phase {
     fn name(self) -> &'static str {
         match self {
             Phase::Start => "before the decision",
-            Phase::Decided => "decided, not connected",
+            Phase::Decided => "decided, not held yet",
+            Phase::Held => "held, not connected",
             Phase::Connected => "connected",
             Phase::DataSent => "message sent, 250 pending",
             Phase::Accepted => "250 received",
@@ -889,7 +895,7 @@ fn kill_send(ctx: &Ctx, rng: &mut Rng) -> Result<Row, String> {
     let mut kills = 0;
     while kills < SEND_KILLS && sends.len() < SEND_KILLS * 4 {
         let token = format!("s1-{:03}", sends.len() + 1);
-        // A quarter of the kills early (start-up, queue retry, decision,
+        // A quarter of the kills early (start-up, decision, rendering, queue retry,
         // connection); the rest anywhere in a send, which takes ~110 ms
         // with the slow 250, more when it first retries a message an
         // earlier kill left in the queue.
@@ -983,8 +989,8 @@ fn kill_send(ctx: &Ctx, rng: &mut Rng) -> Result<Row, String> {
             entry.0 += 1;
             entry.1 += usize::from(!found);
         }
-        // Owed: notify had its own connection open (or had finished).
-        if !found && (!s.killed || s.phase >= Phase::Connected) {
+        // Owed: notify had decided and rendered it (or had finished).
+        if !found && (!s.killed || s.phase >= Phase::Held) {
             lost_owed.push(format!("{} ({}, {})", s.token, s.phase.name(), s.status));
         }
     }
@@ -1019,13 +1025,14 @@ fn kill_send(ctx: &Ctx, rng: &mut Rng) -> Result<Row, String> {
     row.lost = lost_owed.len();
     row.early = by_phase
         .iter()
-        .filter(|(p, _)| **p < Phase::Connected)
+        .filter(|(p, _)| **p < Phase::Held)
         .map(|(_, (_, lost))| lost)
         .sum();
     if row.early > 0 {
         row.notes.push(format!(
-            "{} killed before their own SMTP connection and found nowhere (early: not \
-             counted as lost; notify had not rendered them, or milliseconds before)",
+            "{} killed before notify had rendered and held their notification (starting, \
+             reading its configuration, deciding) and found nowhere (early: not counted as \
+             lost; nothing of theirs existed outside the process yet)",
             row.early
         ));
     }
@@ -1039,7 +1046,7 @@ fn kill_send(ctx: &Ctx, rng: &mut Rng) -> Result<Row, String> {
     }
     if !lost_owed.is_empty() {
         row.failures.push(format!(
-            "{} notification(s) lost after notify had connected for them (neither on the \
+            "{} notification(s) lost after notify had held them (neither on the \
              server, in the Maildir nor in the queue): {}",
             lost_owed.len(),
             lost_owed.join(", ")

@@ -52,7 +52,7 @@ pub async fn desktop(
     }
 }
 
-/// How [`send_planned`] got on.
+/// How [`send_held`] got on.
 pub enum Sent {
     /// Delivered; one line saying where.
     Delivered(String),
@@ -60,24 +60,92 @@ pub enum Sent {
     Queued(CliError),
 }
 
-/// Delivers a rendered notification the way `plan` says. A temporary
-/// failure (of the transport, or of the secret store) queues it
+/// A rendered notification written ahead into the queue, claimed by this
+/// process, before anything else is done for it ([`hold`]): a notify killed
+/// from then on (kill -9, a crash, a reboot) leaves it for the next one,
+/// which delivers it like any queued notification.
+pub struct Held {
+    notification: Notification,
+    /// The queue entry; `None` when the queue could not take it (the
+    /// delivery goes ahead all the same).
+    claim: Option<notify_queue::Claimed>,
+}
+
+impl Held {
+    /// A notification not written to the queue (a dry run's).
+    pub fn unheld(notification: Notification) -> Held {
+        Held {
+            notification,
+            claim: None,
+        }
+    }
+
+    /// The notification.
+    pub fn notification(&self) -> &Notification {
+        &self.notification
+    }
+
+    /// The queue entry's id, when it has one.
+    pub fn id(&self) -> Option<&str> {
+        self.claim.as_ref().map(|c| c.entry.id.as_str())
+    }
+}
+
+/// Writes `notification` ahead into the queue under `plan`'s route (its
+/// account, or the local Maildir) and holds it there until
+/// [`send_held`] settles it. Not synced to disk: it guards against the
+/// process dying, and costs a write and a rename.
+pub fn hold(env: &Env<'_>, plan: &Plan, task: &str, notification: Notification) -> Held {
+    let account = match &plan.route {
+        Route::Smtp { name, .. } => Some(name.as_str()),
+        Route::Maildir => None,
+    };
+    let queue = notify_queue::Queue::new(env.data_dir);
+    let claim = queue
+        .hold(account, task, &notification, OffsetDateTime::now_utc())
+        .ok();
+    Held {
+        notification,
+        claim,
+    }
+}
+
+/// Delivers a held notification the way `plan` says. A temporary failure
+/// (of the transport, or of the secret store) leaves it queued
 /// ([`Sent::Queued`]); any other failure keeps a copy in the local Maildir
-/// and returns the error.
-pub async fn send_planned(
+/// and returns the error. Its queue entry goes once it is delivered.
+pub async fn send_held(
     env: &Env<'_>,
     connect: &dyn Connect,
     plan: &Plan,
     task: &str,
-    notification: &Notification,
+    held: Held,
 ) -> Result<Sent, CliError> {
+    let queue = notify_queue::Queue::new(env.data_dir);
+    let Held {
+        mut notification,
+        claim,
+    } = held;
+    let discard = |claim: Option<notify_queue::Claimed>| {
+        if let Some(claim) = claim {
+            if let Err(e) = queue.discard(claim) {
+                env.ui.warn(&format!(
+                    "its entry stays in the queue and may be delivered once more: {e}"
+                ));
+            }
+        }
+    };
     let (account_name, account, config) = match &plan.route {
         Route::Maildir => {
-            let delivery = match connect.maildir().send(notification).await {
+            let sent = connect.maildir().send(&notification).await;
+            // Delivered, or not to be retried: the Maildir's trouble is not
+            // one that passes.
+            discard(claim);
+            let delivery = match sent {
                 Ok(delivery) => delivery,
                 Err(e) => {
                     let err = CliError::from(e);
-                    dump_to_stderr(notification);
+                    dump_to_stderr(&notification);
                     return Err(unkept(err, None));
                 }
             };
@@ -99,16 +167,16 @@ pub async fn send_planned(
             config,
         } => (name, account, config),
     };
-    // Notifications given up on earlier are mentioned once, in the next
-    // mail that gets through this account.
-    let queue = notify_queue::Queue::new(env.data_dir);
+    // Notifications given up on earlier (also by the retry that ran after
+    // this one was held) are mentioned once, in the next mail that gets
+    // through this account.
     let given_up: Vec<_> = queue
         .unreported_failures()
         .unwrap_or_default()
         .into_iter()
         .filter(|e| e.account.as_deref() == Some(account_name.as_str()))
         .collect();
-    let mut notification = notification.clone();
+    let mut claim = claim;
     if !given_up.is_empty() {
         let notice = plan
             .locale
@@ -117,16 +185,11 @@ pub async fn send_planned(
         notification.html = notification
             .html
             .map(|page| notify_template::with_notices(&page, &[notice]));
+        // Queued again after a temporary failure, it says so too.
+        if let Some(claim) = claim.as_mut() {
+            claim.notification = notification.clone();
+        }
     }
-    // Written ahead and held while the delivery runs: a notify killed in
-    // the middle (kill -9, a crash) leaves it for the next one. Without a
-    // writable queue the delivery goes ahead all the same.
-    let held = queue.hold(
-        Some(account_name),
-        task,
-        &notification,
-        OffsetDateTime::now_utc(),
-    );
     let attempt = async {
         match connect::account_transport(connect, account_name, account, (**config).clone()) {
             Ok(transport) => transport.send(&notification).await.map_err(Failure::of),
@@ -144,13 +207,7 @@ pub async fn send_planned(
     };
     match sent {
         Ok(delivery) => {
-            if let Ok(held) = held {
-                if let Err(e) = queue.discard(held) {
-                    env.ui.warn(&format!(
-                        "delivered, but its entry stays in the queue and may be sent once more: {e}"
-                    ));
-                }
-            }
+            discard(claim);
             if !given_up.is_empty() {
                 if let Err(e) = queue.mark_reported(given_up) {
                     env.ui.warn(&format!(
@@ -167,19 +224,19 @@ pub async fn send_planned(
         Err(Failure::Temporary(e)) => {
             // Temporary: queue it (the entry written ahead becomes its first
             // attempt); every later notify retries it.
-            let queued = match held {
-                Ok(held) => {
-                    let id = held.entry.id.clone();
+            let queued = match claim {
+                Some(claim) => {
+                    let id = claim.entry.id.clone();
                     queue
                         .retry_later(
-                            held,
+                            claim,
                             e.message(),
                             OffsetDateTime::now_utc(),
                             super::retry::max_age(env),
                         )
                         .map(|_| id)
                 }
-                Err(_) => queue
+                None => queue
                     .enqueue(
                         Some(account_name),
                         task,
@@ -219,9 +276,7 @@ pub async fn send_planned(
         Err(failure @ (Failure::Permanent(_) | Failure::Config(_))) => {
             // Not to be retried: the entry written ahead goes; a local copy
             // is kept instead.
-            if let Ok(held) = held {
-                let _ = queue.discard(held);
-            }
+            discard(claim);
             let err = failure.into_error();
             match keep_local_copy(env, connect, &notification).await {
                 Some(_) => Err(err),

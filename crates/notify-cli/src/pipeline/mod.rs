@@ -27,7 +27,7 @@ mod test_mail;
 mod tests;
 
 pub use connect::Connect;
-pub use deliver::{desktop, send_planned, Sent};
+pub use deliver::{desktop, hold, send_held, Held, Sent};
 pub use plan::{effective, locale, Plan, Route, TemplateTexts, DEFAULT_LOG_TAIL_LINES};
 pub use render::{render, render_start, DEFAULT_ATTACH_LOG_MAX};
 pub use test_mail::test_mail;
@@ -73,13 +73,6 @@ pub async fn notify(
 ) -> Result<u8, CliError> {
     let mut failures = Vec::new();
     let destinations = destinations(env, &result.task_name, flags, caller, &mut failures);
-
-    // Whatever this run decides, notifications still queued from earlier
-    // runs are tried first when they are due.
-    if !flags.dry_run {
-        retry::retry_due(env, connect).await;
-    }
-
     let now = OffsetDateTime::now_utc();
     let run = Run {
         result,
@@ -90,8 +83,24 @@ pub async fn notify(
         texts: std::cell::OnceCell::new(),
         templates_reported: std::cell::Cell::new(false),
     };
+    // Decided and rendered first, each email held in the queue: a notify
+    // killed from here on (during the retry below included) leaves this
+    // run's notifications for the next one.
+    let mut decided = Vec::new();
     for dest in &destinations {
-        if let Err(e) = deliver_to(env, connect, dest, &run).await {
+        match decide_for(env, dest, &run).await {
+            Ok(Some(d)) => decided.push(d),
+            Ok(None) => {}
+            Err(e) => failures.push(e),
+        }
+    }
+    // Notifications still queued from earlier runs are tried before this
+    // run's, when they are due.
+    if !flags.dry_run {
+        retry::retry_due(env, connect).await;
+    }
+    for d in decided {
+        if let Err(e) = deliver_decided(env, connect, d, &run).await {
             failures.push(e);
         }
     }
@@ -272,13 +281,38 @@ async fn lock_state(
     }
 }
 
-/// Decides, renders, delivers and remembers for one destination.
-async fn deliver_to(
+/// One destination's decision to notify, with what it sends and its state
+/// lock, between [`decide_for`] and [`deliver_decided`].
+struct Decided<'d> {
+    dest: &'d Destination,
+    /// How diagnostics name the task at this destination.
+    who: String,
+    state: notify_core::TaskState,
+    /// Whether the task turns from failing to working or back.
+    flipped: bool,
+    what: Rendered<'d>,
+    /// Held until the state is saved: runs of one task at the same time
+    /// decide in turn.
+    _lock: Option<notify_queue::StateLock>,
+}
+
+enum Rendered<'d> {
+    /// An email by `plan`, held in the queue (a dry run's: not held).
+    Email {
+        plan: &'d Plan,
+        held: Box<Held>,
+    },
+    Desktop(Box<notify_core::Notification>),
+}
+
+/// Decides for one destination; when it is to be notified, renders the
+/// notification and holds an email in the queue. Not to be notified, its
+/// state is remembered at once.
+async fn decide_for<'d>(
     env: &Env<'_>,
-    connect: &dyn Connect,
-    dest: &Destination,
+    dest: &'d Destination,
     run: &Run<'_>,
-) -> Result<(), CliError> {
+) -> Result<Option<Decided<'d>>, CliError> {
     let Run {
         result,
         flags,
@@ -294,9 +328,7 @@ async fn deliver_to(
         name.clone()
     };
     let states = &dest.state;
-    // Held until this destination's state is saved (the end of this
-    // function): runs of one task at the same time decide in turn.
-    let _lock = if flags.dry_run {
+    let lock = if flags.dry_run {
         None
     } else {
         lock_state(env, states, &result.task_name, &who).await
@@ -324,17 +356,6 @@ async fn deliver_to(
     // Synced to disk when the task turns from failing to working or back:
     // losing that could hold a notice back; anything else only repeats one.
     let flipped = previous.as_ref().map(|p| p.failing) != Some(decision.state.failing);
-    let remember = |state: &notify_core::TaskState| {
-        if flags.dry_run {
-            return;
-        }
-        if let Err(e) = states.save(&result.task_name, state, flipped) {
-            env.ui.warn(&format!(
-                "cannot save the state of `{who}` in {}: {e}",
-                states.path(&result.task_name).display()
-            ));
-        }
-    };
     if !decision.send {
         if flags.dry_run {
             env.ui.info(&format!(
@@ -342,12 +363,11 @@ async fn deliver_to(
                 decision.reason
             ));
         }
-        remember(&decision.state);
-        return Ok(());
+        remember(env, dest, run, &who, &decision.state, flipped);
+        return Ok(None);
     }
-
     let history = notify_template::History::new(decision.suppressed, decision.streak);
-    match &dest.kind {
+    let what = match &dest.kind {
         Kind::Email(plan) => {
             let report = !run.templates_reported.replace(true);
             let texts = run
@@ -356,28 +376,97 @@ async fn deliver_to(
             let notification =
                 render::render_with(env, plan, texts, report, result, &history, log, now);
             if flags.dry_run {
-                connect.dry_run().send(&notification).await?;
+                Rendered::Email {
+                    plan,
+                    held: Box::new(Held::unheld(notification)),
+                }
+            } else {
+                let held = hold(env, plan, &result.task_name, notification);
+                if let Some(id) = held.id() {
+                    env.ui
+                        .verbose(&format!("{who}: held in the queue as {id} until delivered"));
+                }
+                Rendered::Email {
+                    plan,
+                    held: Box::new(held),
+                }
+            }
+        }
+        Kind::Desktop(locale) => Rendered::Desktop(Box::new(render::render_desktop(
+            env, locale, result, &history,
+        ))),
+    };
+    Ok(Some(Decided {
+        dest,
+        who,
+        state: decision.state,
+        flipped,
+        what,
+        _lock: lock,
+    }))
+}
+
+/// Saves the state a destination's decision left (not for a dry run).
+fn remember(
+    env: &Env<'_>,
+    dest: &Destination,
+    run: &Run<'_>,
+    who: &str,
+    state: &notify_core::TaskState,
+    flipped: bool,
+) {
+    if run.flags.dry_run {
+        return;
+    }
+    let task = &run.result.task_name;
+    if let Err(e) = dest.state.save(task, state, flipped) {
+        env.ui.warn(&format!(
+            "cannot save the state of `{who}` in {}: {e}",
+            dest.state.path(task).display()
+        ));
+    }
+}
+
+/// Delivers what [`decide_for`] rendered and remembers the decision.
+async fn deliver_decided(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    decided: Decided<'_>,
+    run: &Run<'_>,
+) -> Result<(), CliError> {
+    let Decided {
+        dest,
+        who,
+        state,
+        flipped,
+        what,
+        _lock,
+    } = decided;
+    let flags = run.flags;
+    match what {
+        Rendered::Email { plan, held } => {
+            if flags.dry_run {
+                connect.dry_run().send(held.notification()).await?;
                 return Ok(());
             }
-            match send_planned(env, connect, plan, &result.task_name, &notification).await? {
+            match send_held(env, connect, plan, &run.result.task_name, *held).await? {
                 Sent::Delivered(line) => {
-                    remember(&decision.state);
+                    remember(env, dest, run, &who, &state, flipped);
                     env.ui.info(&format!("notify: `{who}` {line}"));
                     Ok(())
                 }
                 // Queued is as good as sent for the policy: it will be
                 // delivered, so the next run must not count this one as unsent.
                 Sent::Queued(e) => {
-                    remember(&decision.state);
+                    remember(env, dest, run, &who, &state, flipped);
                     Err(e)
                 }
             }
         }
-        Kind::Desktop(locale) => {
-            let notification = render::render_desktop(env, locale, result, &history);
+        Rendered::Desktop(notification) => {
             let sent = desktop(env, connect, &notification, flags.dry_run).await;
             // No queue for the desktop: a notice shown later is no use.
-            remember(&decision.state);
+            remember(env, dest, run, &who, &state, flipped);
             sent.map(|line| {
                 if let Some(line) = line {
                     env.ui.info(&format!("notify: `{who}` {line}"));

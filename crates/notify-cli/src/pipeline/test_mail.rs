@@ -6,7 +6,7 @@ use notify_core::Transport;
 use time::OffsetDateTime;
 
 use super::connect::Connect;
-use super::deliver::{send_planned, Sent};
+use super::deliver::{hold, send_held, Sent};
 use super::plan::{Plan, Route};
 use super::render::render;
 use super::retry::retry_due;
@@ -54,8 +54,10 @@ pub async fn test_mail(
         connect.dry_run().send(&notification).await?;
         return Ok(exit::OK);
     }
+    // Held in the queue before the retry, as a run's notification is.
+    let held = hold(env, &plan, TEST_TASK, notification);
     retry_due(env, connect).await;
-    let line = match send_planned(env, connect, &plan, TEST_TASK, &notification).await? {
+    let line = match send_held(env, connect, &plan, TEST_TASK, held).await? {
         Sent::Delivered(line) => line,
         Sent::Queued(e) => return Err(e),
     };

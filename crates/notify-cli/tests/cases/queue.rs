@@ -546,3 +546,56 @@ fn kill_9_of_a_send_mid_delivery_loses_nothing() {
     assert!(got[0].text().contains("killed"));
     assert!(queue_files(&env, "").is_empty());
 }
+
+/// kill -9 of `send` while it retries an older queued notification (before
+/// it has connected for its own): its own was decided, rendered and held
+/// in the queue before the retry began, so nothing is lost.
+#[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
+fn kill_9_of_a_send_during_its_retry_loses_nothing() {
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("ok"))
+            .listener(Listener::silent("silent")),
+    );
+    let env = TestEnv::new();
+    configure(&env, &server, crate::support::closed_port());
+    let out = notify(&env, &["send", "--task", "older", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    make_due(&queue_files(&env, "")[0], None);
+
+    // The server now never greets: the retry of `older` waits on it.
+    configure(&env, &server, server.port("silent"));
+    let mut send = env
+        .std_cmd()
+        .env("NOTIFY_TEST_PW", PASSWORD)
+        .args(["send", "--task", "newer", "--status", "failure"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.connections("silent") == 0 {
+        assert!(std::time::Instant::now() < deadline, "send never connected");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    send.kill().unwrap(); // SIGKILL, during the retry
+    send.wait().unwrap();
+    assert_eq!(
+        server.connections("silent"),
+        1,
+        "one connection: the retry's"
+    );
+    assert_eq!(queue_files(&env, "").len(), 2, "held before the retry");
+
+    configure(&env, &server, server.port("ok"));
+    let out = notify(&env, &["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let got: Vec<String> = server.messages().iter().map(|m| m.text()).collect();
+    assert_eq!(got.len(), 2);
+    for task in ["older", "newer"] {
+        assert!(got.iter().any(|m| m.contains(task)), "{task} delivered");
+    }
+    assert!(queue_files(&env, "").is_empty());
+}
