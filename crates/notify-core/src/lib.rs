@@ -7,6 +7,9 @@
 //! - [`ExitCodes`] maps a wrapped command's exit code to an [`Outcome`]
 //!   (`default`, `borg`, `restic`, `rsync` or a custom map).
 //! - [`Level`] and [`decide`] are the notification policy.
+//! - [`Silence`], [`SilenceNotice`] and [`overdue`]: what a check finds
+//!   about a task that did not report; [`History`] keeps a task's last
+//!   runs ([`RunRecord`]) and [`Running`] one that has not finished.
 //! - [`Transport`] delivers a rendered [`Notification`]; [`StubTransport`]
 //!   records what it is given, for tests.
 //!
@@ -21,6 +24,7 @@ mod error;
 mod exit_codes;
 mod policy;
 mod result;
+mod silence;
 pub mod text;
 mod transport;
 
@@ -31,9 +35,14 @@ pub use async_trait::async_trait;
 pub use error::ParseError;
 pub use exit_codes::{CustomExitCodes, ExitCodes, Preset};
 pub use policy::{
-    decide, Decision, Level, PolicyOptions, Reason, Streak, TaskState, DEFAULT_REMIND_EVERY,
+    decide, Decision, Level, PolicyOptions, Reason, SilenceMark, Streak, TaskState,
+    DEFAULT_REMIND_EVERY,
 };
 pub use result::{Outcome, TaskResult};
+pub use silence::{
+    default_grace, overdue, History, RunRecord, RunStreak, Running, Silence, SilenceNotice,
+    HISTORY_RUNS,
+};
 #[cfg(feature = "mock")]
 pub use transport::MockTransport;
 pub use transport::{

@@ -4,7 +4,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use time::{Duration, OffsetDateTime};
 
-use crate::{Outcome, ParseError, TaskResult};
+use crate::{Outcome, ParseError, Silence, SilenceNotice, TaskResult};
 
 /// How often a task that keeps failing is reminded about under
 /// [`Level::Changes`]: once a day.
@@ -122,6 +122,32 @@ pub struct TaskState {
     /// How many runs in a row have failed (0 while not failing).
     #[serde(default)]
     pub failed_runs: u32,
+    /// The last check finding decided on, until a run reports again: one
+    /// finding is told once (a `changes` reminder aside).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<SilenceMark>,
+}
+
+/// Which check finding a [`TaskState`] has decided on: its kind and what it
+/// is about ([`SilenceNotice::since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct SilenceMark {
+    /// The kind of finding.
+    pub kind: Silence,
+    /// What it is about.
+    #[serde(with = "time::serde::rfc3339")]
+    pub since: OffsetDateTime,
+}
+
+impl SilenceMark {
+    /// The mark of `notice`.
+    pub fn of(notice: &SilenceNotice) -> Self {
+        SilenceMark {
+            kind: notice.kind,
+            since: notice.since,
+        }
+    }
 }
 
 impl TaskState {
@@ -138,6 +164,7 @@ impl TaskState {
             suppressed: 0,
             failing_since: None,
             failed_runs: 0,
+            silence: None,
         }
     }
 }
@@ -174,6 +201,10 @@ pub enum Reason {
     StillFailing,
     /// Still fine (`changes`).
     StillFine,
+    /// A check found the task silent, and had not told this yet.
+    Silence(Silence),
+    /// A check found the task silent again, as it had told already.
+    AlreadyTold,
 }
 
 impl fmt::Display for Reason {
@@ -192,6 +223,10 @@ impl fmt::Display for Reason {
             Reason::Reminder => "still failing; reminder is due",
             Reason::StillFailing => "still failing; reminder not yet due",
             Reason::StillFine => "still fine",
+            Reason::Silence(Silence::Overdue) => "the task is overdue",
+            Reason::Silence(Silence::DidNotFinish) => "a run did not finish",
+            Reason::Silence(Silence::StillRunning) => "a run is still going on past max_runtime",
+            Reason::AlreadyTold => "told already",
         })
     }
 }
@@ -225,13 +260,22 @@ pub struct Streak {
     pub runs: u32,
     /// Whether the streak has just ended with this run.
     pub ended: bool,
+    /// For a recovery: the check finding the streak ended on (the task was
+    /// overdue, or a run did not finish), so the mail can say how long it
+    /// was missing.
+    pub silence: Option<Silence>,
 }
 
 impl Streak {
     /// `runs` failures in a row since `since`; `ended` when this run ends
     /// them (a recovery).
     pub fn new(since: OffsetDateTime, runs: u32, ended: bool) -> Self {
-        Streak { since, runs, ended }
+        Streak {
+            since,
+            runs,
+            ended,
+            silence: None,
+        }
     }
 }
 
@@ -246,7 +290,15 @@ pub fn decide(
     options: &PolicyOptions,
     now: OffsetDateTime,
 ) -> Decision {
+    if let Some(notice) = &result.silence {
+        return decide_silence(level, notice, previous, options, now);
+    }
     let failing = result.is_error(options.cancelled_is_error);
+    // The last thing decided on was a check's failure finding (overdue, did
+    // not finish): this run is the task reporting again.
+    let after_silence = previous
+        .and_then(|p| p.silence)
+        .filter(|m| m.kind.is_failure());
     let pending = previous.map_or(0, |p| p.suppressed);
 
     let (send, reason) = match level {
@@ -264,6 +316,8 @@ pub fn decide(
                 (false, true) => (true, Reason::NewFailure),
                 (true, false) => (true, Reason::Recovery),
                 (false, false) => (false, Reason::StillFine),
+                // Running again after being missing, and failing: news.
+                (true, true) if after_silence.is_some() => (true, Reason::NewFailure),
                 (true, true) => {
                     let due = prev
                         .last_notified_at
@@ -285,7 +339,13 @@ pub fn decide(
     let (failing_since, failed_runs) = match (failing, was_failing) {
         (true, Some(p)) => (
             Some(p.failing_since.unwrap_or(p.last_run_at)),
-            p.failed_runs.max(1).saturating_add(1),
+            // A finding is no run; an old state may have counted none.
+            if p.silence.is_some() {
+                p.failed_runs
+            } else {
+                p.failed_runs.max(1)
+            }
+            .saturating_add(1),
         ),
         (true, None) => (Some(result.started_at.unwrap_or(now)), 1),
         (false, _) => (None, 0),
@@ -295,11 +355,17 @@ pub fn decide(
             since,
             runs: failed_runs,
             ended: false,
+            silence: None,
         }),
         (false, Some(p)) => Some(Streak {
             since: p.failing_since.unwrap_or(p.last_run_at),
-            runs: p.failed_runs.max(1),
+            runs: if after_silence.is_some() {
+                p.failed_runs
+            } else {
+                p.failed_runs.max(1)
+            },
             ended: true,
+            silence: after_silence.map(|m| m.kind),
         }),
         _ => None,
     };
@@ -319,6 +385,7 @@ pub fn decide(
         },
         failing_since,
         failed_runs,
+        silence: None,
     };
     Decision {
         send,
@@ -326,5 +393,69 @@ pub fn decide(
         suppressed: if send { pending } else { 0 },
         state,
         streak,
+    }
+}
+
+/// [`decide`] for a check's finding: told once per finding at every level
+/// but `never`; under `changes`, overdue and did-not-finish are failures
+/// (reminders per `remind_every`, a recovery when a run works again), and a
+/// run still going on is told once without changing whether the task is
+/// failing.
+fn decide_silence(
+    level: Level,
+    notice: &SilenceNotice,
+    previous: Option<&TaskState>,
+    options: &PolicyOptions,
+    now: OffsetDateTime,
+) -> Decision {
+    let mark = SilenceMark::of(notice);
+    let failure = notice.kind.is_failure();
+    let told = previous.and_then(|p| p.silence) == Some(mark);
+    let pending = previous.map_or(0, |p| p.suppressed);
+    let (send, reason) = match level {
+        Level::Never => (false, Reason::LevelNever),
+        _ if !told => (true, Reason::Silence(notice.kind)),
+        Level::Changes if failure => {
+            let due = previous
+                .and_then(|p| p.last_notified_at)
+                .is_none_or(|at| now - at >= options.remind_every);
+            if due {
+                (true, Reason::Reminder)
+            } else {
+                (false, Reason::StillFailing)
+            }
+        }
+        _ => (false, Reason::AlreadyTold),
+    };
+    let held_back = !send && reason == Reason::StillFailing;
+    let mut state = previous.cloned().unwrap_or_else(|| {
+        let outcome = if failure {
+            Outcome::Failure
+        } else {
+            Outcome::Warning
+        };
+        TaskState::new(outcome, now)
+    });
+    if failure {
+        if !state.failing {
+            state.failing = true;
+            state.failing_since = Some(notice.since);
+            state.failed_runs = 0;
+        }
+        state.failing_since.get_or_insert(notice.since);
+    }
+    if send {
+        state.last_notified_at = Some(now);
+        state.suppressed = 0;
+    } else if held_back {
+        state.suppressed = pending.saturating_add(1);
+    }
+    state.silence = Some(mark);
+    Decision {
+        send,
+        reason,
+        suppressed: if send { pending } else { 0 },
+        state,
+        streak: None,
     }
 }

@@ -142,6 +142,10 @@ pub struct TaskResult {
     /// ... under their snake_case keys; counts and sizes as whole numbers).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub extra: BTreeMap<String, String>,
+    /// Set when this is not a run's result but a check's finding about a
+    /// task that did not report: overdue, did not finish, still running.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub silence: Option<crate::SilenceNotice>,
 }
 
 fn is_zero(n: &u64) -> bool {
@@ -170,6 +174,7 @@ impl TaskResult {
             command: None,
             computer_name: None,
             extra: BTreeMap::new(),
+            silence: None,
         }
     }
 
@@ -185,6 +190,11 @@ impl TaskResult {
     /// failure, any reported error, or (when `cancelled_is_error`) a
     /// cancelled run.
     pub fn is_error(&self, cancelled_is_error: bool) -> bool {
+        if self.silence.is_some() {
+            // Overdue and did-not-finish are failures; a run still going
+            // on past its time is news for `errors` too.
+            return true;
+        }
         match self.outcome {
             Outcome::Failure => true,
             Outcome::Cancelled if cancelled_is_error => true,

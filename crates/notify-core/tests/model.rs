@@ -4,7 +4,7 @@
     reason = "test, bench and example code unwraps: a panic there says what failed"
 )]
 
-use notify_core::{Outcome, TaskResult, TASK_RESULT_SCHEMA};
+use notify_core::{Outcome, Silence, SilenceNotice, TaskResult, TASK_RESULT_SCHEMA};
 use serde_json::Value;
 use time::macros::datetime;
 
@@ -35,6 +35,14 @@ fn full() -> TaskResult {
         extra: [("Ticket".to_owned(), "OPS-1".to_owned())]
             .into_iter()
             .collect(),
+        silence: Some(
+            SilenceNotice::new(Silence::Overdue, datetime!(2026-11-22 02:00 UTC))
+                .last_run(
+                    Some(datetime!(2026-11-21 02:00 UTC)),
+                    Some(Outcome::Warning),
+                )
+                .expected_by(Some(datetime!(2026-11-22 02:00 UTC))),
+        ),
     }
 }
 

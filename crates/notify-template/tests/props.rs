@@ -135,6 +135,7 @@ fn result_strategy() -> impl Strategy<Value = TaskResult> {
                     command,
                     computer_name,
                     extra,
+                    silence: None,
                 }
             },
         )
