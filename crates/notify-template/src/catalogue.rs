@@ -10,7 +10,7 @@ use crate::render::write_value;
 use crate::{Context, Mode};
 
 /// How many catalogue values there are.
-pub(crate) const VALUE_COUNT: usize = 28;
+pub(crate) const VALUE_COUNT: usize = 30;
 
 /// A value of the catalogue: one field (or derived fact) of a
 /// [`TaskResult`].
@@ -73,6 +73,12 @@ pub enum ValueId {
     DataCompressed,
     /// `Status Color` / `Statusfarbe`: a colour for the outcome, for HTML.
     StatusColor,
+    /// `Last Run` / `Letzter Lauf`: in a check's finding, when the last run
+    /// started and how it ended.
+    LastRun,
+    /// `Expected By` / `Erwartet bis`: in an overdue finding, when the next
+    /// run was expected.
+    ExpectedBy,
 }
 
 /// How a value that a tool's reader found (kept in `TaskResult::extra`
@@ -118,6 +124,8 @@ impl ValueId {
         ValueId::DataAdded,
         ValueId::DataCompressed,
         ValueId::StatusColor,
+        ValueId::LastRun,
+        ValueId::ExpectedBy,
     ];
 
     /// A stable machine name in snake_case, e.g. `task_name` (for JSON
@@ -152,6 +160,8 @@ impl ValueId {
             ValueId::DataAdded => "data_added",
             ValueId::DataCompressed => "data_compressed",
             ValueId::StatusColor => "status_color",
+            ValueId::LastRun => "last_run",
+            ValueId::ExpectedBy => "expected_by",
         }
     }
 
@@ -216,7 +226,10 @@ impl ValueInfo {
     /// The value of [`sample_result`] formatted as a template would render
     /// it in `locale` (plain text, times in UTC).
     pub fn sample(&self, locale: &Locale) -> String {
-        let result = full_sample();
+        let result = match self.id {
+            ValueId::LastRun | ValueId::ExpectedBy => overdue_sample(),
+            _ => full_sample(),
+        };
         let ctx = Context {
             result: &result,
             locale,
@@ -284,6 +297,20 @@ fn full_sample() -> TaskResult {
     ] {
         result.extra.insert(key.to_owned(), value.to_owned());
     }
+    result
+}
+
+/// The finding of a check that `Daily Backup` is overdue: it last ran (as
+/// in [`sample_result`]) a day and a half before, and was expected a day
+/// after that.
+pub fn overdue_sample() -> TaskResult {
+    let last = sample_result();
+    let due = datetime!(2026-11-22 01:00:00 UTC);
+    let mut result = notify_core::SilenceNotice::new(notify_core::Silence::Overdue, due)
+        .last_run(last.started_at, Some(last.outcome))
+        .expected_by(Some(due))
+        .into_result(last.task_name);
+    result.computer_name = last.computer_name;
     result
 }
 

@@ -52,7 +52,7 @@ mod template;
 use notify_core::TaskResult;
 use time::UtcOffset;
 
-pub use catalogue::{catalogue, sample_result, ValueId, ValueInfo};
+pub use catalogue::{catalogue, overdue_sample, sample_result, ValueId, ValueInfo};
 pub use locale::{locale, locales, Locale};
 pub use template::{escape, Template, TemplateError, TemplateErrorKind};
 
@@ -310,6 +310,7 @@ fn streak_notice(streak: &notify_core::Streak, ctx: &Context<'_>) -> String {
         Mode::Text,
     );
     let template = match (streak.ended, streak.runs) {
+        _ if streak.ended && streak.silence.is_some() => locale.streak_recovered_missing,
         (false, _) => locale.streak_failing,
         (true, 1) => locale.streak_recovered_one,
         (true, _) => locale.streak_recovered_many,
@@ -318,6 +319,41 @@ fn streak_notice(streak: &notify_core::Streak, ctx: &Context<'_>) -> String {
         .replace("{n}", &streak.runs.to_string())
         .replace("{since}", &since)
         .replace("{duration}", &duration)
+}
+
+/// What a check's finding says, in `ctx`'s locale and offset: when the task
+/// last ran and when it was expected (overdue), or when the run in question
+/// started. It stands in for the error (or warning) lines of the mail.
+pub fn silence_sentence(notice: &notify_core::SilenceNotice, ctx: &Context<'_>) -> String {
+    let locale = ctx.locale;
+    let time = |at: Option<time::OffsetDateTime>| {
+        let mut out = String::new();
+        render::push_time(&mut out, at, ctx, Mode::Text);
+        out
+    };
+    match notice.kind {
+        notify_core::Silence::Overdue => match notice.last_run_at {
+            Some(last) => locale
+                .overdue
+                .replace("{last_run}", &time(Some(last)))
+                .replace(
+                    "{last_outcome}",
+                    notice
+                        .last_outcome
+                        .map_or(locale.absent, |o| locale.status(o)),
+                )
+                .replace("{expected_by}", &time(notice.expected_by)),
+            None => locale
+                .overdue_never
+                .replace("{expected_by}", &time(notice.expected_by)),
+        },
+        notify_core::Silence::DidNotFinish => locale
+            .did_not_finish
+            .replace("{since}", &time(Some(notice.since))),
+        notify_core::Silence::StillRunning => locale
+            .still_running
+            .replace("{since}", &time(Some(notice.since))),
+    }
 }
 
 /// A notice with its `{label}` and `{error}` filled in.

@@ -4,7 +4,7 @@
 //! it in [`ALL`]; the engine, the catalogue and the value names pick it up
 //! from there (names in every locale are accepted in every template).
 
-use notify_core::Outcome;
+use notify_core::{Outcome, Silence, TaskResult};
 
 use crate::catalogue::VALUE_COUNT;
 
@@ -23,6 +23,22 @@ pub struct Locale {
     pub(crate) name: &'static str,
     /// Status sentences in the order of [`Outcome::ALL`].
     pub(crate) statuses: [&'static str; 4],
+    /// Status words of a check's findings, in the order of
+    /// [`Silence::ALL`]: `Overdue`, `Did not finish`, `Still running`.
+    pub(crate) silence_statuses: [&'static str; 3],
+    /// What an overdue finding says: `{last_run}`, `{last_outcome}` and
+    /// `{expected_by}` are replaced.
+    pub(crate) overdue: &'static str,
+    /// What an overdue finding says of a task that never ran:
+    /// `{expected_by}` is replaced.
+    pub(crate) overdue_never: &'static str,
+    /// What a did-not-finish finding says: `{since}` is replaced.
+    pub(crate) did_not_finish: &'static str,
+    /// What a still-running finding says: `{since}` is replaced.
+    pub(crate) still_running: &'static str,
+    /// Notice in a recovery after the task was missing (overdue, or a run
+    /// that did not finish) since `{since}`, `{duration}` before.
+    pub(crate) streak_recovered_missing: &'static str,
     /// What an absent optional value renders as.
     pub(crate) absent: &'static str,
     /// What an empty list (no error lines) renders as.
@@ -152,6 +168,24 @@ impl Locale {
         self.statuses[outcome_index(outcome)]
     }
 
+    /// The status word of a check's finding, e.g. `Overdue`.
+    pub fn silence_status(&self, silence: Silence) -> &'static str {
+        self.silence_statuses[match silence {
+            Silence::Overdue => 0,
+            Silence::DidNotFinish => 1,
+            Silence::StillRunning => 2,
+        }]
+    }
+
+    /// The status of a result: its finding's word when it is a check's
+    /// finding, else its outcome's sentence.
+    pub fn status_of(&self, result: &TaskResult) -> &'static str {
+        match &result.silence {
+            Some(notice) => self.silence_status(notice.kind),
+            None => self.status(result.outcome),
+        }
+    }
+
     /// What an absent optional value (no source, no exit code, ...) renders as.
     pub fn absent(&self) -> &'static str {
         self.absent
@@ -206,6 +240,12 @@ pub(crate) const EN: Locale = Locale {
         "Failed",
         "Cancelled",
     ],
+    silence_statuses: ["Overdue", "Did not finish", "Still running"],
+    overdue: "No run since {last_run} ({last_outcome}); the next was expected by {expected_by}.",
+    overdue_never: "No run recorded yet; one was expected by {expected_by}.",
+    did_not_finish: "The run that started {since} did not finish: its process is gone (killed, crashed, or the computer restarted).",
+    still_running: "The run that started {since} is still running, longer than its max_runtime.",
+    streak_recovered_missing: "The task runs again; it was missing since {since} ({duration}).",
     absent: "n/a",
     none: "none",
     signal: "signal",
@@ -244,6 +284,8 @@ pub(crate) const EN: Locale = Locale {
         "Data Added",
         "Data Compressed",
         "Status Color",
+        "Last Run",
+        "Expected By",
     ],
     value_descriptions: [
         "The name of the task (backup or job) that ran.",
@@ -274,6 +316,8 @@ pub(crate) const EN: Locale = Locale {
         "How much new data was added to the repository (after deduplication).",
         "How much data the backup holds after compression.",
         "A colour for the status, for HTML templates: green, orange, red or grey.",
+        "When a task found overdue or unfinished last ran, and how that run ended.",
+        "When an overdue task's next run was expected.",
     ],
     default_subject: "##Computer Name##: ##Task Name##: ##Exit Status##",
     default_body: "\
@@ -281,6 +325,8 @@ pub(crate) const EN: Locale = Locale {
 
 Task name:      ##Task Name##
 Status:         ##Exit Status##
+Last run:       ##?Last Run##
+Expected by:    ##?Expected By##
 Exit code:      ##?Exit Code##
 Computer:       ##?Computer Name##
 Source:         ##?Source##
@@ -346,6 +392,12 @@ pub(crate) const DE: Locale = Locale {
         "Fehlgeschlagen",
         "Abgebrochen",
     ],
+    silence_statuses: ["Überfällig", "Nicht beendet", "Läuft noch"],
+    overdue: "Kein Lauf seit {last_run} ({last_outcome}); der nächste wurde bis {expected_by} erwartet.",
+    overdue_never: "Noch kein Lauf aufgezeichnet; einer wurde bis {expected_by} erwartet.",
+    did_not_finish: "Der Lauf, der {since} begann, wurde nicht beendet: sein Prozess ist fort (beendet, abgestürzt oder der Computer wurde neu gestartet).",
+    still_running: "Der Lauf, der {since} begann, läuft noch, länger als seine max_runtime.",
+    streak_recovered_missing: "Die Aufgabe läuft wieder; sie fehlte seit {since} ({duration}).",
     absent: "k. A.",
     none: "keine",
     signal: "Signal",
@@ -384,6 +436,8 @@ pub(crate) const DE: Locale = Locale {
         "Hinzugefügte Daten",
         "Komprimierte Daten",
         "Statusfarbe",
+        "Letzter Lauf",
+        "Erwartet bis",
     ],
     value_descriptions: [
         "Der Name der Aufgabe (Backup oder Job), die gelaufen ist.",
@@ -414,6 +468,8 @@ pub(crate) const DE: Locale = Locale {
         "Wie viele neue Daten dem Repository hinzugefügt wurden (nach Deduplizierung).",
         "Wie viele Daten die Sicherung nach Komprimierung umfasst.",
         "Eine Farbe für den Status, für HTML-Vorlagen: grün, orange, rot oder grau.",
+        "Wann eine überfällige oder nicht beendete Aufgabe zuletzt lief und wie dieser Lauf endete.",
+        "Bis wann der nächste Lauf einer überfälligen Aufgabe erwartet wurde.",
     ],
     default_subject: "##Computername##: ##Backup-Name##: ##Status beim Beenden##",
     default_body: "\
@@ -421,6 +477,8 @@ pub(crate) const DE: Locale = Locale {
 
 Backup-Name:       ##Backup-Name##
 Status:            ##Status beim Beenden##
+Letzter Lauf:      ##?Letzter Lauf##
+Erwartet bis:      ##?Erwartet bis##
 Exit-Code:         ##?Exit-Code##
 Computer:          ##?Computername##
 Quelle:            ##?Quelle##
@@ -488,6 +546,8 @@ const HTML_EN: &str = r##"<!DOCTYPE html>
 <table role="presentation" cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Task name</td><td style="padding:3px 0">##Task Name##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Status</td><td style="padding:3px 0">##Exit Status##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Last run</td><td style="padding:3px 0">##?Last Run##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Expected by</td><td style="padding:3px 0">##?Expected By##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Exit code</td><td style="padding:3px 0">##?Exit Code##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Computer</td><td style="padding:3px 0">##?Computer Name##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Source</td><td style="padding:3px 0">##?Source##</td></tr>
@@ -535,6 +595,8 @@ const HTML_DE: &str = r##"<!DOCTYPE html>
 <table role="presentation" cellpadding="0" cellspacing="0" style="border-collapse:collapse;font-size:14px">
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Backup-Name</td><td style="padding:3px 0">##Backup-Name##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Status</td><td style="padding:3px 0">##Status beim Beenden##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Letzter Lauf</td><td style="padding:3px 0">##?Letzter Lauf##</td></tr>
+<tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Erwartet bis</td><td style="padding:3px 0">##?Erwartet bis##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Exit-Code</td><td style="padding:3px 0">##?Exit-Code##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Computer</td><td style="padding:3px 0">##?Computername##</td></tr>
 <tr><td style="padding:3px 16px 3px 0;color:#666666;white-space:nowrap;vertical-align:top">Quelle</td><td style="padding:3px 0">##?Quelle##</td></tr>

@@ -74,7 +74,7 @@ pub(crate) fn write_value(id: ValueId, ctx: &Context<'_>, mode: Mode, out: &mut 
     let l = ctx.locale;
     match id {
         ValueId::TaskName => push_value(out, &r.task_name, mode),
-        ValueId::ExitStatus => push_value(out, l.status(r.outcome), mode),
+        ValueId::ExitStatus => push_value(out, l.status_of(r), mode),
         ValueId::ExitCode => match (r.signal, r.exit_code) {
             (Some(signal), _) => {
                 push_value(out, l.signal, mode);
@@ -107,10 +107,39 @@ pub(crate) fn write_value(id: ValueId, ctx: &Context<'_>, mode: Mode, out: &mut 
             Some(n) => push_count(out, n, l, mode),
             None => push_value(out, l.absent, mode),
         },
-        ValueId::ErrorCount => push_count(out, r.error_count, l, mode),
-        ValueId::WarningCount => push_count(out, r.warning_count, l, mode),
-        ValueId::Errors => push_lines(out, &r.errors, r.error_count, l, mode),
-        ValueId::Warnings => push_lines(out, &r.warnings, r.warning_count, l, mode),
+        ValueId::ErrorCount => push_count(out, error_count(r), l, mode),
+        ValueId::WarningCount => push_count(out, warning_count(r), l, mode),
+        ValueId::Errors => match finding(r, true) {
+            Some(notice) => push_lines(out, &[crate::silence_sentence(notice, ctx)], 1, l, mode),
+            None => push_lines(out, &r.errors, r.error_count, l, mode),
+        },
+        ValueId::Warnings => match finding(r, false) {
+            Some(notice) => push_lines(out, &[crate::silence_sentence(notice, ctx)], 1, l, mode),
+            None => push_lines(out, &r.warnings, r.warning_count, l, mode),
+        },
+        ValueId::LastRun => match r
+            .silence
+            .as_ref()
+            .and_then(|n| n.last_run_at.map(|at| (at, n)))
+        {
+            Some((at, notice)) => {
+                push_time(out, Some(at), ctx, mode);
+                if let Some(outcome) = notice.last_outcome {
+                    out.push_str(" (");
+                    push_value(out, l.status(outcome), mode);
+                    out.push(')');
+                }
+            }
+            None => push_value(out, l.absent, mode),
+        },
+        ValueId::ExpectedBy => {
+            push_time(
+                out,
+                r.silence.as_ref().and_then(|n| n.expected_by),
+                ctx,
+                mode,
+            );
+        }
         ValueId::StatusColor => out.push_str(status_color(r.outcome)),
         ValueId::SnapshotId
         | ValueId::Archive
@@ -153,10 +182,16 @@ pub(crate) fn is_present(id: ValueId, ctx: &Context<'_>) -> bool {
         ValueId::ElapsedTime => r.elapsed().is_some(),
         ValueId::DataCopied => r.bytes_copied.is_some(),
         ValueId::FilesCopied => r.files_copied.is_some(),
-        ValueId::ErrorCount => r.error_count > 0,
-        ValueId::WarningCount => r.warning_count > 0,
-        ValueId::Errors => r.errors.iter().any(|e| !e.trim().is_empty()),
-        ValueId::Warnings => r.warnings.iter().any(|w| !w.trim().is_empty()),
+        ValueId::ErrorCount => error_count(r) > 0,
+        ValueId::WarningCount => warning_count(r) > 0,
+        ValueId::Errors => {
+            finding(r, true).is_some() || r.errors.iter().any(|e| !e.trim().is_empty())
+        }
+        ValueId::Warnings => {
+            finding(r, false).is_some() || r.warnings.iter().any(|w| !w.trim().is_empty())
+        }
+        ValueId::LastRun => r.silence.as_ref().is_some_and(|n| n.last_run_at.is_some()),
+        ValueId::ExpectedBy => r.silence.as_ref().is_some_and(|n| n.expected_by.is_some()),
         ValueId::SnapshotId
         | ValueId::Archive
         | ValueId::FilesNew
@@ -403,4 +438,32 @@ pub(crate) fn push_time(
         }
     }
     push_value(out, rest, mode);
+}
+
+/// A check's finding that stands in for the error lines (`errors`: an
+/// overdue task, a run that did not finish) or the warning lines (a run
+/// still going on), when the result has no lines of its own: a mail about a
+/// missing run never says `Errors: 0`.
+fn finding(r: &notify_core::TaskResult, errors: bool) -> Option<&notify_core::SilenceNotice> {
+    let notice = r.silence.as_ref()?;
+    let lines = if errors { &r.errors } else { &r.warnings };
+    (notice.kind.is_failure() == errors && lines.is_empty()).then_some(notice)
+}
+
+/// The error count, one at least for a finding told as an error line.
+fn error_count(r: &notify_core::TaskResult) -> u64 {
+    if finding(r, true).is_some() {
+        r.error_count.max(1)
+    } else {
+        r.error_count
+    }
+}
+
+/// The warning count, one at least for a finding told as a warning line.
+fn warning_count(r: &notify_core::TaskResult) -> u64 {
+    if finding(r, false).is_some() {
+        r.warning_count.max(1)
+    } else {
+        r.warning_count
+    }
 }

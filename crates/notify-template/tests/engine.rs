@@ -1486,3 +1486,157 @@ fn a_subject_is_capped_whatever_a_value_holds() {
     assert_eq!(same.subject, exact, "a subject of the limit stays whole");
     assert!(same.warnings.is_empty());
 }
+
+// ---------------------------------------------------------------------------
+// A check's findings: overdue, did not finish, still running
+
+/// Renders `template` for the overdue sample in `code`.
+#[track_caller]
+fn check_overdue(code: &str, template: &str, expected: &str) {
+    check_with(
+        &notify_template::overdue_sample(),
+        code,
+        Mode::Text,
+        template,
+        expected,
+    );
+}
+
+#[test]
+fn an_overdue_finding_says_when_the_task_last_ran_and_was_expected() {
+    check_overdue("en", "##Exit Status##", "Overdue");
+    check_overdue("de", "##Status beim Beenden##", "Überfällig");
+    check_overdue(
+        "en",
+        "##Last Run##",
+        "2026-11-21 02:00:05 +01:00 (Finished successfully)",
+    );
+    check_overdue(
+        "de",
+        "##Letzter Lauf##",
+        "21.11.2026 02:00:05 +01:00 (Erfolgreich abgeschlossen)",
+    );
+    check_overdue("en", "##Expected By##", "2026-11-22 02:00:00 +01:00");
+    check_overdue("de", "##Erwartet bis##", "22.11.2026 02:00:00 +01:00");
+    // Never `Errors: 0`: the finding is the error line.
+    check_overdue("en", "##Error Count##", "1");
+    check_overdue(
+        "en",
+        "##Errors##",
+        "No run since 2026-11-21 02:00:05 +01:00 (Finished successfully); the next was \
+         expected by 2026-11-22 02:00:00 +01:00.",
+    );
+    check_overdue(
+        "de",
+        "##Fehler##",
+        "Kein Lauf seit 21.11.2026 02:00:05 +01:00 (Erfolgreich abgeschlossen); der nächste \
+         wurde bis 22.11.2026 02:00:00 +01:00 erwartet.",
+    );
+    check_overdue("en", "##Status Color##", "#c62828");
+    // A run's result has neither value.
+    check("##Last Run## | ##Expected By##", "n/a | n/a");
+}
+
+#[test]
+fn unfinished_and_still_running_findings() {
+    use notify_core::{Silence, SilenceNotice};
+    let start = datetime!(2026-12-05 02:00 UTC);
+    let gone = SilenceNotice::new(Silence::DidNotFinish, start).into_result("Long");
+    check_with(&gone, "en", Mode::Text, "##Exit Status##", "Did not finish");
+    check_with(
+        &gone,
+        "de",
+        Mode::Text,
+        "##Status beim Beenden##",
+        "Nicht beendet",
+    );
+    check_with(
+        &gone,
+        "en",
+        Mode::Text,
+        "##Start Time##: ##Errors##",
+        "2026-12-05 03:00:00 +01:00: The run that started 2026-12-05 03:00:00 +01:00 did not \
+         finish: its process is gone (killed, crashed, or the computer restarted).",
+    );
+    let long = SilenceNotice::new(Silence::StillRunning, start).into_result("Long");
+    check_with(&long, "en", Mode::Text, "##Exit Status##", "Still running");
+    check_with(
+        &long,
+        "de",
+        Mode::Text,
+        "##Status beim Beenden##",
+        "Läuft noch",
+    );
+    // Told as a warning, not an error.
+    check_with(
+        &long,
+        "en",
+        Mode::Text,
+        "##Error Count##/##Warning Count##: ##Warnings##",
+        "0/1: The run that started 2026-12-05 03:00:00 +01:00 is still running, longer than \
+         its max_runtime.",
+    );
+}
+
+#[test]
+fn the_default_body_of_an_overdue_finding() {
+    let result = notify_template::overdue_sample();
+    for (code, words) in [
+        (
+            "en",
+            ["Overdue", "Last run:", "Expected by:", "Errors:         1"],
+        ),
+        (
+            "de",
+            [
+                "Überfällig",
+                "Letzter Lauf:",
+                "Erwartet bis:",
+                "Fehler:            1",
+            ],
+        ),
+    ] {
+        let ctx = Context::new(&result, lang(code), OFFSET);
+        let rendered = render_notification(&Sources::default(), &ctx, &[], 0);
+        assert!(rendered.subject.ends_with(words[0]), "{}", rendered.subject);
+        for w in words {
+            assert!(
+                rendered.text.contains(w),
+                "{code}: {w} in {}",
+                rendered.text
+            );
+        }
+    }
+}
+
+#[test]
+fn a_recovery_after_being_missing_says_since_when() {
+    let since = datetime!(2026-12-04 03:00 UTC);
+    let mut streak = notify_core::Streak::new(since, 0, true);
+    streak.silence = Some(notify_core::Silence::Overdue);
+    let mut result = sample_result();
+    result.finished_at = Some(since + Duration::hours(26));
+    for (code, expected) in [
+        (
+            "en",
+            "The task runs again; it was missing since 2026-12-04 04:00:00 +01:00 (1 d 02 h 00 min 00 s).",
+        ),
+        (
+            "de",
+            "Die Aufgabe läuft wieder; sie fehlte seit 04.12.2026 04:00:00 +01:00 (1 Tg. 02 Std. 00 Min. 00 Sek.).",
+        ),
+    ] {
+        let ctx = Context::new(&result, lang(code), OFFSET);
+        let rendered = notify_template::render_notification_with(
+            &Sources::default(),
+            &ctx,
+            &[],
+            &notify_template::History::new(0, Some(streak)),
+        );
+        assert!(
+            rendered.text.starts_with(expected),
+            "{code}: {}",
+            rendered.text
+        );
+    }
+}
