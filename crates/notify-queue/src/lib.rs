@@ -10,6 +10,10 @@
 //! - [`StateStore`] keeps each task's [`TaskState`](notify_core::TaskState)
 //!   (what the level policy compares a run with), one file per task and
 //!   destination.
+//! - [`HistoryStore`] keeps every task's last runs, whatever its level (a
+//!   [`History`](notify_core::History) per task), and a record of each
+//!   `notify run` still going on, for `status`, `digest` and the check for
+//!   overdue and unfinished runs.
 //! - [`files`] is the one way any of notify's files is written: whole or not
 //!   at all (a temporary file, then a rename or a link), mode 0600, synced
 //!   when it matters; the Maildir delivery uses it too.
@@ -47,10 +51,12 @@
 
 mod error;
 pub mod files;
+mod history;
 mod queue;
 mod state;
 
 pub use error::{Error, Op, Result};
+pub use history::{HistoryStore, RunningEntry};
 pub use queue::{backoff, backoff_base, Claimed, Entry, Queue, QueuedId, Retry, DEFAULT_MAX_AGE};
 pub use state::{stable_hash, StateLock, StateStore};
 

@@ -34,35 +34,7 @@ impl StateStore {
     /// distinct file name. Long names keep a readable prefix and end in a
     /// hash of the whole name, to stay within file-name limits (255 bytes).
     pub fn path(&self, task: &str) -> PathBuf {
-        const MAX: usize = 100;
-        let mut name = String::with_capacity(task.len() + 5);
-        for b in task.bytes() {
-            if b.is_ascii_alphanumeric()
-                || matches!(b, b'-' | b'_')
-                || (b == b'.' && !name.is_empty())
-            {
-                name.push(b as char);
-            } else {
-                name.push_str(&format!("%{b:02X}"));
-            }
-        }
-        if name.len() > MAX {
-            // Cut on a character boundary of the encoded form (never inside
-            // a %XX escape), then add the hash of the full task name.
-            let mut cut = MAX;
-            while cut > 0
-                && name
-                    .as_bytes()
-                    .get(cut.saturating_sub(2)..cut)
-                    .is_some_and(|w| w.contains(&b'%'))
-            {
-                cut -= 1;
-            }
-            name.truncate(cut);
-            name.push_str(&format!("~{:016x}", stable_hash(task.as_bytes())));
-        }
-        name.push_str(".json");
-        self.dir.join(name)
+        self.dir.join(format!("{}.json", task_file_stem(task)))
     }
 
     /// The state of `task`; `Ok(None)` before its first run. A damaged file
@@ -147,6 +119,39 @@ impl StateStore {
             Ok(None)
         }
     }
+}
+
+/// The file name of `task` without its extension: everything but ASCII
+/// letters, digits, `-`, `_` and `.` percent-encoded, so any task name is a
+/// safe, distinct file name. Long names keep a readable prefix and end in a
+/// hash of the whole name, to stay within file-name limits (255 bytes).
+pub(crate) fn task_file_stem(task: &str) -> String {
+    const MAX: usize = 100;
+    let mut name = String::with_capacity(task.len() + 5);
+    for b in task.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_') || (b == b'.' && !name.is_empty())
+        {
+            name.push(b as char);
+        } else {
+            name.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if name.len() > MAX {
+        // Cut on a character boundary of the encoded form (never inside
+        // a %XX escape), then add the hash of the full task name.
+        let mut cut = MAX;
+        while cut > 0
+            && name
+                .as_bytes()
+                .get(cut.saturating_sub(2)..cut)
+                .is_some_and(|w| w.contains(&b'%'))
+        {
+            cut -= 1;
+        }
+        name.truncate(cut);
+        name.push_str(&format!("~{:016x}", stable_hash(task.as_bytes())));
+    }
+    name
 }
 
 /// FNV-1a, 64 bit: a stable hash (the same in every version and on every
