@@ -177,7 +177,7 @@ impl HistoryStore {
                 )),
             }
         }
-        out.sort_by(|a, b| a.run.started_at.cmp(&b.run.started_at));
+        out.sort_by_key(|a| a.run.started_at);
         (out, warnings)
     }
 }
