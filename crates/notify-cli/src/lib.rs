@@ -32,6 +32,7 @@ use time::UtcOffset;
 pub mod app;
 pub mod commands;
 pub mod pipeline;
+pub mod watch;
 pub mod wiring;
 
 use app::cli::{Cli, ColorChoice, Command};

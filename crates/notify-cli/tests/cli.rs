@@ -18,6 +18,9 @@
 //!   what their mails say.
 //! - `faults::*` (tests/cases/faults.rs): a stderr that cannot be
 //!   written, and other faults around a run that must cost nothing.
+//! - `check::*` (tests/cases/check.rs): `notify check` with second-scale
+//!   expectations: overdue, did not finish (kill -9, a reused pid), still
+//!   running past `max_runtime`, and the expectation keys' errors.
 //! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
 //!   and desktop destinations (a recording D-Bus notification server), the
 //!   worst exit status; shell completions and the manual page.
@@ -32,6 +35,8 @@
 
 #[path = "cases/account.rs"]
 mod account;
+#[path = "cases/check.rs"]
+mod check;
 #[path = "cases/destinations.rs"]
 mod destinations;
 #[path = "cases/faults.rs"]

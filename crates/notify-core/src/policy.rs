@@ -400,7 +400,8 @@ pub fn decide(
 /// but `never`; under `changes`, overdue and did-not-finish are failures
 /// (reminders per `remind_every`, a recovery when a run works again), and a
 /// run still going on is told once without changing whether the task is
-/// failing.
+/// failing. The same finding checked again is not counted as a held-back
+/// notification.
 fn decide_silence(
     level: Level,
     notice: &SilenceNotice,
@@ -422,12 +423,11 @@ fn decide_silence(
             if due {
                 (true, Reason::Reminder)
             } else {
-                (false, Reason::StillFailing)
+                (false, Reason::AlreadyTold)
             }
         }
         _ => (false, Reason::AlreadyTold),
     };
-    let held_back = !send && reason == Reason::StillFailing;
     let mut state = previous.cloned().unwrap_or_else(|| {
         let outcome = if failure {
             Outcome::Failure
@@ -444,11 +444,11 @@ fn decide_silence(
         }
         state.failing_since.get_or_insert(notice.since);
     }
+    // A finding checked again is no new run: nothing is counted as held
+    // back.
     if send {
         state.last_notified_at = Some(now);
         state.suppressed = 0;
-    } else if held_back {
-        state.suppressed = pending.saturating_add(1);
     }
     state.silence = Some(mark);
     Decision {

@@ -83,12 +83,37 @@ fn changes_reminds_of_an_overdue_task_and_says_when_it_recovers() {
         vec![
             (false, Reason::FirstSuccess),
             (true, Reason::Silence(Silence::Overdue)),
-            (false, Reason::StillFailing),
+            (false, Reason::AlreadyTold),
             (true, Reason::Reminder),
             (true, Reason::Recovery),
             (false, Reason::StillFine),
         ]
     );
+}
+
+#[test]
+fn checking_a_finding_again_holds_nothing_back() {
+    let options = PolicyOptions::default();
+    let mut state = decide(Level::Changes, &run(Outcome::Success), None, &options, T0).state;
+    for minutes in [10, 15, 20, 25] {
+        let d = decide(
+            Level::Changes,
+            &finding(Silence::Overdue, T0),
+            Some(&state),
+            &options,
+            T0 + Duration::minutes(minutes),
+        );
+        state = d.state;
+    }
+    assert_eq!(state.suppressed, 0);
+    let back = decide(
+        Level::Changes,
+        &run(Outcome::Success),
+        Some(&state),
+        &options,
+        T0 + Duration::hours(1),
+    );
+    assert_eq!((back.send, back.suppressed), (true, 0));
 }
 
 #[test]

@@ -305,8 +305,9 @@ fn referenced(text: &str, prefix: &str) -> Vec<String> {
 /// notify-cli's top-level modules form layers, so there is no cycle
 /// between them: `app` needs nothing of the others, the `pipeline` only
 /// `app`, `wiring` (the real transports) `app` and the `pipeline`'s
-/// `Connect`, and `commands` `app` and the `pipeline` (they get their
-/// `Connect` passed in). No command module calls another; `run` has its
+/// `Connect`, `watch` (the check for silent tasks) `app` and the
+/// `pipeline`, and `commands` all but `wiring` (they get their `Connect`
+/// passed in). No command module calls another; `run` has its
 /// `runner` and `account` its `msmtp` reader as private helpers.
 #[test]
 fn cli_modules_form_layers_and_commands_stand_alone() {
@@ -315,7 +316,8 @@ fn cli_modules_form_layers_and_commands_stand_alone() {
         ("app", &[]),
         ("pipeline", &["app"]),
         ("wiring", &["app", "pipeline"]),
-        ("commands", &["app", "pipeline"]),
+        ("watch", &["app", "pipeline"]),
+        ("commands", &["app", "pipeline", "watch"]),
     ];
     let mut checked = 0;
     for (module, may) in layers {

@@ -141,6 +141,20 @@ pub enum Command {
         json: bool,
     },
 
+    /// Tell about tasks that did not run, did not finish or run too long
+    ///
+    /// For a timer or cron every few minutes (every `run` and `send` also
+    /// does it, at most once a minute). Overdue: a task with `expect_every`
+    /// or `expect_cron` whose last run started longer ago than expected
+    /// plus `grace`. Did not finish: a `notify run` whose process is gone
+    /// without a finish (killed, crashed, the machine restarted). Still
+    /// running: a run past the task's `max_runtime`. Each finding goes
+    /// through the task's destinations and levels, once (`changes` reminds
+    /// per `remind_every` and tells the recovery).
+    ///
+    /// Example: */5 * * * * notify check
+    Check(CheckArgs),
+
     /// See, retry or clear notifications waiting for delivery
     ///
     /// A notification whose delivery failed temporarily (server down,
@@ -186,6 +200,15 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// `notify check`.
+#[derive(Debug, Args, Default)]
+pub struct CheckArgs {
+    /// Show what would be told, as the mails would be; send and record
+    /// nothing
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Delivery flags shared by `run` and `send`.

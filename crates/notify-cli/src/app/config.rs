@@ -104,6 +104,33 @@ pub struct Settings {
     /// More email destinations, each with its own account, recipients and
     /// level (`[[tasks."NAME".also]]` or `[[email.also]]`).
     pub also: Option<Vec<AlsoEmail>>,
+    /// How often the task is expected to run (`24h`): `notify check`
+    /// tells when its last run started longer ago than that plus `grace`.
+    #[serde(default, deserialize_with = "positive_duration")]
+    pub expect_every: Option<HumanDuration>,
+    /// When the task is expected to run, as a cron expression in local
+    /// time (`0 3 * * *`); instead of `expect_every`.
+    pub expect_cron: Option<crate::app::schedule::CronSchedule>,
+    /// How late a run may start before the task is overdue [default: a
+    /// tenth of the interval, at least 1 minute].
+    #[serde(default, deserialize_with = "positive_duration")]
+    pub grace: Option<HumanDuration>,
+    /// How long a run may take before `notify check` tells that it is
+    /// still running (once per run).
+    #[serde(default, deserialize_with = "positive_duration")]
+    pub max_runtime: Option<HumanDuration>,
+}
+
+/// A [`HumanDuration`] that must be more than zero (an expectation, a
+/// grace time, a longest run time).
+fn positive_duration<'de, D: Deserializer<'de>>(d: D) -> Result<Option<HumanDuration>, D::Error> {
+    let value = HumanDuration::deserialize(d)?;
+    if value.0 <= Duration::ZERO {
+        return Err(de::Error::custom(
+            "must be more than 0 seconds; write e.g. `24h`, `90m` or `30s`",
+        ));
+    }
+    Ok(Some(value))
 }
 
 /// One more email destination of a task (`[[email.also]]`,
@@ -487,6 +514,7 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
                     ));
                     refuse_commands(&mut config, doc, path, &reason);
                 }
+                one_expectation(&mut config, text.as_deref(), path, &mut problems);
                 if exists {
                     if let Some(dir) = std::path::absolute(path)
                         .ok()
@@ -516,6 +544,39 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
             return Err(config_error(err, file));
         }
         problems.push(problem_text(&err, &key, path, text));
+    }
+}
+
+/// A table that sets both `expect_every` and `expect_cron`: the cron
+/// expression is kept (it says more), and the problem is reported with
+/// the file and line.
+fn one_expectation(
+    config: &mut Config,
+    text: Option<&str>,
+    path: &Path,
+    problems: &mut Vec<String>,
+) {
+    let mut tables: Vec<(Vec<String>, &mut Settings)> =
+        vec![(vec!["email".to_owned()], &mut config.email)];
+    for (name, settings) in &mut config.tasks {
+        tables.push((vec!["tasks".to_owned(), name.clone()], settings));
+    }
+    for (key, settings) in tables {
+        if settings.expect_every.is_none() || settings.expect_cron.is_none() {
+            continue;
+        }
+        settings.expect_every = None;
+        let mut every = key.clone();
+        every.push("expect_every".to_owned());
+        let mut at = path.display().to_string();
+        if let Some(line) = text.and_then(|t| find_key_line(t, &every)) {
+            at.push_str(&format!(", line {line}"));
+        }
+        problems.push(format!(
+            "{at}: `{}` sets both expect_every and expect_cron; expect_every is ignored \
+             (keep one of them)",
+            key.join(".")
+        ));
     }
 }
 
@@ -980,6 +1041,17 @@ impl Settings {
         self.desktop_level.unwrap_or(self.level())
     }
 
+    /// When the task is expected to run: `expect_cron`, else
+    /// `expect_every` (the loader reports a table that sets both).
+    pub fn expectation(&self) -> Option<crate::app::schedule::Expectation> {
+        use crate::app::schedule::Expectation;
+        match (&self.expect_cron, self.expect_every) {
+            (Some(cron), _) => Some(Expectation::Cron(Box::new(cron.clone()))),
+            (None, Some(every)) => Some(Expectation::Every(every.0)),
+            (None, None) => None,
+        }
+    }
+
     /// The policy's other knobs, with their defaults.
     pub fn policy_options(&self) -> notify_core::PolicyOptions {
         let mut options = notify_core::PolicyOptions::default();
@@ -1073,8 +1145,15 @@ fn overlay(base: &mut Settings, top: &Settings) {
         desktop,
         desktop_level,
         notify_on_start,
-        also
+        also,
+        grace,
+        max_runtime
     );
+    // A task's own expectation replaces the [email] one, of either kind.
+    if top.expect_every.is_some() || top.expect_cron.is_some() {
+        base.expect_every = top.expect_every;
+        base.expect_cron = top.expect_cron.clone();
+    }
     // A task's own body replaces the [email] body, inline or file alike.
     if top.body.is_some() || top.body_file.is_some() {
         base.body = top.body.clone();

@@ -7,6 +7,7 @@ use crate::app::{emit, Env};
 use crate::pipeline::Connect;
 
 pub mod account;
+pub mod check;
 pub mod doctor;
 mod msmtp;
 pub mod providers;
@@ -29,7 +30,11 @@ pub fn dispatch(
     // SIGHUP, keeping what was not delivered in the queue.
     if matches!(
         command,
-        Command::Run(_) | Command::Send(_) | Command::Test(_) | Command::Queue(QueueCommand::Flush)
+        Command::Run(_)
+            | Command::Send(_)
+            | Command::Test(_)
+            | Command::Check(_)
+            | Command::Queue(QueueCommand::Flush)
     ) {
         // `run` arms it once its job has ended.
         crate::app::stop::listen(runtime, !matches!(command, Command::Run(_)));
@@ -38,6 +43,7 @@ pub fn dispatch(
         Command::Run(args) => Ok(runtime.block_on(run::run(env, connect, args))),
         Command::Send(args) => runtime.block_on(send::send(env, connect, args)),
         Command::Test(args) => runtime.block_on(test::test(env, connect, args)),
+        Command::Check(args) => runtime.block_on(check::check(env, connect, args)),
         Command::Template(cmd) => template::template(env, cmd),
         Command::Providers { json } => providers::providers(json),
         Command::Completions { shell } => completions(shell),

@@ -52,6 +52,13 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
     let report = RefCell::new(Report::new(&invocation, &lookup, keep));
 
     let started = OffsetDateTime::now_utc();
+    // Recorded while it runs, so that a check can tell if it stops
+    // unfinished (notify killed, a crash, a reboot).
+    let running = if args.delivery.dry_run {
+        None
+    } else {
+        crate::watch::started(env, &args.task, started)
+    };
     start_notice(env, connect, &args, &eff, &invocation, started).await;
     // Until the job has ended, stop signals are the runner's (passed on to
     // the job); from then on, one stops the delivery (queued) and notify
@@ -99,6 +106,12 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
             shown(&args.task)
         ));
         e.report();
+    }
+    if let Some(running) = running {
+        running.done(env);
+    }
+    if !args.delivery.dry_run && stop::received().is_none() {
+        crate::watch::check_on_the_way(env, connect, OffsetDateTime::now_utc()).await;
     }
     finished.process_exit_code()
 }

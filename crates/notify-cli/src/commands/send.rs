@@ -12,7 +12,7 @@ use crate::pipeline::{self, Connect};
 /// Builds the task result from `--result` and the flags, then notifies.
 pub async fn send(env: &Env<'_>, connect: &dyn Connect, args: SendArgs) -> Result<u8, CliError> {
     let result = task_result(&args)?;
-    pipeline::notify(
+    let sent = pipeline::notify(
         env,
         connect,
         &result,
@@ -20,7 +20,11 @@ pub async fn send(env: &Env<'_>, connect: &dyn Connect, args: SendArgs) -> Resul
         None,
         pipeline::Caller::Send,
     )
-    .await
+    .await;
+    if !args.delivery.dry_run && crate::app::stop::received().is_none() {
+        crate::watch::check_on_the_way(env, connect, time::OffsetDateTime::now_utc()).await;
+    }
+    sent
 }
 
 fn task_result(args: &SendArgs) -> Result<TaskResult, CliError> {

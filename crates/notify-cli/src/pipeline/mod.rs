@@ -72,8 +72,12 @@ pub async fn notify(
     caller: Caller,
 ) -> Result<u8, CliError> {
     let mut failures = Vec::new();
-    let destinations = destinations(env, &result.task_name, flags, caller, &mut failures);
     let now = OffsetDateTime::now_utc();
+    // Every run is remembered, whatever its level (`never` included).
+    if !flags.dry_run {
+        record(env, result, now);
+    }
+    let destinations = destinations(env, &result.task_name, flags, caller, &mut failures);
     let run = Run {
         result,
         flags,
@@ -105,6 +109,23 @@ pub async fn notify(
         }
     }
     worst(failures)
+}
+
+/// Records a finished run of a task in its history (not a check's
+/// finding). A history that cannot be written is a warning: the
+/// notification goes ahead.
+fn record(env: &Env<'_>, result: &TaskResult, now: OffsetDateTime) {
+    if result.silence.is_some() {
+        return;
+    }
+    let store = notify_queue::HistoryStore::new(env.data_dir);
+    let run = notify_core::RunRecord::of(result, now);
+    if let Err(e) = store.record(&result.task_name, run, now) {
+        env.ui.warn(&format!(
+            "cannot remember this run of `{}` in the task history: {e}",
+            shown(&result.task_name)
+        ));
+    }
 }
 
 /// What every destination of one run shares.
@@ -222,7 +243,7 @@ fn also_channel(also: &AlsoEmail) -> String {
 
 /// The most serious of `failures` as the error (configuration, then
 /// permanent, then temporary); the others are reported here.
-fn worst(mut failures: Vec<CliError>) -> Result<u8, CliError> {
+pub(crate) fn worst(mut failures: Vec<CliError>) -> Result<u8, CliError> {
     fn rank(code: u8) -> u8 {
         match code {
             exit::CONFIG => 3,
