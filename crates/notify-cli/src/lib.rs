@@ -171,7 +171,8 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
         Command::Man { dir } => return commands::man(dir.as_deref()),
         _ => {}
     }
-    let ui = app::Ui::new(cli.global.verbose, cli.global.quiet);
+    let ui = app::Ui::new(cli.global.verbose, cli.global.quiet)
+        .with_stdout_color(stdout_color(cli.global.color));
     let (config_path, explicit) = app::paths::config_file(cli.global.config.clone());
     let is_run = matches!(cli.command, Command::Run(_));
     // `account add` and `account import` create the config file, also at a
@@ -236,6 +237,19 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
         .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot start: {e}")))?;
 
     commands::dispatch(&env, &wiring::Live::new(&env), &runtime, cli.command)
+}
+
+/// Whether stdout gets colours: `--color always`, or `auto` when stdout is a
+/// terminal and `NO_COLOR` is unset or empty.
+fn stdout_color(choice: ColorChoice) -> bool {
+    match choice {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            std::env::var_os(app::env_vars::NO_COLOR).is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal()
+        }
+    }
 }
 
 /// `--color` as clap understands it, read before parsing so that even parse

@@ -155,6 +155,19 @@ pub enum Command {
     /// Example: */5 * * * * notify check
     Check(CheckArgs),
 
+    /// One line per task: how its last run went, its streak, what is next
+    ///
+    /// Every task of the configuration and every task notify has recorded a
+    /// run of: the last run (when, how long, how much data), how many runs
+    /// in a row failed or worked, when the next run is expected
+    /// (`expect_every`, `expect_cron`), and whether it is overdue or
+    /// running now. Exits 1 when a task is failing or overdue, so a script
+    /// or a monitoring check can use it; `--json` for the same as data
+    /// (docs/json.md).
+    ///
+    /// Example: notify status --json | jq '.tasks[] | select(.failing)'
+    Status(StatusArgs),
+
     /// See, retry or clear notifications waiting for delivery
     ///
     /// A notification whose delivery failed temporarily (server down,
@@ -200,6 +213,14 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         dir: Option<PathBuf>,
     },
+}
+
+/// `notify status`.
+#[derive(Debug, Args, Default)]
+pub struct StatusArgs {
+    /// Print JSON instead of text
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `notify check`.

@@ -43,12 +43,29 @@ pub fn shown(name: &str) -> String {
 pub struct Ui {
     verbose: u8,
     quiet: bool,
+    stdout_color: bool,
 }
 
 impl Ui {
     /// A Ui at verbosity `verbose` (the number of `-v`), or quiet (`-q`).
     pub fn new(verbose: u8, quiet: bool) -> Self {
-        Ui { verbose, quiet }
+        Ui {
+            verbose,
+            quiet,
+            stdout_color: false,
+        }
+    }
+
+    /// With colours on stdout (`--color always`, or `auto` on a terminal
+    /// without `NO_COLOR`).
+    pub fn with_stdout_color(mut self, on: bool) -> Self {
+        self.stdout_color = on;
+        self
+    }
+
+    /// Whether what goes to stdout may be coloured.
+    pub fn stdout_color(&self) -> bool {
+        self.stdout_color
     }
 
     /// A Ui that says nothing but warnings.
@@ -56,6 +73,7 @@ impl Ui {
         Ui {
             verbose: 0,
             quiet: true,
+            stdout_color: false,
         }
     }
 

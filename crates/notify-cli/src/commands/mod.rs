@@ -15,6 +15,7 @@ pub mod queue;
 pub mod run;
 mod runner;
 pub mod send;
+pub mod status;
 pub mod template;
 pub mod test;
 
@@ -44,6 +45,7 @@ pub fn dispatch(
         Command::Send(args) => runtime.block_on(send::send(env, connect, args)),
         Command::Test(args) => runtime.block_on(test::test(env, connect, args)),
         Command::Check(args) => runtime.block_on(check::check(env, connect, args)),
+        Command::Status(args) => status::status(env, &args),
         Command::Template(cmd) => template::template(env, cmd),
         Command::Providers { json } => providers::providers(json),
         Command::Completions { shell } => completions(shell),

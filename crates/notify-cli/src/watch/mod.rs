@@ -15,6 +15,7 @@ use crate::app::error::CliError;
 use crate::app::{schedule, shown, Env};
 use crate::pipeline::{self, Connect};
 
+pub mod overview;
 mod process;
 
 /// A `notify run` that is going on, recorded so that a check can tell when
@@ -242,15 +243,17 @@ fn overdue(
                     .map(|(_, at)| *at),
             )
             .max();
-        let base = last_start.unwrap_or(history.first_seen_at);
-        let Some(due) = expectation.due_after(base, &tz) else {
+        let Some((due, late)) = overview::due(
+            &expectation,
+            &settings,
+            last_start,
+            Some(history.first_seen_at),
+            now,
+            &tz,
+        ) else {
             continue;
         };
-        let grace = settings.grace.map_or_else(
-            || notify_core::default_grace(expectation.interval(base, &tz)),
-            |g| g.0,
-        );
-        if notify_core::overdue(last_start, due, grace, now) {
+        if late {
             let last = history.last();
             findings.push(Finding {
                 task,

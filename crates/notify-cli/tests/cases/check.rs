@@ -279,3 +279,84 @@ fn expectation_mistakes_name_the_file_line_and_key() {
         assert!(stderr.contains(expected), "{expected}\n{stderr}");
     }
 }
+
+/// `notify status`: a row per task from the configuration and the history,
+/// its JSON fields, and exit 1 while a task is failing.
+#[test]
+fn status_shows_every_task_and_exits_1_while_one_fails() {
+    let env = TestEnv::new();
+    env.config(
+        "[email]\nto = \"ops@example.com\"\n\
+         [tasks.\"Planned\"]\nexpect_cron = \"0 3 * * *\"\n",
+    );
+    let out = env.notify(&["status"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("Planned") && text.contains("never ran"),
+        "{text}"
+    );
+
+    ok(
+        &env,
+        &[
+            "send", "--task", "Good", "--status", "success", "--level", "never",
+        ],
+    );
+    let out = env.notify(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    for _ in 0..2 {
+        env.cmd()
+            .args(["run", "--task", "Dump", "--level", "never", "--"])
+            .args(["sh", "-c", "echo 'error: disk full' >&2; exit 2"])
+            .output()
+            .unwrap();
+    }
+    let out = env.notify(&["status", "--json"]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let tasks = json["tasks"].as_array().unwrap();
+    let names: Vec<&str> = tasks.iter().map(|t| t["task"].as_str().unwrap()).collect();
+    assert_eq!(names, ["Dump", "Good", "Planned"]);
+    let dump = &tasks[0];
+    assert_eq!(dump["last_outcome"], "failure");
+    assert_eq!(dump["last_exit_code"], 2);
+    assert_eq!(dump["failing"], true);
+    assert_eq!(dump["streak"]["runs"], 2);
+    assert_eq!(dump["streak"]["failing"], true);
+    assert_eq!(dump["first_error"], "error: disk full");
+    assert_eq!(dump["runs_recorded"], 2);
+    assert_eq!(dump["running"], false);
+    for field in [
+        "last_started_at",
+        "last_finished_at",
+        "last_duration_seconds",
+        "last_success_at",
+        "next_expected_at",
+        "overdue",
+        "running_since",
+        "expect_every_seconds",
+        "expect_cron",
+        "bytes_copied",
+        "files_copied",
+        "level",
+    ] {
+        assert!(dump.get(field).is_some(), "{field} in {dump}");
+    }
+    let planned = &tasks[2];
+    assert_eq!(planned["expect_cron"], "0 3 * * *");
+    assert_eq!(planned["last_outcome"], serde_json::Value::Null);
+    assert_eq!(tasks[1]["last_outcome"], "success");
+    // The text: a header and a row each, the failing one's first error.
+    let out = env.notify(&["status"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.starts_with("TASK"), "{text}");
+    assert!(text.contains("failing for 2 runs"), "{text}");
+    assert!(text.contains("Dump: error: disk full"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no colour when not a terminal: {text}"
+    );
+    let out = env.notify(&["--color", "always", "status"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("\u{1b}[1;31mfailed"));
+}
