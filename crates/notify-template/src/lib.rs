@@ -45,6 +45,7 @@
 #![deny(missing_docs)]
 
 mod catalogue;
+mod digest;
 mod locale;
 mod render;
 mod template;
@@ -53,6 +54,7 @@ use notify_core::TaskResult;
 use time::UtcOffset;
 
 pub use catalogue::{catalogue, overdue_sample, sample_result, ValueId, ValueInfo};
+pub use digest::{render_digest, Digest, DigestRow, DigestStatus};
 pub use locale::{locale, locales, Locale};
 pub use template::{escape, Template, TemplateError, TemplateErrorKind};
 

@@ -39,6 +39,8 @@ pub struct Locale {
     /// Notice in a recovery after the task was missing (overdue, or a run
     /// that did not finish) since `{since}`, `{duration}` before.
     pub(crate) streak_recovered_missing: &'static str,
+    /// The words of the digest.
+    pub(crate) digest: crate::digest::DigestWords,
     /// What an absent optional value renders as.
     pub(crate) absent: &'static str,
     /// What an empty list (no error lines) renders as.
@@ -246,6 +248,7 @@ pub(crate) const EN: Locale = Locale {
     did_not_finish: "The run that started {since} did not finish: its process is gone (killed, crashed, or the computer restarted).",
     still_running: "The run that started {since} is still running, longer than its max_runtime.",
     streak_recovered_missing: "The task runs again; it was missing since {since} ({duration}).",
+    digest: crate::digest::EN,
     absent: "n/a",
     none: "none",
     signal: "signal",
@@ -398,6 +401,7 @@ pub(crate) const DE: Locale = Locale {
     did_not_finish: "Der Lauf, der {since} begann, wurde nicht beendet: sein Prozess ist fort (beendet, abgestürzt oder der Computer wurde neu gestartet).",
     still_running: "Der Lauf, der {since} begann, läuft noch, länger als seine max_runtime.",
     streak_recovered_missing: "Die Aufgabe läuft wieder; sie fehlte seit {since} ({duration}).",
+    digest: crate::digest::DE,
     absent: "k. A.",
     none: "keine",
     signal: "Signal",

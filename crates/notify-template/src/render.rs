@@ -328,13 +328,13 @@ fn push_i64(out: &mut String, n: i64) {
 }
 
 /// A count with the locale's thousands separator: `12,345` / `12.345`.
-fn push_count(out: &mut String, n: u64, l: &Locale, mode: Mode) {
+pub(crate) fn push_count(out: &mut String, n: u64, l: &Locale, mode: Mode) {
     push_digits(out, n, 1, l.thousands_sep, mode);
 }
 
 /// A byte count in decimal units (1 kB = 1000 bytes) with one decimal:
 /// `512 bytes`, `1.5 GB` / `1,5 GB`.
-fn push_size(out: &mut String, bytes: u64, l: &Locale, mode: Mode) {
+pub(crate) fn push_size(out: &mut String, bytes: u64, l: &Locale, mode: Mode) {
     if bytes < 1000 {
         push_digits(out, bytes, 1, "", mode);
         out.push(' ');

@@ -1640,3 +1640,100 @@ fn a_recovery_after_being_missing_says_since_when() {
         );
     }
 }
+
+// ---------------------------------------------------------------------------
+// The digest
+
+fn digest_sample() -> notify_template::Digest {
+    use notify_template::{Digest, DigestRow, DigestStatus};
+    let at = datetime!(2026-12-05 06:00 UTC);
+    let mut rows = Vec::new();
+    for (task, status) in [
+        ("Photos", DigestStatus::Ok),
+        ("Mail <archive>", DigestStatus::Ok),
+        ("DB dump", DigestStatus::Failed),
+        ("Laptop", DigestStatus::Overdue),
+        ("Media", DigestStatus::Warning),
+        ("Daily Backup", DigestStatus::Ok),
+    ] {
+        let mut row = DigestRow::new(task, status);
+        row.last_run_at = Some(at - Duration::hours(3));
+        row.duration = Some(Duration::seconds(65));
+        row.bytes_copied = Some(1_503_238_553);
+        row.runs = 1;
+        if status == DigestStatus::Failed {
+            row.first_error = Some("pg_dump: error: connection refused".into());
+            row.failed_runs = 1;
+            row.bytes_copied = None;
+        }
+        rows.push(row);
+    }
+    Digest::new("fileserver", at, Duration::DAY, rows)
+}
+
+#[test]
+fn a_digest_counts_in_its_subject_and_lists_the_failing_first() {
+    let d = digest_sample();
+    let en = notify_template::render_digest(&d, lang("en"), OFFSET);
+    assert_eq!(
+        en.subject,
+        "Backups on fileserver: 3 ok, 1 warning, 1 failed, 1 overdue"
+    );
+    let order: Vec<usize> = [
+        "DB dump",
+        "Laptop",
+        "Media",
+        "Daily Backup",
+        "Mail <archive>",
+        "Photos",
+    ]
+    .iter()
+    .map(|t| {
+        en.text
+            .find(t)
+            .unwrap_or_else(|| panic!("{t} in {}", en.text))
+    })
+    .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{}", en.text);
+    assert!(en.text.contains("pg_dump: error: connection refused"));
+    assert!(en.text.contains("1 (1 failed)"), "{}", en.text);
+    assert!(en.text.contains("1.5 GB"), "{}", en.text);
+    assert!(
+        en.text.contains("2026-12-05 04:00:00 +01:00"),
+        "{}",
+        en.text
+    );
+    let html = en.html.unwrap();
+    assert!(html.contains("Mail &lt;archive&gt;"), "escaped: {html}");
+    assert!(html.contains("#c62828"));
+
+    let de = notify_template::render_digest(&d, lang("de"), OFFSET);
+    assert_eq!(
+        de.subject,
+        "Sicherungen auf fileserver: 3 ok, 1 mit Warnung, 1 fehlgeschlagen, 1 überfällig"
+    );
+    assert!(de.text.contains("Fehlgeschlagen"), "{}", de.text);
+    assert!(de.text.contains("1,5 GB"), "{}", de.text);
+    assert!(
+        de.text.contains("05.12.2026 04:00:00 +01:00"),
+        "{}",
+        de.text
+    );
+}
+
+#[test]
+fn an_empty_digest_and_a_hostile_host_name() {
+    let d = notify_template::Digest::new(
+        "evil\r\nBcc: x@example.com",
+        datetime!(2026-12-05 06:00 UTC),
+        Duration::DAY,
+        Vec::new(),
+    );
+    let r = notify_template::render_digest(&d, lang("en"), OFFSET);
+    assert!(
+        !r.subject.contains('\n') && !r.subject.contains('\r'),
+        "{}",
+        r.subject
+    );
+    assert!(r.subject.ends_with(": 0 ok"), "{}", r.subject);
+}

@@ -168,6 +168,18 @@ pub enum Command {
     /// Example: notify status --json | jq '.tasks[] | select(.failing)'
     Status(StatusArgs),
 
+    /// Send one mail over every task: counts in the subject, the failing first
+    ///
+    /// Through the `[email]` account to its recipients (or --to), in text and
+    /// HTML: a line per task with its status, last run, duration and data
+    /// copied, the ones that need a look first with their first error line,
+    /// and how many runs there were in the period. Tasks at level `never`
+    /// are in it too. `digest = "daily"` (or `"weekly"`) under `[email]` has
+    /// `notify check` send it at `digest_at` (default 07:00).
+    ///
+    /// Example: notify digest --period 7d
+    Digest(DigestArgs),
+
     /// See, retry or clear notifications waiting for delivery
     ///
     /// A notification whose delivery failed temporarily (server down,
@@ -221,6 +233,27 @@ pub struct StatusArgs {
     /// Print JSON instead of text
     #[arg(long)]
     pub json: bool,
+}
+
+/// `notify digest`.
+#[derive(Debug, Args, Default)]
+pub struct DigestArgs {
+    /// Count the runs of this period (`1d`, `7d`, `12h`) [default: 1d, or
+    /// 7d with `digest = "weekly"`]
+    #[arg(long, value_name = "DURATION", value_parser = crate::app::config::HumanDuration::parse)]
+    pub period: Option<crate::app::config::HumanDuration>,
+
+    /// Recipients, comma-separated or repeated (overrides the config)
+    #[arg(long, value_name = "ADDR,...", value_parser = addresses)]
+    pub to: Vec<String>,
+
+    /// The account to send from (a name under `[accounts]` in the config)
+    #[arg(long, value_name = "NAME")]
+    pub account: Option<String>,
+
+    /// Print the mail to stdout instead of sending it
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// `notify check`.

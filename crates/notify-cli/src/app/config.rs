@@ -119,6 +119,72 @@ pub struct Settings {
     /// still running (once per run).
     #[serde(default, deserialize_with = "positive_duration")]
     pub max_runtime: Option<HumanDuration>,
+    /// A digest of every task sent by `notify check`: `daily`, `weekly`
+    /// (on Mondays) or `off` (read from `[email]`).
+    pub digest: Option<DigestEvery>,
+    /// When the scheduled digest goes out, local time `HH:MM` [default:
+    /// 07:00] (read from `[email]`).
+    pub digest_at: Option<ClockTime>,
+}
+
+/// How often `notify check` sends the digest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestEvery {
+    /// Every day at `digest_at`.
+    Daily,
+    /// Every Monday at `digest_at`.
+    Weekly,
+    /// Not at all (`notify digest` still sends one on demand).
+    Off,
+}
+
+impl fmt::Display for DigestEvery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            DigestEvery::Daily => "daily",
+            DigestEvery::Weekly => "weekly",
+            DigestEvery::Off => "off",
+        })
+    }
+}
+
+impl<'de> Deserialize<'de> for DigestEvery {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        match text.trim().to_ascii_lowercase().as_str() {
+            "daily" | "day" => Ok(DigestEvery::Daily),
+            "weekly" | "week" => Ok(DigestEvery::Weekly),
+            "off" | "never" | "no" => Ok(DigestEvery::Off),
+            _ => Err(de::Error::custom(format!(
+                "`{text}` is not a digest schedule; write `daily`, `weekly` or `off`"
+            ))),
+        }
+    }
+}
+
+/// A time of day, `HH:MM` (24-hour clock).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClockTime {
+    pub hour: u8,
+    pub minute: u8,
+}
+
+impl<'de> Deserialize<'de> for ClockTime {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        let bad = || {
+            de::Error::custom(format!(
+                "`{text}` is not a time of day; write `HH:MM` on a 24-hour clock, e.g. `07:00`"
+            ))
+        };
+        let (h, m) = text.trim().split_once(':').ok_or_else(bad)?;
+        let hour: u8 = h.parse().map_err(|_| bad())?;
+        let minute: u8 = m.parse().map_err(|_| bad())?;
+        if hour > 23 || minute > 59 || m.len() != 2 {
+            return Err(bad());
+        }
+        Ok(ClockTime { hour, minute })
+    }
 }
 
 /// A [`HumanDuration`] that must be more than zero (an expectation, a

@@ -8,6 +8,7 @@ use crate::pipeline::Connect;
 
 pub mod account;
 pub mod check;
+pub mod digest;
 pub mod doctor;
 mod msmtp;
 pub mod providers;
@@ -35,6 +36,7 @@ pub fn dispatch(
             | Command::Send(_)
             | Command::Test(_)
             | Command::Check(_)
+            | Command::Digest(_)
             | Command::Queue(QueueCommand::Flush)
     ) {
         // `run` arms it once its job has ended.
@@ -46,6 +48,7 @@ pub fn dispatch(
         Command::Test(args) => runtime.block_on(test::test(env, connect, args)),
         Command::Check(args) => runtime.block_on(check::check(env, connect, args)),
         Command::Status(args) => status::status(env, &args),
+        Command::Digest(args) => runtime.block_on(digest::digest(env, connect, args)),
         Command::Template(cmd) => template::template(env, cmd),
         Command::Providers { json } => providers::providers(json),
         Command::Completions { shell } => completions(shell),

@@ -18,6 +18,7 @@ use crate::app::{shown, Env};
 
 pub mod connect;
 mod deliver;
+mod digest;
 mod plan;
 mod render;
 pub mod result;
@@ -28,6 +29,7 @@ mod tests;
 
 pub use connect::Connect;
 pub use deliver::{desktop, hold, send_held, Held, Sent};
+pub use digest::send_digest;
 pub use plan::{effective, locale, Plan, Route, TemplateTexts, DEFAULT_LOG_TAIL_LINES};
 pub use render::{render, render_start, DEFAULT_ATTACH_LOG_MAX};
 pub use test_mail::test_mail;

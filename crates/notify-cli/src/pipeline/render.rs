@@ -146,23 +146,51 @@ pub(super) fn render_with(
             attachments.push(Attachment::new("log.txt", content_type, data));
         }
     }
+    let mut built = envelope(env, plan, rendered, now);
+    built.attachments = attachments;
+    built.outcome = Some(result.outcome);
+    built
+}
+
+/// A rendered mail addressed the way `plan` says, with its Date and a new
+/// Message-ID.
+fn envelope(
+    env: &Env<'_>,
+    plan: &Plan,
+    rendered: notify_template::Rendered,
+    now: OffsetDateTime,
+) -> Notification {
     let domain = account::bare_address(&plan.from)
         .rsplit_once('@')
         .map_or("localhost", |(_, d)| d);
-    {
-        let mut built = Notification::default();
-        built.from = Some(plan.from.clone());
-        built.to = plan.to.clone();
-        built.cc = plan.cc.clone();
-        built.bcc = plan.bcc.clone();
-        built.reply_to = plan.reply_to.clone();
-        built.subject = rendered.subject;
-        built.text = rendered.text;
-        built.html = rendered.html;
-        built.attachments = attachments;
-        built.message_id = Some(notify_smtp::new_message_id(domain));
-        built.date = Some(now.to_offset(env.offset));
-        built.outcome = Some(result.outcome);
-        built
+    let mut built = Notification::default();
+    built.from = Some(plan.from.clone());
+    built.to = plan.to.clone();
+    built.cc = plan.cc.clone();
+    built.bcc = plan.bcc.clone();
+    built.reply_to = plan.reply_to.clone();
+    built.subject = rendered.subject;
+    built.text = rendered.text;
+    built.html = rendered.html;
+    built.message_id = Some(notify_smtp::new_message_id(domain));
+    built.date = Some(now.to_offset(env.offset));
+    built
+}
+
+/// The digest mail, in the plan's language, addressed the way it says
+/// (with the configuration's notices at the top, as every mail).
+pub fn render_digest(
+    env: &Env<'_>,
+    plan: &Plan,
+    digest: &notify_template::Digest,
+    now: OffsetDateTime,
+) -> Notification {
+    let mut rendered = notify_template::render_digest(digest, plan.locale, env.offset);
+    if !env.notices.is_empty() {
+        rendered.text = format!("{}\n\n{}", env.notices.join("\n"), rendered.text);
+        rendered.html = rendered
+            .html
+            .map(|page| notify_template::with_notices(&page, &env.notices));
     }
+    envelope(env, plan, rendered, now)
 }

@@ -15,6 +15,7 @@ use crate::app::error::CliError;
 use crate::app::{schedule, shown, Env};
 use crate::pipeline::{self, Connect};
 
+pub mod digest;
 pub mod overview;
 mod process;
 
@@ -108,6 +109,9 @@ pub async fn check(
         {
             failures.push(e);
         }
+    }
+    if !flags.dry_run && crate::app::stop::received().is_none() {
+        digest::send_when_due(env, connect, now).await;
     }
     (checked, pipeline::worst(failures))
 }

@@ -360,3 +360,66 @@ fn status_shows_every_task_and_exits_1_while_one_fails() {
     let out = env.notify(&["--color", "always", "status"]);
     assert!(String::from_utf8_lossy(&out.stdout).contains("\u{1b}[1;31mfailed"));
 }
+
+/// Three runs at level `never` (two good, one failed), then `notify
+/// digest`: one mail, its subject counting 2 and 1, its body naming all
+/// three, the failed one first with its error.
+#[test]
+fn a_digest_covers_tasks_at_level_never() {
+    let env = TestEnv::new();
+    env.config("[email]\nto = \"ops@example.com\"\nlevel = \"never\"\n");
+    ok(&env, &["run", "--task", "Photos", "--", "true"]);
+    ok(
+        &env,
+        &["send", "--task", "Mail archive", "--status", "success"],
+    );
+    let out = env
+        .cmd()
+        .args(["run", "--task", "DB dump", "--", "sh", "-c"])
+        .arg("echo 'pg_dump: error: connection refused' >&2; exit 1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(env.mails().is_empty(), "level never: no mail per run");
+    ok(&env, &["digest"]);
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1);
+    let subject = mails[0].header("Subject").unwrap();
+    assert!(subject.contains(": 2 ok, 1 failed"), "{subject}");
+    let body = mails[0].body_text();
+    let at = |t: &str| body.find(t).unwrap_or_else(|| panic!("{t} in {body}"));
+    assert!(at("DB dump") < at("Mail archive") && at("Mail archive") < at("Photos"));
+    assert!(
+        body.contains("pg_dump: error: connection refused"),
+        "{body}"
+    );
+    assert!(mails[0].raw.contains("text/html"), "an HTML part too");
+
+    // In German.
+    let env = TestEnv::new();
+    env.config("locale = \"de\"\n[email]\nto = \"ops@example.com\"\nlevel = \"never\"\n");
+    ok(&env, &["send", "--task", "A", "--status", "failure"]);
+    ok(&env, &["digest"]);
+    let subject = env.mails()[0].header("Subject").unwrap();
+    assert!(subject.starts_with("Sicherungen auf "), "{subject}");
+    assert!(subject.ends_with(": 0 ok, 1 fehlgeschlagen"), "{subject}");
+}
+
+/// `digest = "daily"`: the check sends it once its time of the day has
+/// come, and not again that day.
+#[test]
+fn the_check_sends_the_daily_digest_once() {
+    let env = TestEnv::new();
+    env.config(
+        "[email]\nto = \"ops@example.com\"\nlevel = \"never\"\n\
+         digest = \"daily\"\ndigest_at = \"00:00\"\n",
+    );
+    ok(&env, &["send", "--task", "A", "--status", "success"]);
+    // `send` ran the check on its way: the digest went out with it.
+    assert_eq!(env.mails().len(), 1);
+    ok(&env, &["check"]);
+    ok(&env, &["check"]);
+    let subjects = subjects(&env);
+    assert_eq!(subjects.len(), 1, "{subjects:?}");
+    assert!(subjects[0].contains(": 1 ok"), "{subjects:?}");
+}
