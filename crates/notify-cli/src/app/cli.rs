@@ -428,6 +428,12 @@ pub struct SendArgs {
     #[arg(long, value_name = "TEXT")]
     pub destination: Option<String>,
 
+    /// The unit that another unit's OnFailure= or OnSuccess= monitors:
+    /// result, exit status and name from systemd's MONITOR_* variables, its
+    /// journal lines as the log (see docs/recipes/systemd.md)
+    #[arg(long, conflicts_with = "result")]
+    pub from_systemd: bool,
+
     /// A task result as JSON, from a file or `-` for stdin
     #[arg(long, value_name = "FILE|-")]
     pub result: Option<PathBuf>,

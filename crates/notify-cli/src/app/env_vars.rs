@@ -18,3 +18,22 @@ pub const NO_COLOR: &str = "NO_COLOR";
 
 /// The user name used for the local Maildir's default recipient.
 pub const USER: &str = "USER";
+
+/// systemd (244 and later) sets these for a unit started by another unit's
+/// `OnFailure=` or `OnSuccess=` (`notify send --from-systemd`): how the
+/// monitored service ended (`success`, `exit-code`, `signal`, `core-dump`,
+/// `timeout`, `watchdog`, ...).
+pub const MONITOR_SERVICE_RESULT: &str = "MONITOR_SERVICE_RESULT";
+
+/// `exited`, `killed` or `dumped`.
+pub const MONITOR_EXIT_CODE: &str = "MONITOR_EXIT_CODE";
+
+/// The exit status (a number) or the signal's name (`TERM`, `KILL`).
+pub const MONITOR_EXIT_STATUS: &str = "MONITOR_EXIT_STATUS";
+
+/// The monitored unit's name, e.g. `backup.service`.
+pub const MONITOR_UNIT: &str = "MONITOR_UNIT";
+
+/// The monitored invocation's id: its journal lines carry it as
+/// `_SYSTEMD_INVOCATION_ID`.
+pub const MONITOR_INVOCATION_ID: &str = "MONITOR_INVOCATION_ID";

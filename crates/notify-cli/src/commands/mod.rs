@@ -17,6 +17,7 @@ pub mod run;
 mod runner;
 pub mod send;
 pub mod status;
+mod systemd;
 pub mod template;
 pub mod test;
 

@@ -11,13 +11,18 @@ use crate::pipeline::{self, Connect};
 
 /// Builds the task result from `--result` and the flags, then notifies.
 pub async fn send(env: &Env<'_>, connect: &dyn Connect, args: SendArgs) -> Result<u8, CliError> {
-    let result = task_result(&args)?;
+    let (result, log) = if args.from_systemd {
+        let (result, log) = from_systemd(&args).await?;
+        (result, Some(log))
+    } else {
+        (task_result(&args)?, None)
+    };
     let sent = pipeline::notify(
         env,
         connect,
         &result,
         &args.delivery,
-        None,
+        log.as_ref(),
         pipeline::Caller::Send,
     )
     .await;
@@ -25,6 +30,38 @@ pub async fn send(env: &Env<'_>, connect: &dyn Connect, args: SendArgs) -> Resul
         crate::watch::check_on_the_way(env, connect, time::OffsetDateTime::now_utc()).await;
     }
     sent
+}
+
+/// The result of the unit systemd monitors, with its journal as the log;
+/// `--task`, `--status`, `--exit-code`, `--set`, `--source` and
+/// `--destination` override what systemd said.
+async fn from_systemd(args: &SendArgs) -> Result<(TaskResult, notify_report::Log), CliError> {
+    let monitor = super::systemd::Monitor::from_env();
+    let mut result = monitor.result(args.task.as_deref())?;
+    if let Some(status) = args.status {
+        result.outcome = status;
+    }
+    if let Some(code) = args.exit_code {
+        result.exit_code = Some(code);
+    }
+    if let Some(t) = &args.started {
+        result.started_at = Some(parse_time(t, "--started")?);
+    }
+    result.finished_at = Some(match &args.finished {
+        Some(t) => parse_time(t, "--finished")?,
+        None => OffsetDateTime::now_utc(),
+    });
+    result.computer_name = Some(crate::app::computer_name());
+    let log = super::systemd::journal(&mut result, monitor.invocation_id.as_deref()).await;
+    let text = log.text(crate::pipeline::DEFAULT_LOG_TAIL_LINES);
+    if !text.is_empty() {
+        result.log_tail = Some(text);
+    }
+    for kv in &args.set {
+        apply_set(&mut result, kv)?;
+    }
+    set_places(&mut result, &args.source, &args.destination);
+    Ok((result, log))
 }
 
 fn task_result(args: &SendArgs) -> Result<TaskResult, CliError> {

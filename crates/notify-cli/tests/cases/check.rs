@@ -423,3 +423,74 @@ fn the_check_sends_the_daily_digest_once() {
     assert_eq!(subjects.len(), 1, "{subjects:?}");
     assert!(subjects[0].contains(": 1 ok"), "{subjects:?}");
 }
+
+/// `notify send --from-systemd`, as an `OnFailure=` unit runs it: the task
+/// is the unit, the outcome and exit status come from the variables, the
+/// log from the invocation's journal lines (here a `journalctl` on PATH
+/// that prints them, as no journald runs in the test sandbox; the real
+/// `journalctl` is the case below).
+#[cfg(unix)]
+#[test]
+fn send_from_systemd_reads_the_variables_and_the_journal() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = TestEnv::new();
+    env.config("[email]\nto = \"ops@example.com\"\n");
+    let bin = env.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let journalctl = bin.join("journalctl");
+    std::fs::write(
+        &journalctl,
+        "#!/bin/sh\n[ \"$1\" = \"_SYSTEMD_INVOCATION_ID=0123abcd\" ] || exit 1\n\
+         echo 'Starting backup of /srv'\necho 'error: cannot reach nas.local'\necho 'Backup failed'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&journalctl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let out = env
+        .cmd()
+        .env("PATH", &path)
+        .env("MONITOR_SERVICE_RESULT", "exit-code")
+        .env("MONITOR_EXIT_CODE", "exited")
+        .env("MONITOR_EXIT_STATUS", "4")
+        .env("MONITOR_UNIT", "backup.service")
+        .env("MONITOR_INVOCATION_ID", "0123abcd")
+        .args(["send", "--from-systemd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let mails = env.mails();
+    assert_eq!(mails.len(), 1);
+    let subject = mails[0].header("Subject").unwrap();
+    assert!(subject.ends_with("backup.service: Failed"), "{subject}");
+    let body = mails[0].body_text();
+    assert!(body.contains("Exit code:      4"), "{body}");
+    assert!(body.contains("error: cannot reach nas.local"), "{body}");
+    assert!(
+        body.contains("Starting backup of /srv"),
+        "the log tail: {body}"
+    );
+
+    // Killed by a signal; the real journalctl, which has no lines for it.
+    let out = env
+        .cmd()
+        .env("MONITOR_SERVICE_RESULT", "signal")
+        .env("MONITOR_EXIT_CODE", "killed")
+        .env("MONITOR_EXIT_STATUS", "TERM")
+        .env("MONITOR_UNIT", "backup.service")
+        .env("MONITOR_INVOCATION_ID", "89abcdef")
+        .args(["send", "--from-systemd"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let body = env.mails()[1].body_text();
+    assert!(body.contains("signal 15 (SIGTERM)"), "{body}");
+    assert!(
+        body.contains("no journal lines of this invocation"),
+        "{body}"
+    );
+
+    // Outside such a unit: a usage error that says what to do.
+    let out = env.notify(&["send", "--from-systemd"]);
+    assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("MONITOR_UNIT is not set"));
+}
