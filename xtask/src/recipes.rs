@@ -212,7 +212,8 @@ fn run_all(
 /// cron.md: the crontab line is silent when tar succeeds (no output for cron
 /// to mail, no notification at the default level, state in
 /// ~/.local/share/notify) and mails "Failed" with tar's exit code 2 when
-/// ~/Documents is gone.
+/// ~/Documents is gone; with `expect_cron` and no run for two nights, the
+/// check line mails "Overdue" once, and the digest line mails the counts.
 fn cron(ctx: &mut Ctx) {
     const PAGE: &str = "cron.md";
     ctx.scenario(PAGE, "setup block", |c| {
@@ -248,12 +249,61 @@ fn cron(ctx: &mut Ctx) {
         expect_code(&out, 2)?;
         c.expect_mail(PAGE, "cron-failed", "Documents archive", "Failed", Some(2))
     });
+    ctx.scenario(PAGE, "check line, two nights without a run", |c| {
+        let config = c.home_config();
+        let original =
+            fs::read_to_string(&config).map_err(|e| format!("{}: {e}", config.display()))?;
+        let extra = c.block(PAGE, "config", "cron-expect")?;
+        write_file(&config, &format!("{original}\n{}", c.to_tmp(&extra)))?;
+        // Two nights later: the task's history holds one good run, 50 hours
+        // ago, and nothing since.
+        let then = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs()
+            - 50 * 3600;
+        let out = c.sh(
+            &format!(
+                "rm -f ~/.local/share/notify/history/Documents%20archive.json && \
+                 notify -q send --task 'Documents archive' --status success --level never \
+                 --started @{then} --finished @{}",
+                then + 60
+            ),
+            false,
+        )?;
+        expect_code(&out, 0)?;
+        c.expect_no_mail()?;
+        let job = c.crontab_job(PAGE, "check")?;
+        let out = c.cron(&job)?;
+        expect_code(&out, 0)?;
+        if !out.output.is_empty() {
+            return Err(format!("cron would mail this output:\n{}", out.output));
+        }
+        let note = c.expect_mail(PAGE, "cron-overdue", "Documents archive", "Overdue", None)?;
+        let out = c.cron(&job)?;
+        expect_code(&out, 0)?;
+        c.expect_no_mail()
+            .map_err(|e| format!("a second check: {e}"))?;
+        Ok(format!("{note}; a second check sends nothing"))
+    });
+    ctx.scenario(PAGE, "digest line", |c| {
+        let job = c.crontab_job(PAGE, "digest")?;
+        let out = c.cron(&job)?;
+        expect_code(&out, 0)?;
+        c.expect_subject(
+            PAGE,
+            "cron-digest",
+            &format!("Backups on {HOST}: 0 ok, 1 overdue"),
+        )
+    });
 }
 
 /// systemd.md: both units pass `systemd-analyze verify`; the user unit's
 /// ExecStart finds ~/.config/notify, the system unit's finds its config and
 /// data dir through `Environment=` without HOME; both mail "Finished
-/// successfully".
+/// successfully". `notify-onfailure@.service` mails "Failed" with the
+/// monitored unit's exit status from `MONITOR_*`; `notify-check.service`
+/// is silent when nothing is expected.
 fn systemd(ctx: &mut Ctx) {
     const PAGE: &str = "systemd.md";
     for kind in ["user", "system"] {
@@ -277,6 +327,37 @@ fn systemd(ctx: &mut Ctx) {
             return Err("no state in ~/.local/share/notify".into());
         }
         Ok(note)
+    });
+    ctx.scenario(
+        PAGE,
+        "notify-onfailure@'s ExecStart= for a failed unit",
+        |c| {
+            let monitor = [
+                ("MONITOR_SERVICE_RESULT", "exit-code"),
+                ("MONITOR_EXIT_CODE", "exited"),
+                ("MONITOR_EXIT_STATUS", "23"),
+                ("MONITOR_UNIT", "mirror.service"),
+                ("MONITOR_INVOCATION_ID", "5f0c9a4c2f6d4e1b8a7c3d2e1f0a9b8c"),
+            ];
+            let out = c.unit_exec_with(PAGE, "system/notify-onfailure@.service", &monitor)?;
+            expect_code(&out, 0)?;
+            c.expect_mail(
+                PAGE,
+                "systemd-onfailure",
+                "mirror.service",
+                "Failed",
+                Some(23),
+            )
+        },
+    );
+    ctx.scenario(PAGE, "notify-check's ExecStart=, nothing expected", |c| {
+        let out = c.unit_exec(PAGE, "system/notify-check.service")?;
+        expect_code(&out, 0)?;
+        if !out.output.is_empty() {
+            return Err(format!("it printed (with -q):\n{}", out.output));
+        }
+        c.expect_no_mail()?;
+        Ok("exit 0, silent, no mail".into())
     });
     ctx.scenario(PAGE, "system unit's ExecStart=", |c| {
         let _ = fs::remove_dir_all(c_path(c, "/srv/mirror"));
@@ -1043,7 +1124,18 @@ impl<'a> Ctx<'a> {
         let dir = self.tmp.join("units").join(kind);
         fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
         let mut files = Vec::new();
-        for name in ["mirror.service", "mirror.timer"] {
+        let names: &[&str] = if kind == "system" {
+            &[
+                "mirror.service",
+                "mirror.timer",
+                "notify-onfailure@.service",
+                "notify-check.service",
+                "notify-check.timer",
+            ]
+        } else {
+            &["mirror.service", "mirror.timer"]
+        };
+        for name in names {
             let own = format!("{kind}/{name}");
             let text = self
                 .docs
@@ -1085,6 +1177,12 @@ impl<'a> Ctx<'a> {
     /// and the user's names for a user unit) and the unit's `Environment=`;
     /// `StateDirectory=` made.
     fn unit_exec(&self, page: &str, name: &str) -> Result<Out, String> {
+        self.unit_exec_with(page, name, &[])
+    }
+
+    /// [`Ctx::unit_exec`] with more variables, as systemd sets for a unit
+    /// started by `OnFailure=` (`MONITOR_*`).
+    fn unit_exec_with(&self, page: &str, name: &str, more: &[(&str, &str)]) -> Result<Out, String> {
         let unit = parse_unit(&self.block(page, "unit", name)?)?;
         let user = name.starts_with("user/");
         let mut env: BTreeMap<String, String> = BTreeMap::new();
@@ -1114,6 +1212,9 @@ impl<'a> Ctx<'a> {
         }
         for (k, v) in &unit.environment {
             env.insert(k.clone(), self.to_tmp(v));
+        }
+        for (k, v) in more {
+            env.insert((*k).to_owned(), (*v).to_owned());
         }
         let argv: Vec<String> = unit.exec_start.iter().map(|w| self.to_tmp(w)).collect();
         let env: Vec<(String, String)> = env.into_iter().collect();
@@ -1196,6 +1297,23 @@ impl<'a> Ctx<'a> {
         self.outputs
             .insert((page.into(), format!("mail {name}")), shown);
         Ok(format!("mail `{subject}`"))
+    }
+
+    /// The next mail has exactly `subject` (one not about one task's run,
+    /// such as the digest); it is kept for `--write` as `mail NAME`.
+    fn expect_subject(&mut self, page: &str, name: &str, subject: &str) -> Result<String, String> {
+        let path = self.mail_dir.join(format!("{}.eml", self.next_mail));
+        let raw = fs::read(&path).map_err(|_| format!("no mail arrived (expected `{subject}`)"))?;
+        self.next_mail += 1;
+        let mail = Mail::parse(&raw);
+        let got = mail.header("Subject");
+        if got != subject {
+            return Err(format!("subject `{got}`, expected `{subject}`"));
+        }
+        let shown = self.back_from_tmp(&mail.shown());
+        self.outputs
+            .insert((page.into(), format!("mail {name}")), shown);
+        Ok(format!("mail `{got}`"))
     }
 
     fn expect_no_mail(&mut self) -> Result<(), String> {
@@ -1770,6 +1888,29 @@ impl Mail {
             headers,
             body: String::new(),
         };
+        // multipart/alternative (a mail with an HTML part): the text part.
+        let content_type = mail.header("Content-Type");
+        if content_type.to_ascii_lowercase().starts_with("multipart/") {
+            let boundary = content_type
+                .split(';')
+                .find_map(|p| p.trim().strip_prefix("boundary="))
+                .map(|b| b.trim_matches('"').to_string());
+            if let Some(boundary) = boundary {
+                let marker = format!("--{boundary}");
+                let text_part = body
+                    .split(marker.as_str())
+                    .map(|part| Mail::parse(part.trim_start_matches('\n').as_bytes()))
+                    .find(|part| {
+                        part.header("Content-Type")
+                            .to_ascii_lowercase()
+                            .starts_with("text/plain")
+                    });
+                if let Some(part) = text_part {
+                    mail.body = part.body;
+                    return mail;
+                }
+            }
+        }
         let encoding = mail
             .header("Content-Transfer-Encoding")
             .to_ascii_lowercase();
