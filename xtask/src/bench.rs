@@ -4,7 +4,8 @@
 //! interleaved in one run (A B C D E A B C D E ...), the same five in
 //! plaintext on postfix's smtp-sink, peak RSS, `notify run` overhead, 1 GiB
 //! through `notify run` (zeros as a pass-through, and restic-like lines read
-//! by the restic and the generic reader), `notify --version`, `notify queue
+//! by the restic and the generic reader), `notify --version`, `notify check`
+//! with 1,000 tasks of history against it, `notify queue
 //! flush` of 1,000 messages against a pooled smtplib loop, and the default
 //! template render (criterion). Installs what is missing (postfix, msmtp,
 //! swaks, GNU time from Debian; Apprise into the test venv). Prints a
@@ -868,6 +869,34 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     }];
     let version = interleave(&version_case, rounds)?;
 
+    // 4b. `notify check` with nothing to do and 1,000 tasks of history,
+    // every one expected, vs `notify --version`, interleaved.
+    println!("==> notify check (1,000 tasks of history) vs notify --version, {rounds} rounds");
+    let (check_config, check_data) = check_history(&dir.join("check"))?;
+    let check_cases = [
+        {
+            let notify = notify.clone();
+            Case::new("notify check", move || {
+                let mut c = Command::new(&notify);
+                c.arg("--config")
+                    .arg(&check_config)
+                    .arg("--data-dir")
+                    .arg(&check_data)
+                    .args(["-q", "check"]);
+                c
+            })
+        },
+        {
+            let notify = notify.clone();
+            Case::new("notify --version", move || {
+                let mut c = Command::new(&notify);
+                c.arg("--version");
+                c
+            })
+        },
+    ];
+    let check = interleave(&check_cases, rounds)?;
+
     // 5. `notify queue flush` of 1,000 queued messages vs pooled smtplib.
     let queue_rounds = rounds;
     println!("==> queue flush of {QUEUED} messages vs pooled smtplib, {queue_rounds} rounds");
@@ -956,6 +985,17 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         ratio: format!("+{overhead_median:.2} ms"),
         target: "≤ +3 ms".into(),
         met: verdict(overhead_median <= 3.0),
+    });
+    let check_ratio = paired_ratio(&check.times[0], &check.times[1]);
+    rows.push(Row {
+        figure:
+            "`notify check`, nothing to do, 1,000 expected tasks of history (vs `notify --version`)"
+                .into(),
+        notify: ms_summary(&check.times[0]),
+        peer: ms_summary(&check.times[1]),
+        ratio: format!("{check_ratio:.2}"),
+        target: "≤ 2".into(),
+        met: verdict(check_ratio <= 2.0),
     });
     rows.push(Row {
         figure: "`notify --version` (fresh process)".into(),
@@ -1070,6 +1110,39 @@ for _ in range(n):
     s.sendmail("user@example.com", ["rcpt@example.com"], msg)
 s.quit()
 "#;
+
+/// A data directory with 1,000 tasks of history (50 good runs each, none
+/// recent enough to be overdue under `expect_every = "1000d"` for all),
+/// and the config that expects them; the first check builds the index.
+fn check_history(dir: &Path) -> Result<(PathBuf, PathBuf), String> {
+    let _ = fs::remove_dir_all(dir);
+    let history = dir.join("data/history");
+    fs::create_dir_all(&history).map_err(|e| format!("{}: {e}", history.display()))?;
+    for i in 0..1000 {
+        let task = format!("task-{i:04}");
+        let runs: Vec<String> = (1..=50)
+            .map(|d| {
+                let day = format!("2026-{:02}-{:02}T03:00:00Z", 9 + d / 29, 1 + d % 28);
+                format!(
+                    "{{\"outcome\":\"success\",\"started_at\":\"{day}\",\"finished_at\":\"{day}\",\
+                     \"exit_code\":0,\"bytes_copied\":123456789,\"files_copied\":1234,\
+                     \"error_count\":0,\"warning_count\":0}}"
+                )
+            })
+            .collect();
+        let json = format!(
+            "{{\"task\":\"{task}\",\"first_seen_at\":\"2026-09-01T00:00:00Z\",\"runs\":[{}]}}",
+            runs.join(",")
+        );
+        write_file(&history.join(format!("{task}.json")), &json)?;
+    }
+    let config = dir.join("config.toml");
+    write_file(
+        &config,
+        "[email]\nto = \"ops@example.com\"\nexpect_every = \"1000d\"\n",
+    )?;
+    Ok((config, dir.join("data")))
+}
 
 fn copy_dir(from: &Path, to: &Path) -> Result<(), String> {
     let _ = fs::remove_dir_all(to);

@@ -307,8 +307,9 @@ fn referenced(text: &str, prefix: &str) -> Vec<String> {
 /// `app`, `wiring` (the real transports) `app` and the `pipeline`'s
 /// `Connect`, `watch` (the check for silent tasks) `app` and the
 /// `pipeline`, and `commands` all but `wiring` (they get their `Connect`
-/// passed in). No command module calls another; `run` has its
-/// `runner` and `account` its `msmtp` reader as private helpers.
+/// passed in). No command module calls another; `run` has its `runner`,
+/// `account` its `msmtp` reader and `send` its `systemd` reader as private
+/// helpers.
 #[test]
 fn cli_modules_form_layers_and_commands_stand_alone() {
     let src = workspace_root().join("crates/notify-cli/src");
@@ -347,7 +348,7 @@ fn cli_modules_form_layers_and_commands_stand_alone() {
     );
 
     let commands = src.join("commands");
-    let helpers: &[(&str, &str)] = &[("run", "runner"), ("account", "msmtp")];
+    let helpers: &[(&str, &str)] = &[("run", "runner"), ("account", "msmtp"), ("send", "systemd")];
     let names: Vec<String> = rust_files(&commands)
         .iter()
         .filter_map(|f| f.file_stem().and_then(|s| s.to_str()).map(str::to_owned))

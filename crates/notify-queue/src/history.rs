@@ -3,6 +3,7 @@
 //! `$DATA_DIR/running/` (so that a check reads only that small directory
 //! to find runs whose process is gone).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -18,6 +19,44 @@ use crate::state::task_file_stem;
 /// (each holds the lock for one read and one write) before it goes ahead
 /// without the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// The index file in `history/` (not a task's: a task's file name never
+/// starts with `.`, which is percent-encoded there).
+const INDEX: &str = ".index.json";
+const INDEX_LOCK: &str = ".index.lock";
+const INDEX_VERSION: u32 = 1;
+
+/// What the index keeps of a task.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    /// When notify first heard of it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen_at: OffsetDateTime,
+    /// When its last run started (or finished, its start unknown).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_start: Option<OffsetDateTime>,
+}
+
+impl Summary {
+    fn of(h: &History) -> Self {
+        Summary {
+            first_seen_at: h.first_seen_at,
+            last_start: h.last_start(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+struct Index {
+    version: u32,
+    tasks: BTreeMap<String, Summary>,
+}
+
+#[derive(Serialize)]
+struct IndexRef<'a> {
+    version: u32,
+    tasks: &'a BTreeMap<String, Summary>,
+}
 
 /// Reads and writes task histories and running records.
 pub struct HistoryStore {
@@ -73,7 +112,63 @@ impl HistoryStore {
         let json = serde_json::to_vec(&history)
             .map_err(|e| Error::new(Op::Encode, &path, std::io::Error::other(e)))?;
         files::write_atomic(&path, &json, Durability::Lazy).map_err(at(Op::Replace, &path))?;
+        drop(_lock);
+        self.index_set(&history)?;
         Ok(history)
+    }
+
+    /// The index: every task's first-seen time and last start, from one
+    /// small file, so that a check with nothing to do reads one file
+    /// however many tasks there are. Missing or damaged, it is built again
+    /// from the histories (and saved).
+    pub fn index(&self) -> (BTreeMap<String, Summary>, Vec<String>) {
+        let path = self.dir.join(INDEX);
+        match std::fs::read(&path).map(|b| serde_json::from_slice::<Index>(&b)) {
+            Ok(Ok(index)) if index.version == INDEX_VERSION => return (index.tasks, Vec::new()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !self.dir.exists() => {
+                return (BTreeMap::new(), Vec::new())
+            }
+            _ => {}
+        }
+        let (all, mut warnings) = self.all();
+        let tasks: BTreeMap<String, Summary> = all
+            .iter()
+            .map(|h| (h.task.clone(), Summary::of(h)))
+            .collect();
+        let _lock = lock_waiting(&self.dir.join(INDEX_LOCK));
+        if let Err(e) = self.write_index(&tasks) {
+            warnings.push(format!("cannot save the task index: {e}"));
+        }
+        (tasks, warnings)
+    }
+
+    /// Puts `history`'s summary into the index, under the index's lock.
+    fn index_set(&self, history: &History) -> Result<()> {
+        let _lock = lock_waiting(&self.dir.join(INDEX_LOCK))?;
+        let path = self.dir.join(INDEX);
+        let mut tasks = match std::fs::read(&path).map(|b| serde_json::from_slice::<Index>(&b)) {
+            Ok(Ok(index)) if index.version == INDEX_VERSION => index.tasks,
+            // Built again from every history (this one is saved already).
+            _ => self
+                .all()
+                .0
+                .iter()
+                .map(|h| (h.task.clone(), Summary::of(h)))
+                .collect(),
+        };
+        tasks.insert(history.task.clone(), Summary::of(history));
+        self.write_index(&tasks)
+    }
+
+    fn write_index(&self, tasks: &BTreeMap<String, Summary>) -> Result<()> {
+        let path = self.dir.join(INDEX);
+        let index = IndexRef {
+            version: INDEX_VERSION,
+            tasks,
+        };
+        let json = serde_json::to_vec(&index)
+            .map_err(|e| Error::new(Op::Encode, &path, std::io::Error::other(e)))?;
+        files::write_atomic(&path, &json, Durability::Lazy).map_err(at(Op::Replace, &path))
     }
 
     /// Records a finished run of `task`.
@@ -99,7 +194,9 @@ impl HistoryStore {
         };
         for entry in entries.flatten() {
             let path = entry.path();
-            if path.extension().is_none_or(|x| x != "json") {
+            if path.extension().is_none_or(|x| x != "json")
+                || path.file_name().is_some_and(|n| n == INDEX)
+            {
                 continue;
             }
             match read_history(&path) {
@@ -275,6 +372,38 @@ mod tests {
         assert_eq!(warnings.len(), 1);
         let h = store.update("t", T0, |_| {}).unwrap();
         assert!(h.runs.is_empty());
+    }
+
+    #[test]
+    fn the_index_follows_every_update_and_is_rebuilt_when_lost() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = HistoryStore::new(dir.path());
+        assert!(store.index().0.is_empty());
+        let mut r = TaskResult::new("a", Outcome::Success);
+        r.started_at = Some(T0);
+        store.record("a", RunRecord::of(&r, T0), T0).unwrap();
+        store.update("b", T0, |_| {}).unwrap();
+        let (index, w) = store.index();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(index["a"].last_start, Some(T0));
+        assert_eq!(index["b"].last_start, None);
+        assert_eq!(index["b"].first_seen_at, T0);
+        // Not a task of its own, whatever a task is called.
+        store.update(".index", T0, |_| {}).unwrap();
+        store.update("_index", T0, |_| {}).unwrap();
+        assert_eq!(store.all().0.len(), 4);
+        let index = store.index().0;
+        assert_eq!(index.len(), 4);
+        // Lost, or damaged: built again from the histories.
+        std::fs::write(dir.path().join("history/.index.json"), b"{").unwrap();
+        let (again, _) = store.index();
+        assert_eq!(again, index);
+        std::fs::remove_file(dir.path().join("history/.index.json")).unwrap();
+        assert_eq!(store.index().0, index);
+        assert!(
+            dir.path().join("history/.index.json").exists(),
+            "saved again"
+        );
     }
 
     #[test]

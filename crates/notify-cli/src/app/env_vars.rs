@@ -37,3 +37,7 @@ pub const MONITOR_UNIT: &str = "MONITOR_UNIT";
 /// The monitored invocation's id: its journal lines carry it as
 /// `_SYSTEMD_INVOCATION_ID`.
 pub const MONITOR_INVOCATION_ID: &str = "MONITOR_INVOCATION_ID";
+
+/// The time zone `expect_cron` and the digest's `digest_at` are read in
+/// (else `/etc/localtime`).
+pub const TZ: &str = "TZ";

@@ -127,10 +127,49 @@ impl Expectation {
     }
 }
 
-/// The machine's time zone (`TZ`, else the system's), UTC when it cannot
-/// be told.
+/// The machine's time zone: `TZ` (a zone name such as `Europe/Berlin`, a
+/// file as `:/path`, or a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`),
+/// else `/etc/localtime`; UTC when it cannot be told.
+///
+/// The zone file is read directly: asking jiff for the system zone by name
+/// walks the whole zoneinfo directory, which would make a check with
+/// nothing to do twice as slow.
 pub fn local_zone() -> jiff::tz::TimeZone {
-    jiff::tz::TimeZone::try_system().unwrap_or(jiff::tz::TimeZone::UTC)
+    use jiff::tz::TimeZone;
+    const ZONEINFO: &str = "/usr/share/zoneinfo";
+    let file = |path: &std::path::Path| {
+        std::fs::read(path)
+            .ok()
+            .and_then(|data| TimeZone::tzif(&path.display().to_string(), &data).ok())
+    };
+    match std::env::var(crate::app::env_vars::TZ) {
+        Ok(tz) if !tz.trim().is_empty() => {
+            let tz = tz.trim();
+            if let Some(path) = tz.strip_prefix(':').filter(|p| p.starts_with('/')) {
+                if let Some(zone) = file(std::path::Path::new(path)) {
+                    return zone;
+                }
+            }
+            let name = tz.trim_start_matches(':');
+            let plain = !name.is_empty()
+                && !name.starts_with('/')
+                && name.split('/').all(|part| part != ".." && !part.is_empty());
+            if plain {
+                if let Some(zone) = file(&std::path::Path::new(ZONEINFO).join(name)) {
+                    return zone;
+                }
+            }
+            if name == "UTC" || name == "UTC0" {
+                return TimeZone::UTC;
+            }
+            TimeZone::posix(name)
+                .or_else(|_| TimeZone::try_system())
+                .unwrap_or(TimeZone::UTC)
+        }
+        _ => file(std::path::Path::new("/etc/localtime"))
+            .or_else(|| TimeZone::try_system().ok())
+            .unwrap_or(TimeZone::UTC),
+    }
 }
 
 fn to_jiff(t: OffsetDateTime) -> Option<jiff::Timestamp> {
@@ -207,6 +246,17 @@ mod tests {
         assert_eq!(
             hourly.interval(datetime!(2026-03-28 02:10 UTC), &tz),
             Duration::HOUR
+        );
+    }
+
+    #[test]
+    fn the_zone_of_a_tz_rule_keeps_its_daylight_saving() {
+        // A POSIX rule needs no zoneinfo database.
+        let tz = jiff::tz::TimeZone::posix("CET-1CEST,M3.5.0,M10.5.0/3").unwrap();
+        let daily = CronSchedule::parse("0 3 * * *").unwrap();
+        assert_eq!(
+            daily.next_after(datetime!(2026-07-01 12:00 UTC), &tz),
+            Some(datetime!(2026-07-02 01:00 UTC))
         );
     }
 

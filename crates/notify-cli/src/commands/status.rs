@@ -24,10 +24,14 @@ pub fn status(env: &Env<'_>, args: &StatusArgs) -> Result<u8, CliError> {
     let now = OffsetDateTime::now_utc();
     let rows = overview::rows(env, now);
     if args.json {
-        emit_json(&Json {
+        // Through a `Value`, whose objects keep their keys sorted, as every
+        // `--json` output does (docs/json.md).
+        let value = serde_json::to_value(Json {
             generated_at: now,
             tasks: &rows,
-        })?;
+        })
+        .map_err(|e| CliError::new(exit::PERMANENT, e.to_string()))?;
+        emit_json(&value)?;
     } else if rows.is_empty() {
         emit(
             "No tasks yet: none in the configuration, and no run recorded \

@@ -194,13 +194,14 @@ fn overdue(
     findings: &mut Vec<Finding>,
 ) {
     let config = &env.loaded.config;
+    // The index, not every history: one small file however many tasks.
+    let (index, warnings) = store.index();
+    for w in warnings {
+        env.ui.warn(&w);
+    }
     let mut tasks: Vec<String> = config.tasks.keys().cloned().collect();
     if config.email.expectation().is_some() {
-        let (all, warnings) = store.all();
-        for w in warnings {
-            env.ui.warn(&w);
-        }
-        tasks.extend(all.into_iter().map(|h| h.task));
+        tasks.extend(index.keys().cloned());
         tasks.sort();
         tasks.dedup();
     }
@@ -210,24 +211,26 @@ fn overdue(
         .into_iter()
         .map(|e| (e.task, e.run.started_at))
         .collect();
-    let tz = schedule::local_zone();
+    let running_start = |task: &str, last: Option<OffsetDateTime>| {
+        last.into_iter()
+            .chain(running.iter().filter(|(t, _)| t == task).map(|(_, at)| *at))
+            .max()
+    };
+    // Read only when a task has an expectation.
+    let tz = std::cell::OnceCell::new();
     for task in tasks {
         let settings = config.for_task(&task).settings;
         let Some(expectation) = settings.expectation() else {
             continue;
         };
         checked.looked_at += 1;
-        let (history, warning) = store.load(&task);
-        if let Some(w) = warning {
-            env.ui.warn(&w);
-        }
         // The clock of a task that never ran starts when notify first
         // hears of it.
-        let history = match history {
-            Some(h) => h,
-            None if dry_run => notify_core::History::new(task.clone(), now),
+        let summary = match index.get(&task) {
+            Some(summary) => (summary.last_start, summary.first_seen_at),
+            None if dry_run => (None, now),
             None => match store.update(&task, now, |_| {}) {
-                Ok(h) => h,
+                Ok(h) => (h.last_start(), h.first_seen_at),
                 Err(e) => {
                     env.ui.warn(&format!(
                         "cannot start the task history of `{}`: {e}",
@@ -237,35 +240,37 @@ fn overdue(
                 }
             },
         };
-        let last_start = history
-            .last_start()
-            .into_iter()
-            .chain(
-                running
-                    .iter()
-                    .filter(|(t, _)| *t == task)
-                    .map(|(_, at)| *at),
+        let late = |last_start: Option<OffsetDateTime>, first_seen: OffsetDateTime| {
+            overview::due(
+                &expectation,
+                &settings,
+                running_start(&task, last_start),
+                Some(first_seen),
+                now,
+                tz.get_or_init(schedule::local_zone),
             )
-            .max();
-        let Some((due, late)) = overview::due(
-            &expectation,
-            &settings,
-            last_start,
-            Some(history.first_seen_at),
-            now,
-            &tz,
-        ) else {
+            .filter(|(_, late)| *late)
+        };
+        if late(summary.0, summary.1).is_none() {
+            continue;
+        }
+        // Overdue by the index: the history itself says when it last ran
+        // (and the index may lag behind it).
+        let (history, warning) = store.load(&task);
+        if let Some(w) = warning {
+            env.ui.warn(&w);
+        }
+        let history = history.unwrap_or_else(|| notify_core::History::new(task.clone(), summary.1));
+        let Some((due, _)) = late(history.last_start(), history.first_seen_at) else {
             continue;
         };
-        if late {
-            let last = history.last();
-            findings.push(Finding {
-                task,
-                notice: SilenceNotice::new(Silence::Overdue, due)
-                    .last_run(last.map(RunRecord::at), last.map(|r| r.outcome))
-                    .expected_by(Some(due)),
-            });
-        }
+        let last = history.last();
+        findings.push(Finding {
+            task,
+            notice: SilenceNotice::new(Silence::Overdue, due)
+                .last_run(last.map(RunRecord::at), last.map(|r| r.outcome))
+                .expected_by(Some(due)),
+        });
     }
 }
 

@@ -95,7 +95,7 @@ pub fn rows(env: &Env<'_>, now: OffsetDateTime) -> Vec<TaskRow> {
     names.extend(running.iter().map(|r| r.task.clone()));
     names.sort();
     names.dedup();
-    let tz = schedule::local_zone();
+    let tz = std::cell::OnceCell::new();
     names
         .into_iter()
         .map(|task| {
@@ -137,7 +137,7 @@ fn row(
     history: Option<&History>,
     running_since: Option<OffsetDateTime>,
     now: OffsetDateTime,
-    tz: &jiff::tz::TimeZone,
+    tz: &std::cell::OnceCell<jiff::tz::TimeZone>,
 ) -> TaskRow {
     let cancelled_is_error = settings.cancelled_is_error.unwrap_or(true);
     let last: Option<&RunRecord> = history.and_then(History::last);
@@ -156,7 +156,7 @@ fn row(
                 last_start,
                 history.map(|h| h.first_seen_at),
                 now,
-                tz,
+                tz.get_or_init(schedule::local_zone),
             )
         })
         .map_or((None, false), |(at, late)| (Some(at), late));

@@ -515,3 +515,57 @@ fn doctor_json_without_an_account_has_no_checks() {
     assert_eq!(json["verdict"], "skipped");
     assert!(String::from_utf8_lossy(&out.stderr).contains("no account configured"));
 }
+
+#[test]
+fn status_json_fields() {
+    let env = TestEnv::new();
+    env.config("[email]\nto = \"ops@example.com\"\nlevel = \"never\"\n[tasks.\"Planned\"]\nexpect_every = \"1d\"\n");
+    let out = notify(&env, &["send", "--task", "Done", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let out = notify(&env, &["status", "--json"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let json = parse(&env, &out);
+    assert_eq!(keys(&json), set(&["generated_at", "tasks"]));
+    let tasks = json["tasks"].as_array().unwrap();
+    assert_eq!(tasks.len(), 2);
+    for task in tasks {
+        assert_eq!(
+            keys(task),
+            set(&[
+                "task",
+                "level",
+                "last_outcome",
+                "last_started_at",
+                "last_finished_at",
+                "last_duration_seconds",
+                "last_exit_code",
+                "bytes_copied",
+                "files_copied",
+                "error_count",
+                "first_error",
+                "last_success_at",
+                "streak",
+                "failing",
+                "expect_every_seconds",
+                "expect_cron",
+                "next_expected_at",
+                "overdue",
+                "running",
+                "running_since",
+                "runs_recorded",
+            ])
+        );
+    }
+    assert_eq!(tasks[0]["task"], "Done");
+    assert_eq!(
+        keys(&tasks[0]["streak"]),
+        set(&["failing", "runs", "since"])
+    );
+    assert_eq!(tasks[1]["expect_every_seconds"], 86_400);
+    // Sorted keys, as every --json output.
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.find("\"bytes_copied\"") < text.find("\"task\""),
+        "{text}"
+    );
+}
