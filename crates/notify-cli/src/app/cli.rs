@@ -48,7 +48,7 @@ pub struct GlobalArgs {
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
 
-    /// Data directory for the Maildir, task state and queue [default:
+    /// Data directory for the Maildir, task state and history, and queue [default:
     /// $NOTIFY_DATA_DIR, else the platform data dir's notify/]
     #[arg(long, global = true, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,

@@ -508,6 +508,26 @@ fn kill_9_of_a_flush_repeats_at_most_one_message() {
     assert!(queue_files(&env, "").is_empty());
 }
 
+/// `notify send --task TASK --status failure`, killed with SIGKILL as soon
+/// as it has connected to the server's silent listener.
+fn kill_9_once_connected(env: &TestEnv, server: &SmtpServer, task: &str) {
+    let mut send = env
+        .std_cmd()
+        .env("NOTIFY_TEST_PW", PASSWORD)
+        .args(["send", "--task", task, "--status", "failure"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while server.connections("silent") == 0 {
+        assert!(std::time::Instant::now() < deadline, "send never connected");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    send.kill().unwrap(); // SIGKILL
+    send.wait().unwrap();
+}
+
 /// kill -9 of `send` while it waits for the server: the notification was
 /// written to the queue before the delivery began, so the next notify
 /// delivers it (nothing lost).
@@ -522,21 +542,7 @@ fn kill_9_of_a_send_mid_delivery_loses_nothing() {
     );
     let env = TestEnv::new();
     configure(&env, &server, server.port("silent"));
-    let mut send = env
-        .std_cmd()
-        .env("NOTIFY_TEST_PW", PASSWORD)
-        .args(["send", "--task", "killed", "--status", "failure"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.connections("silent") == 0 {
-        assert!(std::time::Instant::now() < deadline, "send never connected");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    send.kill().unwrap(); // SIGKILL, mid-delivery
-    send.wait().unwrap();
+    kill_9_once_connected(&env, &server, "killed"); // mid-delivery
     assert_eq!(queue_files(&env, "").len(), 1, "written ahead");
     configure(&env, &server, server.port("ok"));
     let out = notify(&env, &["queue", "flush"]);
@@ -567,21 +573,7 @@ fn kill_9_of_a_send_during_its_retry_loses_nothing() {
 
     // The server now never greets: the retry of `older` waits on it.
     configure(&env, &server, server.port("silent"));
-    let mut send = env
-        .std_cmd()
-        .env("NOTIFY_TEST_PW", PASSWORD)
-        .args(["send", "--task", "newer", "--status", "failure"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
-    while server.connections("silent") == 0 {
-        assert!(std::time::Instant::now() < deadline, "send never connected");
-        std::thread::sleep(std::time::Duration::from_millis(10));
-    }
-    send.kill().unwrap(); // SIGKILL, during the retry
-    send.wait().unwrap();
+    kill_9_once_connected(&env, &server, "newer"); // during the retry
     assert_eq!(
         server.connections("silent"),
         1,
