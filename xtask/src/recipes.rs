@@ -303,7 +303,8 @@ fn cron(ctx: &mut Ctx) {
 /// data dir through `Environment=` without HOME; both mail "Finished
 /// successfully". `notify-onfailure@.service` mails "Failed" with the
 /// monitored unit's exit status from `MONITOR_*`; `notify-check.service`
-/// is silent when nothing is expected.
+/// is silent when nothing is expected; `notify-digest.service` mails the
+/// counts of the system units' tasks.
 fn systemd(ctx: &mut Ctx) {
     const PAGE: &str = "systemd.md";
     for kind in ["user", "system"] {
@@ -378,6 +379,15 @@ fn systemd(ctx: &mut Ctx) {
             return Err("rsync did not mirror /srv/data".into());
         }
         Ok(note)
+    });
+    ctx.scenario(PAGE, "notify-digest's ExecStart=", |c| {
+        let out = c.unit_exec(PAGE, "system/notify-digest.service")?;
+        expect_code(&out, 0)?;
+        c.expect_subject(
+            PAGE,
+            "systemd-digest",
+            &format!("Backups on {HOST}: 1 ok, 1 failed"),
+        )
     });
 }
 
@@ -1131,6 +1141,8 @@ impl<'a> Ctx<'a> {
                 "notify-onfailure@.service",
                 "notify-check.service",
                 "notify-check.timer",
+                "notify-digest.service",
+                "notify-digest.timer",
             ]
         } else {
             &["mirror.service", "mirror.timer"]

@@ -15,9 +15,8 @@ use crate::error::{at, Error, Op, Result};
 use crate::files::{self, Durability};
 use crate::state::task_file_stem;
 
-/// How long an update waits for another process's update of the same task
-/// (each holds the lock for one read and one write) before it goes ahead
-/// without the lock.
+/// How long an update waits for another process's update (each holds the
+/// lock for two small reads and writes) before it goes ahead without it.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
 /// The index file in `history/` (not a task's: a task's file name never
@@ -103,7 +102,9 @@ impl HistoryStore {
     ) -> Result<History> {
         files::create_private_dir(&self.dir).map_err(at(Op::Create, &self.dir))?;
         let path = self.path(task);
-        let _lock = lock_waiting(&path.with_extension("lock"))?;
+        // One lock for every task's file and the index: each holder reads
+        // and writes two small files, so waiting on it is short.
+        let lock = lock_waiting(&self.dir.join(INDEX_LOCK))?;
         let mut history = read_history(&path)
             .0
             .filter(|h| h.task == task)
@@ -112,8 +113,8 @@ impl HistoryStore {
         let json = serde_json::to_vec(&history)
             .map_err(|e| Error::new(Op::Encode, &path, std::io::Error::other(e)))?;
         files::write_atomic(&path, &json, Durability::Lazy).map_err(at(Op::Replace, &path))?;
-        drop(_lock);
         self.index_set(&history)?;
+        drop(lock);
         Ok(history)
     }
 
@@ -142,9 +143,8 @@ impl HistoryStore {
         (tasks, warnings)
     }
 
-    /// Puts `history`'s summary into the index, under the index's lock.
+    /// Puts `history`'s summary into the index (the caller holds the lock).
     fn index_set(&self, history: &History) -> Result<()> {
-        let _lock = lock_waiting(&self.dir.join(INDEX_LOCK))?;
         let path = self.dir.join(INDEX);
         let mut tasks = match std::fs::read(&path).map(|b| serde_json::from_slice::<Index>(&b)) {
             Ok(Ok(index)) if index.version == INDEX_VERSION => index.tasks,

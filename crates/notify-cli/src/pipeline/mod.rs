@@ -76,9 +76,7 @@ pub async fn notify(
     let mut failures = Vec::new();
     let now = OffsetDateTime::now_utc();
     // Every run is remembered, whatever its level (`never` included).
-    if !flags.dry_run {
-        record(env, result, now);
-    }
+    let recording = (!flags.dry_run).then(|| record(env, result, now));
     let destinations = destinations(env, &result.task_name, flags, caller, &mut failures);
     let run = Run {
         result,
@@ -110,23 +108,80 @@ pub async fn notify(
             failures.push(e);
         }
     }
+    if let Some(recording) = recording {
+        recording.finish(env);
+    }
     worst(failures)
 }
 
-/// Records a finished run of a task in its history (not a check's
-/// finding). A history that cannot be written is a warning: the
-/// notification goes ahead.
-fn record(env: &Env<'_>, result: &TaskResult, now: OffsetDateTime) {
-    if result.silence.is_some() {
-        return;
-    }
-    let store = notify_queue::HistoryStore::new(env.data_dir);
-    let run = notify_core::RunRecord::of(result, now);
-    if let Err(e) = store.record(&result.task_name, run, now) {
+/// A run being written to its task's history, on a thread of its own so
+/// that the file writes overlap the delivery's waits on the network.
+struct Recording {
+    task: String,
+    thread: Option<std::thread::JoinHandle<notify_queue::Result<()>>>,
+}
+
+impl Recording {
+    /// Waits for the history to be written; a history that cannot be
+    /// written is a warning (the notification went ahead regardless).
+    fn finish(self, env: &Env<'_>) {
+        let Some(thread) = self.thread else {
+            return;
+        };
+        let problem = match thread.join() {
+            Ok(Ok(())) => return,
+            Ok(Err(e)) => e.to_string(),
+            Err(_) => "the thread writing it failed".to_owned(),
+        };
         env.ui.warn(&format!(
-            "cannot remember this run of `{}` in the task history: {e}",
-            shown(&result.task_name)
+            "cannot remember this run of `{}` in the task history: {problem}",
+            shown(&self.task)
         ));
+    }
+}
+
+/// Starts recording a finished run of a task in its history (not a check's
+/// finding: the check records what it finds itself).
+fn record(env: &Env<'_>, result: &TaskResult, now: OffsetDateTime) -> Recording {
+    let task = result.task_name.clone();
+    if result.silence.is_some() {
+        return Recording { task, thread: None };
+    }
+    let write = |data_dir: std::path::PathBuf, name: String, run: notify_core::RunRecord| {
+        move || {
+            notify_queue::HistoryStore::new(&data_dir)
+                .record(&name, run, now)
+                .map(drop)
+        }
+    };
+    let job = write(
+        env.data_dir.to_path_buf(),
+        task.clone(),
+        notify_core::RunRecord::of(result, now),
+    );
+    match std::thread::Builder::new()
+        .name("history".into())
+        .spawn(job)
+    {
+        Ok(thread) => Recording {
+            task,
+            thread: Some(thread),
+        },
+        // No thread to be had: written here and now.
+        Err(_) => {
+            let job = write(
+                env.data_dir.to_path_buf(),
+                task.clone(),
+                notify_core::RunRecord::of(result, now),
+            );
+            if let Err(e) = job() {
+                env.ui.warn(&format!(
+                    "cannot remember this run of `{}` in the task history: {e}",
+                    shown(&task)
+                ));
+            }
+            Recording { task, thread: None }
+        }
     }
 }
 
