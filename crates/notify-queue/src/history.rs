@@ -23,10 +23,12 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// starts with `.`, which is percent-encoded there).
 const INDEX: &str = ".index.json";
 const INDEX_LOCK: &str = ".index.lock";
-const INDEX_VERSION: u32 = 1;
+const INDEX_VERSION: u32 = 2;
 
-/// What the index keeps of a task.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// What the index keeps of a task: enough for the check and the metrics
+/// textfile without reading its history.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[non_exhaustive]
 pub struct Summary {
     /// When notify first heard of it.
     #[serde(with = "time::serde::rfc3339")]
@@ -34,6 +36,13 @@ pub struct Summary {
     /// When its last run started (or finished, its start unknown).
     #[serde(default, with = "time::serde::rfc3339::option")]
     pub last_start: Option<OffsetDateTime>,
+    /// Its last run, as the history keeps it.
+    #[serde(default)]
+    pub last: Option<RunRecord>,
+    /// When the last run that did not fail started (a cancelled run counts
+    /// as failing).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_success: Option<OffsetDateTime>,
 }
 
 impl Summary {
@@ -41,6 +50,8 @@ impl Summary {
         Summary {
             first_seen_at: h.first_seen_at,
             last_start: h.last_start(),
+            last: h.last().cloned(),
+            last_success: h.last_success(true).map(RunRecord::at),
         }
     }
 }
@@ -123,6 +134,10 @@ impl HistoryStore {
     /// however many tasks there are. Missing or damaged, it is built again
     /// from the histories (and saved).
     pub fn index(&self) -> (BTreeMap<String, Summary>, Vec<String>) {
+        self.index_unlocked()
+    }
+
+    fn index_unlocked(&self) -> (BTreeMap<String, Summary>, Vec<String>) {
         let path = self.dir.join(INDEX);
         match std::fs::read(&path).map(|b| serde_json::from_slice::<Index>(&b)) {
             Ok(Ok(index)) if index.version == INDEX_VERSION => return (index.tasks, Vec::new()),
@@ -136,11 +151,25 @@ impl HistoryStore {
             .iter()
             .map(|h| (h.task.clone(), Summary::of(h)))
             .collect();
-        let _lock = lock_waiting(&self.dir.join(INDEX_LOCK));
+        // Written whole (temp + rename); a rebuild at the same time in
+        // another process writes the same.
         if let Err(e) = self.write_index(&tasks) {
             warnings.push(format!("cannot save the task index: {e}"));
         }
         (tasks, warnings)
+    }
+
+    /// Runs `f` on the index while holding the lock every update takes, so
+    /// that what `f` writes from it (the metrics textfile) is never older
+    /// than what another process wrote from it.
+    pub fn with_index<R>(&self, f: impl FnOnce(&BTreeMap<String, Summary>) -> R) -> (R, Vec<String>) {
+        let _lock = if self.dir.exists() {
+            lock_waiting(&self.dir.join(INDEX_LOCK)).ok().flatten()
+        } else {
+            None
+        };
+        let (index, warnings) = self.index_unlocked();
+        (f(&index), warnings)
     }
 
     /// Puts `history`'s summary into the index (the caller holds the lock).

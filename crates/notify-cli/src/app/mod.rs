@@ -13,6 +13,7 @@ pub mod env_vars;
 pub mod error;
 pub mod hints;
 pub mod paths;
+pub mod process;
 pub mod schedule;
 pub mod stop;
 

@@ -127,6 +127,26 @@ impl Expectation {
     }
 }
 
+/// When a task with `expectation` is next due, and whether it is overdue
+/// at `now`: from its last start (a run going on counts), else from when
+/// notify first heard of it.
+pub fn due(
+    expectation: &Expectation,
+    settings: &crate::app::config::Settings,
+    last_start: Option<OffsetDateTime>,
+    first_seen: Option<OffsetDateTime>,
+    now: OffsetDateTime,
+    tz: &jiff::tz::TimeZone,
+) -> Option<(OffsetDateTime, bool)> {
+    let base = last_start.or(first_seen)?;
+    let due = expectation.due_after(base, tz)?;
+    let grace = settings.grace.map_or_else(
+        || notify_core::default_grace(expectation.interval(base, tz)),
+        |g| g.0,
+    );
+    Some((due, notify_core::overdue(last_start, due, grace, now)))
+}
+
 /// The machine's time zone: `TZ` (a zone name such as `Europe/Berlin`, a
 /// file as `:/path`, or a POSIX rule such as `CET-1CEST,M3.5.0,M10.5.0/3`),
 /// else `/etc/localtime`; UTC when it cannot be told.

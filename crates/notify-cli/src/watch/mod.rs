@@ -17,7 +17,6 @@ use crate::pipeline::{self, Connect};
 
 pub mod digest;
 pub mod overview;
-mod process;
 
 /// A `notify run` that is going on, recorded so that a check can tell when
 /// its process is gone without a finish. Removed by [`RunGuard::done`].
@@ -37,7 +36,7 @@ pub fn started(env: &Env<'_>, task: &str, started: OffsetDateTime) -> Option<Run
             .unix_timestamp_nanos()
             .rem_euclid(1_000_000_000_000_000)
     );
-    let (process_start, boot_id) = process::identity(pid);
+    let (process_start, boot_id) = crate::app::process::identity(pid);
     let run = Running::new(id.clone(), pid, started).identity(process_start, boot_id);
     match HistoryStore::new(env.data_dir).started(task, &run) {
         Ok(()) => Some(RunGuard {
@@ -134,7 +133,7 @@ fn unfinished_and_long(
         checked.looked_at += 1;
         let task = entry.task;
         let run = entry.run;
-        if process::is_running(&run) {
+        if crate::app::process::is_running(&run) {
             let settings = env.loaded.config.for_task(&task).settings;
             if let Some(max) = settings.max_runtime {
                 if now - run.started_at > max.0 {
@@ -241,7 +240,7 @@ fn overdue(
             },
         };
         let late = |last_start: Option<OffsetDateTime>, first_seen: OffsetDateTime| {
-            overview::due(
+            schedule::due(
                 &expectation,
                 &settings,
                 running_start(&task, last_start),

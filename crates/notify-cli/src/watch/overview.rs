@@ -12,7 +12,7 @@ use crate::app::config::Settings;
 use crate::app::schedule::{self, Expectation};
 use crate::app::Env;
 
-use super::process;
+use crate::app::process;
 
 /// The state of one task.
 #[derive(Debug, Clone, Serialize)]
@@ -111,26 +111,6 @@ pub fn rows(env: &Env<'_>, now: OffsetDateTime) -> Vec<TaskRow> {
         .collect()
 }
 
-/// When a task with `expectation` is next due, and whether it is overdue
-/// at `now`: from its last start (a run going on counts), else from when
-/// notify first heard of it.
-pub fn due(
-    expectation: &Expectation,
-    settings: &Settings,
-    last_start: Option<OffsetDateTime>,
-    first_seen: Option<OffsetDateTime>,
-    now: OffsetDateTime,
-    tz: &jiff::tz::TimeZone,
-) -> Option<(OffsetDateTime, bool)> {
-    let base = last_start.or(first_seen)?;
-    let due = expectation.due_after(base, tz)?;
-    let grace = settings.grace.map_or_else(
-        || notify_core::default_grace(expectation.interval(base, tz)),
-        |g| g.0,
-    );
-    Some((due, notify_core::overdue(last_start, due, grace, now)))
-}
-
 fn row(
     task: String,
     settings: &Settings,
@@ -150,7 +130,7 @@ fn row(
     let (next_expected_at, overdue) = expectation
         .as_ref()
         .and_then(|e| {
-            due(
+            schedule::due(
                 e,
                 settings,
                 last_start,
