@@ -193,13 +193,14 @@ fn ci(_args: &[String]) -> Result<(), String> {
     step("cargo fmt --check", fmt)?;
 
     println!(
-        "==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; backup tools; man)"
+        "==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; backup tools; promtool, node_exporter; man)"
     );
     let env_start = Instant::now();
     let mut apt = Apt { updated: false };
     let python = test_env(&mut apt)?;
     let keychain = keychain_tools(&mut apt)?;
     backup_tools(&mut apt)?;
+    prometheus_tools(&mut apt)?;
     if cfg!(target_os = "linux") && !on_path("man") {
         apt.install(
             &["man-db"],
@@ -564,6 +565,30 @@ fn backup_tools(apt: &mut Apt) -> Result<(), String> {
     apt.install(
         &missing,
         "the reader tests run restic, borg, rsync and rclone for real",
+    )
+}
+
+/// The Prometheus programs the metrics tests use, with their Debian
+/// packages: promtool checks the textfile, node_exporter serves it.
+const PROMETHEUS_TOOLS: [(&str, &str); 2] = [
+    ("promtool", "prometheus"),
+    ("prometheus-node-exporter", "prometheus-node-exporter"),
+];
+
+/// Installs the programs of [`PROMETHEUS_TOOLS`] that are missing.
+fn prometheus_tools(apt: &mut Apt) -> Result<(), String> {
+    let missing: Vec<&str> = PROMETHEUS_TOOLS
+        .iter()
+        .filter(|(command, _)| !on_path(command))
+        .map(|(_, package)| *package)
+        .collect();
+    if missing.is_empty() {
+        println!("    promtool and node_exporter already installed");
+        return Ok(());
+    }
+    apt.install(
+        &missing,
+        "the metrics tests check the textfile with promtool and serve it with node_exporter",
     )
 }
 

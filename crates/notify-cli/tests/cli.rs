@@ -24,6 +24,8 @@
 //! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
 //!   and desktop destinations (a recording D-Bus notification server), the
 //!   worst exit status; shell completions and the manual page.
+//! - `metrics::*` (tests/cases/metrics.rs): the `[metrics]` textfile,
+//!   checked by promtool and served by a real node_exporter.
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -43,6 +45,8 @@ mod destinations;
 mod faults;
 #[path = "cases/json.rs"]
 mod json;
+#[path = "cases/metrics.rs"]
+mod metrics;
 #[path = "cases/queue.rs"]
 mod queue;
 #[path = "cases/readers.rs"]

@@ -337,6 +337,14 @@ pub struct History {
     /// The last runs, oldest first.
     #[serde(default)]
     pub runs: Vec<RunRecord>,
+    /// When the last run that was not failing started (a cancelled run
+    /// counts as failing), kept beyond the runs the history holds.
+    #[serde(
+        default,
+        with = "time::serde::rfc3339::option",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub last_success_at: Option<OffsetDateTime>,
 }
 
 /// A task's current streak: how many runs in a row were failing, or were
@@ -359,11 +367,15 @@ impl History {
             task: task.into(),
             first_seen_at: now,
             runs: Vec::new(),
+            last_success_at: None,
         }
     }
 
     /// Adds a run, dropping the oldest beyond [`HISTORY_RUNS`].
     pub fn record(&mut self, run: RunRecord) {
+        if !run.is_failing(true) {
+            self.last_success_at = self.last_success_at.max(Some(run.at()));
+        }
         self.runs.push(run);
         if self.runs.len() > HISTORY_RUNS {
             let extra = self.runs.len() - HISTORY_RUNS;
@@ -382,6 +394,14 @@ impl History {
             .iter()
             .rev()
             .find(|r| !r.is_failing(cancelled_is_error))
+    }
+
+    /// When the last run that was not failing started (a cancelled run
+    /// counts as failing), also when it is older than the runs kept.
+    pub fn last_success_start(&self) -> Option<OffsetDateTime> {
+        self.last_success(true)
+            .map(RunRecord::at)
+            .max(self.last_success_at)
     }
 
     /// When the last run started (or finished, when its start is unknown).
@@ -455,6 +475,25 @@ mod tests {
         assert_eq!(s.since, t0 + Duration::days(60));
         assert_eq!(h.last_success(true).unwrap().at(), t0 + Duration::days(59));
         assert_eq!(h.last_start(), Some(t0 + Duration::days(62)));
+    }
+
+    #[test]
+    fn the_last_success_is_kept_beyond_the_runs_held() {
+        let t0 = datetime!(2026-12-01 03:00 UTC);
+        let mut h = History::new("t", t0);
+        assert_eq!(h.last_success_start(), None);
+        h.record(run(Outcome::Warning, t0));
+        h.record(run(Outcome::Cancelled, t0 + Duration::hours(1)));
+        assert_eq!(h.last_success_start(), Some(t0));
+        for i in 1..=(HISTORY_RUNS as i64 + 5) {
+            h.record(run(Outcome::Failure, t0 + Duration::days(i)));
+        }
+        assert!(h.last_success(true).is_none());
+        assert_eq!(h.last_success_start(), Some(t0));
+        // A history written before the field existed reads as before.
+        let old = r#"{"task":"t","first_seen_at":"2026-12-01T03:00:00Z","runs":[]}"#;
+        let h: History = serde_json::from_str(old).unwrap();
+        assert_eq!(h.last_success_at, None);
     }
 
     #[test]

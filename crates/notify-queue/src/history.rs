@@ -46,12 +46,22 @@ pub struct Summary {
 }
 
 impl Summary {
+    /// A task first seen at `first_seen_at` that has no finished run yet.
+    pub fn new(first_seen_at: OffsetDateTime) -> Self {
+        Summary {
+            first_seen_at,
+            last_start: None,
+            last: None,
+            last_success: None,
+        }
+    }
+
     fn of(h: &History) -> Self {
         Summary {
             first_seen_at: h.first_seen_at,
             last_start: h.last_start(),
             last: h.last().cloned(),
-            last_success: h.last_success(true).map(RunRecord::at),
+            last_success: h.last_success_start(),
         }
     }
 }
@@ -162,7 +172,10 @@ impl HistoryStore {
     /// Runs `f` on the index while holding the lock every update takes, so
     /// that what `f` writes from it (the metrics textfile) is never older
     /// than what another process wrote from it.
-    pub fn with_index<R>(&self, f: impl FnOnce(&BTreeMap<String, Summary>) -> R) -> (R, Vec<String>) {
+    pub fn with_index<R>(
+        &self,
+        f: impl FnOnce(&BTreeMap<String, Summary>) -> R,
+    ) -> (R, Vec<String>) {
         let _lock = if self.dir.exists() {
             lock_waiting(&self.dir.join(INDEX_LOCK)).ok().flatten()
         } else {

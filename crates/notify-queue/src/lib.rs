@@ -14,6 +14,8 @@
 //!   [`History`](notify_core::History) per task), and a record of each
 //!   `notify run` still going on, for `status`, `digest` and the check for
 //!   overdue and unfinished runs.
+//! - [`metrics`] writes every task's last run as a Prometheus textfile
+//!   (node_exporter's textfile collector), from the [`HistoryStore`]'s index.
 //! - [`files`] is the one way any of notify's files is written: whole or not
 //!   at all (a temporary file, then a rename or a link), mode 0600, synced
 //!   when it matters; the Maildir delivery uses it too.
@@ -52,6 +54,7 @@
 mod error;
 pub mod files;
 mod history;
+pub mod metrics;
 mod queue;
 mod state;
 

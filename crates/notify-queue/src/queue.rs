@@ -436,6 +436,12 @@ impl Queue {
         (entries, warnings)
     }
 
+    /// How many notifications are queued for a retry (held ones included),
+    /// from the directory's names alone; 0 when it cannot be read.
+    pub fn pending_count(&self) -> usize {
+        scan_dir(&self.dir).map_or(0, |scan| scan.entries.len())
+    }
+
     /// Every entry given up, reported or not (for `queue list`), oldest
     /// first, and warnings about files that could not be read or parsed
     /// (left in place).

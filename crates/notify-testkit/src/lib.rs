@@ -20,6 +20,9 @@
 //! `NOTIFY_TEST_PYTHON` or `<workspace>/target/testenv/bin/python3` (which
 //! `cargo xtask ci` sets up).
 //!
+//! [`prometheus`] runs Prometheus's own `promtool` and a real
+//! `prometheus-node-exporter` around the metrics textfile.
+//!
 //! A test that cannot run for a reason of the machine rather than of a
 //! component (no root, a low descriptor limit, no mount namespaces) calls
 //! [`skip_unless_ci`]: `skipped: <reason>` on a developer's machine, a
@@ -27,6 +30,7 @@
 #![deny(missing_docs)]
 
 pub mod desktop;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::fs;

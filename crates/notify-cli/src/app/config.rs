@@ -18,7 +18,7 @@ use crate::app::error::CliError;
 /// The top-level tables and keys; environment overrides are read only for
 /// these, so unrelated `NOTIFY_*` variables (systemd's `NOTIFY_SOCKET`) do not
 /// break the configuration.
-const TOP_LEVEL_KEYS: &[&str] = &["locale", "email", "accounts", "tasks"];
+const TOP_LEVEL_KEYS: &[&str] = &["locale", "email", "accounts", "tasks", "metrics"];
 
 /// The whole configuration file.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -36,6 +36,49 @@ pub struct Config {
     /// Per-task overrides of `[email]`, by task name.
     #[serde(default)]
     pub tasks: BTreeMap<String, Settings>,
+    /// The Prometheus textfile(s) written after every run, send and check
+    /// (`[metrics]`, or `[[metrics]]` for more than one).
+    #[serde(default)]
+    pub metrics: OneOrMany<Metrics>,
+}
+
+/// `[metrics]`: a Prometheus textfile listing every task.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Metrics {
+    /// Where the file goes: a `*.prom` file in the directory node_exporter's
+    /// textfile collector reads (relative to the config file).
+    pub textfile: PathBuf,
+}
+
+/// A table, or an array of tables: `[webhook]` or `[[webhook]]`.
+#[derive(Debug, Clone)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = OneOrMany<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a table, or an array of tables")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Self::Value, A::Error> {
+                T::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(|t| OneOrMany(vec![t]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Self::Value, A::Error> {
+                Vec::<T>::deserialize(de::value::SeqAccessDeserializer::new(seq)).map(OneOrMany)
+            }
+        }
+        d.deserialize_any(V(std::marker::PhantomData))
+    }
 }
 
 /// Delivery settings: the `[email]` table, and each `[tasks."NAME"]` table,
@@ -553,6 +596,9 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
         .as_deref()
         .and_then(|t| t.parse::<toml_edit::DocumentMut>().ok());
     let mut problems = Vec::new();
+    if let (Some(doc), Some(text)) = (doc.as_mut(), text.as_deref()) {
+        machine_wide_only(doc, text, path, &mut problems);
+    }
     let file = exists.then_some(path);
     loop {
         let mut figment = Figment::new();
@@ -581,6 +627,7 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
                     refuse_commands(&mut config, doc, path, &reason);
                 }
                 one_expectation(&mut config, text.as_deref(), path, &mut problems);
+                metrics_names(&config, text.as_deref(), path, &mut problems);
                 if exists {
                     if let Some(dir) = std::path::absolute(path)
                         .ok()
@@ -642,6 +689,67 @@ fn one_expectation(
             "{at}: `{}` sets both expect_every and expect_cron; expect_every is ignored \
              (keep one of them)",
             key.join(".")
+        ));
+    }
+}
+
+/// `[metrics]` inside `[email]` or a task's table: the textfile lists every
+/// task, so it is set once, at the top level. Left out with a problem that
+/// says so (an "unknown key" would not).
+fn machine_wide_only(
+    doc: &mut toml_edit::DocumentMut,
+    text: &str,
+    path: &Path,
+    problems: &mut Vec<String>,
+) {
+    let mut found = Vec::new();
+    if doc.get("email").and_then(|e| e.get("metrics")).is_some() {
+        found.push(vec!["email".to_owned(), "metrics".to_owned()]);
+    }
+    if let Some(tasks) = doc.get("tasks").and_then(|t| t.as_table_like()) {
+        for (name, table) in tasks.iter() {
+            if table.get("metrics").is_some() {
+                found.push(vec![
+                    "tasks".to_owned(),
+                    name.to_owned(),
+                    "metrics".to_owned(),
+                ]);
+            }
+        }
+    }
+    for key in found {
+        let mut at = path.display().to_string();
+        if let Some(line) = find_key_line(text, &key) {
+            at.push_str(&format!(", line {line}"));
+        }
+        remove_key(doc, &key);
+        problems.push(format!(
+            "{at}: `{}` is ignored: the metrics textfile lists every task, so `[metrics]` \
+             is set once, at the top level of the file",
+            key.join(".")
+        ));
+    }
+}
+
+/// A metrics textfile whose name node_exporter's collector would skip (it
+/// reads `*.prom` only): written all the same, with a problem that says so.
+fn metrics_names(config: &Config, text: Option<&str>, path: &Path, problems: &mut Vec<String>) {
+    for (i, m) in config.metrics.0.iter().enumerate() {
+        if m.textfile.extension().is_some_and(|x| x == "prom") {
+            continue;
+        }
+        let mut at = path.display().to_string();
+        let line = text.and_then(|t| {
+            find_key_line(t, &["metrics".into(), i.to_string(), "textfile".into()])
+                .or_else(|| find_key_line(t, &["metrics".into(), "textfile".into()]))
+        });
+        if let Some(line) = line {
+            at.push_str(&format!(", line {line}"));
+        }
+        problems.push(format!(
+            "{at}: metrics.textfile {} does not end in .prom: node_exporter's textfile \
+             collector reads only *.prom files",
+            m.textfile.display()
         ));
     }
 }
@@ -1151,6 +1259,9 @@ impl Config {
                 p.to_path_buf()
             }
         };
+        for metrics in &mut self.metrics.0 {
+            metrics.textfile = resolve(&metrics.textfile);
+        }
         for account in self.accounts.values_mut() {
             if let Some(ca) = &account.ca_file {
                 account.ca_file = Some(resolve(ca));
@@ -1450,6 +1561,43 @@ password = '''canary-5
             Some(Path::new("/etc/ca.pem"))
         );
         assert_eq!(c.accounts["b"].password.as_deref(), Some("file:~/pw"));
+    }
+
+    #[test]
+    fn metrics_is_a_table_or_an_array_of_tables_relative_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        for (text, files) in [
+            ("[metrics]\ntextfile = \"a.prom\"\n", vec!["a.prom"]),
+            (
+                "[[metrics]]\ntextfile = \"a.prom\"\n[[metrics]]\ntextfile = \"/b/b.prom\"\n",
+                vec!["a.prom", "/b/b.prom"],
+            ),
+            ("", vec![]),
+        ] {
+            std::fs::write(&path, text).unwrap();
+            let loaded = load(&path, true).unwrap();
+            assert!(loaded.problems.is_empty(), "{:?}", loaded.problems);
+            let got: Vec<PathBuf> = loaded
+                .config
+                .metrics
+                .0
+                .iter()
+                .map(|m| m.textfile.clone())
+                .collect();
+            let want: Vec<PathBuf> = files
+                .iter()
+                .map(|f| std::path::absolute(dir.path()).unwrap().join(f))
+                .collect();
+            assert_eq!(got, want, "{text}");
+        }
+        std::fs::write(&path, "[metrics]\ntextfil = \"a.prom\"\n").unwrap();
+        let loaded = load(&path, true).unwrap();
+        assert!(
+            loaded.problems.iter().any(|p| p.contains("textfil")),
+            "{:?}",
+            loaded.problems
+        );
     }
 
     #[test]

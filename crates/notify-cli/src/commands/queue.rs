@@ -20,6 +20,7 @@ pub async fn queue(
         QueueCommand::List { json } => list(env, json),
         QueueCommand::Flush => {
             let flushed = retry::retry(env, connect, true, usize::MAX).await;
+            crate::watch::metrics::write(env, OffsetDateTime::now_utc());
             let total = flushed.delivered + flushed.still_queued + flushed.gave_up;
             if total == 0 {
                 env.ui.info("the queue is empty");

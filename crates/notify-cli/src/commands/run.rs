@@ -110,6 +110,9 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
     if let Some(running) = running {
         running.done(env);
     }
+    if !args.delivery.dry_run {
+        crate::watch::metrics::write(env, OffsetDateTime::now_utc());
+    }
     if !args.delivery.dry_run && stop::received().is_none() {
         crate::watch::check_on_the_way(env, connect, OffsetDateTime::now_utc()).await;
     }

@@ -26,6 +26,9 @@ pub async fn send(env: &Env<'_>, connect: &dyn Connect, args: SendArgs) -> Resul
         pipeline::Caller::Send,
     )
     .await;
+    if !args.delivery.dry_run {
+        crate::watch::metrics::write(env, OffsetDateTime::now_utc());
+    }
     if !args.delivery.dry_run && crate::app::stop::received().is_none() {
         crate::watch::check_on_the_way(env, connect, time::OffsetDateTime::now_utc()).await;
     }

@@ -16,6 +16,7 @@ use crate::app::{schedule, shown, Env};
 use crate::pipeline::{self, Connect};
 
 pub mod digest;
+pub mod metrics;
 pub mod overview;
 
 /// A `notify run` that is going on, recorded so that a check can tell when
@@ -39,10 +40,13 @@ pub fn started(env: &Env<'_>, task: &str, started: OffsetDateTime) -> Option<Run
     let (process_start, boot_id) = crate::app::process::identity(pid);
     let run = Running::new(id.clone(), pid, started).identity(process_start, boot_id);
     match HistoryStore::new(env.data_dir).started(task, &run) {
-        Ok(()) => Some(RunGuard {
-            task: task.to_owned(),
-            id,
-        }),
+        Ok(()) => {
+            metrics::write(env, started);
+            Some(RunGuard {
+                task: task.to_owned(),
+                id,
+            })
+        }
         Err(e) => {
             env.ui.warn(&format!(
                 "cannot record that `{}` is running (a check could not tell if it stops \
@@ -109,8 +113,11 @@ pub async fn check(
             failures.push(e);
         }
     }
-    if !flags.dry_run && crate::app::stop::received().is_none() {
-        digest::send_when_due(env, connect, now).await;
+    if !flags.dry_run {
+        metrics::write(env, now);
+        if crate::app::stop::received().is_none() {
+            digest::send_when_due(env, connect, now).await;
+        }
     }
     (checked, pipeline::worst(failures))
 }
