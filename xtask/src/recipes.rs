@@ -12,7 +12,7 @@
 //!   with `systemd-analyze verify`; its `ExecStart=` runs with only `PATH`
 //!   and its `Environment=` (plus `HOME` and the user's names for user units);
 //! - `config NAME`: TOML appended to notify's config file for a scenario;
-//! - `mail NAME`, `json NAME`, `versions NAME`: what a run produced. Without
+//! - `mail NAME`, `json NAME`, `text NAME`, `versions NAME`: what a run produced. Without
 //!   `--write` the pages must agree with the run (same subject line); with
 //!   `--write` the blocks are replaced by what this run produced.
 //!
@@ -27,7 +27,8 @@
 //! [`HOST`], so the mails do not depend on the machine; a "file the job may
 //! not read" is a mode-000 file and the job without `CAP_DAC_OVERRIDE`.
 //!
-//! It installs restic, borgbackup, rsync and PostgreSQL with apt-get when
+//! It installs restic, borgbackup, rsync, PostgreSQL and Debian's
+//! Prometheus, Alertmanager and node exporter with apt-get when
 //! they are missing (as root), starts the SMTP test server (a plaintext
 //! relay, `security = "none"`) and a throwaway PostgreSQL cluster on a unix
 //! socket, and stops both by their PIDs when done, also on failure. Each
@@ -46,6 +47,8 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::{cargo, json_port, on_path, root, step, target_dir, write_file, Apt};
 
+mod prometheus;
+
 /// The host name the jobs see (as root: a UTS namespace of their own).
 const HOST: &str = "backup-host";
 
@@ -60,6 +63,8 @@ const ROOTS: &[&str] = &[
     "/var/backups",
     "/var/lib/notify",
     "/var/run/postgresql",
+    "/etc/prometheus",
+    "/var/lib/prometheus",
 ];
 
 /// Where the recipes say notify is installed.
@@ -104,7 +109,7 @@ pub fn recipes(args: &[String]) -> Result<(), String> {
         }
     }
 
-    println!("==> tools (restic, borg, rsync, PostgreSQL; the SMTP test server)");
+    println!("==> tools (restic, borg, rsync, PostgreSQL, Prometheus; the SMTP test server)");
     let mut apt = Apt { updated: false };
     let pg_bin = tools(&mut apt)?;
     let python = crate::test_env(&mut apt)?;
@@ -183,7 +188,7 @@ fn run_all(
     let server = Server::start(python, tmp)?;
     let mut ctx = Ctx::new(docs, notify, pg_bin, tmp, &server)?;
     println!("==> recipes in {}", tmp.display());
-    let pages: [(&str, PageRun); 7] = [
+    let pages: [(&str, PageRun); 8] = [
         ("cron.md", cron),
         ("systemd.md", systemd),
         ("restic.md", restic),
@@ -191,6 +196,7 @@ fn run_all(
         ("rsync.md", rsync),
         ("postgres.md", postgres),
         ("send-json.md", send_json),
+        ("prometheus.md", prometheus::prometheus),
     ];
     for (page, run) in pages {
         if only.is_empty() || only.iter().any(|p| p == page) {
@@ -1359,6 +1365,9 @@ impl<'a> Ctx<'a> {
             first_line(Path::new("rsync"), &["--version"]),
             first_line(Path::new("pg_dump"), &["--version"]),
             first_line(Path::new("systemd-analyze"), &["--version"]),
+            first_line(Path::new("prometheus"), &["--version"]),
+            first_line(Path::new("prometheus-alertmanager"), &["--version"]),
+            first_line(Path::new("prometheus-node-exporter"), &["--version"]),
             os,
         ];
         let text: Vec<String> = lines.into_iter().filter(|l| !l.is_empty()).collect();
@@ -1463,6 +1472,11 @@ const TOOLS: &[(&str, &str)] = &[
     ("setpriv", "util-linux"),
     ("mountpoint", "util-linux"),
     ("hostname", "hostname"),
+    ("prometheus", "prometheus"),
+    ("promtool", "prometheus"),
+    ("prometheus-node-exporter", "prometheus-node-exporter"),
+    ("prometheus-alertmanager", "prometheus-alertmanager"),
+    ("amtool", "prometheus-alertmanager"),
 ];
 
 /// Installs the tools that are missing, and PostgreSQL's server (`initdb`,
@@ -2027,7 +2041,7 @@ struct Docs {
 }
 
 /// Kinds of blocks that hold what a run produced.
-const OUTPUT_KINDS: &[&str] = &["mail", "json", "versions"];
+const OUTPUT_KINDS: &[&str] = &["mail", "json", "text", "versions"];
 
 impl Docs {
     fn load() -> Result<Docs, String> {
