@@ -55,6 +55,15 @@ pub struct Notification {
     /// use it: the desktop transport marks a failure critical.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub outcome: Option<crate::Outcome>,
+    /// The task result it reports, for transports that send data rather
+    /// than a letter (a webhook's JSON, a Healthchecks ping's exit code and
+    /// log). Email transports ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub result: Option<Box<crate::TaskResult>>,
+    /// An id shared by everything sent about one run (Healthchecks' `rid`,
+    /// a UUID): the start ping and the end ping carry the same one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_id: Option<String>,
 }
 
 impl Notification {

@@ -124,6 +124,24 @@ pub use providers::{Provider, Security};
 #[cfg(feature = "smtp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpSession, SmtpTransport};
+
+/// The TLS client configuration notify uses for SMTP, for other
+/// transports that should trust exactly what SMTP trusts (the HTTP
+/// destinations): Mozilla's roots plus the PEM certificates of `ca_pem`
+/// (a `ca_file`), or no chain validation with `accept_invalid_certs`; a
+/// refused certificate is explained the same way (self-signed, unknown
+/// CA, expired, wrong name). The error says why `ca_pem` cannot be used.
+#[cfg(feature = "smtp")]
+pub fn tls_client_config(
+    ca_pem: Option<&[u8]>,
+    accept_invalid_certs: bool,
+) -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String> {
+    let extra = match ca_pem {
+        Some(pem) => tls::parse_pem_certificates(pem)?,
+        None => Vec::new(),
+    };
+    tls::client_config(&extra, accept_invalid_certs)
+}
 pub use stdout::{StdoutTransport, WriterTransport};
 
 /// The crate's README, whose examples run as doc tests.

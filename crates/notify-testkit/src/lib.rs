@@ -20,6 +20,9 @@
 //! `NOTIFY_TEST_PYTHON` or `<workspace>/target/testenv/bin/python3` (which
 //! `cargo xtask ci` sets up).
 //!
+//! [`http::HttpServer`] is a recording HTTP server with answers on demand
+//! (a status, headers, a delay) for the HTTP destinations.
+//!
 //! [`prometheus`] runs Prometheus's own `promtool` and a real
 //! `prometheus-node-exporter` around the metrics textfile.
 //!
@@ -30,6 +33,7 @@
 #![deny(missing_docs)]
 
 pub mod desktop;
+pub mod http;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
