@@ -1,5 +1,6 @@
 //! The edge where notify meets the world: [`Live`] builds the real
-//! transports (SMTP, the local Maildir, the desktop, stdout for dry runs)
+//! transports (SMTP, the local Maildir, the desktop, stdout for dry runs,
+//! the HTTP destinations)
 //! and secret stores (keychain, env, file, command) for the pipeline. It
 //! is the only module that names a concrete transport or store.
 
@@ -11,6 +12,7 @@ use notify_secrets::{SecretRef, SecretStore};
 use notify_smtp::{MaildirTransport, SmtpConfig, SmtpTransport, StdoutTransport};
 
 use crate::app::Env;
+use crate::pipeline::http::{HttpSpec, HttpTarget};
 use crate::pipeline::Connect;
 
 /// The real transports and stores of one invocation.
@@ -69,6 +71,65 @@ impl Connect for Live {
 
     fn dry_run(&self) -> Box<dyn Transport> {
         Box::new(StdoutTransport)
+    }
+
+    fn http(&self, spec: HttpSpec, start: bool) -> Result<Box<dyn Transport>, TransportError> {
+        let tls =
+            notify_smtp::tls_client_config(spec.ca_pem.as_deref(), false).map_err(|reason| {
+                TransportError::new(
+                    notify_core::ErrorKind::Config,
+                    format!(
+                        "ca_file {}: {reason}",
+                        spec.ca_file.as_deref().unwrap_or_default()
+                    ),
+                )
+            })?;
+        let client = notify_http::HttpClient::new(tls, spec.timeout);
+        Ok(match spec.target {
+            HttpTarget::Webhook { url, headers } => {
+                let mut hook = notify_http::WebhookTransport::new(client, url);
+                for (name, value) in &headers {
+                    hook = hook
+                        .header(name, value)
+                        .map_err(|e| e.into_transport("webhook"))?;
+                }
+                Box::new(hook)
+            }
+            HttpTarget::Ntfy { url, auth, click } => {
+                let mut ntfy = notify_http::NtfyTransport::new(client, url);
+                if let Some(auth) = auth {
+                    ntfy = ntfy.auth(auth);
+                }
+                if let Some(click) = click {
+                    ntfy = ntfy.click(click);
+                }
+                Box::new(ntfy)
+            }
+            HttpTarget::Healthchecks(check) => {
+                let hc = notify_http::HealthchecksTransport::new(client, check);
+                if start {
+                    Box::new(StartPing(hc))
+                } else {
+                    Box::new(hc)
+                }
+            }
+        })
+    }
+}
+
+/// A Healthchecks check whose every send is the start ping of the run the
+/// notification names (`run_id`).
+struct StartPing(notify_http::HealthchecksTransport);
+
+#[notify_core::async_trait]
+impl Transport for StartPing {
+    async fn send(
+        &self,
+        n: &notify_core::Notification,
+    ) -> Result<notify_core::Delivery, TransportError> {
+        self.0
+            .ping(notify_http::Ping::Start, n.run_id.as_deref(), "")
+            .await
     }
 }
 

@@ -24,6 +24,8 @@
 //! - `destinations::*` (tests/cases/destinations.rs): email, `[[also]]`
 //!   and desktop destinations (a recording D-Bus notification server), the
 //!   worst exit status; shell completions and the manual page.
+//! - `http::*` (tests/cases/http.rs): webhook, ntfy and Healthchecks
+//!   against a recording HTTP server: pings, JSON, headers, queueing.
 //! - `metrics::*` (tests/cases/metrics.rs): the `[metrics]` textfile,
 //!   checked by promtool and served by a real node_exporter.
 #![allow(
@@ -43,6 +45,8 @@ mod check;
 mod destinations;
 #[path = "cases/faults.rs"]
 mod faults;
+#[path = "cases/http.rs"]
+mod http;
 #[path = "cases/json.rs"]
 mod json;
 #[path = "cases/metrics.rs"]

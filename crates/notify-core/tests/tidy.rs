@@ -255,7 +255,9 @@ fn secrets_are_exposed_in_few_places() {
     for (file, n) in &found {
         let allowed = file.starts_with("notify-secrets/")
             || (file == "notify-smtp/src/smtp.rs" && *n == 1)
-            || (file == "notify-cli/src/commands/account.rs" && *n == 1);
+            || (file == "notify-cli/src/commands/account.rs" && *n == 1)
+            // A sensitive header value; a ping key in a ping URL's path.
+            || (file == "notify-http/src/secret.rs" && *n == 2);
         assert!(allowed, "{file} reads a secret {n} time(s): {found:?}");
     }
     assert!(

@@ -158,7 +158,9 @@ where
             hyper::header::USER_AGENT,
             concat!("notify/", env!("CARGO_PKG_VERSION")),
         )
-        .header(hyper::header::CONNECTION, "close");
+        .header(hyper::header::CONNECTION, "close")
+        // Also for an empty body: some servers refuse a POST without it.
+        .header(hyper::header::CONTENT_LENGTH, call.body.len());
     for (name, value) in call.headers {
         builder = builder.header(name, value);
     }

@@ -3,12 +3,13 @@
 //! under one run id (`rid`). Works with healthchecks.io, a self-hosted
 //! Healthchecks and anything speaking its ping API.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hyper::header::{HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Uri};
 use notify_core::{Delivery, Notification, Outcome, Transport, TransportError};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::client::{site_of, Call, HttpClient};
 use crate::error::HttpError;
@@ -43,8 +44,12 @@ pub enum Check {
 pub struct HealthchecksTransport {
     client: HttpClient,
     check: Check,
-    body_limit: AtomicUsize,
 }
+
+/// The body limits servers said, by check (its ping URL without a
+/// suffix): the start ping's answer tells the end ping of the same run,
+/// through whichever transport sends it.
+static LIMITS: std::sync::Mutex<BTreeMap<String, usize>> = std::sync::Mutex::new(BTreeMap::new());
 
 impl std::fmt::Debug for HealthchecksTransport {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -99,11 +104,7 @@ impl Ping {
 impl HealthchecksTransport {
     /// Pings `check` through `client`.
     pub fn new(client: HttpClient, check: Check) -> Self {
-        HealthchecksTransport {
-            client,
-            check,
-            body_limit: AtomicUsize::new(DEFAULT_BODY_LIMIT),
-        }
+        HealthchecksTransport { client, check }
     }
 
     /// The URL of a `ping` of run `rid`.
@@ -132,7 +133,7 @@ impl HealthchecksTransport {
                 format!(
                     "{}/{}/{}",
                     server.trim_end_matches('/'),
-                    ping_key.expose_secret().trim(),
+                    crate::secret::path_segment(ping_key),
                     slug
                 )
             }
@@ -162,7 +163,7 @@ impl HealthchecksTransport {
         let url = self
             .url(ping, rid)
             .map_err(|e| e.into_transport("Healthchecks"))?;
-        let limit = self.body_limit.load(Ordering::Relaxed);
+        let limit = self.body_limit();
         let call = Call::new(Method::POST, url.clone())
             .header(
                 CONTENT_TYPE,
@@ -176,13 +177,23 @@ impl HealthchecksTransport {
             .header("ping-body-limit")
             .and_then(|v| v.trim().parse::<usize>().ok())
         {
-            self.body_limit.store(limit, Ordering::Relaxed);
+            if let Ok(key) = self.url(Ping::Success, None) {
+                LIMITS
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .insert(key.to_string(), limit);
+            }
         }
         let said = String::from_utf8_lossy(&answer.body);
+        let what = match ping {
+            Ping::Start => "start".to_owned(),
+            Ping::Success => "success".to_owned(),
+            Ping::Fail => "fail".to_owned(),
+            Ping::Exit(code) => format!("exit status {code}"),
+        };
         Ok(Delivery::new(format!(
-            "pinged Healthchecks at {}{} ({} {})",
+            "pinged Healthchecks at {} ({what}: {} {})",
             site_of(&url),
-            ping.suffix(),
             answer.status,
             notify_core::text::one_line(said.trim(), Some(40))
         )))
@@ -190,7 +201,15 @@ impl HealthchecksTransport {
 
     /// The body limit in force (the server's, once it said it).
     pub fn body_limit(&self) -> usize {
-        self.body_limit.load(Ordering::Relaxed)
+        let Ok(key) = self.url(Ping::Success, None) else {
+            return DEFAULT_BODY_LIMIT;
+        };
+        LIMITS
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key.to_string())
+            .copied()
+            .unwrap_or(DEFAULT_BODY_LIMIT)
     }
 }
 

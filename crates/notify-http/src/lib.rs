@@ -25,11 +25,14 @@ mod client;
 mod error;
 pub mod healthchecks;
 pub mod ntfy;
+mod secret;
 pub mod webhook;
 
 pub use client::{parse_url, site_of, Answer, Call, HttpClient};
 pub use error::{HttpError, HttpFailure};
 pub use healthchecks::{Check, HealthchecksTransport, Ping};
+/// A parsed URL (hyper's), as [`parse_url`] returns it.
+pub use hyper::Uri;
 pub use ntfy::{NtfyAuth, NtfyTransport};
 pub use webhook::{webhook_body, WebhookTransport, WEBHOOK_VERSION};
 

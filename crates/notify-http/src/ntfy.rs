@@ -5,7 +5,7 @@ use base64::Engine as _;
 use hyper::header::{HeaderName, HeaderValue, AUTHORIZATION};
 use hyper::{Method, Uri};
 use notify_core::{Delivery, Notification, Outcome, Transport, TransportError};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 
 use crate::client::{site_of, Call, HttpClient};
 
@@ -120,20 +120,22 @@ impl Transport for NtfyTransport {
         }
         if let Some(auth) = &self.auth {
             let value = match auth {
-                NtfyAuth::Token(token) => format!("Bearer {}", token.expose_secret().trim()),
-                NtfyAuth::Basic { user, password } => format!(
-                    "Basic {}",
-                    base64::engine::general_purpose::STANDARD
-                        .encode(format!("{user}:{}", password.expose_secret()))
-                ),
+                NtfyAuth::Token(token) => {
+                    crate::secret::header_value("Bearer ", token, str::to_owned)
+                }
+                NtfyAuth::Basic { user, password } => {
+                    crate::secret::header_value("Basic ", password, |password| {
+                        base64::engine::general_purpose::STANDARD
+                            .encode(format!("{user}:{password}"))
+                    })
+                }
             };
-            let mut value = HeaderValue::from_str(&value).map_err(|_| {
+            let value = value.ok_or_else(|| {
                 TransportError::new(
                     notify_core::ErrorKind::Config,
                     "ntfy: the token or password holds a character a header cannot",
                 )
             })?;
-            value.set_sensitive(true);
             call = call.header(AUTHORIZATION, value);
         }
         let answer = crate::accepted(&self.client, call, &self.url)

@@ -4,7 +4,7 @@
 use hyper::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use hyper::{Method, Uri};
 use notify_core::{Delivery, Notification, Transport, TransportError};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::SecretString;
 use serde_json::{json, Value};
 
 use crate::client::{site_of, Call, HttpClient};
@@ -55,11 +55,11 @@ impl WebhookTransport {
         let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::Url {
             reason: format!("`{name}` is not a header name"),
         })?;
-        let mut value =
-            HeaderValue::from_str(value.expose_secret().trim()).map_err(|_| HttpError::Url {
+        let value = crate::secret::header_value("", value, str::to_owned).ok_or_else(|| {
+            HttpError::Url {
                 reason: format!("the value of header `{name}` holds a character a header cannot"),
-            })?;
-        value.set_sensitive(true);
+            }
+        })?;
         self.headers.push((name, value));
         Ok(self)
     }

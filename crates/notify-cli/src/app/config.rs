@@ -18,7 +18,16 @@ use crate::app::error::CliError;
 /// The top-level tables and keys; environment overrides are read only for
 /// these, so unrelated `NOTIFY_*` variables (systemd's `NOTIFY_SOCKET`) do not
 /// break the configuration.
-const TOP_LEVEL_KEYS: &[&str] = &["locale", "email", "accounts", "tasks", "metrics"];
+const TOP_LEVEL_KEYS: &[&str] = &[
+    "locale",
+    "email",
+    "accounts",
+    "tasks",
+    "metrics",
+    "webhook",
+    "ntfy",
+    "healthchecks",
+];
 
 /// The whole configuration file.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -40,6 +49,86 @@ pub struct Config {
     /// (`[metrics]`, or `[[metrics]]` for more than one).
     #[serde(default)]
     pub metrics: OneOrMany<Metrics>,
+    /// JSON POSTs of every task's results (`[webhook]` or `[[webhook]]`).
+    #[serde(default)]
+    pub webhook: OneOrMany<Webhook>,
+    /// ntfy pushes for every task.
+    #[serde(default)]
+    pub ntfy: OneOrMany<Ntfy>,
+    /// Healthchecks pings for every task.
+    #[serde(default)]
+    pub healthchecks: OneOrMany<Healthchecks>,
+    /// Why `cmd:` secrets of the HTTP destinations are not run: the file is
+    /// one others can change (set by [`load`], never read from the file).
+    #[serde(skip)]
+    pub cmd_refused: Option<String>,
+}
+
+/// What every HTTP destination has besides its own keys.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HttpCommon {
+    /// When to send [default: the task's level; `always` for Healthchecks].
+    pub level: Option<Level>,
+    /// The longest notify waits for an answer [default: 10s].
+    #[serde(default, deserialize_with = "positive_duration")]
+    pub timeout: Option<HumanDuration>,
+    /// Extra trusted certificates (PEM), as an account's `ca_file`.
+    pub ca_file: Option<PathBuf>,
+    /// A name of its own, kept by the queue and the state across edits of
+    /// the URL [default: from the URL].
+    #[serde(default, deserialize_with = "text")]
+    pub name: Option<String>,
+}
+
+/// `[webhook]`: a JSON POST of the task result and the rendered mail.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Webhook {
+    /// Where to POST.
+    pub url: String,
+    /// Extra headers; a value `env:VAR`, `file:PATH`, `cmd:COMMAND` or
+    /// `keychain` is read from that secret store.
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    #[serde(flatten)]
+    pub common: HttpCommon,
+}
+
+/// `[ntfy]`: a push through an ntfy server.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ntfy {
+    /// The topic's URL (`https://ntfy.sh/my-backups`).
+    pub url: String,
+    /// An access token, or where it is (`env:NTFY_TOKEN`).
+    pub token: Option<String>,
+    /// A user, with `password`.
+    pub user: Option<String>,
+    /// The user's password, or where it is.
+    pub password: Option<String>,
+    /// A URL to open when the notification is tapped.
+    pub click: Option<String>,
+    #[serde(flatten)]
+    pub common: HttpCommon,
+}
+
+/// `[healthchecks]`: pings to Healthchecks.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Healthchecks {
+    /// One check's ping URL (`https://hc-ping.com/<uuid>`).
+    pub url: Option<String>,
+    /// The ping server, with `ping_key` [default: https://hc-ping.com].
+    pub server: Option<String>,
+    /// The project's ping key, or where it is: checks by slug.
+    pub ping_key: Option<String>,
+    /// The check's slug [default: from the task name].
+    pub slug: Option<String>,
+    /// Create a check on its first ping (with `ping_key`) [default: true].
+    pub create: Option<bool>,
+    #[serde(flatten)]
+    pub common: HttpCommon,
 }
 
 /// `[metrics]`: a Prometheus textfile listing every task.
@@ -168,6 +257,12 @@ pub struct Settings {
     /// When the scheduled digest goes out, local time `HH:MM` [default:
     /// 07:00] (read from `[email]`).
     pub digest_at: Option<ClockTime>,
+    /// This task's webhooks, instead of the top-level ones.
+    pub webhook: Option<OneOrMany<Webhook>>,
+    /// This task's ntfy topics, instead of the top-level ones.
+    pub ntfy: Option<OneOrMany<Ntfy>>,
+    /// This task's Healthchecks checks, instead of the top-level ones.
+    pub healthchecks: Option<OneOrMany<Healthchecks>>,
 }
 
 /// How often `notify check` sends the digest.
@@ -625,6 +720,7 @@ pub fn load(path: &Path, explicit: bool) -> Result<Loaded, CliError> {
                         path.display()
                     ));
                     refuse_commands(&mut config, doc, path, &reason);
+                    config.cmd_refused = Some(format!("{} {reason}", path.display()));
                 }
                 one_expectation(&mut config, text.as_deref(), path, &mut problems);
                 metrics_names(&config, text.as_deref(), path, &mut problems);
@@ -816,9 +912,19 @@ const MAX_PROBLEMS: usize = 20;
 /// the key itself.
 fn key_of(err: &figment::Error) -> Vec<String> {
     let mut key = err.path.clone();
-    if let figment::error::Kind::UnknownField(field, _) = &err.kind {
-        if key.last() != Some(field) {
-            key.push(field.clone());
+    let field = match &err.kind {
+        figment::error::Kind::UnknownField(field, _) => Some(field.clone()),
+        // A table with flattened keys (the HTTP destinations' common ones)
+        // reports an unknown key as a message.
+        figment::error::Kind::Message(m) => m
+            .strip_prefix("unknown field `")
+            .and_then(|rest| rest.split_once('`'))
+            .map(|(field, _)| field.to_owned()),
+        _ => None,
+    };
+    if let Some(field) = field {
+        if key.last() != Some(&field) {
+            key.push(field);
         }
     }
     key
@@ -1262,6 +1368,40 @@ impl Config {
         for metrics in &mut self.metrics.0 {
             metrics.textfile = resolve(&metrics.textfile);
         }
+        let mut commons: Vec<&mut HttpCommon> = Vec::new();
+        let settings = std::iter::once(&mut self.email).chain(self.tasks.values_mut());
+        let mut per_task = Vec::new();
+        for s in settings {
+            per_task.push((&mut s.webhook, &mut s.ntfy, &mut s.healthchecks));
+        }
+        for w in self.webhook.0.iter_mut() {
+            commons.push(&mut w.common);
+        }
+        for n in self.ntfy.0.iter_mut() {
+            commons.push(&mut n.common);
+        }
+        for h in self.healthchecks.0.iter_mut() {
+            commons.push(&mut h.common);
+        }
+        for (w, n, h) in per_task {
+            commons.extend(
+                w.iter_mut()
+                    .flat_map(|w| w.0.iter_mut().map(|w| &mut w.common)),
+            );
+            commons.extend(
+                n.iter_mut()
+                    .flat_map(|n| n.0.iter_mut().map(|n| &mut n.common)),
+            );
+            commons.extend(
+                h.iter_mut()
+                    .flat_map(|h| h.0.iter_mut().map(|h| &mut h.common)),
+            );
+        }
+        for common in commons {
+            if let Some(ca) = &common.ca_file {
+                common.ca_file = Some(resolve(ca));
+            }
+        }
         for account in self.accounts.values_mut() {
             if let Some(ca) = &account.ca_file {
                 account.ca_file = Some(resolve(ca));
@@ -1324,7 +1464,10 @@ fn overlay(base: &mut Settings, top: &Settings) {
         notify_on_start,
         also,
         grace,
-        max_runtime
+        max_runtime,
+        webhook,
+        ntfy,
+        healthchecks
     );
     // A task's own expectation replaces the [email] one, of either kind.
     if top.expect_every.is_some() || top.expect_cron.is_some() {
@@ -1598,6 +1741,39 @@ password = '''canary-5
             "{:?}",
             loaded.problems
         );
+    }
+
+    #[test]
+    fn http_destinations_read_with_their_mistakes_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[webhook]\nurl = \"https://hooks.example.com/x\"\nlevel = \"always\"\n\
+             headers = { Authorization = \"env:HOOK\" }\n\
+             [[ntfy]]\nurl = \"https://ntfy.sh/a\"\n[[ntfy]]\nurl = \"https://ntfy.sh/b\"\ntimout = \"5s\"\n\
+             [healthchecks]\nping_key = \"env:HC\"\nca_file = \"ca.pem\"\n\
+             [tasks.\"T\".webhook]\nurl = \"https://other.example.com/\"\nlevle = \"never\"\n",
+        )
+        .unwrap();
+        let loaded = load(&path, true).unwrap();
+        let c = &loaded.config;
+        assert_eq!(c.webhook.0.len(), 1);
+        assert_eq!(c.webhook.0[0].common.level, Some(Level::Always));
+        assert_eq!(c.webhook.0[0].headers["Authorization"], "env:HOOK");
+        assert_eq!(c.healthchecks.0[0].ping_key.as_deref(), Some("env:HC"));
+        assert_eq!(
+            c.healthchecks.0[0].common.ca_file.as_deref(),
+            Some(
+                std::path::absolute(dir.path())
+                    .unwrap()
+                    .join("ca.pem")
+                    .as_path()
+            )
+        );
+        let problems = loaded.problems.join("\n");
+        assert!(problems.contains("timout"), "{problems}");
+        assert!(problems.contains("levle"), "{problems}");
     }
 
     #[test]

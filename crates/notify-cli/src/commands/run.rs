@@ -60,10 +60,18 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
         crate::watch::started(env, &args.task, started)
     };
     start_notice(env, connect, &args, &eff, &invocation, started).await;
+    // One id for everything sent about this run: Healthchecks' start and
+    // end pings carry it as `rid`.
+    let rid = notify_http::healthchecks::new_run_id();
+    let start_pings = async {
+        if !args.delivery.dry_run {
+            pipeline::http::start_pings(env, connect, &args.task, &eff, &rid).await;
+        }
+    };
     // Until the job has ended, stop signals are the runner's (passed on to
     // the job); from then on, one stops the delivery (queued) and notify
     // exits with the job's code.
-    let finished = runner::run(&args.command, &report).await;
+    let (finished, ()) = tokio::join!(runner::run(&args.command, &report), start_pings);
     stop::set_exit_code(finished.process_exit_code());
     stop::arm(true);
     if let Some(sig) = finished.interrupted {
@@ -98,6 +106,7 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
         &args.delivery,
         Some(&log),
         pipeline::Caller::Run,
+        Some(&rid),
     )
     .await
     {

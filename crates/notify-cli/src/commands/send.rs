@@ -24,6 +24,7 @@ pub async fn send(env: &Env<'_>, connect: &dyn Connect, args: SendArgs) -> Resul
         &args.delivery,
         log.as_ref(),
         pipeline::Caller::Send,
+        None,
     )
     .await;
     if !args.delivery.dry_run {

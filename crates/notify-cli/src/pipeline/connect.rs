@@ -31,6 +31,15 @@ pub trait Connect {
 
     /// Where a dry run shows what it would send.
     fn dry_run(&self) -> Box<dyn Transport>;
+
+    /// The transport of an HTTP destination (webhook, ntfy, Healthchecks)
+    /// as `spec` says, secrets read. With `start`, one whose every send is
+    /// a Healthchecks start ping (the other kinds have no start).
+    fn http(
+        &self,
+        spec: super::http::HttpSpec,
+        start: bool,
+    ) -> Result<Box<dyn Transport>, TransportError>;
 }
 
 /// Why an account's transport could not be had, by what the pipeline does

@@ -100,13 +100,102 @@ pub fn hold(env: &Env<'_>, plan: &Plan, task: &str, notification: Notification) 
         Route::Smtp { name, .. } => Some(name.as_str()),
         Route::Maildir => None,
     };
+    hold_route(env, account, task, notification)
+}
+
+/// [`hold`] under a route of its own: an account's name, an HTTP
+/// destination's `http:KIND:NAME`, `None` for the local Maildir.
+pub fn hold_route(
+    env: &Env<'_>,
+    route: Option<&str>,
+    task: &str,
+    notification: Notification,
+) -> Held {
     let queue = notify_queue::Queue::new(env.data_dir);
     let claim = queue
-        .hold(account, task, &notification, OffsetDateTime::now_utc())
+        .hold(route, task, &notification, OffsetDateTime::now_utc())
         .ok();
     Held {
         notification,
         claim,
+    }
+}
+
+/// Delivers a held notification to an HTTP destination. A temporary
+/// failure (no connection, a timeout, 429, 5xx, a keychain locked now)
+/// leaves it queued ([`Sent::Queued`]); any other failure (4xx, a bad URL,
+/// a missing secret) is the error returned, and nothing is queued. Its
+/// queue entry goes once it is delivered.
+pub async fn send_held_http(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    dest: &super::http::HttpConfig,
+    task: &str,
+    held: Held,
+) -> Result<Sent, CliError> {
+    let queue = notify_queue::Queue::new(env.data_dir);
+    let Held {
+        notification,
+        claim,
+    } = held;
+    let label = dest.label();
+    let attempt = async {
+        let spec = super::http::spec(env, connect, dest, task)?;
+        let transport = connect.http(spec, false).map_err(Failure::of)?;
+        transport.send(&notification).await.map_err(Failure::of)
+    };
+    let sent = tokio::select! {
+        sent = attempt => sent,
+        signal = stop::requested() => Err(Failure::Temporary(CliError::new(
+            exit::TEMPORARY,
+            format!("delivery to the {label} stopped by {signal}"),
+        ))),
+    };
+    let settle = |claim: Option<notify_queue::Claimed>| {
+        if let Some(claim) = claim {
+            if let Err(e) = queue.discard(claim) {
+                env.ui.warn(&format!(
+                    "its entry stays in the queue and may be delivered once more: {e}"
+                ));
+            }
+        }
+    };
+    match sent {
+        Ok(delivery) => {
+            settle(claim);
+            Ok(Sent::Delivered(format!("→ {}", delivery.detail)))
+        }
+        Err(Failure::Temporary(e)) => {
+            let now = OffsetDateTime::now_utc();
+            let queued = match claim {
+                Some(claim) => {
+                    let id = claim.entry.id.clone();
+                    queue
+                        .retry_later(claim, e.message(), now, super::retry::max_age(env))
+                        .map(|_| id)
+                }
+                None => queue
+                    .enqueue(Some(&dest.route()), task, &notification, e.message(), now)
+                    .map(|id| id.to_string()),
+            };
+            match queued {
+                Ok(id) => {
+                    env.ui.warn(&format!(
+                        "not delivered to the {label} yet; queued as {id} and retried by the next \
+                         notify run (or now: `notify queue flush`)"
+                    ));
+                    Ok(Sent::Queued(e))
+                }
+                Err(queue_err) => Err(e.with_code(exit::PERMANENT).hint(format!(
+                    "the queue in {} is not writable ({queue_err}), so it will not be retried",
+                    queue.dir().display()
+                ))),
+            }
+        }
+        Err(failure @ (Failure::Permanent(_) | Failure::Config(_))) => {
+            settle(claim);
+            Err(failure.into_error())
+        }
     }
 }
 

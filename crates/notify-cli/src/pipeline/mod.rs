@@ -19,6 +19,7 @@ use crate::app::{shown, Env};
 pub mod connect;
 mod deliver;
 mod digest;
+pub mod http;
 mod plan;
 mod render;
 pub mod result;
@@ -58,6 +59,9 @@ enum Kind {
     Email(Box<Plan>),
     /// A desktop notification in this locale.
     Desktop(&'static Locale),
+    /// An HTTP destination; the plan gives the templates and locale it
+    /// renders with (its route is not used).
+    Http(Box<http::HttpConfig>, Box<Plan>),
 }
 
 /// Everything `run` and `send` do after the job: decide, render, deliver and
@@ -72,6 +76,7 @@ pub async fn notify(
     flags: &DeliveryArgs,
     log: Option<&notify_report::Log>,
     caller: Caller,
+    run_id: Option<&str>,
 ) -> Result<u8, CliError> {
     let mut failures = Vec::new();
     let now = OffsetDateTime::now_utc();
@@ -84,6 +89,7 @@ pub async fn notify(
         log,
         now,
         several: destinations.len() > 1,
+        run_id,
         texts: std::cell::OnceCell::new(),
         templates_reported: std::cell::Cell::new(false),
     };
@@ -192,6 +198,8 @@ struct Run<'a> {
     log: Option<&'a notify_report::Log>,
     now: OffsetDateTime,
     several: bool,
+    /// The id shared by everything sent about this run (Healthchecks' rid).
+    run_id: Option<&'a str>,
     /// The task's templates, read once, when the first mail is rendered.
     texts: std::cell::OnceCell<TemplateTexts>,
     /// Whether their warnings were shown already.
@@ -256,6 +264,19 @@ fn destinations(
             }
             Err(e) => failures.push(e.prefixed(&format!("[[also]] of task `{name}`"))),
         }
+    }
+    for dest in http::of_task(&env.loaded.config, &eff.settings) {
+        let channel = format!(
+            "http-{:016x}",
+            notify_queue::stable_hash(dest.route().as_bytes())
+        );
+        out.push(Destination {
+            label: dest.label(),
+            state: StateStore::channel(env.data_dir, &channel),
+            level: dest.level(eff.settings.level()),
+            options: eff.settings.policy_options(),
+            kind: Kind::Http(Box::new(dest), Box::new(Plan::local(&eff))),
+        });
     }
     if eff.settings.desktop_on(flags.desktop) {
         // A bad locale is reported with the email; the desktop falls back
@@ -381,6 +402,11 @@ enum Rendered<'d> {
         held: Box<Held>,
     },
     Desktop(Box<notify_core::Notification>),
+    /// For an HTTP destination, held in the queue under its route.
+    Http {
+        dest: &'d http::HttpConfig,
+        held: Box<Held>,
+    },
 }
 
 /// Decides for one destination; when it is to be notified, renders the
@@ -405,6 +431,15 @@ async fn decide_for<'d>(
     } else {
         name.clone()
     };
+    // Healthchecks keeps its own schedule: an overdue task or a long run
+    // is its to tell, not a ping (a run that did not finish is a failure).
+    if let (Kind::Http(h, _), Some(silence)) = (&dest.kind, &result.silence) {
+        if h.kind() == http::HttpKind::Healthchecks
+            && silence.kind != notify_core::Silence::DidNotFinish
+        {
+            return Ok(None);
+        }
+    }
     let states = &dest.state;
     let lock = if flags.dry_run {
         None
@@ -473,6 +508,40 @@ async fn decide_for<'d>(
         Kind::Desktop(locale) => Rendered::Desktop(Box::new(render::render_desktop(
             env, locale, result, &history,
         ))),
+        Kind::Http(http, plan) => {
+            let mut notification = if http.kind() == http::HttpKind::Webhook {
+                let report = !run.templates_reported.replace(true);
+                let texts = run
+                    .texts
+                    .get_or_init(|| TemplateTexts::of(env, Some(&result.task_name)));
+                render::render_with(env, plan, texts, report, result, &history, log, now)
+            } else {
+                render::render_desktop(env, plan.locale, result, &history)
+            };
+            notification.attachments.clear();
+            if http.kind() == http::HttpKind::Ntfy {
+                // A push is read on a phone: the first error lines say
+                // what went wrong.
+                for line in result.errors.iter().take(3) {
+                    notification.text.push('\n');
+                    notification
+                        .text
+                        .push_str(&notify_core::text::one_line(line, Some(200)));
+                }
+            }
+            notification.outcome = Some(result.outcome);
+            notification.result = Some(Box::new(result.clone()));
+            notification.run_id = run.run_id.map(str::to_owned);
+            let held = if flags.dry_run {
+                Held::unheld(notification)
+            } else {
+                deliver::hold_route(env, Some(&http.route()), &result.task_name, notification)
+            };
+            Rendered::Http {
+                dest: http,
+                held: Box::new(held),
+            }
+        }
     };
     Ok(Some(Decided {
         dest,
@@ -535,6 +604,25 @@ async fn deliver_decided(
                 }
                 // Queued is as good as sent for the policy: it will be
                 // delivered, so the next run must not count this one as unsent.
+                Sent::Queued(e) => {
+                    remember(env, dest, run, &who, &state, flipped);
+                    Err(e)
+                }
+            }
+        }
+        Rendered::Http { dest: http, held } => {
+            if flags.dry_run {
+                env.ui
+                    .info(&format!("dry run: what {} would get:", http.label()));
+                connect.dry_run().send(held.notification()).await?;
+                return Ok(());
+            }
+            match deliver::send_held_http(env, connect, http, &run.result.task_name, *held).await? {
+                Sent::Delivered(line) => {
+                    remember(env, dest, run, &who, &state, flipped);
+                    env.ui.info(&format!("notify: `{who}` {line}"));
+                    Ok(())
+                }
                 Sent::Queued(e) => {
                     remember(env, dest, run, &who, &state, flipped);
                     Err(e)

@@ -48,8 +48,9 @@ pub async fn retry_due(env: &Env<'_>, connect: &dyn Connect) {
 }
 
 /// The transport of each route during one retry, made on its first message
-/// and kept for the rest (or why the route cannot send).
-type Transports = BTreeMap<Option<String>, Result<Box<dyn Transport>, Broken>>;
+/// and kept for the rest (or why the route cannot send). An HTTP route's
+/// key holds the task too: a Healthchecks check by slug is the task's own.
+type Transports = BTreeMap<(Option<String>, Option<String>), Result<Box<dyn Transport>, Broken>>;
 
 /// Why a route cannot send: the failure's kind and its message.
 #[derive(Clone)]
@@ -79,17 +80,24 @@ pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize
             break;
         }
         left = left.saturating_sub(claimed.len());
-        let mut by_account: BTreeMap<Option<String>, Vec<Claimed>> = BTreeMap::new();
+        let mut by_account: BTreeMap<(Option<String>, Option<String>), Vec<Claimed>> =
+            BTreeMap::new();
         for c in claimed {
+            let task = c
+                .entry
+                .account
+                .as_deref()
+                .is_some_and(is_http)
+                .then(|| c.entry.task.clone());
             by_account
-                .entry(c.entry.account.clone())
+                .entry((c.entry.account.clone(), task))
                 .or_default()
                 .push(c);
         }
-        for (route, batch) in by_account {
+        for ((route, task), batch) in by_account {
             let transport = transports
-                .entry(route.clone())
-                .or_insert_with(|| transport_for(env, connect, route.as_deref()));
+                .entry((route.clone(), task.clone()))
+                .or_insert_with(|| transport_for(env, connect, route.as_deref(), task.as_deref()));
             retry_batch(
                 env,
                 &queue,
@@ -114,6 +122,7 @@ fn transport_for(
     env: &Env<'_>,
     connect: &dyn Connect,
     account_name: Option<&str>,
+    task: Option<&str>,
 ) -> Result<Box<dyn Transport>, Broken> {
     let Some(name) = account_name else {
         return Ok(connect.maildir());
@@ -122,6 +131,22 @@ fn transport_for(
         temporary: matches!(failure, Failure::Temporary(_)),
         message: failure.into_error().message().to_owned(),
     };
+    if is_http(name) {
+        let task = task.unwrap_or_default();
+        let dest = super::http::by_route(&env.loaded.config, task, name).ok_or_else(|| {
+            broken(Failure::Config(crate::app::error::CliError::config(
+                format!(
+                    "its destination ({}) is no longer in the configuration of `{}`",
+                    name.split(':').nth(1).unwrap_or("http"),
+                    shown(task)
+                ),
+            )))
+        })?;
+        let spec = super::http::spec(env, connect, &dest, task).map_err(broken)?;
+        return connect
+            .http(spec, false)
+            .map_err(|e| broken(Failure::of(e)));
+    }
     let config = &env.loaded.config;
     let acc = config
         .accounts
@@ -130,6 +155,11 @@ fn transport_for(
         .map_err(|e| broken(Failure::Config(e)))?;
     let smtp = account::smtp_config(name, acc, env.ui).map_err(|e| broken(Failure::Config(e)))?;
     connect::account_transport(connect, name, acc, smtp).map_err(broken)
+}
+
+/// Whether a queue route is an HTTP destination's (`http:KIND:NAME`).
+fn is_http(route: &str) -> bool {
+    route.starts_with("http:")
 }
 
 /// Sends one account's batch and settles each entry as its result comes:
@@ -144,7 +174,11 @@ async fn retry_batch(
     now: OffsetDateTime,
     flushed: &mut Flushed,
 ) {
-    let via = route.map_or("the local Maildir".to_owned(), |a| format!("account `{a}`"));
+    let via = match route {
+        None => "the local Maildir".to_owned(),
+        Some(r) if is_http(r) => format!("the {}", r.split(':').nth(1).unwrap_or("http")),
+        Some(a) => format!("account `{a}`"),
+    };
     // Failures are settled after the batch (rescheduling rewrites the
     // entry, which needs it by value); deliveries at once.
     let mut failed: Vec<Option<Broken>> = vec![None; batch.len()];

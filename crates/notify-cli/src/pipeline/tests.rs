@@ -31,6 +31,8 @@ struct Fake {
     maildir: StubTransport,
     desktop: StubTransport,
     dry_run: StubTransport,
+    /// Every HTTP destination.
+    http: StubTransport,
     store: Arc<dyn SecretStore>,
     /// The accounts whose transport was asked for, in order.
     opened: Mutex<Vec<String>>,
@@ -47,6 +49,7 @@ impl Fake {
             maildir: StubTransport::new_ok(),
             desktop: StubTransport::new_ok(),
             dry_run: StubTransport::new_ok(),
+            http: StubTransport::new_ok(),
             store: Arc::new(store),
             opened: Mutex::new(Vec::new()),
         }
@@ -105,6 +108,14 @@ impl Connect for Fake {
 
     fn dry_run(&self) -> Box<dyn Transport> {
         Box::new(self.dry_run.clone())
+    }
+
+    fn http(
+        &self,
+        _spec: super::http::HttpSpec,
+        _start: bool,
+    ) -> Result<Box<dyn Transport>, TransportError> {
+        Ok(Box::new(self.http.clone()))
     }
 }
 
@@ -187,6 +198,7 @@ fn send(setup: &Setup, fake: &Fake, flags: &DeliveryArgs) -> Result<u8, u8> {
         flags,
         None,
         Caller::Send,
+        None,
     ))
     .map_err(|e| e.code())
 }

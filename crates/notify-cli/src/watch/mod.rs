@@ -107,8 +107,16 @@ pub async fn check(
         ));
         let mut result = finding.notice.into_result(finding.task);
         result.computer_name = Some(crate::app::computer_name());
-        if let Err(e) =
-            pipeline::notify(env, connect, &result, flags, None, pipeline::Caller::Run).await
+        if let Err(e) = pipeline::notify(
+            env,
+            connect,
+            &result,
+            flags,
+            None,
+            pipeline::Caller::Run,
+            None,
+        )
+        .await
         {
             failures.push(e);
         }
