@@ -47,7 +47,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use crate::{cargo, json_port, on_path, root, step, target_dir, write_file, Apt};
 
+mod http;
 mod prometheus;
+mod receiver;
 
 /// The host name the jobs see (as root: a UTS namespace of their own).
 const HOST: &str = "backup-host";
@@ -188,7 +190,7 @@ fn run_all(
     let server = Server::start(python, tmp)?;
     let mut ctx = Ctx::new(docs, notify, pg_bin, tmp, &server)?;
     println!("==> recipes in {}", tmp.display());
-    let pages: [(&str, PageRun); 8] = [
+    let pages: [(&str, PageRun); 9] = [
         ("cron.md", cron),
         ("systemd.md", systemd),
         ("restic.md", restic),
@@ -197,6 +199,7 @@ fn run_all(
         ("postgres.md", postgres),
         ("send-json.md", send_json),
         ("prometheus.md", prometheus::prometheus),
+        ("http.md", http::http),
     ];
     for (page, run) in pages {
         if only.is_empty() || only.iter().any(|p| p == page) {

@@ -380,7 +380,7 @@ Log tail
     streak_recovered_one: "The task works again, after one failed run ({duration} ago, {since}).",
     streak_recovered_many: "The task works again, after {n} failed runs in a row over {duration} (since {since}).",
     desktop_summary: "##Task Name##: ##Exit Status##",
-    desktop_body: "Exit code ##Exit Code##, after ##Elapsed Time## on ##Computer Name##",
+    desktop_body: "Exit code ##Exit Code####if Elapsed Time##, after ##Elapsed Time####end## on ##Computer Name##",
     start_summary: "##Task Name## started",
     start_body: "Started ##Start Time## on ##Computer Name##",
 };
@@ -533,7 +533,7 @@ Protokollauszug
     streak_recovered_one: "Die Aufgabe läuft wieder, nach einem fehlgeschlagenen Lauf (vor {duration}, {since}).",
     streak_recovered_many: "Die Aufgabe läuft wieder, nach {n} fehlgeschlagenen Läufen in Folge über {duration} (seit {since}).",
     desktop_summary: "##Backup-Name##: ##Status beim Beenden##",
-    desktop_body: "Exit-Code ##Exit-Code##, nach ##Dauer## auf ##Computername##",
+    desktop_body: "Exit-Code ##Exit-Code####if Dauer##, nach ##Dauer####end## auf ##Computername##",
     start_summary: "##Backup-Name## gestartet",
     start_body: "Gestartet ##Startzeit## auf ##Computername##",
 };

@@ -7,10 +7,10 @@
 //! 127.0.0.1 instead of 9093, 9099 and 9100) and the intervals (1 s instead
 //! of 60 s, 30 s and 5 m), so that the alert fires and clears in seconds.
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{TcpListener, TcpStream};
-use std::sync::Mutex;
 
+use super::receiver::Receiver;
 use super::*;
 
 const PAGE: &str = "prometheus.md";
@@ -101,7 +101,7 @@ pub(super) fn prometheus(ctx: &mut Ctx) {
             return Err("the daemons are not running".into());
         }
         c.run_block(PAGE, "old-success", 0)?;
-        let (alert, secs) = fleet.receiver.wait("firing", ALERT_WAIT)?;
+        let (alert, secs) = wait_alert(&mut fleet.receiver, "firing", ALERT_WAIT)?;
         let shown = fleet.shown(&alert);
         c.outputs
             .insert((PAGE.into(), "json alert-firing".into()), shown);
@@ -112,7 +112,7 @@ pub(super) fn prometheus(ctx: &mut Ctx) {
             return Err("the daemons are not running".into());
         }
         c.run_block(PAGE, "good-run", 0)?;
-        let (alert, secs) = fleet.receiver.wait("resolved", ALERT_WAIT)?;
+        let (alert, secs) = wait_alert(&mut fleet.receiver, "resolved", ALERT_WAIT)?;
         let shown = fleet.shown(&alert);
         c.outputs
             .insert((PAGE.into(), "json alert-resolved".into()), shown);
@@ -243,118 +243,36 @@ impl Drop for Fleet {
     }
 }
 
-/// Alertmanager's webhook receiver: keeps each POSTed body.
-struct Receiver {
-    port: u16,
-    bodies: Arc<Mutex<Vec<String>>>,
-    stop: Arc<AtomicBool>,
-    /// Bodies already handed out by [`Receiver::wait`].
-    seen: usize,
-}
-
-impl Receiver {
-    fn start() -> Result<Receiver, String> {
-        let listener = TcpListener::bind("127.0.0.1:0")
-            .map_err(|e| format!("cannot listen for the webhook: {e}"))?;
-        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        listener.set_nonblocking(true).map_err(|e| e.to_string())?;
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let stop = Arc::new(AtomicBool::new(false));
-        let (kept, stopped) = (Arc::clone(&bodies), Arc::clone(&stop));
-        std::thread::spawn(move || {
-            while !stopped.load(Ordering::Relaxed) {
-                match listener.accept() {
-                    Ok((stream, _)) => {
-                        if let Some(body) = read_post(stream) {
-                            if let Ok(mut all) = kept.lock() {
-                                all.push(body);
-                            }
-                        }
-                    }
-                    Err(_) => std::thread::sleep(Duration::from_millis(20)),
-                }
+/// Waits for a notification of [`ALERT`] for [`TASK`] whose status is
+/// `status`; returns it cut down (see [`trim`]) and the seconds it took.
+fn wait_alert(
+    receiver: &mut Receiver,
+    status: &str,
+    limit: Duration,
+) -> Result<(String, f64), String> {
+    let start = Instant::now();
+    let mut others = Vec::new();
+    while start.elapsed() < limit {
+        for request in receiver.take_new()? {
+            let trimmed = trim(&request.body)?;
+            let about_it = trimmed.contains(&format!("\"alertname\": \"{ALERT}\""))
+                && trimmed.contains(&format!("\"task\": \"{TASK}\""));
+            if about_it && trimmed.starts_with(&format!("{{\n  \"status\": \"{status}\"")) {
+                return Ok((trimmed, start.elapsed().as_secs_f64()));
             }
-        });
-        Ok(Receiver {
-            port,
-            bodies,
-            stop,
-            seen: 0,
-        })
-    }
-
-    /// Waits for a notification of [`ALERT`] for [`TASK`] whose status is
-    /// `status`; returns it cut down (see [`trim`]) and the seconds it took.
-    fn wait(&mut self, status: &str, limit: Duration) -> Result<(String, f64), String> {
-        let start = Instant::now();
-        let mut others = Vec::new();
-        while start.elapsed() < limit {
-            let new: Vec<String> = match self.bodies.lock() {
-                Ok(all) => all[self.seen.min(all.len())..].to_vec(),
-                Err(_) => return Err("the receiver's thread failed".into()),
-            };
-            self.seen += new.len();
-            for body in new {
-                let trimmed = trim(&body)?;
-                let about_it = trimmed.contains(&format!("\"alertname\": \"{ALERT}\""))
-                    && trimmed.contains(&format!("\"task\": \"{TASK}\""));
-                if about_it && trimmed.starts_with(&format!("{{\n  \"status\": \"{status}\"")) {
-                    return Ok((trimmed, start.elapsed().as_secs_f64()));
-                }
-                others.push(trimmed);
-            }
-            std::thread::sleep(Duration::from_millis(200));
+            others.push(trimmed);
         }
-        Err(format!(
-            "no `{status}` {ALERT} for `{TASK}` within {} s; the webhook got {} other post(s){}",
-            limit.as_secs(),
-            others.len(),
-            others
-                .first()
-                .map(|o| format!(", the first:\n{o}"))
-                .unwrap_or_default()
-        ))
+        std::thread::sleep(Duration::from_millis(200));
     }
-
-    fn stop(&self) {
-        self.stop.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Reads one HTTP request and answers 200; its body.
-fn read_post(mut stream: TcpStream) -> Option<String> {
-    stream.set_nonblocking(false).ok()?;
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .ok()?;
-    let mut data = Vec::new();
-    let mut buf = [0u8; 8192];
-    let (head_end, length) = loop {
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 {
-            return None;
-        }
-        data.extend_from_slice(&buf[..n]);
-        if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
-            let length = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse::<usize>().ok())
-                .unwrap_or(0);
-            break (end + 4, length);
-        }
-    };
-    while data.len() < head_end + length {
-        let n = stream.read(&mut buf).ok()?;
-        if n == 0 {
-            break;
-        }
-        data.extend_from_slice(&buf[..n]);
-    }
-    let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
-    let end = (head_end + length).min(data.len());
-    Some(String::from_utf8_lossy(&data[head_end..end]).into_owned())
+    Err(format!(
+        "no `{status}` {ALERT} for `{TASK}` within {} s; the webhook got {} other post(s){}",
+        limit.as_secs(),
+        others.len(),
+        others
+            .first()
+            .map(|o| format!(", the first:\n{o}"))
+            .unwrap_or_default()
+    ))
 }
 
 /// Alertmanager's webhook JSON cut to `status` and each alert's `status`,
@@ -365,8 +283,13 @@ fn trim(body: &str) -> Result<String, String> {
 d = json.load(sys.stdin)\n\
 out = {'status': d['status'], 'alerts': [{k: a[k] for k in ('status', 'labels', 'annotations')} for a in d['alerts']]}\n\
 print(json.dumps(out, indent=2, sort_keys=False, ensure_ascii=False))\n";
+    python_json(body, SCRIPT)
+}
+
+/// Runs the Python `script` with `body` on its stdin; its stdout.
+fn python_json(body: &str, script: &str) -> Result<String, String> {
     let mut child = Command::new("python3")
-        .args(["-c", SCRIPT])
+        .args(["-c", script])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -382,11 +305,19 @@ print(json.dumps(out, indent=2, sort_keys=False, ensure_ascii=False))\n";
         .map_err(|e| format!("python3: {e}"))?;
     if !out.status.success() {
         return Err(format!(
-            "not Alertmanager's webhook JSON ({}): {body}",
+            "not the JSON expected ({}): {body}",
             String::from_utf8_lossy(&out.stderr).trim()
         ));
     }
     Ok(String::from_utf8_lossy(&out.stdout).trim_end().to_owned())
+}
+
+/// `body` (JSON) indented, keys sorted, by Python's json module.
+pub(super) fn pretty_json(body: &str) -> Result<String, String> {
+    python_json(
+        body,
+        "import json, sys\nprint(json.dumps(json.load(sys.stdin), indent=2, sort_keys=True, ensure_ascii=False))\n",
+    )
 }
 
 fn free_port() -> Result<u16, String> {
