@@ -316,8 +316,11 @@ fn peers(apt: &mut Apt, python: &Path) -> Result<PathBuf, String> {
     if !on_path("time") && !Path::new("/usr/bin/time").exists() {
         missing.push("time");
     }
+    if !on_path("curl") {
+        missing.push("curl");
+    }
     if missing.is_empty() {
-        println!("    msmtp, swaks (with TLS) and GNU time already installed");
+        println!("    msmtp, swaks (with TLS), curl and GNU time already installed");
     } else {
         apt.install(&missing, "the side-by-side peers are missing")?;
     }
@@ -337,6 +340,80 @@ fn peers(apt: &mut Apt, python: &Path) -> Result<PathBuf, String> {
         step("pip install apprise", pip)?;
     }
     Ok(apprise)
+}
+
+/// A Healthchecks stand-in for the ping benchmark: Python's threading HTTP
+/// server answering every GET and POST with `200 OK`, counting them.
+struct PingServer {
+    child: std::process::Child,
+    port: u16,
+    count_file: PathBuf,
+}
+
+const PING_SERVER: &str = r#"
+import http.server, sys
+count_file = sys.argv[1]
+n = [0]
+class H(http.server.BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    def answer(self):
+        size = int(self.headers.get("Content-Length") or 0)
+        if size:
+            self.rfile.read(size)
+        n[0] += 1
+        with open(count_file, "w") as f:
+            f.write(str(n[0]))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.send_header("Ping-Body-Limit", "100000")
+        self.end_headers()
+        self.wfile.write(b"OK")
+    do_GET = do_POST = do_HEAD = answer
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+impl PingServer {
+    fn start(python: &Path) -> Result<PingServer, String> {
+        let count_file = root().join("target/bench-side-by-side/ping-count");
+        let mut child = Command::new(python)
+            .args(["-c", PING_SERVER])
+            .arg(&count_file)
+            .stdout(Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("cannot start the ping server: {e}"))?;
+        let mut line = String::new();
+        if let Some(out) = child.stdout.take() {
+            let _ = std::io::BufRead::read_line(&mut std::io::BufReader::new(out), &mut line);
+        }
+        let port = line.trim().parse().map_err(|_| {
+            let _ = child.kill();
+            format!("the ping server said `{}`, not its port", line.trim())
+        })?;
+        Ok(PingServer {
+            child,
+            port,
+            count_file,
+        })
+    }
+
+    /// How many pings it answered.
+    fn count(&self) -> u64 {
+        fs::read_to_string(&self.count_file)
+            .ok()
+            .and_then(|t| t.trim().parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for PingServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }
 
 /// One measured program: how to start one run of it.
@@ -897,6 +974,44 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
     ];
     let check = interleave(&check_cases, rounds)?;
 
+    // 4c. A Healthchecks ping: `notify send` with only a `[healthchecks]`
+    // destination vs `curl -fsS -m 10` of the same URL, on a local server.
+    println!("==> Healthchecks ping: notify send vs curl, {rounds} rounds");
+    let ping_server = PingServer::start(&python)?;
+    let ping_url = format!("http://127.0.0.1:{}/ping/5f0e-bench", ping_server.port);
+    let ping_config = dir.join("notify-ping.toml");
+    write_file(
+        &ping_config,
+        &format!("[email]\nlevel = \"never\"\n\n[healthchecks]\nurl = \"{ping_url}\"\n"),
+    )?;
+    let ping_cases = [
+        {
+            let (notify, config) = (notify.clone(), ping_config.clone());
+            let data_dir = dir.join("notify-data-ping");
+            Case::new("notify send (ping)", move || {
+                let mut c = Command::new(&notify);
+                c.arg("--config")
+                    .arg(&config)
+                    .arg("--data-dir")
+                    .arg(&data_dir)
+                    .args(["-q", "send", "--task", "Bench", "--status", "success"]);
+                c
+            })
+        },
+        {
+            let url = ping_url.clone();
+            Case::new("curl -fsS -m 10", move || {
+                let mut c = Command::new("curl");
+                c.args(["-fsS", "-m", "10", "-o", "/dev/null"]).arg(&url);
+                c
+            })
+        },
+    ];
+    let ping = interleave(&ping_cases, rounds)?;
+    let ping_rss: Vec<Option<u64>> = ping_cases.iter().map(|c| c.peak_rss_kib(3, &dir)).collect();
+    let ping_count = ping_server.count();
+    drop(ping_server);
+
     // 5. `notify queue flush` of 1,000 queued messages vs pooled smtplib.
     let queue_rounds = rounds;
     println!("==> queue flush of {QUEUED} messages vs pooled smtplib, {queue_rounds} rounds");
@@ -997,6 +1112,28 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         target: "≤ 2".into(),
         met: verdict(check_ratio <= 2.0),
     });
+    let ping_ratio = paired_ratio(&ping.times[0], &ping.times[1]);
+    rows.push(Row {
+        figure: format!(
+            "Healthchecks ping: `notify send` vs `curl -fsS -m 10`, same URL ({ping_count} pings served)"
+        ),
+        notify: ms_summary(&ping.times[0]),
+        peer: ms_summary(&ping.times[1]),
+        ratio: format!("{ping_ratio:.2}"),
+        target: "≤ 1.0".into(),
+        met: verdict(ping_ratio <= 1.0),
+    });
+    rows.push(Row {
+        figure: "peak RSS of that `notify send` (vs curl)".into(),
+        notify: mb(ping_rss[0]),
+        peer: mb(ping_rss[1]),
+        ratio: match (ping_rss[0], ping_rss[1]) {
+            (Some(a), Some(b)) => format!("{:.2}", a as f64 / b as f64),
+            _ => "—".into(),
+        },
+        target: "—".into(),
+        met: "—".into(),
+    });
     rows.push(Row {
         figure: "`notify --version` (fresh process)".into(),
         notify: ms_summary(&version.times[0]),
@@ -1077,7 +1214,10 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
          processes and of the server process over the same sends, per send, from \
          /proc (clock-tick resolution); client and server take turns, so together they \
          are most of the wall time, and the server's share is paid by every client \
-         alike. Plaintext: the same five send the same message to postfix's smtp-sink \
+         alike. Healthchecks ping: `notify send` of a success with only a `[healthchecks]` \
+         destination (the history written too) and `curl -fsS -m 10` of the same ping URL, \
+         interleaved, against Python's threading HTTP server answering 200. \
+         Plaintext: the same five send the same message to postfix's smtp-sink \
          (no TLS, no AUTH), {rounds} rounds interleaved. Template render: criterion's \
          median for the default English subject and body (`cargo xtask bench criterion` \
          runs all the criterion benchmarks).\n\n"
