@@ -363,3 +363,92 @@ fn destination_mistakes_name_the_key_and_spare_the_email() {
     );
     assert_eq!(env.mails().len(), 1, "the email went out");
 }
+
+/// A Python HTTPS server with the test kit's `localhost` certificate (signed
+/// by the test CA), answering every POST 200; killed by its PID on drop.
+struct HttpsServer {
+    child: std::process::Child,
+    port: u16,
+}
+
+const HTTPS_SERVER: &str = r#"
+import http.server, ssl, sys
+class H(http.server.BaseHTTPRequestHandler):
+    def do_POST(self):
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.send_response(200)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"OK")
+    def log_message(self, *args):
+        pass
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), H)
+context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+context.load_cert_chain(sys.argv[1], sys.argv[2])
+server.socket = context.wrap_socket(server.socket, server_side=True)
+print(server.server_address[1], flush=True)
+server.serve_forever()
+"#;
+
+impl HttpsServer {
+    fn start(certs: &notify_testkit::Certs) -> HttpsServer {
+        use std::io::BufRead;
+        let mut child = std::process::Command::new(notify_testkit::python_path())
+            .args(["-c", HTTPS_SERVER])
+            .arg(certs.dir().join("leaf.pem"))
+            .arg(certs.dir().join("leaf.key"))
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the HTTPS test server");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port = line.trim().parse().unwrap_or_else(|_| {
+            let _ = child.kill();
+            panic!("the HTTPS test server said {line:?}")
+        });
+        HttpsServer { child, port }
+    }
+}
+
+impl Drop for HttpsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// HTTPS destinations trust what SMTP trusts: a server whose CA is the
+/// destination's `ca_file` is accepted; without it, the same refusal and
+/// explanation as for SMTP, reported (exit 1), not queued.
+#[test]
+#[ignore = "needs the test certificates (openssl) and Python; `cargo xtask ci` runs it"]
+fn https_destinations_trust_their_ca_file_like_smtp_accounts() {
+    let certs = notify_testkit::test_certs();
+    let server = HttpsServer::start(&certs);
+    let env = TestEnv::new();
+    let url = format!("https://localhost:{}/hook", server.port);
+    env.config(&format!(
+        "[email]\nlevel = \"never\"\n[webhook]\nurl = \"{url}\"\nlevel = \"always\"\nca_file = \"{}\"\n",
+        certs.ca().display()
+    ));
+    let out = env.notify(&["send", "--task", "t", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains(&format!("https://localhost:{}", server.port))
+            || out.stderr.is_empty(),
+        "{}",
+        env.describe(&out)
+    );
+    env.config(&format!(
+        "[email]\nlevel = \"never\"\n[webhook]\nurl = \"{url}\"\nlevel = \"always\"\n"
+    ));
+    let out = env.notify(&["send", "--task", "t", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(1), "{}", env.describe(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("TLS with https://localhost"), "{err}");
+    assert!(err.to_lowercase().contains("certificate"), "{err}");
+    assert_eq!(queued(&env), 0);
+}
