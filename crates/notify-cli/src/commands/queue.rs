@@ -78,7 +78,16 @@ fn list(env: &Env<'_>, json: bool) -> Result<u8, CliError> {
                 "  {}  task `{}`  via {}\n    subject: {}\n    age {age}, {} attempt(s), next {}\n    last error: {}\n",
                 e.id,
                 shown(&e.task),
-                e.account.as_deref().map_or("local Maildir".to_owned(), |a| format!("account `{a}`")),
+                match e.account.as_deref() {
+                    None => "local Maildir".to_owned(),
+                    // `http:KIND:NAME`: the destination's kind and name.
+                    Some(route) if route.starts_with("http:") => {
+                        let mut parts = route.splitn(3, ':').skip(1);
+                        let kind = parts.next().unwrap_or("http");
+                        format!("{kind} `{}`", parts.next().unwrap_or_default())
+                    }
+                    Some(a) => format!("account `{a}`"),
+                },
                 e.subject,
                 e.attempts,
                 if title == "queued" { when(e.next_attempt_at) } else { "never".to_owned() },

@@ -217,6 +217,10 @@ fn a_503_is_queued_and_the_next_flush_delivers_it_once() {
     assert!(err.contains("answered 503"), "{err}");
     assert!(err.contains("queued as"), "{err}");
     assert_eq!(queued(&env), 1);
+    let list = env.notify(&["queue", "list"]);
+    let listed = String::from_utf8_lossy(&list.stdout);
+    assert!(listed.contains("via webhook `"), "{listed}");
+    assert!(!listed.contains("/hook"), "the URL is not shown: {listed}");
     let out = env.notify(&["queue", "flush"]);
     assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
     assert!(
