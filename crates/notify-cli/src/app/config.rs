@@ -119,7 +119,7 @@ pub struct Ntfy {
 pub struct Healthchecks {
     /// One check's ping URL (`https://hc-ping.com/<uuid>`).
     pub url: Option<String>,
-    /// The ping server, with `ping_key` [default: https://hc-ping.com].
+    /// The ping server, with `ping_key` [default: `https://hc-ping.com`].
     pub server: Option<String>,
     /// The project's ping key, or where it is: checks by slug.
     pub ping_key: Option<String>,
