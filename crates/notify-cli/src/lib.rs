@@ -236,7 +236,11 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
         .build()
         .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot start: {e}")))?;
 
-    commands::dispatch(&env, &wiring::Live::new(&env), &runtime, cli.command)
+    let code = commands::dispatch(&env, &wiring::Live::new(&env), &runtime, cli.command);
+    // A name lookup that outlived its timeout (getaddrinfo cannot be
+    // cancelled) runs on in the blocking pool: notify does not wait for it.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    code
 }
 
 /// Whether stdout gets colours: `--color always`, or `auto` when stdout is a

@@ -59,13 +59,37 @@ impl Answer {
 }
 
 /// A request to make: method, URL, extra headers, body.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Call {
     pub(crate) method: Method,
     pub(crate) url: Uri,
     pub(crate) headers: Vec<(HeaderName, HeaderValue)>,
     pub(crate) body: Bytes,
 }
+
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The URL's path may be the credential; header values may be too.
+        f.debug_struct("Call")
+            .field("method", &self.method)
+            .field("site", &site_of(&self.url))
+            .field(
+                "headers",
+                &self
+                    .headers
+                    .iter()
+                    .map(|(n, _)| n.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .field("body_bytes", &self.body.len())
+            .finish()
+    }
+}
+
+/// Headers notify sets itself, which a destination's `headers` may not
+/// set: they describe the connection and the body, not the request.
+pub(crate) const RESERVED_HEADERS: [&str; 4] =
+    ["host", "content-length", "connection", "transfer-encoding"];
 
 impl Call {
     /// A `method` request to `url` with no body.
@@ -100,18 +124,34 @@ impl HttpClient {
     }
 
     /// Makes `call`; any answer is `Ok` (the caller judges the status).
+    /// Connecting, TLS, the request and the answer's head must come within
+    /// the timeout; the body is read for what is left of it, at most
+    /// [`BODY_WAIT`], and a body cut short keeps the status it came with.
     pub async fn send(&self, call: Call) -> Result<Answer, HttpError> {
         let target = Target::of(&call.url)?;
-        match tokio::time::timeout(self.timeout, self.exchange(&target, call)).await {
-            Ok(answer) => answer,
-            Err(_) => Err(HttpError::Timeout {
-                site: target.site(),
-                after: self.timeout,
-            }),
-        }
+        let deadline = tokio::time::Instant::now() + self.timeout;
+        let head = tokio::time::timeout_at(deadline, self.exchange(&target, call)).await;
+        let (mut answer, body, _driver) = match head {
+            Ok(head) => head?,
+            Err(_) => {
+                return Err(HttpError::Timeout {
+                    site: target.site(),
+                    after: self.timeout,
+                })
+            }
+        };
+        let body_deadline = deadline.min(tokio::time::Instant::now() + BODY_WAIT);
+        let mut kept = Vec::new();
+        let _ = tokio::time::timeout_at(body_deadline, read_body(body, &mut kept)).await;
+        answer.body = Bytes::from(kept);
+        Ok(answer)
     }
 
-    async fn exchange(&self, target: &Target, call: Call) -> Result<Answer, HttpError> {
+    async fn exchange(
+        &self,
+        target: &Target,
+        call: Call,
+    ) -> Result<(Answer, hyper::body::Incoming, AbortOnDrop), HttpError> {
         let tcp = TcpStream::connect((target.host.as_str(), target.port))
             .await
             .map_err(|e| HttpError::Connect {
@@ -129,6 +169,10 @@ impl HttpClient {
                 .map_err(|e| HttpError::Tls {
                     site: target.site(),
                     reason: e.to_string(),
+                    // rustls' own verdicts (a certificate refused, a
+                    // protocol mismatch) come as InvalidData; a reset or an
+                    // early close in the middle may pass.
+                    temporary: e.kind() != std::io::ErrorKind::InvalidData,
                 })?;
             request(TokioIo::new(stream), target, call).await
         } else {
@@ -137,8 +181,26 @@ impl HttpClient {
     }
 }
 
-/// Sends `call` over `io` and reads the answer.
-async fn request<T>(io: TokioIo<T>, target: &Target, call: Call) -> Result<Answer, HttpError>
+/// How long the body of an answer is waited for once its status is in.
+pub const BODY_WAIT: Duration = Duration::from_secs(2);
+
+/// The task driving a connection, ended when the request is done with,
+/// whichever way.
+struct AbortOnDrop(tokio::task::JoinHandle<Result<(), hyper::Error>>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Sends `call` over `io`; the answer's head, its body to read, and the
+/// connection's driver.
+async fn request<T>(
+    io: TokioIo<T>,
+    target: &Target,
+    call: Call,
+) -> Result<(Answer, hyper::body::Incoming, AbortOnDrop), HttpError>
 where
     T: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
 {
@@ -149,8 +211,9 @@ where
     let (mut sender, connection) = hyper::client::conn::http1::handshake(io)
         .await
         .map_err(protocol)?;
-    let driver = tokio::spawn(connection);
-    let mut builder = Request::builder()
+    let driver = AbortOnDrop(tokio::spawn(connection));
+    let length = call.body.len();
+    let mut request = Request::builder()
         .method(call.method)
         .uri(target.path.as_str())
         .header(hyper::header::HOST, target.host_header())
@@ -160,15 +223,18 @@ where
         )
         .header(hyper::header::CONNECTION, "close")
         // Also for an empty body: some servers refuse a POST without it.
-        .header(hyper::header::CONTENT_LENGTH, call.body.len());
-    for (name, value) in call.headers {
-        builder = builder.header(name, value);
-    }
-    let request = builder
+        .header(hyper::header::CONTENT_LENGTH, length)
         .body(Full::new(call.body))
         .map_err(|e| HttpError::Url {
             reason: e.to_string(),
         })?;
+    // The destination's own headers replace notify's defaults of the same
+    // name (a Content-Type); those of the connection stay notify's.
+    for (name, value) in call.headers {
+        if !RESERVED_HEADERS.contains(&name.as_str()) {
+            request.headers_mut().insert(name, value);
+        }
+    }
     let answer = sender.send_request(request).await.map_err(protocol)?;
     let status = answer.status().as_u16();
     let headers = answer
@@ -176,8 +242,19 @@ where
         .iter()
         .filter_map(|(n, v)| Some((n.as_str().to_owned(), v.to_str().ok()?.to_owned())))
         .collect();
-    let mut body = answer.into_body();
-    let mut kept = Vec::new();
+    Ok((
+        Answer {
+            status,
+            headers,
+            body: Bytes::new(),
+        },
+        answer.into_body(),
+        driver,
+    ))
+}
+
+/// Reads up to [`MAX_ANSWER`] bytes of `body` into `kept`.
+async fn read_body(mut body: hyper::body::Incoming, kept: &mut Vec<u8>) {
     while kept.len() < MAX_ANSWER {
         match body.frame().await {
             Some(Ok(frame)) => {
@@ -186,17 +263,9 @@ where
                     kept.extend_from_slice(&data[..data.len().min(room)]);
                 }
             }
-            // The status and headers are what matter; a body cut short
-            // does not undo them.
             Some(Err(_)) | None => break,
         }
     }
-    driver.abort();
-    Ok(Answer {
-        status,
-        headers,
-        body: Bytes::from(kept),
-    })
 }
 
 /// Where a URL points.

@@ -14,6 +14,11 @@ pub enum HttpError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A header cannot be sent as configured.
+    Header {
+        /// What is wrong with it.
+        reason: String,
+    },
     /// No connection (refused, unreachable, no such host).
     Connect {
         /// Scheme, host and port.
@@ -27,6 +32,9 @@ pub enum HttpError {
         site: String,
         /// rustls' reason.
         reason: String,
+        /// Whether it may pass: the connection broke in the middle, rather
+        /// than rustls refusing the certificate or the protocol.
+        temporary: bool,
     },
     /// The server broke HTTP (closed early, sent garbage).
     Protocol {
@@ -66,8 +74,8 @@ pub struct HttpFailure {
 
 impl HttpError {
     /// Whether it may work later: no connection, a timeout, a broken
-    /// answer, 408, 425, 429 and any 5xx. A refused certificate, a bad URL
-    /// and other answers (3xx, 4xx) will not.
+    /// answer or TLS handshake, 408, 425, 429 and any 5xx. A refused
+    /// certificate, a bad URL and other answers (3xx, 4xx) will not.
     pub fn is_temporary(&self) -> bool {
         match self {
             HttpError::Connect { .. } | HttpError::Protocol { .. } | HttpError::Timeout { .. } => {
@@ -76,7 +84,8 @@ impl HttpError {
             HttpError::Status { status, .. } => {
                 matches!(status, 408 | 425 | 429) || (500..600).contains(status)
             }
-            HttpError::Url { .. } | HttpError::Tls { .. } => false,
+            HttpError::Tls { temporary, .. } => *temporary,
+            HttpError::Url { .. } | HttpError::Header { .. } => false,
         }
     }
 
@@ -93,7 +102,7 @@ impl HttpError {
     /// [`HttpFailure`] detail.
     pub fn into_transport(self, what: &str) -> TransportError {
         let kind = match &self {
-            HttpError::Url { .. } => ErrorKind::Config,
+            HttpError::Url { .. } | HttpError::Header { .. } => ErrorKind::Config,
             e if e.is_temporary() => ErrorKind::Temporary,
             _ => ErrorKind::Permanent,
         };
@@ -106,8 +115,9 @@ impl fmt::Display for HttpError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             HttpError::Url { reason } => write!(f, "the URL cannot be used: {reason}"),
+            HttpError::Header { reason } => f.write_str(reason),
             HttpError::Connect { site, source } => write!(f, "cannot connect to {site}: {source}"),
-            HttpError::Tls { site, reason } => write!(f, "TLS with {site} failed: {reason}"),
+            HttpError::Tls { site, reason, .. } => write!(f, "TLS with {site} failed: {reason}"),
             HttpError::Protocol { site, reason } => {
                 write!(f, "{site} did not answer properly: {reason}")
             }

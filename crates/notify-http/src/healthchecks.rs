@@ -242,26 +242,47 @@ impl Transport for HealthchecksTransport {
         };
         self.ping(ping, n.run_id.as_deref(), body).await
     }
+
+    async fn send_batch<'a>(
+        &self,
+        notifications: &[&'a Notification],
+        report: &mut notify_core::BatchReport<'a>,
+    ) {
+        crate::send_each(self, notifications, report).await;
+    }
 }
 
-/// A check's slug as Healthchecks makes one from a name: lower case, ASCII
-/// letters and digits kept, runs of anything else one `-`, none at the ends
-/// (`Nightly DB dump` → `nightly-db-dump`).
+/// A check's slug as Healthchecks makes one from a name (Django's
+/// `slugify`): decomposed (NFKD) and kept to ASCII, lower case, anything
+/// but letters, digits, `_`, `-` and spaces removed, runs of spaces and `-`
+/// one `-`, none at the ends (`Nightly DB dump` → `nightly-db-dump`,
+/// `Sicherung täglich` → `sicherung-taglich`, `backup.daily` →
+/// `backupdaily`).
 pub fn slug(name: &str) -> String {
-    let mut out = String::new();
+    let decomposed = icu_normalizer::DecomposingNormalizerBorrowed::new_nfkd().normalize(name);
+    let kept: String = decomposed
+        .chars()
+        .filter(char::is_ascii)
+        .map(|c| c.to_ascii_lowercase())
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-' || c.is_ascii_whitespace())
+        .collect();
+    let mut out = String::with_capacity(kept.len());
     let mut gap = false;
-    for c in name.chars() {
-        if c.is_ascii_alphanumeric() || c == '_' {
-            if gap && !out.is_empty() {
+    for c in kept.chars() {
+        if c == '-' || c.is_ascii_whitespace() {
+            gap = true;
+        } else {
+            if gap {
                 out.push('-');
             }
             gap = false;
-            out.push(c.to_ascii_lowercase());
-        } else {
-            gap = true;
+            out.push(c);
         }
     }
-    out
+    if gap {
+        out.push('-');
+    }
+    out.trim_matches(|c| c == '-' || c == '_').to_owned()
 }
 
 /// A new run id: a random UUID (version 4), as Healthchecks wants `rid`.
@@ -350,9 +371,19 @@ mod tests {
 
     #[test]
     fn slugs_and_run_ids() {
-        assert_eq!(slug("Nightly DB dump"), "nightly-db-dump");
-        assert_eq!(slug("  /srv → s3 (offsite)!"), "srv-s3-offsite");
-        assert_eq!(slug("db_backup-2"), "db_backup-2");
+        // As Django's slugify (Healthchecks') makes them.
+        for (name, want) in [
+            ("Nightly DB dump", "nightly-db-dump"),
+            ("  /srv → s3 (offsite)!", "srv-s3-offsite"),
+            ("db_backup-2", "db_backup-2"),
+            ("Sicherung täglich", "sicherung-taglich"),
+            ("backup.daily", "backupdaily"),
+            ("Ärger -- über  Maße", "arger-uber-mae"),
+            ("_x_", "x"),
+            ("日本", ""),
+        ] {
+            assert_eq!(slug(name), want, "{name}");
+        }
         let a = new_run_id();
         let b = new_run_id();
         assert_ne!(a, b);

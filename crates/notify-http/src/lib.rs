@@ -36,6 +36,42 @@ pub use hyper::Uri;
 pub use ntfy::{NtfyAuth, NtfyTransport};
 pub use webhook::{webhook_body, WebhookTransport, WEBHOOK_VERSION};
 
+/// Sends a batch (the queue's retry of one destination) one by one, but
+/// once the server proves unreachable (no connection, no answer in time)
+/// the rest are reported with that failure without being tried: a dead
+/// host costs one timeout per retry, not one per queued notification.
+pub(crate) async fn send_each<'a, T>(
+    transport: &T,
+    notifications: &[&'a notify_core::Notification],
+    report: &mut notify_core::BatchReport<'a>,
+) where
+    T: notify_core::Transport + ?Sized,
+{
+    let mut unreachable: Option<String> = None;
+    for (i, n) in notifications.iter().enumerate() {
+        if let Some(why) = &unreachable {
+            report(
+                i,
+                Err(notify_core::TransportError::new(
+                    notify_core::ErrorKind::Temporary,
+                    format!("not tried: {why}"),
+                )),
+            );
+            continue;
+        }
+        let sent = transport.send(n).await;
+        if let Err(e) = &sent {
+            let answered = e
+                .detail::<HttpFailure>()
+                .is_some_and(|f| f.status.is_some());
+            if e.is_transient() && !answered {
+                unreachable = Some(e.to_string());
+            }
+        }
+        report(i, sent);
+    }
+}
+
 /// Makes `call` and turns any answer but a success (2xx) into
 /// [`HttpError::Status`], with the start of what the server said.
 pub(crate) async fn accepted(

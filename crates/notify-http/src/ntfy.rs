@@ -147,6 +147,14 @@ impl Transport for NtfyTransport {
             answer.status
         )))
     }
+
+    async fn send_batch<'a>(
+        &self,
+        notifications: &[&'a Notification],
+        report: &mut notify_core::BatchReport<'a>,
+    ) {
+        crate::send_each(self, notifications, report).await;
+    }
 }
 
 #[cfg(test)]

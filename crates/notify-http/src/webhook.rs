@@ -52,11 +52,18 @@ impl WebhookTransport {
     /// Adds header `name` with `value`, which is kept sensitive: never in a
     /// `Debug` print, an error or a log.
     pub fn header(mut self, name: &str, value: &SecretString) -> Result<Self, HttpError> {
-        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::Url {
+        let name = HeaderName::from_bytes(name.as_bytes()).map_err(|_| HttpError::Header {
             reason: format!("`{name}` is not a header name"),
         })?;
+        if crate::client::RESERVED_HEADERS.contains(&name.as_str()) {
+            return Err(HttpError::Header {
+                reason: format!(
+                    "header `{name}` is notify's to set (it describes the connection or the body)"
+                ),
+            });
+        }
         let value = crate::secret::header_value("", value, str::to_owned).ok_or_else(|| {
-            HttpError::Url {
+            HttpError::Header {
                 reason: format!("the value of header `{name}` holds a character a header cannot"),
             }
         })?;
@@ -103,5 +110,13 @@ impl Transport for WebhookTransport {
             site_of(&self.url),
             answer.status
         )))
+    }
+
+    async fn send_batch<'a>(
+        &self,
+        notifications: &[&'a Notification],
+        report: &mut notify_core::BatchReport<'a>,
+    ) {
+        crate::send_each(self, notifications, report).await;
     }
 }

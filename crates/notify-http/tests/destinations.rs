@@ -264,3 +264,82 @@ fn healthchecks_by_slug_creates_the_check_and_hides_the_key() {
     assert_eq!(e.kind(), ErrorKind::Permanent);
     assert!(!e.to_string().contains(CANARY), "{e}");
 }
+
+#[test]
+fn a_success_whose_body_stalls_keeps_its_status() {
+    let server = HttpServer::start();
+    server.then(
+        Reply::status(200)
+            .body(&"x".repeat(100))
+            .stall_body(Duration::from_secs(10)),
+    );
+    let hook = WebhookTransport::new(
+        client(Duration::from_secs(5)),
+        parse_url(&server.url("/hook")).unwrap(),
+    );
+    let start = Instant::now();
+    let done = rt()
+        .block_on(hook.send(&notification(Outcome::Success, Some(0))))
+        .unwrap();
+    assert!(done.detail.contains("(200)"), "{}", done.detail);
+    assert!(
+        start.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        start.elapsed()
+    );
+}
+
+#[test]
+fn headers_of_the_connection_are_notifys_own() {
+    let hook = |name: &str| {
+        WebhookTransport::new(
+            client(Duration::from_secs(1)),
+            parse_url("http://x/").unwrap(),
+        )
+        .header(name, &SecretString::from("v".to_owned()))
+    };
+    for name in ["Host", "content-length", "Connection", "Transfer-Encoding"] {
+        let e = hook(name).unwrap_err();
+        assert!(e.to_string().contains("notify's to set"), "{e}");
+    }
+    // A Content-Type of its own replaces notify's, not doubles it.
+    let server = HttpServer::start();
+    let hook = WebhookTransport::new(
+        client(Duration::from_secs(5)),
+        parse_url(&server.url("/hook")).unwrap(),
+    )
+    .header(
+        "Content-Type",
+        &SecretString::from("application/x-notify".to_owned()),
+    )
+    .unwrap();
+    rt().block_on(hook.send(&notification(Outcome::Success, Some(0))))
+        .unwrap();
+    let r = &server.requests()[0];
+    let types: Vec<_> = r
+        .headers
+        .iter()
+        .filter(|(n, _)| n == "content-type")
+        .collect();
+    assert_eq!(types.len(), 1, "{:?}", r.headers);
+    assert_eq!(r.header("content-type"), Some("application/x-notify"));
+}
+
+#[test]
+fn a_batch_to_an_unreachable_server_tries_once() {
+    let server = HttpServer::start();
+    server.always(Reply::status(200).delay(Duration::from_secs(5)));
+    let hook = WebhookTransport::new(
+        client(Duration::from_millis(300)),
+        parse_url(&server.url("/slow")).unwrap(),
+    );
+    let ns: Vec<Notification> = (0..4)
+        .map(|_| notification(Outcome::Failure, Some(1)))
+        .collect();
+    let refs: Vec<&Notification> = ns.iter().collect();
+    let mut results = Vec::new();
+    rt().block_on(hook.send_batch(&refs, &mut |i, r| results.push((i, r.is_ok()))));
+    assert_eq!(results.len(), 4, "every one reported");
+    assert!(results.iter().all(|(_, ok)| !ok));
+    assert_eq!(server.requests().len(), 1, "tried once");
+}

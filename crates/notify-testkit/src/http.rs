@@ -50,6 +50,9 @@ pub struct Reply {
     headers: Vec<(String, String)>,
     body: String,
     delay: Duration,
+    /// Sends the head and the first two bytes of the body, then waits this
+    /// long before the rest.
+    stall: Option<Duration>,
 }
 
 impl Reply {
@@ -64,7 +67,15 @@ impl Reply {
                 format!("status {status}")
             },
             delay: Duration::ZERO,
+            stall: None,
         }
+    }
+
+    /// Sends the head and two bytes of the body at once, the rest only
+    /// after `wait` (a server that stalls mid-answer).
+    pub fn stall_body(mut self, wait: Duration) -> Reply {
+        self.stall = Some(wait);
+        self
     }
 
     /// With header `name: value`.
@@ -205,7 +216,16 @@ fn serve(mut stream: TcpStream, shared: &Mutex<Shared>) {
     }
     head.push_str("\r\n");
     let _ = stream.write_all(head.as_bytes());
-    let _ = stream.write_all(reply.body.as_bytes());
+    let body = reply.body.as_bytes();
+    if let Some(wait) = reply.stall {
+        let (first, rest) = body.split_at(body.len().min(2));
+        let _ = stream.write_all(first);
+        let _ = stream.flush();
+        std::thread::sleep(wait);
+        let _ = stream.write_all(rest);
+    } else {
+        let _ = stream.write_all(body);
+    }
     let _ = stream.flush();
 }
 

@@ -64,73 +64,6 @@ pub struct Config {
     pub cmd_refused: Option<String>,
 }
 
-/// What every HTTP destination has besides its own keys.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HttpCommon {
-    /// When to send [default: the task's level; `always` for Healthchecks].
-    pub level: Option<Level>,
-    /// The longest notify waits for an answer [default: 10s].
-    #[serde(default, deserialize_with = "positive_duration")]
-    pub timeout: Option<HumanDuration>,
-    /// Extra trusted certificates (PEM), as an account's `ca_file`.
-    pub ca_file: Option<PathBuf>,
-    /// A name of its own, kept by the queue and the state across edits of
-    /// the URL [default: from the URL].
-    #[serde(default, deserialize_with = "text")]
-    pub name: Option<String>,
-}
-
-/// `[webhook]`: a JSON POST of the task result and the rendered mail.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Webhook {
-    /// Where to POST.
-    pub url: String,
-    /// Extra headers; a value `env:VAR`, `file:PATH`, `cmd:COMMAND` or
-    /// `keychain` is read from that secret store.
-    #[serde(default)]
-    pub headers: BTreeMap<String, String>,
-    #[serde(flatten)]
-    pub common: HttpCommon,
-}
-
-/// `[ntfy]`: a push through an ntfy server.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Ntfy {
-    /// The topic's URL (`https://ntfy.sh/my-backups`).
-    pub url: String,
-    /// An access token, or where it is (`env:NTFY_TOKEN`).
-    pub token: Option<String>,
-    /// A user, with `password`.
-    pub user: Option<String>,
-    /// The user's password, or where it is.
-    pub password: Option<String>,
-    /// A URL to open when the notification is tapped.
-    pub click: Option<String>,
-    #[serde(flatten)]
-    pub common: HttpCommon,
-}
-
-/// `[healthchecks]`: pings to Healthchecks.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Healthchecks {
-    /// One check's ping URL (`https://hc-ping.com/<uuid>`).
-    pub url: Option<String>,
-    /// The ping server, with `ping_key` [default: `https://hc-ping.com`].
-    pub server: Option<String>,
-    /// The project's ping key, or where it is: checks by slug.
-    pub ping_key: Option<String>,
-    /// The check's slug [default: from the task name].
-    pub slug: Option<String>,
-    /// Create a check on its first ping (with `ping_key`) [default: true].
-    pub create: Option<bool>,
-    #[serde(flatten)]
-    pub common: HttpCommon,
-}
-
 /// `[metrics]`: a Prometheus textfile listing every task.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -138,6 +71,163 @@ pub struct Metrics {
     /// Where the file goes: a `*.prom` file in the directory node_exporter's
     /// textfile collector reads (relative to the config file).
     pub textfile: PathBuf,
+}
+
+/// What every HTTP destination has besides its own keys (each table
+/// repeats them, so that a mistake in one is reported by its own key).
+#[derive(Debug, Clone, Default)]
+pub struct HttpCommon {
+    /// When to send [default: the task's level; `always` for Healthchecks].
+    pub level: Option<Level>,
+    /// The longest notify waits for an answer [default: 10s].
+    pub timeout: Option<HumanDuration>,
+    /// Extra trusted certificates (PEM), as an account's `ca_file`.
+    pub ca_file: Option<PathBuf>,
+    /// A name of its own, kept by the queue and the state across edits of
+    /// the URL [default: from the URL].
+    pub name: Option<String>,
+}
+
+macro_rules! http_table {
+    ($(#[$meta:meta])* pub struct $name:ident { $($(#[$fmeta:meta])* pub $field:ident : $ty:ty,)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct $name {
+            $($(#[$fmeta])* pub $field: $ty,)*
+            /// When to send [default: the task's level; `always` for
+            /// Healthchecks].
+            pub level: Option<Level>,
+            /// The longest notify waits for an answer [default: 10s].
+            #[serde(default, deserialize_with = "positive_duration")]
+            pub timeout: Option<HumanDuration>,
+            /// Extra trusted certificates (PEM), as an account's `ca_file`.
+            pub ca_file: Option<PathBuf>,
+            /// A name of its own, kept by the queue and the state.
+            #[serde(default, deserialize_with = "text")]
+            pub name: Option<String>,
+        }
+
+        impl $name {
+            /// The keys every HTTP destination has.
+            pub fn common(&self) -> HttpCommon {
+                HttpCommon {
+                    level: self.level,
+                    timeout: self.timeout,
+                    ca_file: self.ca_file.clone(),
+                    name: self.name.clone(),
+                }
+            }
+
+            fn ca_file_mut(&mut self) -> &mut Option<PathBuf> {
+                &mut self.ca_file
+            }
+        }
+    };
+}
+
+http_table! {
+    /// `[webhook]`: a JSON POST of the task result and the rendered mail.
+    pub struct Webhook {
+        /// Where to POST.
+        pub url: String,
+        /// Extra headers; a value `env:VAR`, `file:PATH`, `cmd:COMMAND` or
+        /// `keychain` is read from that secret store.
+        #[serde(default)]
+        pub headers: BTreeMap<String, String>,
+    }
+}
+
+http_table! {
+    /// `[ntfy]`: a push through an ntfy server.
+    pub struct Ntfy {
+        /// The topic's URL (`https://ntfy.sh/my-backups`).
+        pub url: String,
+        /// An access token, or where it is (`env:NTFY_TOKEN`).
+        pub token: Option<String>,
+        /// A user, with `password`.
+        pub user: Option<String>,
+        /// The user's password, or where it is.
+        pub password: Option<String>,
+        /// A URL to open when the notification is tapped.
+        pub click: Option<String>,
+    }
+}
+
+http_table! {
+    /// `[healthchecks]`: pings to Healthchecks.
+    pub struct Healthchecks {
+        /// One check's ping URL (`https://hc-ping.com/<uuid>`).
+        pub url: Option<String>,
+        /// The ping server, with `ping_key` [default: `https://hc-ping.com`].
+        pub server: Option<String>,
+        /// The project's ping key, or where it is: checks by slug.
+        pub ping_key: Option<String>,
+        /// The check's slug [default: from the task name].
+        pub slug: Option<String>,
+        /// Create a check on its first ping (with `ping_key`) [default: true].
+        pub create: Option<bool>,
+    }
+}
+
+/// What a `Debug` print shows of a URL or a value that may be a secret:
+/// a store reference as it is, anything else redacted.
+fn redacted(value: &str) -> &str {
+    let v = value.trim();
+    if v == "keychain" || ["env:", "file:", "cmd:"].iter().any(|p| v.starts_with(p)) {
+        value
+    } else {
+        "[REDACTED]"
+    }
+}
+
+/// A URL's scheme and host only (its path may be a token).
+fn site(url: &str) -> String {
+    match url.split_once("://") {
+        Some((scheme, rest)) => format!("{scheme}://{}/…", rest.split('/').next().unwrap_or("")),
+        None => "[REDACTED]".to_owned(),
+    }
+}
+
+impl fmt::Debug for Webhook {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let headers: BTreeMap<&str, &str> = self
+            .headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), redacted(v)))
+            .collect();
+        f.debug_struct("Webhook")
+            .field("url", &site(&self.url))
+            .field("headers", &headers)
+            .field("common", &self.common())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Ntfy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ntfy")
+            .field("url", &site(&self.url))
+            .field("token", &self.token.as_deref().map(redacted))
+            .field("user", &self.user)
+            .field("password", &self.password.as_deref().map(redacted))
+            .field("click", &self.click)
+            .field("common", &self.common())
+            .finish()
+    }
+}
+
+impl fmt::Debug for Healthchecks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Healthchecks")
+            .field("url", &self.url.as_deref().map(site))
+            .field("server", &self.server)
+            .field("ping_key", &self.ping_key.as_deref().map(redacted))
+            .field("slug", &self.slug)
+            .field("create", &self.create)
+            .field("common", &self.common())
+            .finish()
+    }
 }
 
 /// A table, or an array of tables: `[webhook]` or `[[webhook]]`.
@@ -1368,38 +1458,36 @@ impl Config {
         for metrics in &mut self.metrics.0 {
             metrics.textfile = resolve(&metrics.textfile);
         }
-        let mut commons: Vec<&mut HttpCommon> = Vec::new();
-        let settings = std::iter::once(&mut self.email).chain(self.tasks.values_mut());
-        let mut per_task = Vec::new();
-        for s in settings {
-            per_task.push((&mut s.webhook, &mut s.ntfy, &mut s.healthchecks));
-        }
-        for w in self.webhook.0.iter_mut() {
-            commons.push(&mut w.common);
-        }
-        for n in self.ntfy.0.iter_mut() {
-            commons.push(&mut n.common);
-        }
-        for h in self.healthchecks.0.iter_mut() {
-            commons.push(&mut h.common);
-        }
-        for (w, n, h) in per_task {
-            commons.extend(
-                w.iter_mut()
-                    .flat_map(|w| w.0.iter_mut().map(|w| &mut w.common)),
+        let mut cas: Vec<&mut Option<PathBuf>> = Vec::new();
+        cas.extend(self.webhook.0.iter_mut().map(Webhook::ca_file_mut));
+        cas.extend(self.ntfy.0.iter_mut().map(Ntfy::ca_file_mut));
+        cas.extend(
+            self.healthchecks
+                .0
+                .iter_mut()
+                .map(Healthchecks::ca_file_mut),
+        );
+        for s in std::iter::once(&mut self.email).chain(self.tasks.values_mut()) {
+            cas.extend(
+                s.webhook
+                    .iter_mut()
+                    .flat_map(|w| w.0.iter_mut().map(Webhook::ca_file_mut)),
             );
-            commons.extend(
-                n.iter_mut()
-                    .flat_map(|n| n.0.iter_mut().map(|n| &mut n.common)),
+            cas.extend(
+                s.ntfy
+                    .iter_mut()
+                    .flat_map(|n| n.0.iter_mut().map(Ntfy::ca_file_mut)),
             );
-            commons.extend(
-                h.iter_mut()
-                    .flat_map(|h| h.0.iter_mut().map(|h| &mut h.common)),
+            cas.extend(
+                s.healthchecks
+                    .iter_mut()
+                    .flat_map(|h| h.0.iter_mut().map(Healthchecks::ca_file_mut)),
             );
         }
-        for common in commons {
-            if let Some(ca) = &common.ca_file {
-                common.ca_file = Some(resolve(ca));
+        for ca in cas {
+            if let Some(path) = ca.as_deref() {
+                let resolved = resolve(path);
+                *ca = Some(resolved);
             }
         }
         for account in self.accounts.values_mut() {
@@ -1759,11 +1847,11 @@ password = '''canary-5
         let loaded = load(&path, true).unwrap();
         let c = &loaded.config;
         assert_eq!(c.webhook.0.len(), 1);
-        assert_eq!(c.webhook.0[0].common.level, Some(Level::Always));
+        assert_eq!(c.webhook.0[0].level, Some(Level::Always));
         assert_eq!(c.webhook.0[0].headers["Authorization"], "env:HOOK");
         assert_eq!(c.healthchecks.0[0].ping_key.as_deref(), Some("env:HC"));
         assert_eq!(
-            c.healthchecks.0[0].common.ca_file.as_deref(),
+            c.healthchecks.0[0].ca_file.as_deref(),
             Some(
                 std::path::absolute(dir.path())
                     .unwrap()
@@ -1774,6 +1862,33 @@ password = '''canary-5
         let problems = loaded.problems.join("\n");
         assert!(problems.contains("timout"), "{problems}");
         assert!(problems.contains("levle"), "{problems}");
+    }
+
+    #[test]
+    fn a_mistake_in_an_http_table_costs_its_key_only() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("config.toml");
+        std::fs::write(
+            &path,
+            "[email]\nto = \"ops@example.com\"\n\
+             [[webhook]]\nurl = \"https://a.example.com/\"\ntimeout = \"5 sekunden\"\n\
+             [[webhook]]\nurl = \"https://b.example.com/\"\nlevle = \"always\"\n\
+             [tasks.\"T\".ntfy]\nurl = \"https://ntfy.sh/t\"\nlevel = \"alwyas\"\n",
+        )
+        .unwrap();
+        let loaded = load(&path, true).unwrap();
+        let c = &loaded.config;
+        assert_eq!(c.webhook.0.len(), 2);
+        assert!(c.webhook.0[0].timeout.is_none());
+        assert!(c.tasks["T"]
+            .ntfy
+            .as_ref()
+            .is_some_and(|n| n.0[0].level.is_none()));
+        assert!(c.email.to.is_some());
+        let problems = loaded.problems.join("\n");
+        assert!(problems.contains("webhook.0.timeout"), "{problems}");
+        assert!(problems.contains("did you mean `level`"), "{problems}");
+        assert!(problems.contains("tasks.T.ntfy.level"), "{problems}");
     }
 
     #[test]

@@ -63,9 +63,11 @@ pub async fn run(env: &Env<'_>, connect: &dyn Connect, args: RunArgs) -> u8 {
     // One id for everything sent about this run: Healthchecks' start and
     // end pings carry it as `rid`.
     let rid = notify_http::healthchecks::new_run_id();
+    let pings = (!args.delivery.dry_run)
+        .then(|| pipeline::http::StartPings::prepare(env, connect, &args.task, &eff));
     let start_pings = async {
-        if !args.delivery.dry_run {
-            pipeline::http::start_pings(env, connect, &args.task, &eff, &rid).await;
+        if let Some(pings) = pings {
+            pings.send(env, &args.task, &rid).await;
         }
     };
     // Until the job has ended, stop signals are the runner's (passed on to

@@ -129,7 +129,7 @@ pub fn hold_route(
 pub async fn send_held_http(
     env: &Env<'_>,
     connect: &dyn Connect,
-    dest: &super::http::HttpConfig,
+    dest: &super::http::HttpDest,
     task: &str,
     held: Held,
 ) -> Result<Sent, CliError> {
@@ -138,9 +138,15 @@ pub async fn send_held_http(
         notification,
         claim,
     } = held;
-    let label = dest.label();
+    let label = dest.config.label();
     let attempt = async {
-        let spec = super::http::spec(env, connect, dest, task)?;
+        let spec = super::http::spec(
+            env,
+            connect,
+            &dest.config,
+            task,
+            super::http::SecretsAt::Run,
+        )?;
         let transport = connect.http(spec, false).map_err(Failure::of)?;
         transport.send(&notification).await.map_err(Failure::of)
     };
@@ -175,7 +181,7 @@ pub async fn send_held_http(
                         .map(|_| id)
                 }
                 None => queue
-                    .enqueue(Some(&dest.route()), task, &notification, e.message(), now)
+                    .enqueue(Some(&dest.route), task, &notification, e.message(), now)
                     .map(|id| id.to_string()),
             };
             match queued {

@@ -13,6 +13,7 @@ use notify_secrets::SecretString;
 
 use super::connect::{Connect, Failure};
 use crate::app::config::{Config, Healthchecks, HttpCommon, Ntfy, OneOrMany, Settings, Webhook};
+
 use crate::app::error::{exit, CliError};
 use crate::app::Env;
 
@@ -56,27 +57,41 @@ impl HttpConfig {
         }
     }
 
-    fn common(&self) -> &HttpCommon {
+    fn common(&self) -> HttpCommon {
         match self {
-            HttpConfig::Webhook(w) => &w.common,
-            HttpConfig::Ntfy(n) => &n.common,
-            HttpConfig::Healthchecks(h) => &h.common,
+            HttpConfig::Webhook(w) => w.common(),
+            HttpConfig::Ntfy(n) => n.common(),
+            HttpConfig::Healthchecks(h) => h.common(),
         }
     }
 
     /// The route the queue keeps for it: `http:KIND:NAME`, with its `name`
-    /// or a hash of its URL (never the URL: its path may be a token).
+    /// or a hash of what makes it the destination it is (its URL, the
+    /// references of its secrets as written, its slug, its level); never
+    /// the URL itself, whose path may be a token. Its timeout and
+    /// `ca_file` may change without changing it.
     pub fn route(&self) -> String {
-        let id = match &self.common().name {
+        let common = self.common();
+        let id = match &common.name {
             Some(name) => name.clone(),
             None => {
-                let key = match self {
-                    HttpConfig::Webhook(w) => w.url.clone(),
-                    HttpConfig::Ntfy(n) => n.url.clone(),
-                    HttpConfig::Healthchecks(h) => {
-                        format!("{:?}\n{:?}", h.url, h.server)
+                let mut key = format!("{:?}\n", common.level);
+                match self {
+                    HttpConfig::Webhook(w) => {
+                        key.push_str(&w.url);
+                        for (name, value) in &w.headers {
+                            key.push_str(&format!("\n{name}: {value}"));
+                        }
                     }
-                };
+                    HttpConfig::Ntfy(n) => key.push_str(&format!(
+                        "{}\n{:?}\n{:?}\n{:?}\n{:?}",
+                        n.url, n.token, n.user, n.password, n.click
+                    )),
+                    HttpConfig::Healthchecks(h) => key.push_str(&format!(
+                        "{:?}\n{:?}\n{:?}\n{:?}\n{:?}",
+                        h.url, h.server, h.ping_key, h.slug, h.create
+                    )),
+                }
                 format!("{:016x}", notify_queue::stable_hash(key.as_bytes()))
             }
         };
@@ -102,9 +117,36 @@ impl HttpConfig {
     }
 }
 
+/// A destination with the route it goes by: two tables alike (or with one
+/// `name`) are told apart by `~2`, `~3` after the route of the first, so
+/// each keeps its own state and queue entries.
+#[derive(Debug, Clone)]
+pub struct HttpDest {
+    pub config: HttpConfig,
+    pub route: String,
+}
+
 /// The HTTP destinations of a task: its own tables of each kind where it
 /// has them, else the top-level ones.
-pub fn of_task(config: &Config, settings: &Settings) -> Vec<HttpConfig> {
+pub fn of_task(config: &Config, settings: &Settings) -> Vec<HttpDest> {
+    let mut seen: Vec<String> = Vec::new();
+    configs_of_task(config, settings)
+        .into_iter()
+        .map(|c| {
+            let base = c.route();
+            let mut route = base.clone();
+            let mut n = 1;
+            while seen.contains(&route) {
+                n += 1;
+                route = format!("{base}~{n}");
+            }
+            seen.push(route.clone());
+            HttpDest { config: c, route }
+        })
+        .collect()
+}
+
+fn configs_of_task(config: &Config, settings: &Settings) -> Vec<HttpConfig> {
     fn pick<T: Clone>(own: &Option<OneOrMany<T>>, top: &OneOrMany<T>) -> Vec<T> {
         own.as_ref().map_or_else(|| top.0.clone(), |o| o.0.clone())
     }
@@ -129,11 +171,24 @@ pub fn of_task(config: &Config, settings: &Settings) -> Vec<HttpConfig> {
 
 /// The destination a queued entry's `route` names, among those of `task`
 /// (its own, or the top-level ones).
-pub fn by_route(config: &Config, task: &str, route: &str) -> Option<HttpConfig> {
+pub fn by_route(config: &Config, task: &str, route: &str) -> Option<HttpDest> {
     let settings = config.for_task(task).settings;
     of_task(config, &settings)
         .into_iter()
-        .find(|d| d.route() == route)
+        .find(|d| d.route == route)
+}
+
+/// When a destination's secrets are read, which decides what a secret that
+/// cannot be had means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SecretsAt {
+    /// For this run's own notification: a configuration error.
+    Run,
+    /// For a queued one, perhaps in another process than the one that
+    /// queued it (another cron line, the check timer, with another
+    /// environment): temporary, so that it stays queued for a notify that
+    /// has the secret.
+    Retry,
 }
 
 /// What the wiring builds an HTTP transport from: the target with its
@@ -169,6 +224,7 @@ pub fn spec(
     connect: &dyn Connect,
     dest: &HttpConfig,
     task: &str,
+    when: SecretsAt,
 ) -> Result<HttpSpec, Failure> {
     let label = dest.label();
     let config_error = |what: String| Failure::Config(CliError::config(format!("{label}: {what}")));
@@ -181,7 +237,7 @@ pub fn spec(
         })
     };
     let secret =
-        |value: &str, key: &str| read_secret(env, connect, &label, dest.kind(), value, key);
+        |value: &str, key: &str| read_secret(env, connect, &label, dest.kind(), value, key, when);
     let target = match dest {
         HttpConfig::Webhook(w) => HttpTarget::Webhook {
             url: url(&w.url, "url")?,
@@ -261,45 +317,66 @@ pub fn spec(
     })
 }
 
-/// Sends the start ping of every Healthchecks destination of `task` whose
-/// level is not `never`, with run id `rid`. A failure is a warning: a
-/// start ping is not queued (it is no use later), and the end ping follows
-/// regardless.
-pub async fn start_pings(
-    env: &Env<'_>,
-    connect: &dyn Connect,
-    task: &str,
-    eff: &crate::app::config::Effective,
-    rid: &str,
-) {
-    for dest in of_task(&env.loaded.config, &eff.settings) {
-        if dest.kind() != HttpKind::Healthchecks || dest.level(eff.settings.level()) == Level::Never
-        {
-            continue;
+/// The start pings of a run: every Healthchecks destination of `task`
+/// whose level is not `never`, its secrets read now (before the job
+/// starts, so that a slow `cmd:` never holds the job's output back).
+pub struct StartPings {
+    pings: Vec<(String, Box<dyn notify_core::Transport>)>,
+}
+
+impl StartPings {
+    /// Reads the destinations' secrets and builds their transports; a
+    /// destination that cannot be had is a warning (its end ping says the
+    /// same again, as an error).
+    pub fn prepare(
+        env: &Env<'_>,
+        connect: &dyn Connect,
+        task: &str,
+        eff: &crate::app::config::Effective,
+    ) -> StartPings {
+        let mut pings = Vec::new();
+        for dest in of_task(&env.loaded.config, &eff.settings) {
+            let c = &dest.config;
+            if c.kind() != HttpKind::Healthchecks || c.level(eff.settings.level()) == Level::Never {
+                continue;
+            }
+            let made = spec(env, connect, c, task, SecretsAt::Run)
+                .and_then(|spec| connect.http(spec, true).map_err(Failure::of));
+            match made {
+                Ok(transport) => pings.push((c.label(), transport)),
+                Err(failure) => env.ui.warn(&format!(
+                    "no start ping of `{}` to {}: {}",
+                    crate::app::shown(task),
+                    c.label(),
+                    failure.into_error().message()
+                )),
+            }
         }
+        StartPings { pings }
+    }
+
+    /// Sends them with run id `rid`, each bounded by its timeout. A
+    /// failure is a warning: a start ping is not queued (it is no use
+    /// later), and the end ping follows regardless.
+    pub async fn send(self, env: &Env<'_>, task: &str, rid: &str) {
         let mut start = notify_core::Notification::new("start", "");
         start.run_id = Some(rid.to_owned());
-        let sent = async {
-            let spec = spec(env, connect, &dest, task)?;
-            let transport = connect.http(spec, true).map_err(Failure::of)?;
-            transport.send(&start).await.map_err(Failure::of)
-        };
-        let sent = tokio::select! {
-            sent = sent => sent,
-            _ = crate::app::stop::requested() => return,
-        };
-        match sent {
-            Ok(delivery) => env.ui.verbose(&format!(
-                "notify: `{}` started: {}",
-                crate::app::shown(task),
-                delivery.detail
-            )),
-            Err(failure) => env.ui.warn(&format!(
-                "the start ping of `{}` to {}: {}",
-                crate::app::shown(task),
-                dest.label(),
-                failure.into_error().message()
-            )),
+        for (label, transport) in self.pings {
+            let sent = tokio::select! {
+                sent = transport.send(&start) => sent,
+                _ = crate::app::stop::requested() => return,
+            };
+            match sent {
+                Ok(delivery) => env.ui.verbose(&format!(
+                    "notify: `{}` started: {}",
+                    crate::app::shown(task),
+                    delivery.detail
+                )),
+                Err(e) => env.ui.warn(&format!(
+                    "the start ping of `{}` to {label}: {e}",
+                    crate::app::shown(task),
+                )),
+            }
         }
     }
 }
@@ -314,6 +391,7 @@ fn read_secret(
     kind: HttpKind,
     value: &str,
     key: &str,
+    when: SecretsAt,
 ) -> Result<SecretString, Failure> {
     let Ok(reference) = value.trim().parse::<SecretRef>() else {
         return Ok(SecretString::from(value.to_owned()));
@@ -344,8 +422,8 @@ fn read_secret(
         if let Some(hint) = crate::app::hints::secret(&e) {
             err = err.hint(hint);
         }
-        match e.kind() {
-            notify_secrets::ErrorKind::Unavailable => {
+        match (e.kind(), when) {
+            (notify_secrets::ErrorKind::Unavailable, _) | (_, SecretsAt::Retry) => {
                 Failure::Temporary(err.with_code(exit::TEMPORARY))
             }
             _ => Failure::Config(err),
@@ -356,16 +434,18 @@ fn read_secret(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use figment::providers::Format as _;
 
     fn webhook(url: &str, name: Option<&str>) -> HttpConfig {
-        HttpConfig::Webhook(Webhook {
-            url: url.into(),
-            headers: Default::default(),
-            common: HttpCommon {
-                name: name.map(Into::into),
-                ..HttpCommon::default()
-            },
-        })
+        let toml = format!(
+            "url = \"{url}\"\n{}",
+            name.map_or(String::new(), |n| format!("name = \"{n}\"\n"))
+        );
+        HttpConfig::Webhook(
+            figment::Figment::from(figment::providers::Toml::string(&toml))
+                .extract()
+                .unwrap(),
+        )
     }
 
     #[test]
@@ -384,14 +464,13 @@ mod tests {
 
     #[test]
     fn healthchecks_pings_every_run_by_default() {
-        let hc = HttpConfig::Healthchecks(Healthchecks {
-            url: Some("https://hc-ping.com/x".into()),
-            server: None,
-            ping_key: None,
-            slug: None,
-            create: None,
-            common: HttpCommon::default(),
-        });
+        let hc = HttpConfig::Healthchecks(
+            figment::Figment::from(figment::providers::Toml::string(
+                "url = \"https://hc-ping.com/x\"",
+            ))
+            .extract::<Healthchecks>()
+            .unwrap(),
+        );
         assert_eq!(hc.level(Level::Errors), Level::Always);
         assert_eq!(
             webhook("https://x/", None).level(Level::Errors),

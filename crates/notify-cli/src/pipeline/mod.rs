@@ -61,7 +61,7 @@ enum Kind {
     Desktop(&'static Locale),
     /// An HTTP destination; the plan gives the templates and locale it
     /// renders with (its route is not used).
-    Http(Box<http::HttpConfig>, Box<Plan>),
+    Http(Box<http::HttpDest>, Box<Plan>),
 }
 
 /// Everything `run` and `send` do after the job: decide, render, deliver and
@@ -268,12 +268,12 @@ fn destinations(
     for dest in http::of_task(&env.loaded.config, &eff.settings) {
         let channel = format!(
             "http-{:016x}",
-            notify_queue::stable_hash(dest.route().as_bytes())
+            notify_queue::stable_hash(dest.route.as_bytes())
         );
         out.push(Destination {
-            label: dest.label(),
+            label: dest.config.label(),
             state: StateStore::channel(env.data_dir, &channel),
-            level: dest.level(eff.settings.level()),
+            level: dest.config.level(eff.settings.level()),
             options: eff.settings.policy_options(),
             kind: Kind::Http(Box::new(dest), Box::new(Plan::local(&eff))),
         });
@@ -404,7 +404,7 @@ enum Rendered<'d> {
     Desktop(Box<notify_core::Notification>),
     /// For an HTTP destination, held in the queue under its route.
     Http {
-        dest: &'d http::HttpConfig,
+        dest: &'d http::HttpDest,
         held: Box<Held>,
     },
 }
@@ -434,7 +434,7 @@ async fn decide_for<'d>(
     // Healthchecks keeps its own schedule: an overdue task or a long run
     // is its to tell, not a ping (a run that did not finish is a failure).
     if let (Kind::Http(h, _), Some(silence)) = (&dest.kind, &result.silence) {
-        if h.kind() == http::HttpKind::Healthchecks
+        if h.config.kind() == http::HttpKind::Healthchecks
             && silence.kind != notify_core::Silence::DidNotFinish
         {
             return Ok(None);
@@ -509,7 +509,7 @@ async fn decide_for<'d>(
             env, locale, result, &history,
         ))),
         Kind::Http(http, plan) => {
-            let mut notification = if http.kind() == http::HttpKind::Webhook {
+            let mut notification = if http.config.kind() == http::HttpKind::Webhook {
                 let report = !run.templates_reported.replace(true);
                 let texts = run
                     .texts
@@ -519,7 +519,7 @@ async fn decide_for<'d>(
                 render::render_desktop(env, plan.locale, result, &history)
             };
             notification.attachments.clear();
-            if http.kind() == http::HttpKind::Ntfy {
+            if http.config.kind() == http::HttpKind::Ntfy {
                 // A push is read on a phone: the first error lines say
                 // what went wrong.
                 for line in result.errors.iter().take(3) {
@@ -535,7 +535,7 @@ async fn decide_for<'d>(
             let held = if flags.dry_run {
                 Held::unheld(notification)
             } else {
-                deliver::hold_route(env, Some(&http.route()), &result.task_name, notification)
+                deliver::hold_route(env, Some(&http.route), &result.task_name, notification)
             };
             Rendered::Http {
                 dest: http,
@@ -613,7 +613,7 @@ async fn deliver_decided(
         Rendered::Http { dest: http, held } => {
             if flags.dry_run {
                 env.ui
-                    .info(&format!("dry run: what {} would get:", http.label()));
+                    .info(&format!("dry run: what {} would get:", http.config.label()));
                 connect.dry_run().send(held.notification()).await?;
                 return Ok(());
             }

@@ -69,6 +69,8 @@ pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize
     let mut flushed = Flushed::default();
     let mut transports = Transports::new();
     let mut left = limit;
+    // The task index, read once a queued Healthchecks ping needs it.
+    let index = std::cell::OnceCell::new();
     // A stop signal ends the retry: what was not delivered stays queued.
     while left > 0 && stop::received().is_none() {
         // One Queue claims each entry at most once, so this ends.
@@ -95,6 +97,19 @@ pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize
                 .push(c);
         }
         for ((route, task), batch) in by_account {
+            let batch = if route
+                .as_deref()
+                .is_some_and(|r| r.starts_with(HEALTHCHECKS))
+            {
+                let index =
+                    index.get_or_init(|| notify_queue::HistoryStore::new(env.data_dir).index().0);
+                still_news(env, &queue, index, batch, now, &mut flushed)
+            } else {
+                batch
+            };
+            if batch.is_empty() {
+                continue;
+            }
             let transport = transports
                 .entry((route.clone(), task.clone()))
                 .or_insert_with(|| transport_for(env, connect, route.as_deref(), task.as_deref()));
@@ -142,7 +157,14 @@ fn transport_for(
                 ),
             )))
         })?;
-        let spec = super::http::spec(env, connect, &dest, task).map_err(broken)?;
+        let spec = super::http::spec(
+            env,
+            connect,
+            &dest.config,
+            task,
+            super::http::SecretsAt::Retry,
+        )
+        .map_err(broken)?;
         return connect
             .http(spec, false)
             .map_err(|e| broken(Failure::of(e)));
@@ -155,6 +177,64 @@ fn transport_for(
         .map_err(|e| broken(Failure::Config(e)))?;
     let smtp = account::smtp_config(name, acc, env.ui).map_err(|e| broken(Failure::Config(e)))?;
     connect::account_transport(connect, name, acc, smtp).map_err(broken)
+}
+
+/// The route prefix of a Healthchecks destination.
+const HEALTHCHECKS: &str = "http:healthchecks:";
+
+/// How long a queued Healthchecks ping stays news: after that, Healthchecks
+/// has told of the missing ping itself, and a late success would restart
+/// its clock as if the job had just run.
+const PING_NEWS: time::Duration = time::Duration::HOUR;
+
+/// The queued Healthchecks pings worth sending: Healthchecks takes the time
+/// of a ping from its arrival and the last one wins, so a ping older than
+/// [`PING_NEWS`] is given up, and one whose task has run again since is
+/// dropped (that run's own ping tells the current state).
+fn still_news(
+    env: &Env<'_>,
+    queue: &Queue,
+    index: &std::collections::BTreeMap<String, notify_queue::Summary>,
+    batch: Vec<Claimed>,
+    now: OffsetDateTime,
+    flushed: &mut Flushed,
+) -> Vec<Claimed> {
+    let mut keep = Vec::new();
+    for claimed in batch {
+        let task = shown(&claimed.entry.task);
+        let run_at = claimed
+            .notification
+            .result
+            .as_ref()
+            .and_then(|r| r.started_at.or(r.finished_at))
+            .unwrap_or(claimed.entry.first_failed_at);
+        let newer = index
+            .get(&claimed.entry.task)
+            .and_then(|s| s.last.as_ref())
+            .is_some_and(|last| last.at() > run_at + time::Duration::SECOND);
+        if newer {
+            env.ui.verbose(&format!(
+                "dropping a queued Healthchecks ping for `{task}`: the task has run again since"
+            ));
+            if let Err(e) = queue.done(&claimed) {
+                env.ui
+                    .warn(&format!("cannot remove it from the queue: {e}"));
+            }
+        } else if now - claimed.entry.first_failed_at > PING_NEWS {
+            flushed.gave_up += 1;
+            env.ui.warn(&format!(
+                "gave up on the queued Healthchecks ping for `{task}`: after an hour it is no \
+                 longer news (Healthchecks has told of the missing ping itself)"
+            ));
+            if let Err(e) = queue.give_up(claimed, "a Healthchecks ping older than an hour") {
+                env.ui
+                    .warn(&format!("cannot move it to the failed queue: {e}"));
+            }
+        } else {
+            keep.push(claimed);
+        }
+    }
+    keep
 }
 
 /// Whether a queue route is an HTTP destination's (`http:KIND:NAME`).

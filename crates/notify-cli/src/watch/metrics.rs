@@ -30,11 +30,13 @@ pub fn write(env: &Env<'_>, now: OffsetDateTime) {
                 .max()
         };
         // A task whose first run is going on is not in the index yet.
-        let new: Vec<(String, Summary)> = running
-            .iter()
-            .filter(|e| !index.contains_key(&e.task))
-            .map(|e| (e.task.clone(), Summary::new(e.run.started_at)))
-            .collect();
+        let mut new: Vec<(String, Summary)> = Vec::new();
+        for e in running.iter().filter(|e| !index.contains_key(&e.task)) {
+            // Two first runs of one task at once: one series.
+            if !new.iter().any(|(t, _)| *t == e.task) {
+                new.push((e.task.clone(), Summary::new(e.run.started_at)));
+            }
+        }
         let tz = OnceCell::new();
         let tasks: Vec<TaskMetrics<'_>> = index
             .iter()

@@ -456,3 +456,99 @@ fn https_destinations_trust_their_ca_file_like_smtp_accounts() {
     assert!(err.to_lowercase().contains("certificate"), "{err}");
     assert_eq!(queued(&env), 0);
 }
+
+/// Two checks alike but for their ping key are two destinations: each its
+/// own state (no wait on the other's lock) and its own queue route, so a
+/// retried ping goes to the project it was meant for.
+#[test]
+fn tables_alike_but_for_a_key_stay_apart_in_state_and_queue() {
+    let server = HttpServer::start();
+    server.then(Reply::status(200)).then(Reply::status(500));
+    let env = TestEnv::new();
+    config(
+        &env,
+        &server,
+        "[[healthchecks]]\nserver = \"SERVER/p\"\nping_key = \"keyA\"\n\
+         [[healthchecks]]\nserver = \"SERVER/p\"\nping_key = \"keyB\"\n",
+    );
+    let out = env.notify(&["send", "--task", "t", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    assert!(
+        !String::from_utf8_lossy(&out.stderr).contains("another notify"),
+        "{}",
+        env.describe(&out)
+    );
+    let out = env.notify(&["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths.len(), 3, "{paths:?}");
+    assert!(paths[0].starts_with("/p/keyA/t?"), "{paths:?}");
+    assert!(paths[1].starts_with("/p/keyB/t?"), "{paths:?}");
+    assert!(
+        paths[2].starts_with("/p/keyB/t?"),
+        "the retry goes to B: {paths:?}"
+    );
+}
+
+/// A queued notification whose secret this notify cannot read (the
+/// variable is set only in the job's own cron line) stays queued for one
+/// that can, rather than being given up.
+#[test]
+fn a_retry_without_the_secret_keeps_it_queued() {
+    let server = HttpServer::start();
+    server.then(Reply::status(503));
+    let env = TestEnv::new();
+    config(
+        &env,
+        &server,
+        "[webhook]\nurl = \"SERVER/hook\"\nlevel = \"always\"\n\
+         headers = { Authorization = \"env:HOOK_AUTH\" }\n",
+    );
+    let with_secret = |args: &[&str]| {
+        env.cmd()
+            .env("HOOK_AUTH", "Bearer t0ken")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let out = with_secret(&["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    let out = env.notify(&["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("HOOK_AUTH"),
+        "{}",
+        env.describe(&out)
+    );
+    assert_eq!(queued(&env), 1, "still queued");
+    let out = with_secret(&["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(queued(&env), 0);
+    let got = server.requests();
+    assert_eq!(got.len(), 2);
+    assert_eq!(got[1].header("authorization"), Some("Bearer t0ken"));
+}
+
+/// Healthchecks takes a ping's time from its arrival and the last one
+/// wins: a queued ping of a run that another run has followed since is
+/// dropped, not delivered late over the newer one.
+#[test]
+fn a_queued_ping_overtaken_by_a_newer_run_is_dropped() {
+    let server = HttpServer::start();
+    server.then(Reply::status(500));
+    let env = TestEnv::new();
+    config(&env, &server, "[healthchecks]\nurl = \"SERVER/ping/u\"\n");
+    let out = env.notify(&["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(75), "{}", env.describe(&out));
+    assert_eq!(queued(&env), 1);
+    std::thread::sleep(Duration::from_millis(1100));
+    // The next run: its own ping goes out; the queued /fail is dropped
+    // by the retry on its way.
+    let out = env.notify(&["send", "--task", "t", "--status", "success"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let out = env.notify(&["queue", "flush"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(queued(&env), 0);
+    let paths: Vec<String> = server.requests().into_iter().map(|r| r.path).collect();
+    assert_eq!(paths, ["/ping/u/fail", "/ping/u"], "{paths:?}");
+}
