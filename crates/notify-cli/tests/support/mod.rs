@@ -94,7 +94,19 @@ pub fn mails_in(maildir: &Path) -> Vec<Mail> {
         return Vec::new();
     };
     let mut files: Vec<PathBuf> = entries.map(|e| e.unwrap().path()).collect();
-    files.sort();
+    // Delivery order: Maildir names start `SECONDS.MMICROS...`, the
+    // microseconds not zero-padded, so they sort as numbers, not as text.
+    let order = |p: &PathBuf| {
+        let name = p.file_name().unwrap().to_string_lossy().into_owned();
+        let (secs, rest) = name.split_once(".M").unwrap_or((&name, ""));
+        let micros: String = rest.chars().take_while(char::is_ascii_digit).collect();
+        (
+            secs.parse::<u64>().unwrap_or(0),
+            micros.parse::<u64>().unwrap_or(0),
+            name.clone(),
+        )
+    };
+    files.sort_by_key(order);
     let tmp_left = std::fs::read_dir(maildir.join("tmp"))
         .map(|d| d.count())
         .unwrap_or(0);
