@@ -45,6 +45,19 @@ pub struct Summary {
     pub last_success: Option<OffsetDateTime>,
 }
 
+/// A task's first sighting and last start, as [`HistoryStore::starts`]
+/// reads them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[non_exhaustive]
+pub struct Starts {
+    /// When notify first heard of it.
+    #[serde(with = "time::serde::rfc3339")]
+    pub first_seen_at: OffsetDateTime,
+    /// When its last run started (or finished, its start unknown).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    pub last_start: Option<OffsetDateTime>,
+}
+
 impl Summary {
     /// A task first seen at `first_seen_at` that has no finished run yet.
     pub fn new(first_seen_at: OffsetDateTime) -> Self {
@@ -167,6 +180,39 @@ impl HistoryStore {
             warnings.push(format!("cannot save the task index: {e}"));
         }
         (tasks, warnings)
+    }
+
+    /// What the check needs of the index, read without the rest of it (the
+    /// last runs' details are skipped, not parsed): each task's first
+    /// sighting and last start. A missing or damaged index is rebuilt as
+    /// by [`index`](Self::index).
+    pub fn starts(&self) -> (BTreeMap<String, Starts>, Vec<String>) {
+        #[derive(Deserialize)]
+        struct Lite {
+            version: u32,
+            tasks: BTreeMap<String, Starts>,
+        }
+        if let Ok(Ok(index)) =
+            std::fs::read(self.dir.join(INDEX)).map(|b| serde_json::from_slice::<Lite>(&b))
+        {
+            if index.version == INDEX_VERSION {
+                return (index.tasks, Vec::new());
+            }
+        }
+        let (full, warnings) = self.index();
+        let starts = full
+            .into_iter()
+            .map(|(task, s)| {
+                (
+                    task,
+                    Starts {
+                        first_seen_at: s.first_seen_at,
+                        last_start: s.last_start,
+                    },
+                )
+            })
+            .collect();
+        (starts, warnings)
     }
 
     /// Runs `f` on the index while holding the lock every update takes, so
@@ -427,6 +473,10 @@ mod tests {
         store.update("b", T0, |_| {}).unwrap();
         let (index, w) = store.index();
         assert!(w.is_empty(), "{w:?}");
+        let (starts, w) = store.starts();
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(starts["a"].last_start, index["a"].last_start);
+        assert_eq!(starts["b"].first_seen_at, index["b"].first_seen_at);
         assert_eq!(index["a"].last_start, Some(T0));
         assert_eq!(index["b"].last_start, None);
         assert_eq!(index["b"].first_seen_at, T0);

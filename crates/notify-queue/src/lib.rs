@@ -59,7 +59,7 @@ mod queue;
 mod state;
 
 pub use error::{Error, Op, Result};
-pub use history::{HistoryStore, RunningEntry, Summary};
+pub use history::{HistoryStore, RunningEntry, Starts, Summary};
 pub use queue::{backoff, backoff_base, Claimed, Entry, Queue, QueuedId, Retry, DEFAULT_MAX_AGE};
 pub use state::{stable_hash, StateLock, StateStore};
 

@@ -209,7 +209,7 @@ fn overdue(
 ) {
     let config = &env.loaded.config;
     // The index, not every history: one small file however many tasks.
-    let (index, warnings) = store.index();
+    let (index, warnings) = store.starts();
     for w in warnings {
         env.ui.warn(&w);
     }
