@@ -126,7 +126,7 @@ impl HttpClient {
     /// Makes `call`; any answer is `Ok` (the caller judges the status).
     /// Connecting, TLS, the request and the answer's head must come within
     /// the timeout; the body is read for what is left of it, at most
-    /// [`BODY_WAIT`], and a body cut short keeps the status it came with.
+    /// two seconds, and a body cut short keeps the status it came with.
     pub async fn send(&self, call: Call) -> Result<Answer, HttpError> {
         let target = Target::of(&call.url)?;
         let deadline = tokio::time::Instant::now() + self.timeout;
