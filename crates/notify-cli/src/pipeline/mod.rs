@@ -590,25 +590,26 @@ async fn deliver_decided(
         _lock,
     } = decided;
     let flags = run.flags;
+    // Delivered, or queued: queued is as good as sent for the policy (it
+    // will be delivered), so the next run must not count this one as unsent.
+    let settled = |sent: Sent| {
+        remember(env, dest, run, &who, &state, flipped);
+        match sent {
+            Sent::Delivered(line) => {
+                env.ui.info(&format!("notify: `{who}` {line}"));
+                Ok(())
+            }
+            Sent::Queued(e) => Err(e),
+        }
+    };
     match what {
         Rendered::Email { plan, held } => {
             if flags.dry_run {
                 connect.dry_run().send(held.notification()).await?;
                 return Ok(());
             }
-            match send_held(env, connect, plan, &run.result.task_name, *held).await? {
-                Sent::Delivered(line) => {
-                    remember(env, dest, run, &who, &state, flipped);
-                    env.ui.info(&format!("notify: `{who}` {line}"));
-                    Ok(())
-                }
-                // Queued is as good as sent for the policy: it will be
-                // delivered, so the next run must not count this one as unsent.
-                Sent::Queued(e) => {
-                    remember(env, dest, run, &who, &state, flipped);
-                    Err(e)
-                }
-            }
+            let sent = send_held(env, connect, plan, &run.result.task_name, *held).await?;
+            settled(sent)
         }
         Rendered::Http { dest: http, held } => {
             if flags.dry_run {
@@ -617,17 +618,9 @@ async fn deliver_decided(
                 connect.dry_run().send(held.notification()).await?;
                 return Ok(());
             }
-            match deliver::send_held_http(env, connect, http, &run.result.task_name, *held).await? {
-                Sent::Delivered(line) => {
-                    remember(env, dest, run, &who, &state, flipped);
-                    env.ui.info(&format!("notify: `{who}` {line}"));
-                    Ok(())
-                }
-                Sent::Queued(e) => {
-                    remember(env, dest, run, &who, &state, flipped);
-                    Err(e)
-                }
-            }
+            let sent =
+                deliver::send_held_http(env, connect, http, &run.result.task_name, *held).await?;
+            settled(sent)
         }
         Rendered::Desktop(notification) => {
             let sent = desktop(env, connect, &notification, flags.dry_run).await;
