@@ -25,7 +25,8 @@ STARTTLS), "tls" (implicit TLS, AUTH required), "silent" (accepts TCP and
 never says a word). Per-listener faults: "reject_rcpt" (550 for these
 recipients), "data_451" (451 after DATA the first N times, -1 always),
 "drop_after_data" (close the connection after the message, before the
-reply), "pipelining" (offer PIPELINING in EHLO), "close_after" (close the connection after N accepted messages, once
+reply), "pipelining" (offer PIPELINING in EHLO), "smtputf8" (offer SMTPUTF8, off by
+default as in aiosmtpd, so the default listener is a server without it), "close_after" (close the connection after N accepted messages, once
 the reply is out), "slow_data" (seconds to wait after the 354 reply before reading the
 message, so a big message fills the socket buffers), "slow_ack" (seconds to wait
 after storing a message before its 250), "exclude_mechanisms" (e.g. ["PLAIN"]), "auth_required" (default:
@@ -441,6 +442,7 @@ async def start_listener(loop, spec, state, certdir, port):
         state=state,
         auth_exclude_mechanism=spec.get("exclude_mechanisms", []),
         slow_data=float(spec.get("slow_data", 0)),
+        enable_SMTPUTF8=bool(spec.get("smtputf8", False)),
         loop=loop,
     )
     if auth:

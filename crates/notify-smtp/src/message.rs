@@ -327,9 +327,130 @@ pub(crate) fn parse_mailbox(field: &'static str, value: &str) -> Result<Mailbox,
             "contains a line break or another control character",
         ));
     }
-    value
-        .parse::<Mailbox>()
-        .map_err(|err| invalid(address_reason(value, &err)))
+    let mailbox = match value.parse::<Mailbox>() {
+        Ok(mailbox) => mailbox,
+        Err(err) => match without_comments(value) {
+            Some(plain) => plain
+                .parse::<Mailbox>()
+                .map_err(|_| invalid(address_reason(value, &err)))?,
+            None => return Err(invalid(address_reason(value, &err))),
+        },
+    };
+    ascii_domain(mailbox).map_err(|()| invalid("has an invalid international domain after the '@'"))
+}
+
+/// The mailbox with an internationalized domain (`exämple.com`) written as
+/// punycode A-labels (`xn--exmple-cua.com`, RFC 5890), which every server
+/// and every header takes; the part before the `@` stays as it is (a
+/// non-ASCII one needs SMTPUTF8, checked when delivering).
+fn ascii_domain(mailbox: Mailbox) -> Result<Mailbox, ()> {
+    let domain = mailbox.email.domain();
+    if domain.is_ascii() {
+        return Ok(mailbox);
+    }
+    let ascii = idna::domain_to_ascii_strict(domain).map_err(|_| ())?;
+    let email = Address::new(mailbox.email.user(), ascii).map_err(|_| ())?;
+    Ok(Mailbox::new(mailbox.name, email))
+}
+
+/// `value` with its RFC 5322 comments (`(...)`, nested, `\`-escaped,
+/// outside quoted strings) turned into what lettre's parser takes: a
+/// comment in the display name stays in the name, quoted
+/// (`Backup (nightly) <n@example.com>` → `"Backup (nightly)"
+/// <n@example.com>`); after a bare address it becomes the name, as mail
+/// readers show it (`n@example.com (nightly)` → `"nightly"
+/// <n@example.com>`); after the `>` it is dropped. `None` when `value`
+/// has no comment or an unbalanced one.
+fn without_comments(value: &str) -> Option<String> {
+    // Split into text outside comments and the comments themselves.
+    let mut outside = String::new();
+    let mut comments: Vec<String> = Vec::new();
+    let mut depth = 0usize;
+    let mut quoted = false;
+    let mut chars = value.chars();
+    let mut in_angle = false;
+    let mut name_comment = false;
+    let has_angle = value.contains('<');
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if quoted || depth > 0 => {
+                let next = chars.next()?;
+                if depth > 0 {
+                    comments.last_mut()?.push(next);
+                } else {
+                    outside.push(c);
+                    outside.push(next);
+                }
+            }
+            '"' if depth == 0 => {
+                quoted = !quoted;
+                outside.push(c);
+            }
+            '(' if !quoted => {
+                if depth == 0 {
+                    comments.push(String::new());
+                    // A comment within the display name stays in it.
+                    if has_angle
+                        && !in_angle
+                        && !outside.contains('>')
+                        && !outside.trim().is_empty()
+                    {
+                        name_comment = true;
+                        outside.push_str(" (");
+                    }
+                } else {
+                    comments.last_mut()?.push(c);
+                }
+                depth += 1;
+            }
+            ')' if !quoted => {
+                depth = depth.checked_sub(1)?;
+                if depth == 0 {
+                    if name_comment {
+                        outside.push_str(comments.last()?.trim());
+                        outside.push(')');
+                        name_comment = false;
+                    }
+                } else {
+                    comments.last_mut()?.push(c);
+                }
+            }
+            _ if depth > 0 => comments.last_mut()?.push(c),
+            _ => {
+                in_angle = (in_angle || c == '<') && c != '>';
+                outside.push(c);
+            }
+        }
+    }
+    if depth > 0 || quoted || comments.is_empty() {
+        return None;
+    }
+    let quote = |name: &str| {
+        let name = name.trim();
+        let name = name
+            .strip_prefix('"')
+            .and_then(|n| n.strip_suffix('"'))
+            .unwrap_or(name);
+        format!("\"{}\"", name.replace('\\', "\\\\").replace('"', "\\\""))
+    };
+    match outside.split_once('<') {
+        Some((name, rest)) => {
+            let addr = rest.split_once('>')?.0;
+            if name.trim().is_empty() {
+                Some(format!("<{addr}>"))
+            } else {
+                Some(format!("{} <{addr}>", quote(name)))
+            }
+        }
+        None => {
+            let addr = outside.split_whitespace().collect::<String>();
+            let name = comments.iter().map(|c| c.trim()).find(|c| !c.is_empty());
+            match name {
+                Some(name) => Some(format!("{} <{addr}>", quote(name))),
+                None => Some(addr),
+            }
+        }
+    }
 }
 
 fn address_reason(value: &str, err: &AddressError) -> &'static str {
@@ -416,6 +537,18 @@ fn encoded_mailbox(mailbox: &Mailbox, col: usize) -> String {
         .unwrap_or(&line)
         .trim_end_matches("\r\n");
     match mailbox.name.as_deref().map(str::trim) {
+        // Printable ASCII with specials (`Doe, John`, `Backup (nightly)`)
+        // reads best as a quoted string, where it fits on the line; not
+        // text like an encoded-word, which some readers decode even there.
+        Some(name)
+            if lettre.starts_with("=?")
+                && name.bytes().all(|b| (b' '..=b'~').contains(&b))
+                && !name.contains("=?")
+                && col + name.len() + AsRef::<str>::as_ref(&mailbox.email).len() + 8 <= FOLD_AT =>
+        {
+            let quoted = name.replace('\\', "\\\\").replace('"', "\\\"");
+            format!("\"{quoted}\" <{}>", mailbox.email)
+        }
         Some(name) if lettre.starts_with("=?") => {
             let mut out = Folder::new(col);
             encode_phrase(&mut out, name, is_atom_word);

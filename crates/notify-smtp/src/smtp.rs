@@ -1062,12 +1062,18 @@ impl SmtpTransport {
             .in_sync());
         }
         let mut params = String::new();
-        if !from.is_ascii() || recipients.iter().any(|a| !a.is_ascii()) {
+        // Domains are A-labels already (`build_message`): only a part
+        // before the `@` can still be non-ASCII.
+        if let Some(address) = std::iter::once(from)
+            .chain(recipients.iter().copied())
+            .find(|a| !a.is_ascii())
+        {
             if !session.ehlo.smtputf8() {
                 return Err(Failure::new(
                     ErrorKind::Permanent,
                     format!(
-                        "{} does not support SMTPUTF8, needed for a non-ASCII address",
+                        "the address {address} has non-ASCII letters before the '@', which \
+                         needs SMTPUTF8, and {} does not offer it",
                         ctx.server_mode()
                     ),
                 )

@@ -319,7 +319,7 @@ fn child_prints_message_ids() {
 }
 
 #[test]
-fn an_internationalized_sender_domain_gives_a_localhost_message_id() {
+fn an_internationalized_sender_domain_gives_a_punycode_message_id() {
     let n = {
         let mut built = notification();
         built.from = Some("x@bücher.de".into());
@@ -327,7 +327,7 @@ fn an_internationalized_sender_domain_gives_a_localhost_message_id() {
     };
     let mail = Part::parse(&format_message(&n).unwrap());
     let id = mail.header("Message-ID").unwrap();
-    assert!(id.ends_with("@localhost>"), "{id}");
+    assert!(id.ends_with("@xn--bcher-kva.de>"), "{id}");
 }
 
 // --- errors ----------------------------------------------------------------
@@ -549,11 +549,11 @@ fn non_ascii_display_names_are_encoded() {
         decode_2047(mail.header("To").unwrap()),
         "Δοκιμή Ομάδα <team@example.com>"
     );
-    // A comma is not allowed in a quoted display name by lettre's encoder,
-    // so it writes an encoded-word instead.
+    // Printable ASCII with a comma is a quoted string (lettre's encoder
+    // would write an encoded-word).
     assert_eq!(
-        decode_2047(mail.header("Reply-To").unwrap()),
-        "Doe, Jane <jane@example.com>"
+        mail.header("Reply-To").unwrap(),
+        "\"Doe, Jane\" <jane@example.com>"
     );
 }
 
@@ -1263,4 +1263,97 @@ fn python_reads_long_display_names_and_subjects_whole() {
         }
         assert_eq!(read["to"][1]["addr_spec"], "second@example.com");
     }
+}
+
+#[test]
+fn display_names_with_comments_and_quoted_commas_are_accepted() {
+    let cases = [
+        // (as typed, the To header, the envelope recipient)
+        (
+            "Backup (nightly) <n@example.com>",
+            "\"Backup (nightly)\" <n@example.com>",
+            "n@example.com",
+        ),
+        (
+            "n@example.com (nightly)",
+            "nightly <n@example.com>",
+            "n@example.com",
+        ),
+        (
+            "Backup (nightly) <n@example.com> (after the address)",
+            "\"Backup (nightly)\" <n@example.com>",
+            "n@example.com",
+        ),
+        (
+            "(lead) Ann <a@example.com>",
+            "Ann <a@example.com>",
+            "a@example.com",
+        ),
+        (
+            "Ann (x (nested)) <a@example.com>",
+            "\"Ann (x (nested))\" <a@example.com>",
+            "a@example.com",
+        ),
+        (
+            "\"Doe, John\" <j@example.com>",
+            "\"Doe, John\" <j@example.com>",
+            "j@example.com",
+        ),
+        (
+            "plain@example.com",
+            "plain@example.com",
+            "plain@example.com",
+        ),
+    ];
+    for (typed, header, envelope) in cases {
+        let mut n = notification();
+        n.to = vec![typed.into()];
+        let built = build_message(&n).unwrap_or_else(|e| panic!("{typed}: {e}"));
+        let mail = Part::parse(built.formatted());
+        assert_eq!(mail.header("To"), Some(header), "{typed}");
+        assert_eq!(
+            built.recipients().collect::<Vec<_>>(),
+            [envelope],
+            "{typed}"
+        );
+    }
+    for bad in ["a@example.com (unbalanced", "Ann (x)) <a@example.com>"] {
+        let mut n = notification();
+        n.to = vec![bad.into()];
+        let err = format_message(&n).unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidAddress { .. }),
+            "{bad}: {err:?}"
+        );
+        assert!(err.to_string().contains(bad), "{err}");
+    }
+}
+
+#[test]
+fn idn_domains_become_punycode_and_utf8_local_parts_stay() {
+    let mut n = notification();
+    n.from = Some("Sicherung <backup@bücher.example>".into());
+    n.to = vec!["ops@exämple.com".into(), "jörg@example.com".into()];
+    let built = build_message(&n).unwrap();
+    assert_eq!(built.sender(), "backup@xn--bcher-kva.example");
+    assert_eq!(
+        built.recipients().collect::<Vec<_>>(),
+        ["ops@xn--exmple-cua.com", "jörg@example.com"]
+    );
+    let mail = Part::parse(built.formatted());
+    assert_eq!(
+        mail.header("To"),
+        Some("ops@xn--exmple-cua.com, jörg@example.com")
+    );
+    assert!(mail
+        .header("Message-ID")
+        .is_some_and(|id| id.ends_with("@xn--bcher-kva.example>")));
+    // A domain that is not a valid IDN is refused, naming it.
+    n.to = vec!["ops@exä_mple.com".into()];
+    let err = format_message(&n).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "invalid address in `to`: \"ops@exä_mple.com\" has an invalid international \
+         domain after the '@'"
+    );
 }

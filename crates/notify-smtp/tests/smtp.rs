@@ -799,6 +799,77 @@ async fn rejected_recipient_is_permanent_and_named() {
 
 #[tokio::test]
 #[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
+async fn international_addresses_with_and_without_smtputf8() {
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::plain("ascii"))
+            .listener(Listener::plain("utf8").smtputf8()),
+    );
+    // An IDN domain goes out as punycode to a server without SMTPUTF8, in
+    // the envelope and in the header.
+    let (t, lines) = transport(config(&server, "ascii", Security::None));
+    let mut sent = note(70);
+    sent.to = vec!["Jörg <ops@exämple.com>".into()];
+    sent.cc.clear();
+    sent.bcc.clear();
+    t.send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    let received = &server.messages()[0];
+    assert_eq!(
+        received.meta["rcpt_tos"],
+        notify_testkit::serde_json::json!(["ops@xn--exmple-cua.com"])
+    );
+    assert_eq!(
+        received.meta["mail_options"],
+        notify_testkit::serde_json::json!([])
+    );
+    let mail = Part::parse(&received.raw);
+    assert_eq!(
+        mail.header("To"),
+        Some("=?utf-8?b?SsO2cmc=?= <ops@xn--exmple-cua.com>")
+    );
+    assert!(lines.all().contains("C: RCPT TO:<ops@xn--exmple-cua.com>"));
+
+    // A non-ASCII part before the '@' needs SMTPUTF8: a clear error from a
+    // server without it, nothing sent...
+    sent.to = vec!["jörg@example.com".into()];
+    let result = t.send(&sent).await;
+    let err = err_of(&result);
+    assert_eq!(err.kind(), ErrorKind::Permanent);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "the address jörg@example.com has non-ASCII letters before the '@', which needs \
+             SMTPUTF8, and {} does not offer it",
+            format_args!("127.0.0.1:{} (none)", server.port("ascii"))
+        ),
+        "{}",
+        lines.all()
+    );
+    assert_eq!(server.messages().len(), 1);
+
+    // ...and delivered with SMTPUTF8 by a server that offers it.
+    let (t, lines) = transport(config(&server, "utf8", Security::None));
+    t.send(&sent)
+        .await
+        .unwrap_or_else(|e| panic!("{e}\n{}", lines.all()));
+    let received = &server.messages()[1];
+    assert_eq!(
+        received.meta["rcpt_tos"],
+        notify_testkit::serde_json::json!(["jörg@example.com"])
+    );
+    assert!(
+        lines
+            .all()
+            .contains("C: MAIL FROM:<backup@example.com> SMTPUTF8"),
+        "{}",
+        lines.all()
+    );
+}
+
+#[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
 async fn a_451_is_temporary_and_the_next_message_gets_a_fresh_connection() {
     let server =
         SmtpServer::start(ServerOptions::new().listener(Listener::plain("relay").data_451(1)));

@@ -184,6 +184,7 @@ pub struct Listener {
     slow_ack: f64,
     close_after: u32,
     pipelining: bool,
+    smtputf8: bool,
 }
 
 impl Listener {
@@ -202,6 +203,7 @@ impl Listener {
             slow_ack: 0.0,
             close_after: 0,
             pipelining: false,
+            smtputf8: false,
         }
     }
 
@@ -276,6 +278,13 @@ impl Listener {
         self
     }
 
+    /// Offers SMTPUTF8 (RFC 6531) in its EHLO reply; without this the
+    /// listener is a server without it (aiosmtpd's default).
+    pub fn smtputf8(mut self) -> Self {
+        self.smtputf8 = true;
+        self
+    }
+
     /// Closes each connection after it has delivered `n` messages (once
     /// the reply is out), as a server with an idle timeout or a limit of
     /// messages per connection does.
@@ -318,6 +327,7 @@ impl Listener {
             "slow_ack": self.slow_ack,
             "close_after": self.close_after,
             "pipelining": self.pipelining,
+            "smtputf8": self.smtputf8,
         });
         if let Some(auth) = self.auth {
             v["auth"] = json!(auth);
