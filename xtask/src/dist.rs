@@ -33,6 +33,9 @@ pub fn dist(args: &[String]) -> Result<(), String> {
     let notify = dist.join("notify");
     fs::copy(&built, &notify).map_err(|e| format!("cannot copy {}: {e}", built.display()))?;
 
+    println!("==> sendmail symlink");
+    sendmail_link(&dist)?;
+
     println!("==> manual pages");
     let man_dir = dist.join("man");
     run(Command::new(&notify).arg("man").arg("--dir").arg(&man_dir))?;
@@ -93,6 +96,36 @@ pub fn dist(args: &[String]) -> Result<(), String> {
         man_dir.display(),
         dist.join("completions").display()
     );
+    Ok(())
+}
+
+/// `sendmail` next to `notify`, a relative symlink to it: installed as
+/// /usr/sbin/sendmail (or through update-alternatives), cron's and every
+/// daemon's mail goes through notify. Checked by running it.
+#[cfg(unix)]
+fn sendmail_link(dist: &Path) -> Result<(), String> {
+    let link = dist.join("sendmail");
+    std::os::unix::fs::symlink("notify", &link)
+        .map_err(|e| format!("cannot create {}: {e}", link.display()))?;
+    let out = Command::new(&link)
+        .arg("--help")
+        .output()
+        .map_err(|e| format!("cannot run {}: {e}", link.display()))?;
+    let help = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() || !help.contains("sendmail") {
+        return Err(format!(
+            "{} --help did not show the sendmail help: {}",
+            link.display(),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    println!("    {} -> notify", link.display());
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn sendmail_link(_dist: &Path) -> Result<(), String> {
+    println!("    (no sendmail symlink: not a Unix system)");
     Ok(())
 }
 

@@ -193,7 +193,7 @@ fn ci(_args: &[String]) -> Result<(), String> {
     step("cargo fmt --check", fmt)?;
 
     println!(
-        "==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; backup tools; promtool, node_exporter; man)"
+        "==> test environment (target/testenv: aiosmtpd, openssl; keychain tools; backup tools; promtool, node_exporter; man; bsd-mailx)"
     );
     let env_start = Instant::now();
     let mut apt = Apt { updated: false };
@@ -201,6 +201,14 @@ fn ci(_args: &[String]) -> Result<(), String> {
     let keychain = keychain_tools(&mut apt)?;
     backup_tools(&mut apt)?;
     prometheus_tools(&mut apt)?;
+    if cfg!(target_os = "linux") && !Path::new("/usr/bin/bsd-mailx").exists() {
+        // bsd-mailx needs some MTA installed; msmtp-mta is the smallest
+        // (no daemon), and the test points mail at notify's own symlink.
+        apt.install(
+            &["bsd-mailx", "msmtp-mta"],
+            "the sendmail test runs the real `mail -s` (bsd-mailx) against notify",
+        )?;
+    }
     if cfg!(target_os = "linux") && !on_path("man") {
         apt.install(
             &["man-db"],

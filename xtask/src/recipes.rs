@@ -190,7 +190,7 @@ fn run_all(
     let server = Server::start(python, tmp)?;
     let mut ctx = Ctx::new(docs, notify, pg_bin, tmp, &server)?;
     println!("==> recipes in {}", tmp.display());
-    let pages: [(&str, PageRun); 9] = [
+    let pages: [(&str, PageRun); 10] = [
         ("cron.md", cron),
         ("systemd.md", systemd),
         ("restic.md", restic),
@@ -198,6 +198,7 @@ fn run_all(
         ("rsync.md", rsync),
         ("postgres.md", postgres),
         ("send-json.md", send_json),
+        ("sendmail.md", sendmail),
         ("prometheus.md", prometheus::prometheus),
         ("http.md", http::http),
     ];
@@ -701,6 +702,54 @@ fn send_json(ctx: &mut Ctx) {
         c.run_block(PAGE, "check-dumps", 0)?;
         c.expect_no_mail()?;
         Ok("exit 0, no mail".into())
+    });
+}
+
+/// sendmail.md: with `sendmail` a symlink to notify (as the page installs
+/// it) and the page's aliases, cron's exact call delivers cron's message
+/// through the account to the alias of `root`, From the account's address
+/// with cron's name, Date and Message-ID added.
+fn sendmail(ctx: &mut Ctx) {
+    const PAGE: &str = "sendmail.md";
+    ctx.scenario(PAGE, "cron's call through the sendmail symlink", |c| {
+        let link = c.bin.join("sendmail");
+        if !link.exists() {
+            std::os::unix::fs::symlink(&c.notify, &link)
+                .map_err(|e| format!("cannot link {}: {e}", link.display()))?;
+        }
+        let config = c.home_config();
+        let original =
+            fs::read_to_string(&config).map_err(|e| format!("{}: {e}", config.display()))?;
+        let extra = c.block(PAGE, "config", "sendmail-aliases")?;
+        write_file(&config, &format!("{original}\n{}", c.to_tmp(&extra)))?;
+        let out = c.run_block(PAGE, "cron-mail", 0);
+        write_file(&config, &original)?;
+        if let Ok(out) = &out {
+            if !out.output.is_empty() {
+                return Err(format!("sendmail printed:\n{}", out.output));
+            }
+        }
+        out?;
+        let raw = fs::read(c.mail_dir.join(format!("{}.eml", c.next_mail)))
+            .map_err(|_| "no mail arrived".to_string())?;
+        let mail = Mail::parse(&raw);
+        for (field, want) in [
+            ("From", "\"Cron Daemon\" <backup@example.com>"),
+            ("To", "root"),
+        ] {
+            if mail.header(field) != want {
+                return Err(format!(
+                    "{field}: `{}`, expected `{want}`",
+                    mail.header(field)
+                ));
+            }
+        }
+        for field in ["Date", "Message-ID"] {
+            if mail.header(field).is_empty() {
+                return Err(format!("no {field} header was added"));
+            }
+        }
+        c.expect_subject(PAGE, "cron-mail", &format!("Cron <root@{HOST}> df -h /"))
     });
 }
 

@@ -46,6 +46,16 @@ pub fn main() -> ExitCode {
     // offset from a multi-threaded process on Unix.
     let offset = UtcOffset::current_local_offset().unwrap_or(UtcOffset::UTC);
 
+    // Run as `sendmail` (a symlink): every argument is sendmail's.
+    if let Some(cli) = as_sendmail(std::env::args_os().collect()) {
+        return match real_main(cli, offset, Vec::new()) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                e.report();
+                ExitCode::from(e.code())
+            }
+        };
+    }
     let color = color_choice(std::env::args_os());
     let parsed = <Cli as clap::CommandFactory>::command()
         .color(color)
@@ -92,6 +102,31 @@ pub fn main() -> ExitCode {
             ExitCode::from(e.code())
         }
     }
+}
+
+/// The command line of a notify run under the name `sendmail` (the file
+/// name of `argv[0]`, as `/usr/sbin/sendmail` or `/usr/lib/sendmail` calls
+/// it): `notify sendmail` with every argument, `-v` also making notify
+/// verbose. `None` under any other name.
+fn as_sendmail(args: Vec<std::ffi::OsString>) -> Option<Cli> {
+    let mut args = args.into_iter();
+    let program = args.next()?;
+    let name = std::path::Path::new(&program).file_name()?;
+    if name != "sendmail" {
+        return None;
+    }
+    let args: Vec<std::ffi::OsString> = args.collect();
+    let verbose = commands::sendmail::parse_flags(&args).is_ok_and(|f| f.verbose);
+    Some(Cli {
+        global: app::cli::GlobalArgs {
+            config: None,
+            data_dir: None,
+            verbose: u8::from(verbose),
+            quiet: false,
+            color: ColorChoice::Never,
+        },
+        command: Command::Sendmail { args },
+    })
 }
 
 /// notify may hold a password: no core dump and no other process of the
@@ -174,7 +209,8 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
     let ui = app::Ui::new(cli.global.verbose, cli.global.quiet)
         .with_stdout_color(stdout_color(cli.global.color));
     let (config_path, explicit) = app::paths::config_file(cli.global.config.clone());
-    let is_run = matches!(cli.command, Command::Run(_));
+    // `sendmail` too: the message must not be lost to a config mistake.
+    let is_run = matches!(cli.command, Command::Run(_) | Command::Sendmail { .. });
     // `account add` and `account import` create the config file, also at a
     // path given with --config / NOTIFY_CONFIG.
     let creates_config = matches!(
@@ -187,11 +223,19 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
     // `run` runs the job whatever is wrong with the configuration: a typo in
     // config.toml must not switch backups off. The error is reported and the
     // notification goes to the local Maildir.
+    // `sendmail` keeps the message in the local Maildir and exits 78.
+    let is_sendmail = matches!(cli.command, Command::Sendmail { .. });
+    let mut fell_back = false;
     let loaded = match app::config::load(&config_path, explicit) {
         Ok(loaded) => loaded,
         Err(e) if is_run => {
             e.report();
-            ui.warn("running the command anyway, with the built-in defaults");
+            fell_back = true;
+            ui.warn(if is_sendmail {
+                "keeping the message in the local Maildir instead"
+            } else {
+                "running the command anyway, with the built-in defaults"
+            });
             app::config::Loaded::default()
         }
         Err(e) => return Err(e),
@@ -240,7 +284,11 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
     // A name lookup that outlived its timeout (getaddrinfo cannot be
     // cancelled) runs on in the blocking pool: notify does not wait for it.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
-    code
+    match code {
+        // Kept, not sent: the caller must not take it as delivered.
+        Ok(exit::OK) if is_sendmail && fell_back => Ok(exit::CONFIG),
+        code => code,
+    }
 }
 
 /// Whether stdout gets colours: `--color always`, or `auto` when stdout is a

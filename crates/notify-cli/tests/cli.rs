@@ -28,6 +28,8 @@
 //!   against a recording HTTP server: pings, JSON, headers, queueing.
 //! - `metrics::*` (tests/cases/metrics.rs): the `[metrics]` textfile,
 //!   checked by promtool and served by a real node_exporter.
+//! - `sendmail::*` (tests/cases/sendmail.rs): the sendmail interface, as
+//!   cron calls it through a `sendmail` symlink and as bsd-mailx does.
 #![allow(
     clippy::unwrap_used,
     reason = "test, bench and example code unwraps: a panic there says what failed"
@@ -57,6 +59,8 @@ mod queue;
 mod readers;
 #[path = "cases/secret_faults.rs"]
 mod secret_faults;
+#[path = "cases/sendmail.rs"]
+mod sendmail;
 #[path = "cases/smtp.rs"]
 mod smtp;
 mod support;

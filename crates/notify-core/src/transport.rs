@@ -64,6 +64,13 @@ pub struct Notification {
     /// a UUID): the start ping and the end ping carry the same one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub run_id: Option<String>,
+    /// A whole RFC 5322 message written by another program (what a
+    /// `sendmail` command reads): email transports send these bytes as
+    /// they are, with the envelope taken from `from` and `to` + `cc` +
+    /// `bcc`; `subject` then only names it (in logs and queue listings).
+    /// Other transports ignore it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_message: Option<Vec<u8>>,
 }
 
 impl Notification {

@@ -8,6 +8,10 @@
 //!   `multipart/alternative` with HTML, `multipart/mixed` with attachments.
 //!   A [`BuiltMessage`] holds the bytes and the envelope as plain strings:
 //!   no lettre type is part of this crate's API.
+//! - [`Incoming`] reads a message another program wrote (what a
+//!   `sendmail` command gets on stdin), keeps its header fields byte for
+//!   byte and adds what delivery needs (From, Date, Message-ID); set as a
+//!   notification's `raw_message`, every transport sends it as it is.
 //! - [`SmtpTransport`] delivers over SMTP ([`SmtpConfig`]: implicit TLS,
 //!   STARTTLS that is never skipped, or none; AUTH PLAIN/LOGIN/XOAUTH2 via
 //!   [`AuthMechanism`] and [`Credentials`]; extra trusted CAs), one
@@ -82,6 +86,7 @@ mod error;
 #[cfg(feature = "smtp")]
 mod failure;
 mod hint;
+mod incoming;
 mod maildir;
 mod message;
 pub mod providers;
@@ -115,6 +120,7 @@ pub fn system_hostname() -> String {
         name
     }
 }
+pub use incoming::{address_list, Incoming, ListedMailbox};
 pub use maildir::MaildirTransport;
 pub use message::{
     build_message, format_message, new_message_id, BuiltMessage, MAX_LINE_LEN, USER_AGENT,

@@ -115,7 +115,15 @@ impl fmt::Debug for BuiltMessage {
 ///   is `multipart/mixed`: the body first, then each attachment, always
 ///   base64 so its bytes arrive unchanged.
 /// - Every line of the result is checked against RFC 5322's 998 octets.
+///
+/// A notification with a [`raw_message`](Notification::raw_message) (a
+/// message another program wrote, see [`Incoming`](crate::Incoming)) is
+/// taken as it is, with lines ending in CRLF: only the envelope is built,
+/// from `from` and the recipients, checked as above.
 pub fn build_message(n: &Notification) -> Result<BuiltMessage, Error> {
+    if let Some(raw) = &n.raw_message {
+        return build_raw(n, raw);
+    }
     let from = match n.from.as_deref() {
         Some(value) if !value.trim().is_empty() => parse_mailbox("from", value)?,
         _ => return Err(Error::MissingFrom),
@@ -197,6 +205,54 @@ pub fn build_message(n: &Notification) -> Result<BuiltMessage, Error> {
     })
 }
 
+/// The envelope of `n` around a message written elsewhere.
+fn build_raw(n: &Notification, raw: &[u8]) -> Result<BuiltMessage, Error> {
+    let from = match n.from.as_deref() {
+        Some(value) if !value.trim().is_empty() => parse_mailbox("from", value)?,
+        _ => return Err(Error::MissingFrom),
+    };
+    let mut recipients: Vec<Address> = Vec::new();
+    for (field, values) in [("to", &n.to), ("cc", &n.cc), ("bcc", &n.bcc)] {
+        for mailbox in parse_mailboxes(field, values)? {
+            if !recipients.contains(&mailbox.email) {
+                recipients.push(mailbox.email);
+            }
+        }
+    }
+    if recipients.is_empty() {
+        return Err(Error::NoRecipients);
+    }
+    let envelope = Envelope::new(Some(from.email), recipients).map_err(build_failed)?;
+    let mut formatted = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for line in raw.split_inclusive(|&b| b == b'\n') {
+        let text = line.strip_suffix(b"\n").unwrap_or(line);
+        let text = text.strip_suffix(b"\r").unwrap_or(text);
+        formatted.extend_from_slice(text);
+        formatted.extend_from_slice(b"\r\n");
+    }
+    Ok(BuiltMessage {
+        formatted,
+        envelope,
+    })
+}
+
+/// A mailbox for a header written into a message from elsewhere:
+/// `address` (checked, an IDN domain as punycode) with the display name
+/// `name`, encoded as in [`build_message`] for a header value starting
+/// at column `col`.
+pub(crate) fn encoded_mailbox_text(
+    name: Option<&str>,
+    address: &str,
+    col: usize,
+) -> Result<String, Error> {
+    let parsed = parse_mailbox("from", address)?;
+    let name = name
+        .map(fold_controls)
+        .map(|n| n.trim().to_owned())
+        .filter(|n| !n.is_empty());
+    Ok(encoded_mailbox(&Mailbox::new(name, parsed.email), col))
+}
+
 /// The complete RFC 5322 message for `n`, with CRLF line endings, exactly as
 /// it would go over SMTP. See [`build_message`] for what it contains.
 pub fn format_message(n: &Notification) -> Result<Vec<u8>, Error> {
@@ -256,7 +312,7 @@ fn message_id_domain(domain: &str) -> &str {
 /// without spaces, one pair of angle brackets, one `@` between non-empty
 /// parts, short enough for one header line. lettre writes Message-ID as
 /// free text, so anything else would be mangled into an encoded-word.
-fn validate_message_id(id: &str) -> Result<(), Error> {
+pub(crate) fn validate_message_id(id: &str) -> Result<(), Error> {
     let invalid = |reason: &'static str| {
         Err(Error::InvalidMessageId {
             value: id.to_owned(),
@@ -289,6 +345,15 @@ fn validate_message_id(id: &str) -> Result<(), Error> {
 /// Date, which holds the header's place, panics there) it is
 /// [`Error::InvalidDate`].
 fn date_header_value(date: OffsetDateTime) -> Result<HeaderValue, Error> {
+    Ok(HeaderValue::new(
+        HeaderName::new_from_ascii_str("Date"),
+        date_text(date)?,
+    ))
+}
+
+/// The Date header's value for `date`, in its own offset (or UTC when
+/// that is not whole minutes); before 1970 is [`Error::InvalidDate`].
+pub(crate) fn date_text(date: OffsetDateTime) -> Result<String, Error> {
     let invalid = || Error::InvalidDate {
         value: date.format(&Rfc3339).unwrap_or_else(|_| date.to_string()),
     };
@@ -300,11 +365,7 @@ fn date_header_value(date: OffsetDateTime) -> Result<HeaderValue, Error> {
     } else {
         date.to_offset(UtcOffset::UTC)
     };
-    let value = date.format(&Rfc2822).map_err(|_| invalid())?;
-    Ok(HeaderValue::new(
-        HeaderName::new_from_ascii_str("Date"),
-        value,
-    ))
+    date.format(&Rfc2822).map_err(|_| invalid())
 }
 
 fn parse_mailboxes(field: &'static str, values: &[String]) -> Result<Vec<Mailbox>, Error> {

@@ -217,6 +217,51 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
+    /// Send a whole message read on stdin, as sendmail does (for cron,
+    /// mail, daemons)
+    ///
+    /// The interface of sendmail, msmtp-mta and nullmailer: the message
+    /// (headers, empty line, body) comes on stdin and goes through the
+    /// `[email]` account (or into the local Maildir when none is set up),
+    /// with its password store and queue. The same happens when notify is
+    /// run under the name `sendmail` (a symlink: `ln -s $(command -v notify)
+    /// /usr/sbin/sendmail`), so cron's MAILTO mail and every daemon's mail
+    /// go through notify.
+    ///
+    /// Flags (sendmail's): -t  also send to the To, Cc and Bcc headers'
+    /// addresses (Bcc is removed); -i, -oi  a line with a single dot does
+    /// not end the message; -f ADDR  the From address when the message has
+    /// none; -F NAME  the sender's display name; -r ADDR  as -f; -B TYPE,
+    /// -oem, -oXX, -N DSN, -v and others that sendmail's callers pass are
+    /// accepted. Recipients follow the flags.
+    ///
+    /// A recipient without a domain (`root`, `admin`, as cron and daemons
+    /// write them; also `root@localhost`) goes to its `[sendmail] aliases`
+    /// entry, else to the `[email]` recipients. The sender is the account's
+    /// address; a From header without a domain (cron's `root (Cron
+    /// Daemon)`) becomes the account's address with that name. Date and
+    /// Message-ID are added when missing; other headers are kept.
+    ///
+    /// Exit codes: 0 sent, 75 queued for retry (temporary failure), 1
+    /// refused by the server (a copy is kept in the local Maildir), 2
+    /// usage, 78 configuration error.
+    ///
+    /// Example: printf 'Subject: disk\n\nsda is failing\n' | notify sendmail root
+    #[command(
+        disable_help_flag = true,
+        after_long_help = "Example, as cron calls it:\n  sendmail -FCronDaemon -i -B8BITMIME -oem root < message"
+    )]
+    Sendmail {
+        /// sendmail's flags and the recipients (see above; --help shows this)
+        #[arg(
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            num_args = 0..,
+            value_name = "FLAGS/RECIPIENTS"
+        )]
+        args: Vec<OsString>,
+    },
+
     /// Print the manual page (roff), e.g. `notify man | man -l -`
     #[command(hide = true)]
     Man {

@@ -27,6 +27,7 @@ const TOP_LEVEL_KEYS: &[&str] = &[
     "webhook",
     "ntfy",
     "healthchecks",
+    "sendmail",
 ];
 
 /// The whole configuration file.
@@ -58,10 +59,24 @@ pub struct Config {
     /// Healthchecks pings for every task.
     #[serde(default)]
     pub healthchecks: OneOrMany<Healthchecks>,
+    /// What `notify sendmail` does with local recipients (`[sendmail]`).
+    #[serde(default)]
+    pub sendmail: Sendmail,
     /// Why `cmd:` secrets of the HTTP destinations are not run: the file is
     /// one others can change (set by [`load`], never read from the file).
     #[serde(skip)]
     pub cmd_refused: Option<String>,
+}
+
+/// `[sendmail]`: the sendmail interface (`notify sendmail`, or notify run
+/// as `sendmail`).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Sendmail {
+    /// Where mail to a local name (`root`, `admin`: a recipient without a
+    /// domain) goes, by name; a name not listed goes to `[email]`'s `to`.
+    #[serde(default)]
+    pub aliases: BTreeMap<String, Addresses>,
 }
 
 /// `[metrics]`: a Prometheus textfile listing every task.

@@ -16,6 +16,7 @@ pub mod queue;
 pub mod run;
 mod runner;
 pub mod send;
+pub mod sendmail;
 pub mod status;
 mod systemd;
 pub mod template;
@@ -39,6 +40,7 @@ pub fn dispatch(
             | Command::Check(_)
             | Command::Digest(_)
             | Command::Queue(QueueCommand::Flush)
+            | Command::Sendmail { .. }
     ) {
         // `run` arms it once its job has ended.
         crate::app::stop::listen(runtime, !matches!(command, Command::Run(_)));
@@ -59,6 +61,7 @@ pub fn dispatch(
             runtime.block_on(doctor::doctor(env, connect, account, json))
         }
         Command::Account(cmd) => runtime.block_on(account::account(env, connect, cmd)),
+        Command::Sendmail { args } => runtime.block_on(sendmail::sendmail(env, connect, args)),
     }
 }
 

@@ -265,12 +265,18 @@ pub async fn send_held(
     // Notifications given up on earlier (also by the retry that ran after
     // this one was held) are mentioned once, in the next mail that gets
     // through this account.
-    let given_up: Vec<_> = queue
-        .unreported_failures()
-        .unwrap_or_default()
-        .into_iter()
-        .filter(|e| e.account.as_deref() == Some(account_name.as_str()))
-        .collect();
+    // A message written elsewhere (`notify sendmail`) is sent as it is:
+    // the next notification of notify's own tells instead.
+    let given_up: Vec<_> = if notification.raw_message.is_some() {
+        Vec::new()
+    } else {
+        queue
+            .unreported_failures()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|e| e.account.as_deref() == Some(account_name.as_str()))
+            .collect()
+    };
     let mut claim = claim;
     if !given_up.is_empty() {
         let notice = plan
@@ -448,7 +454,8 @@ fn dump_to_stderr(n: &Notification) {
     field("Cc", &n.cc.join(", "));
     field("Subject", &n.subject);
     out.push('\n');
-    for line in n.text.lines() {
+    let raw = n.raw_message.as_deref().map(String::from_utf8_lossy);
+    for line in raw.as_deref().unwrap_or(&n.text).lines() {
         out.push_str(&notify_core::text::printable(line, None));
         out.push('\n');
     }
