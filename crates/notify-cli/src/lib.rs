@@ -203,7 +203,7 @@ fn real_main(cli: Cli, offset: UtcOffset, notices: Vec<String>) -> Result<u8, Cl
     match &cli.command {
         Command::Providers { json } => return commands::providers::providers(*json),
         Command::Completions { shell } => return commands::completions(*shell),
-        Command::Man { dir } => return commands::man(dir.as_deref()),
+        Command::Man { dir } => return commands::man::man(dir.as_deref()),
         _ => {}
     }
     let ui = app::Ui::new(cli.global.verbose, cli.global.quiet)

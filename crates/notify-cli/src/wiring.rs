@@ -26,7 +26,7 @@ impl Live {
     /// The wiring of `env`: its data directory's Maildir, its verbosity.
     pub fn new(env: &Env<'_>) -> Self {
         Live {
-            maildir: env.data_dir.join("maildir"),
+            maildir: env.data_dir.join(crate::app::paths::MAILDIR),
             transcript: env.ui.is_verbose(),
         }
     }
@@ -74,16 +74,20 @@ impl Connect for Live {
     }
 
     fn http(&self, spec: HttpSpec, start: bool) -> Result<Box<dyn Transport>, TransportError> {
-        let tls =
-            notify_smtp::tls_client_config(spec.ca_pem.as_deref(), false).map_err(|reason| {
-                TransportError::new(
-                    notify_core::ErrorKind::Config,
-                    format!(
-                        "ca_file {}: {reason}",
-                        spec.ca_file.as_deref().unwrap_or_default()
-                    ),
-                )
-            })?;
+        let tls = notify_smtp::tls_client_config(
+            spec.ca_pem.as_deref(),
+            &crate::app::account::system_roots(),
+            false,
+        )
+        .map_err(|reason| {
+            TransportError::new(
+                notify_core::ErrorKind::Config,
+                format!(
+                    "ca_file {}: {reason}",
+                    spec.ca_file.as_deref().unwrap_or_default()
+                ),
+            )
+        })?;
         let client = notify_http::HttpClient::new(tls, spec.timeout);
         Ok(match spec.target {
             HttpTarget::Webhook { url, headers } => {

@@ -324,7 +324,8 @@ mod tests {
     use std::time::Duration;
 
     fn client() -> HttpClient {
-        let tls = notify_smtp::tls_client_config(None, false).unwrap();
+        let tls = notify_smtp::tls_client_config(None, &notify_smtp::SystemRoots::Platform, false)
+            .unwrap();
         HttpClient::new(tls, Duration::from_secs(1))
     }
 

@@ -21,7 +21,7 @@ const CANARY: &str = "canary-T0ken-http-4711";
 
 fn client(timeout: Duration) -> HttpClient {
     HttpClient::new(
-        notify_smtp::tls_client_config(None, false).unwrap(),
+        notify_smtp::tls_client_config(None, &notify_smtp::SystemRoots::Platform, false).unwrap(),
         timeout,
     )
 }

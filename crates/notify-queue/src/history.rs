@@ -110,8 +110,8 @@ impl HistoryStore {
     /// The store under `data_dir` (`history/` and `running/`).
     pub fn new(data_dir: &Path) -> Self {
         HistoryStore {
-            dir: data_dir.join("history"),
-            running: data_dir.join("running"),
+            dir: data_dir.join(crate::layout::HISTORY),
+            running: data_dir.join(crate::layout::RUNNING),
         }
     }
 

@@ -59,6 +59,20 @@ mod queue;
 mod state;
 
 pub use error::{Error, Op, Result};
+
+/// The directories of the data directory, by the name each store uses:
+/// the queue, the level's memory per task, and the run history with the
+/// runs in progress.
+pub mod layout {
+    /// Notifications waiting for a retry (`failed/`: given up on).
+    pub const QUEUE: &str = "queue";
+    /// What each task's levels remember (`changes`, reminders).
+    pub const STATE: &str = "state";
+    /// Each task's runs, for `status`, the digest, `check` and metrics.
+    pub const HISTORY: &str = "history";
+    /// Runs in progress, for `check`'s "did not finish".
+    pub const RUNNING: &str = "running";
+}
 pub use history::{HistoryStore, RunningEntry, Starts, Summary};
 pub use queue::{backoff, backoff_base, Claimed, Entry, Queue, QueuedId, Retry, DEFAULT_MAX_AGE};
 pub use state::{stable_hash, StateLock, StateStore};

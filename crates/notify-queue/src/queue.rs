@@ -290,7 +290,7 @@ impl Queue {
     /// directories are created when something is first queued.
     pub fn new(data_dir: &Path) -> Queue {
         Queue {
-            dir: data_dir.join("queue"),
+            dir: data_dir.join(crate::layout::QUEUE),
             claimed: Mutex::new(HashSet::new()),
             reads: AtomicUsize::new(0),
         }

@@ -16,7 +16,7 @@ impl StateStore {
     /// A store under `data_dir/state`: the memory of a task's email.
     pub fn new(data_dir: &Path) -> Self {
         StateStore {
-            dir: data_dir.join("state"),
+            dir: data_dir.join(crate::layout::STATE),
         }
     }
 
@@ -25,7 +25,7 @@ impl StateStore {
     /// destination's level decides on its own history.
     pub fn channel(data_dir: &Path, channel: &str) -> Self {
         StateStore {
-            dir: data_dir.join("state").join(channel),
+            dir: data_dir.join(crate::layout::STATE).join(channel),
         }
     }
 

@@ -46,7 +46,7 @@ use crate::providers::Security;
 use crate::smtp::{
     offered_mechanisms, Attempts, AuthMechanism, Observer, SmtpConfig, SmtpTransport,
 };
-use crate::tls::{HandshakeProblem, Presented, PresentedChain, Stream};
+use crate::tls::{HandshakeProblem, Presented, PresentedChain, Stream, Vouched};
 use crate::transcript::Sink;
 use crate::x509::Certificate;
 
@@ -456,13 +456,16 @@ fn tls_check(
             },
         };
     }
-    let roots = match &cfg.ca_file_label {
-        Some(file) => format!("Mozilla's roots plus ca_file {file}"),
-        None if cfg.ca_pem.is_some() => "Mozilla's roots plus the extra CA certificates".to_owned(),
-        None => "Mozilla's roots".to_owned(),
+    let vouched = match &presented.vouched {
+        Some(Vouched::CaFile) => match &cfg.ca_file_label {
+            Some(file) => format!("ca_file {file}"),
+            None => "the extra CA certificates".to_owned(),
+        },
+        Some(Vouched::System(label)) => label.clone(),
+        None => "the trusted roots".to_owned(),
     };
     let detail = format!(
-        "{protocol}; {shown}; trusted (verified for {} against {roots})",
+        "{protocol}; {shown}; trusted (verified for {}; vouched for by {vouched})",
         cfg.host
     );
     match cert {
@@ -758,6 +761,7 @@ mod tests {
         let presented = PresentedChain {
             chain: Vec::new(),
             problem: None,
+            vouched: None,
         };
         let c = cert(long_ago, now + 100 * day);
         assert_eq!(

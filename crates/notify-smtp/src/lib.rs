@@ -49,7 +49,8 @@
 //! For SMTP, lettre only builds the message: the dialogue is this crate's
 //! own client (`client.rs`, with `smtp-proto` parsing the replies and EHLO
 //! capabilities), the one owner of the connection's stream. It connects,
-//! encrypts (rustls with the ring provider, Mozilla's roots), reads and
+//! encrypts (rustls with the ring provider, the system's roots as
+//! [`SystemRoots`] says, Mozilla's where it has none), reads and
 //! writes every byte under a timeout, and shows them to the `-v`
 //! transcript, which only watches. One sequence sets every connection up,
 //! for a delivery and for `notify doctor`, which observes it step by step.
@@ -64,7 +65,7 @@
 //!
 //! - `smtp` (default): [`SmtpTransport`], [`SmtpConfig`], [`SmtpSession`],
 //!   [`Credentials`], [`AuthMechanism`] and [`doctor`], with tokio, rustls
-//!   (ring), Mozilla's roots and `x509-cert`. Without it
+//!   (ring), `rustls-native-certs`, Mozilla's roots and `x509-cert`. Without it
 //!   (`default-features = false`) the crate still builds messages
 //!   ([`build_message`], [`format_message`], [`new_message_id`]), delivers
 //!   them with [`MaildirTransport`], [`StdoutTransport`] and
@@ -130,23 +131,27 @@ pub use providers::{Provider, Security};
 #[cfg(feature = "smtp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
 pub use smtp::{AuthMechanism, Credentials, SmtpConfig, SmtpSession, SmtpTransport};
+#[cfg(feature = "smtp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "smtp")))]
+pub use tls::SystemRoots;
 
 /// The TLS client configuration notify uses for SMTP, for other
 /// transports that should trust exactly what SMTP trusts (the HTTP
-/// destinations): Mozilla's roots plus the PEM certificates of `ca_pem`
+/// destinations): the `system` roots plus the PEM certificates of `ca_pem`
 /// (a `ca_file`), or no chain validation with `accept_invalid_certs`; a
 /// refused certificate is explained the same way (self-signed, unknown
 /// CA, expired, wrong name). The error says why `ca_pem` cannot be used.
 #[cfg(feature = "smtp")]
 pub fn tls_client_config(
     ca_pem: Option<&[u8]>,
+    system: &SystemRoots,
     accept_invalid_certs: bool,
 ) -> Result<std::sync::Arc<tokio_rustls::rustls::ClientConfig>, String> {
     let extra = match ca_pem {
         Some(pem) => tls::parse_pem_certificates(pem)?,
         None => Vec::new(),
     };
-    tls::client_config(&extra, accept_invalid_certs)
+    tls::client_config(&extra, system, accept_invalid_certs)
 }
 pub use stdout::{StdoutTransport, WriterTransport};
 

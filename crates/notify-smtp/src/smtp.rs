@@ -47,7 +47,7 @@ use crate::client::{self, Conn, Ehlo, Reply};
 use crate::failure::Step;
 use crate::hint::Hint;
 use crate::providers::Security;
-use crate::tls::{self, Sniff, Stream};
+use crate::tls::{self, Sniff, Stream, SystemRoots};
 use crate::transcript::{Sink, Transcript};
 use crate::{build_message, BuiltMessage, Error, SettingError};
 
@@ -165,7 +165,7 @@ pub struct SmtpConfig {
     /// LOGIN. XOAUTH2 is used only when pinned here.
     pub auth: Option<AuthMechanism>,
     /// Extra trusted certificate(s) in PEM form (the contents of
-    /// `ca_file`), added to Mozilla's roots.
+    /// `ca_file`), added to the system's roots.
     pub ca_pem: Option<Vec<u8>>,
     /// Where `ca_pem` came from (the `ca_file` path), for messages.
     pub ca_file_label: Option<String>,
@@ -179,6 +179,10 @@ pub struct SmtpConfig {
     pub helo_name: Option<String>,
     /// Limit for the connection and for each command's reply.
     pub timeout: Duration,
+    /// The certificates the system trusts, as read ([`SystemRoots`]: the
+    /// platform's store by default; what `SSL_CERT_FILE`/`SSL_CERT_DIR`
+    /// name, when the caller says so); Mozilla's roots where it has none.
+    pub system_roots: SystemRoots,
 }
 
 impl fmt::Debug for SmtpConfig {
@@ -198,6 +202,7 @@ impl fmt::Debug for SmtpConfig {
             .field("allow_insecure_auth", &self.allow_insecure_auth)
             .field("helo_name", &self.helo_name)
             .field("timeout", &self.timeout)
+            .field("system_roots", &self.system_roots)
             .finish()
     }
 }
@@ -207,7 +212,7 @@ impl SmtpConfig {
     pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
     /// Settings for `host:port` with `security`; no login, default timeout,
-    /// certificates checked against Mozilla's roots.
+    /// certificates checked against the system's roots.
     pub fn new(host: impl Into<String>, port: u16, security: Security) -> Self {
         SmtpConfig {
             host: host.into(),
@@ -221,6 +226,7 @@ impl SmtpConfig {
             allow_insecure_auth: false,
             helo_name: None,
             timeout: Self::DEFAULT_TIMEOUT,
+            system_roots: SystemRoots::Platform,
         }
     }
 
@@ -361,16 +367,26 @@ impl SmtpConfig {
             })?,
             None => Vec::new(),
         };
-        let tls = tls::client_config(&extra, self.accept_invalid_certs).map_err(|reason| {
-            Error::CaFile {
-                file: label.clone(),
-                reason,
-            }
-        })?;
-        let probe_tls = tls::client_config(&[], true).map_err(|reason| Error::CaFile {
-            file: label,
-            reason,
-        })?;
+        // Without TLS the roots are never asked: the system's are not read.
+        let roots = if self.security == Security::None {
+            &SystemRoots::Compiled
+        } else {
+            &self.system_roots
+        };
+        let tls =
+            tls::client_config(&extra, roots, self.accept_invalid_certs).map_err(|reason| {
+                Error::CaFile {
+                    file: label.clone(),
+                    reason,
+                }
+            })?;
+        let probe_tls =
+            tls::client_config(&[], &SystemRoots::Compiled, true).map_err(|reason| {
+                Error::CaFile {
+                    file: label,
+                    reason,
+                }
+            })?;
         let helo = match &self.helo_name {
             Some(name) => Helo::Fixed(parse_helo(name)?),
             None => {
@@ -864,13 +880,16 @@ impl SmtpTransport {
         let cfg = &self.config;
         let tls = match recorder {
             None => self.tls.clone(),
-            Some(record) => {
-                tls::recording_client_config(&self.extra_roots, cfg.accept_invalid_certs, record)
-                    .map_err(|reason| {
-                        Failure::new(ErrorKind::Config, format!("cannot set up TLS: {reason}"))
-                            .at(Step::TlsHandshake)
-                    })?
-            }
+            Some(record) => tls::recording_client_config(
+                &self.extra_roots,
+                &cfg.system_roots,
+                cfg.accept_invalid_certs,
+                record,
+            )
+            .map_err(|reason| {
+                Failure::new(ErrorKind::Config, format!("cannot set up TLS: {reason}"))
+                    .at(Step::TlsHandshake)
+            })?,
         };
         let name = ServerName::try_from(cfg.host.clone()).map_err(|err| {
             Failure::new(

@@ -1,18 +1,31 @@
 //! TLS for the SMTP transport: our own rustls client configuration (ring
-//! provider, Mozilla's roots plus the account's `ca_file`), a certificate
-//! verifier that says *why* a certificate was refused, and the stream types
-//! the SMTP dialogue runs over.
+//! provider, the system's trusted certificates plus the account's
+//! `ca_file`), a certificate verifier that says *why* a certificate was
+//! refused and who vouched for it, and the stream types the SMTP dialogue
+//! runs over.
 //!
-//! Trust anchors are Mozilla's root program as compiled into the
-//! `webpki-roots` crate, not the operating system's CA store: notify runs
-//! from cron on minimal containers, NAS boxes and fresh servers where
-//! `/etc/ssl/certs` is often missing or stale, and a notification must not
-//! depend on a package the user never installed. A private or self-signed
-//! server is trusted by adding its CA (or its own certificate) with
-//! `ca_file`, which extends the bundle rather than replacing it.
+//! Trust anchors are the certificates the system trusts
+//! ([`SystemRoots`]): on Linux and the BSDs the CA bundle OpenSSL would use
+//! (`/etc/ssl/certs/ca-certificates.crt` and its kin, found by
+//! `openssl-probe`), or what `SSL_CERT_FILE`/`SSL_CERT_DIR` name; the
+//! Keychain on macOS; the certificate store on Windows; all read by
+//! `rustls-native-certs`. So a company CA installed system-wide
+//! (`update-ca-certificates`) needs no `ca_file`, as with curl and msmtp.
+//! Where the system has none (a minimal container, a NAS without the
+//! bundle), Mozilla's roots compiled in through `webpki-roots` stand in,
+//! so a notification never depends on a package the user never installed.
+//! `ca_file` adds to either.
+//!
+//! `rustls-native-certs` rather than `rustls-platform-verifier`: the
+//! roots end up in notify's own verifier, so a refusal is explained the
+//! same way everywhere (self-signed, unknown CA, expired, wrong name),
+//! `notify doctor` can say which store vouched for a certificate, and
+//! the compiled-in fallback is possible; the platform verifier would hand
+//! the decision to the OS and give neither.
 
 use std::fmt;
 use std::io;
+use std::path::{Path, PathBuf};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{ready, Context, Poll};
@@ -38,6 +51,174 @@ use crate::x509;
 /// SMTP greeting where a TLS handshake was expected.
 const SNIFF_LEN: usize = 64;
 
+/// Which certificates the system trusts, as notify reads them (see the
+/// module's documentation); the account's `ca_file` adds to them.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum SystemRoots {
+    /// The platform's store: the CA bundle OpenSSL would use on Linux and
+    /// the BSDs, the Keychain on macOS, the certificate store on Windows.
+    /// Mozilla's roots when it holds none.
+    #[default]
+    Platform,
+    /// Only the certificates in `file` (PEM, any number) and the files in
+    /// `dirs`: what `SSL_CERT_FILE` and `SSL_CERT_DIR` name, `named_by`
+    /// saying so in messages. Mozilla's roots when they hold none.
+    Paths {
+        /// A PEM bundle.
+        file: Option<PathBuf>,
+        /// Directories of PEM files (`openssl rehash` style).
+        dirs: Vec<PathBuf>,
+        /// What named them, for messages (`SSL_CERT_FILE`).
+        named_by: String,
+    },
+    /// Mozilla's roots compiled into notify, whatever the system has.
+    Compiled,
+}
+
+/// The trust anchors [`SystemRoots`] stands for, loaded once per process.
+#[derive(Debug)]
+pub(crate) struct Roots {
+    pub store: RootCertStore,
+    /// What vouches through them, for messages: `the system's
+    /// certificates (/etc/ssl/certs/ca-certificates.crt, 146)`.
+    pub label: String,
+}
+
+impl SystemRoots {
+    /// The loaded roots, from a per-process cache: reading and parsing a
+    /// system bundle takes milliseconds, once.
+    pub(crate) fn load(&self) -> Arc<Roots> {
+        static CACHE: Mutex<Vec<(SystemRoots, Arc<Roots>)>> = Mutex::new(Vec::new());
+        let mut cache = CACHE.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some((_, roots)) = cache.iter().find(|(key, _)| key == self) {
+            return roots.clone();
+        }
+        let roots = Arc::new(self.read());
+        cache.push((self.clone(), roots.clone()));
+        roots
+    }
+
+    fn read(&self) -> Roots {
+        let (loaded, place) = match self {
+            SystemRoots::Compiled => return compiled("Mozilla's roots compiled into notify"),
+            SystemRoots::Paths {
+                file,
+                dirs,
+                named_by,
+            } => {
+                let shown: Vec<String> = file
+                    .iter()
+                    .chain(dirs)
+                    .map(|p| p.display().to_string())
+                    .collect();
+                (
+                    load_paths(file.as_deref(), dirs),
+                    format!(
+                        "the certificates named by {named_by} ({})",
+                        shown.join(", ")
+                    ),
+                )
+            }
+            SystemRoots::Platform => platform(),
+        };
+        let mut store = RootCertStore::empty();
+        let (added, _ignored) = store.add_parsable_certificates(loaded.certs);
+        if added == 0 {
+            let why = loaded
+                .errors
+                .first()
+                .map_or_else(|| "it holds none".to_owned(), ToString::to_string);
+            return compiled(&format!(
+                "Mozilla's roots compiled into notify (no certificate in {place}: {why})"
+            ));
+        }
+        Roots {
+            store,
+            label: format!(
+                "{place}, {added} certificate{}",
+                if added == 1 { "" } else { "s" }
+            ),
+        }
+    }
+}
+
+fn compiled(label: &str) -> Roots {
+    Roots {
+        store: RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        },
+        label: label.to_owned(),
+    }
+}
+
+/// The certificates of `file` and `dirs`.
+fn load_paths(file: Option<&Path>, dirs: &[PathBuf]) -> rustls_native_certs::CertificateResult {
+    let mut out = rustls_native_certs::load_certs_from_paths(file, None);
+    for dir in dirs {
+        let more = rustls_native_certs::load_certs_from_paths(None, Some(dir));
+        out.certs.extend(more.certs);
+        out.errors.extend(more.errors);
+    }
+    out
+}
+
+/// The platform's certificates, and where they came from.
+#[cfg(all(unix, not(target_os = "macos")))]
+fn platform() -> (rustls_native_certs::CertificateResult, String) {
+    let probe = openssl_probe::probe();
+    // The bundle holds what the directory holds (Debian, Fedora, Alpine):
+    // the directory is read only when there is no bundle.
+    if let Some(file) = probe.cert_file {
+        let loaded = rustls_native_certs::load_certs_from_paths(Some(&file), None);
+        if !loaded.certs.is_empty() {
+            return (
+                loaded,
+                format!("the system's certificates ({})", file.display()),
+            );
+        }
+    }
+    let shown: Vec<String> = probe
+        .cert_dir
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    if shown.is_empty() {
+        return (
+            rustls_native_certs::CertificateResult::default(),
+            "the system (no CA bundle was found)".to_owned(),
+        );
+    }
+    (
+        load_paths(None, &probe.cert_dir),
+        format!("the system's certificates ({})", shown.join(", ")),
+    )
+}
+
+#[cfg(target_os = "macos")]
+fn platform() -> (rustls_native_certs::CertificateResult, String) {
+    (
+        rustls_native_certs::load_native_certs(),
+        "the macOS Keychain".to_owned(),
+    )
+}
+
+#[cfg(windows)]
+fn platform() -> (rustls_native_certs::CertificateResult, String) {
+    (
+        rustls_native_certs::load_native_certs(),
+        "the Windows certificate store".to_owned(),
+    )
+}
+
+#[cfg(not(any(unix, windows)))]
+fn platform() -> (rustls_native_certs::CertificateResult, String) {
+    (
+        rustls_native_certs::CertificateResult::default(),
+        "this system (no certificate store is known here)".to_owned(),
+    )
+}
+
 /// Parses `pem` as one or more PEM certificates. The error is a short
 /// reason ("no certificate in it", "line 3: ...").
 pub(crate) fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
@@ -57,15 +238,16 @@ pub(crate) fn parse_pem_certificates(pem: &[u8]) -> Result<Vec<CertificateDer<'s
     Ok(certs)
 }
 
-/// Builds the client configuration: Mozilla's roots plus `extra`, or no
-/// chain validation at all when `accept_invalid` is set (handshake
+/// Builds the client configuration: the `system` roots plus `extra`, or
+/// no chain validation at all when `accept_invalid` is set (handshake
 /// signatures are still checked, so the connection is still bound to the
 /// key in the certificate it got).
 pub(crate) fn client_config(
     extra: &[CertificateDer<'static>],
+    system: &SystemRoots,
     accept_invalid: bool,
 ) -> Result<Arc<ClientConfig>, String> {
-    build_config(extra, accept_invalid, None)
+    build_config(extra, &system.load(), accept_invalid, None)
 }
 
 /// [`client_config`], with a verifier that also keeps the chain the server
@@ -74,21 +256,16 @@ pub(crate) fn client_config(
 /// [`client_config`].
 pub(crate) fn recording_client_config(
     extra: &[CertificateDer<'static>],
+    system: &SystemRoots,
     accept_invalid: bool,
     record: Arc<Presented>,
 ) -> Result<Arc<ClientConfig>, String> {
-    build_config(extra, accept_invalid, Some(record))
+    build_config(extra, &system.load(), accept_invalid, Some(record))
 }
 
-fn build_config(
-    extra: &[CertificateDer<'static>],
-    accept_invalid: bool,
-    record: Option<Arc<Presented>>,
-) -> Result<Arc<ClientConfig>, String> {
-    let provider = Arc::new(ring::default_provider());
-    let mut roots = RootCertStore {
-        roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-    };
+/// A root store of `extra` alone.
+fn extra_store(extra: &[CertificateDer<'static>]) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
     for (i, cert) in extra.iter().enumerate() {
         roots.add(cert.clone()).map_err(|err| {
             format!(
@@ -97,9 +274,39 @@ fn build_config(
             )
         })?;
     }
-    let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
-        .build()
-        .map_err(|err| format!("cannot build the certificate verifier: {err}"))?;
+    Ok(roots)
+}
+
+fn build_config(
+    extra: &[CertificateDer<'static>],
+    system: &Roots,
+    accept_invalid: bool,
+    record: Option<Arc<Presented>>,
+) -> Result<Arc<ClientConfig>, String> {
+    let provider = Arc::new(ring::default_provider());
+    let own = extra_store(extra)?;
+    let mut roots = system.store.clone();
+    roots.roots.extend(own.roots.iter().cloned());
+    let verifier_of = |roots: RootCertStore| {
+        WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            .build()
+            .map_err(|err| format!("cannot build the certificate verifier: {err}"))
+    };
+    let inner = verifier_of(roots)?;
+    // Only to tell who vouched (`notify doctor`): the account's own
+    // certificates alone.
+    let record = match record {
+        Some(record) => Some(Recording {
+            presented: record,
+            ca_file_only: if own.is_empty() {
+                None
+            } else {
+                Some(verifier_of(own)?)
+            },
+            system_label: system.label.clone(),
+        }),
+        None => None,
+    };
     let verifier = Arc::new(Verifier {
         inner,
         accept_invalid,
@@ -121,7 +328,26 @@ fn build_config(
 struct Verifier {
     inner: Arc<WebPkiServerVerifier>,
     accept_invalid: bool,
-    record: Option<Arc<Presented>>,
+    record: Option<Recording>,
+}
+
+/// What a recording verifier needs besides the chain's place.
+#[derive(Debug)]
+struct Recording {
+    presented: Arc<Presented>,
+    /// A verifier trusting the account's `ca_file` only.
+    ca_file_only: Option<Arc<WebPkiServerVerifier>>,
+    /// [`Roots::label`] of the system roots in use.
+    system_label: String,
+}
+
+/// Who vouched for a certificate that verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Vouched {
+    /// The account's `ca_file`.
+    CaFile,
+    /// The system's roots (or the compiled-in ones), by [`Roots::label`].
+    System(String),
 }
 
 /// The certificate chain a server presented, and why webpki would refuse
@@ -132,6 +358,8 @@ pub(crate) struct PresentedChain {
     pub chain: Vec<CertificateDer<'static>>,
     /// webpki's objection, even when `accept_invalid_certs` overrode it.
     pub problem: Option<HandshakeProblem>,
+    /// Who vouched for it, when it verified.
+    pub vouched: Option<Vouched>,
 }
 
 /// Where a recording verifier puts the last chain it was shown.
@@ -192,7 +420,25 @@ impl ServerCertVerifier for Verifier {
             other => other,
         };
         if let Some(record) = &self.record {
-            record.set(PresentedChain {
+            let vouched = strict.is_ok().then(|| {
+                let by_ca_file = record.ca_file_only.as_ref().is_some_and(|own| {
+                    own.verify_server_cert(
+                        end_entity,
+                        intermediates,
+                        server_name,
+                        ocsp_response,
+                        now,
+                    )
+                    .is_ok()
+                });
+                if by_ca_file {
+                    Vouched::CaFile
+                } else {
+                    Vouched::System(record.system_label.clone())
+                }
+            });
+            record.presented.set(PresentedChain {
+                vouched,
                 chain: std::iter::once(end_entity)
                     .chain(intermediates)
                     .map(|c| c.clone().into_owned())
@@ -557,5 +803,46 @@ mod tests {
         assert_eq!(plain_name("DnsName(\"mx.example.com\")"), "mx.example.com");
         assert_eq!(plain_name("IpAddress(192.0.2.1)"), "192.0.2.1");
         assert_eq!(plain_name("mx.example.com"), "mx.example.com");
+    }
+
+    #[test]
+    fn the_platform_store_is_read_and_named() {
+        let roots = SystemRoots::Platform.load();
+        assert!(!roots.store.is_empty());
+        let bundle = "/etc/ssl/certs/ca-certificates.crt";
+        if Path::new(bundle).exists() {
+            assert!(
+                roots
+                    .label
+                    .starts_with(&format!("the system's certificates ({bundle}), ")),
+                "{}",
+                roots.label
+            );
+        }
+        // Loaded once per process.
+        assert!(Arc::ptr_eq(&roots, &SystemRoots::Platform.load()));
+    }
+
+    #[test]
+    fn an_empty_or_missing_store_falls_back_to_mozillas_roots() {
+        let roots = SystemRoots::Paths {
+            file: Some(PathBuf::from("/nonexistent/notify-ca.pem")),
+            dirs: Vec::new(),
+            named_by: "SSL_CERT_FILE".into(),
+        }
+        .load();
+        assert_eq!(roots.store.len(), webpki_roots::TLS_SERVER_ROOTS.len());
+        assert!(
+            roots.label.starts_with(
+                "Mozilla's roots compiled into notify (no certificate in the certificates \
+                 named by SSL_CERT_FILE (/nonexistent/notify-ca.pem): "
+            ),
+            "{}",
+            roots.label
+        );
+        assert_eq!(
+            SystemRoots::Compiled.load().label,
+            "Mozilla's roots compiled into notify"
+        );
     }
 }

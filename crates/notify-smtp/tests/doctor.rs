@@ -123,7 +123,7 @@ async fn starttls_with_ca_file_all_ok() {
             "certificate \"localhost\" issued by \"notify test CA\"",
             "names: localhost, 127.0.0.1, ::1",
             "days left",
-            "trusted (verified for 127.0.0.1 against Mozilla's roots plus ca_file ",
+            "trusted (verified for 127.0.0.1; vouched for by ca_file ",
         ],
     );
     assert_contains(detail(&checks, EHLO), &["SIZE ", "8BITMIME", "AUTH "]);
@@ -139,6 +139,56 @@ async fn starttls_with_ca_file_all_ok() {
         ["EHLO", "STARTTLS", "EHLO", "AUTH", "QUIT"]
     );
     assert!(server.messages().is_empty());
+}
+
+#[tokio::test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
+async fn a_private_ca_in_the_system_store_needs_no_ca_file_and_is_named() {
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .listener(Listener::starttls("submission"))
+            .user(USER, PASSWORD),
+    );
+    let ca = server.certs().ca();
+    let mut cfg = login(config(&server, "submission", Security::StartTls), PASSWORD);
+    cfg.system_roots = notify_smtp::SystemRoots::Paths {
+        file: Some(ca.clone()),
+        dirs: Vec::new(),
+        named_by: "SSL_CERT_FILE".into(),
+    };
+    let checks = run(&cfg).await;
+    assert_eq!(
+        check(&checks, TLS).verdict,
+        Good,
+        "{}",
+        detail(&checks, TLS)
+    );
+    assert_contains(
+        detail(&checks, TLS),
+        &[&format!(
+            "vouched for by the certificates named by SSL_CERT_FILE ({}), 1 certificate)",
+            ca.display()
+        )],
+    );
+
+    // Also with a ca_file: it is named when it alone vouches.
+    let both = with_ca(cfg.clone(), &server);
+    let checks = run(&both).await;
+    assert_contains(detail(&checks, TLS), &["vouched for by ca_file "]);
+
+    // A store that holds nothing: Mozilla's roots stand in, and they do not
+    // know the private CA.
+    let empty = std::env::temp_dir().join(format!("notify-empty-{}.pem", std::process::id()));
+    std::fs::write(&empty, "").unwrap();
+    cfg.system_roots = notify_smtp::SystemRoots::Paths {
+        file: Some(empty.clone()),
+        dirs: Vec::new(),
+        named_by: "SSL_CERT_FILE".into(),
+    };
+    let checks = run(&cfg).await;
+    let _ = std::fs::remove_file(&empty);
+    assert_eq!(check(&checks, TLS).verdict, Fail);
+    assert_contains(detail(&checks, TLS), &["unknown CA"]);
 }
 
 #[tokio::test]

@@ -401,7 +401,7 @@ async fn certificates_are_verified_by_default() {
         assert_eq!(failure(err).step, Step::TlsHandshake);
     }
 
-    // Signed by the test CA, but only Mozilla's roots are trusted.
+    // Signed by the test CA, which the system does not trust.
     let (t, _) = transport(login(config(&server, "leaf", Security::Tls), PASSWORD));
     let result = t.send(&note(4)).await;
     let err = err_of(&result);

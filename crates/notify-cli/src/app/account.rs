@@ -89,6 +89,7 @@ pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig,
                 .map_err(|e| err(e.to_string()))?,
         );
     }
+    config.system_roots = system_roots();
     if let Some(path) = &account.ca_file {
         let path = notify_secrets::expand_home(path);
         let pem = std::fs::read(&path).map_err(|e| {
@@ -141,6 +142,34 @@ pub fn username_of(account: &Account) -> Option<String> {
         .username
         .clone()
         .or_else(|| account.from.as_deref().map(|f| bare_address(f).to_owned()))
+}
+
+/// The certificates the system trusts, as TLS connections read them: what
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` name when either is set (as OpenSSL
+/// and curl do), else the platform's store.
+pub fn system_roots() -> notify_smtp::SystemRoots {
+    use crate::app::env_vars::{SSL_CERT_DIR, SSL_CERT_FILE};
+    let file = std::env::var_os(SSL_CERT_FILE)
+        .filter(|v| !v.is_empty())
+        .map(std::path::PathBuf::from);
+    let dirs: Vec<std::path::PathBuf> = std::env::var_os(SSL_CERT_DIR)
+        .map(|v| {
+            std::env::split_paths(&v)
+                .filter(|p| !p.as_os_str().is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    let named_by = match (&file, dirs.is_empty()) {
+        (None, true) => return notify_smtp::SystemRoots::Platform,
+        (Some(_), true) => SSL_CERT_FILE.to_owned(),
+        (None, false) => SSL_CERT_DIR.to_owned(),
+        (Some(_), false) => format!("{SSL_CERT_FILE} and {SSL_CERT_DIR}"),
+    };
+    notify_smtp::SystemRoots::Paths {
+        file,
+        dirs,
+        named_by,
+    }
 }
 
 #[cfg(test)]

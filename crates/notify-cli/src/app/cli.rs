@@ -217,8 +217,8 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
 
-    /// Send a whole message read on stdin, as sendmail does (for cron,
-    /// mail, daemons)
+    /// Send a whole message read on stdin, as sendmail does: for cron,
+    /// mail and daemons
     ///
     /// The interface of sendmail, msmtp-mta and nullmailer: the message
     /// (headers, empty line, body) comes on stdin and goes through the

@@ -20,6 +20,16 @@ pub mod exit {
     /// Configuration error, including a secret that cannot be obtained
     /// (EX_CONFIG).
     pub const CONFIG: u8 = 78;
+
+    /// Each code with what it means: the manual page's EXIT STATUS.
+    pub const MEANINGS: &[(u8, &str)] = &[
+        (OK, "Delivered, or nothing to send (send, test, queue flush, sendmail); the check passed."),
+        (PERMANENT, "Permanent delivery failure: a 5xx reply, authentication refused, a rejected recipient (a copy is kept in the local Maildir); doctor: a check failed."),
+        (USAGE, "Usage error: bad flags."),
+        (UNKEPT, "Could neither deliver nor keep a copy (the queue and the local Maildir cannot be written); the whole notification is on stderr."),
+        (TEMPORARY, "Queued for retry after a temporary failure (EX_TEMPFAIL): the next notify run or notify queue flush delivers it."),
+        (CONFIG, "Configuration error, including a password or token that cannot be obtained (EX_CONFIG)."),
+    ];
 }
 
 /// An error reported once, at the edge, with an exit code and a hint.

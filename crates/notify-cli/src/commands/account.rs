@@ -811,7 +811,8 @@ fn import_msmtp(env: &Env<'_>, path: &Path) -> Result<u8, CliError> {
 }
 
 /// The system CA bundles msmtp users name in `tls_trust_file`: notify
-/// trusts the public roots anyway, so they are not copied into `ca_file`.
+/// trusts the system's certificates anyway, so they are not copied into
+/// `ca_file`.
 fn is_system_bundle(path: &str) -> bool {
     [
         "/etc/ssl/certs/ca-certificates.crt",

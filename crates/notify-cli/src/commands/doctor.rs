@@ -24,7 +24,7 @@ pub async fn doctor(
         None => {
             env.ui.info(&format!(
                 "no account configured: notifications go to the local Maildir {}; add one with `notify account add NAME`",
-                env.data_dir.join("maildir").display()
+                env.data_dir.join(crate::app::paths::MAILDIR).display()
             ));
             if json {
                 crate::app::emit_json(&serde_json::json!({

@@ -10,6 +10,7 @@ pub mod account;
 pub mod check;
 pub mod digest;
 pub mod doctor;
+pub mod man;
 mod msmtp;
 pub mod providers;
 pub mod queue;
@@ -55,7 +56,7 @@ pub fn dispatch(
         Command::Template(cmd) => template::template(env, cmd),
         Command::Providers { json } => providers::providers(json),
         Command::Completions { shell } => completions(shell),
-        Command::Man { dir } => man(dir.as_deref()),
+        Command::Man { dir } => man::man(dir.as_deref()),
         Command::Queue(cmd) => runtime.block_on(queue::queue(env, connect, cmd)),
         Command::Doctor { account, json } => {
             runtime.block_on(doctor::doctor(env, connect, account, json))
@@ -71,30 +72,5 @@ pub fn completions(shell: clap_complete::Shell) -> Result<u8, CliError> {
     let mut out = Vec::new();
     clap_complete::generate(shell, &mut cmd, "notify", &mut out);
     emit(&String::from_utf8_lossy(&out));
-    Ok(exit::OK)
-}
-
-/// `notify man`: the manual page on stdout, or every page into a directory.
-pub fn man(dir: Option<&std::path::Path>) -> Result<u8, CliError> {
-    let cmd = <Cli as clap::CommandFactory>::command();
-    match dir {
-        Some(dir) => {
-            std::fs::create_dir_all(dir)
-                .and_then(|()| clap_mangen::generate_to(cmd, dir))
-                .map_err(|e| {
-                    CliError::new(
-                        exit::PERMANENT,
-                        format!("cannot write the manual pages into {}: {e}", dir.display()),
-                    )
-                })?;
-        }
-        None => {
-            let mut out = Vec::new();
-            clap_mangen::Man::new(cmd)
-                .render(&mut out)
-                .map_err(|e| CliError::new(exit::PERMANENT, format!("cannot render: {e}")))?;
-            emit(&String::from_utf8_lossy(&out));
-        }
-    }
     Ok(exit::OK)
 }

@@ -131,7 +131,7 @@ pub async fn send_when_due(env: &Env<'_>, connect: &dyn Connect, now: OffsetDate
     let Some(slot) = slot(every, settings.digest_at, now, &schedule::local_zone()) else {
         return;
     };
-    let stamp = env.data_dir.join("digest.stamp");
+    let stamp = env.data_dir.join(crate::app::paths::DIGEST_STAMP);
     let last = std::fs::read_to_string(&stamp).ok().and_then(|t| {
         OffsetDateTime::parse(t.trim(), &time::format_description::well_known::Rfc3339).ok()
     });

@@ -505,7 +505,27 @@ fn the_manual_page_renders_with_man() {
         "{text}{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    for piece in ["NAME", "notify", "SUBCOMMANDS", "completions"] {
+    for piece in [
+        "NAME",
+        "notify",
+        "COMMANDS",
+        "completions",
+        "notify-run(1)",
+        "EXIT STATUS",
+        "EX_TEMPFAIL",
+        "ENVIRONMENT",
+        "NOTIFY_CONFIG",
+        "SSL_CERT_FILE",
+        "FILES",
+        "notify/queue",
+        "EXAMPLES",
+        "notify sendmail root",
+    ] {
         assert!(text.contains(piece), "{piece} not in:\n{text}");
     }
+    // `notify man` alone: one page, pointing at --help, not at other pages.
+    let out = env.notify(&["man"]);
+    let page = String::from_utf8_lossy(&out.stdout);
+    assert!(page.contains(".SH \"EXIT STATUS\""), "{page}");
+    assert!(!page.contains("notify\\-run(1)"), "{page}");
 }

@@ -710,3 +710,53 @@ fn queue_purge_and_temporary_451_then_delivered() {
     let out = notify(&env, PASSWORD, &["queue", "list"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("the queue is empty"));
 }
+
+#[test]
+#[ignore = "needs the SMTP test server (aiosmtpd); `cargo xtask ci` runs it"]
+fn a_private_ca_in_ssl_cert_file_is_trusted_without_ca_file() {
+    let server = SmtpServer::start(server());
+    let env = TestEnv::new();
+    configure(&env, &server, "untrusted", "");
+    let ca = server.certs().ca();
+    // `untrusted` has no ca_file: the system's store does not know the CA.
+    let out = env
+        .cmd()
+        .env("NOTIFY_TEST_PW", PASSWORD)
+        .env_remove("SSL_CERT_FILE")
+        .env_remove("SSL_CERT_DIR")
+        .args(["send", "--task", "t", "--status", "failure"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown CA"));
+
+    // A company CA installed for the whole system, as SSL_CERT_FILE names it.
+    let with_ca = |args: &[&str]| {
+        env.cmd()
+            .env("NOTIFY_TEST_PW", PASSWORD)
+            .env("SSL_CERT_FILE", &ca)
+            .env_remove("SSL_CERT_DIR")
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let before = server.messages().len();
+    let out = with_ca(&["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(server.messages().len(), before + 1);
+    let out = with_ca(&["doctor"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.contains(&format!(
+            "vouched for by the certificates named by SSL_CERT_FILE ({})",
+            ca.display()
+        )),
+        "{stdout}"
+    );
+    // The account with a ca_file says so.
+    let out = with_ca(&["doctor", "--account", "starttls"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("vouched for by ca_file "), "{stdout}");
+    assert_no_leak(&env, &out);
+}
