@@ -190,7 +190,7 @@ fn run_all(
     let server = Server::start(python, tmp)?;
     let mut ctx = Ctx::new(docs, notify, pg_bin, tmp, &server)?;
     println!("==> recipes in {}", tmp.display());
-    let pages: [(&str, PageRun); 10] = [
+    let pages: [(&str, PageRun); 11] = [
         ("cron.md", cron),
         ("systemd.md", systemd),
         ("restic.md", restic),
@@ -199,6 +199,7 @@ fn run_all(
         ("postgres.md", postgres),
         ("send-json.md", send_json),
         ("sendmail.md", sendmail),
+        ("debian.md", debian),
         ("prometheus.md", prometheus::prometheus),
         ("http.md", http::http),
     ];
@@ -753,6 +754,144 @@ fn sendmail(ctx: &mut Ctx) {
     });
 }
 
+/// debian.md: the package built from the notify under test installs with
+/// `dpkg -i`; `notify --version` and `man notify` (EXIT STATUS) work; where
+/// no other package has /usr/sbin/sendmail, the alternative points it at
+/// notify and the page's block mails through it; where one has (msmtp-mta
+/// here), it is left alone and the block goes through `notify sendmail`;
+/// `dpkg -r` removes the binary and the alternative. Both cases run when
+/// another /usr/sbin/sendmail is there: it is moved aside for the first
+/// and put back.
+fn debian(ctx: &mut Ctx) {
+    const PAGE: &str = "debian.md";
+    let deb = ctx.scenario_value(PAGE, "build the package", |c| {
+        if !c.is_root || !on_path("dpkg-deb") {
+            return Err("needs root and dpkg-deb".into());
+        }
+        if Path::new(INSTALLED).exists() {
+            return Err(format!(
+                "{INSTALLED} exists already: remove it (dpkg -r notify) first"
+            ));
+        }
+        let dist = c.tmp.join("dist");
+        fs::create_dir_all(&dist).map_err(|e| format!("{}: {e}", dist.display()))?;
+        let notify = dist.join("notify");
+        fs::copy(&c.notify, &notify).map_err(|e| format!("cannot copy notify: {e}"))?;
+        let pages = crate::dist::pages_and_completions(&notify, &dist)?;
+        let deb = crate::dist::deb(&dist, &notify, &pages)?;
+        Ok((format!("built {}", deb.display()), deb))
+    });
+    let Some(deb) = deb else { return };
+    let sendmail = Path::new(SENDMAIL);
+    let foreign = fs::symlink_metadata(sendmail).is_ok();
+    if foreign {
+        let aside = PathBuf::from(format!("{SENDMAIL}.notify-recipes"));
+        ctx.scenario(
+            PAGE,
+            "no other sendmail: dpkg -i, alternative, mail, dpkg -r",
+            |c| {
+                fs::rename(sendmail, &aside)
+                    .map_err(|e| format!("cannot move {SENDMAIL} aside: {e}"))?;
+                let tried = try_package(c, &deb, false);
+                let back = fs::rename(&aside, sendmail);
+                let note = tried?;
+                back.map_err(|e| {
+                    format!("cannot put {SENDMAIL} back from {}: {e}", aside.display())
+                })?;
+                Ok(note)
+            },
+        );
+    }
+    ctx.scenario(
+        PAGE,
+        if foreign {
+            "another package's sendmail: dpkg -i leaves it, mail, dpkg -r"
+        } else {
+            "dpkg -i, alternative, mail, dpkg -r"
+        },
+        |c| try_package(c, &deb, foreign),
+    );
+}
+
+const INSTALLED: &str = "/usr/bin/notify";
+const SENDMAIL: &str = "/usr/sbin/sendmail";
+
+/// Installs `deb`, checks it, mails through the page's block and removes
+/// it. `foreign`: another package's /usr/sbin/sendmail is there and must
+/// stay as it was.
+fn try_package(c: &mut Ctx, deb: &Path, foreign: bool) -> Result<String, String> {
+    const PAGE: &str = "debian.md";
+    let before = fs::read_link(SENDMAIL).ok();
+    let out = capture(Command::new("dpkg").arg("-i").arg(deb))?;
+    let checked = (|| -> Result<String, String> {
+        if !out.0 {
+            return Err(format!("dpkg -i failed:\n{}", out.1));
+        }
+        let version = capture(Command::new(INSTALLED).arg("--version"))?;
+        if !version.1.starts_with("notify ") {
+            return Err(format!("notify --version: {}", version.1));
+        }
+        let page = capture(
+            Command::new("man")
+                .arg("notify")
+                .env("MANPAGER", "cat")
+                .env("MANWIDTH", "80"),
+        )?;
+        if !page.1.contains("EXIT STATUS") {
+            return Err(format!("man notify has no EXIT STATUS:\n{}", page.1));
+        }
+        let alternatives =
+            capture(Command::new("update-alternatives").args(["--query", "sendmail"]))?;
+        let registered = alternatives.1.contains("Alternative: /usr/bin/notify");
+        let block = c.block(PAGE, "run", "deb-sendmail")?;
+        let block = if foreign {
+            if registered || fs::read_link(SENDMAIL).ok() != before {
+                return Err(format!("dpkg -i touched the other package's {SENDMAIL}"));
+            }
+            if !out.1.contains("belongs to another package") {
+                return Err(format!("dpkg -i did not say why:\n{}", out.1));
+            }
+            block.replace(&format!("| {SENDMAIL}"), "| notify sendmail")
+        } else {
+            if !registered
+                || fs::canonicalize(SENDMAIL).ok().as_deref() != Some(Path::new(INSTALLED))
+            {
+                return Err(format!("{SENDMAIL} is not notify:\n{}", alternatives.1));
+            }
+            block
+        };
+        let out = c.sh(&block, false)?;
+        expect_code(&out, 0)?;
+        let note = c.expect_subject(PAGE, "deb-sendmail", "hello from the package")?;
+        Ok(format!("{}; {note}", version.1.trim()))
+    })();
+    let removed = capture(Command::new("dpkg").args(["-r", "notify"]))?;
+    let note = checked?;
+    if !removed.0 || Path::new(INSTALLED).exists() {
+        return Err(format!("dpkg -r notify left {INSTALLED}:\n{}", removed.1));
+    }
+    if fs::read_link(SENDMAIL).ok() != before {
+        return Err(format!("dpkg -r changed {SENDMAIL}"));
+    }
+    Ok(format!("{note}; removed, {SENDMAIL} as before"))
+}
+
+/// Whether `cmd` succeeded, and its stdout and stderr.
+fn capture(cmd: &mut Command) -> Result<(bool, String), String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {cmd:?}: {e}"))?;
+    Ok((
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    ))
+}
+
 // ---------------------------------------------------------------------------
 // The context every scenario works in
 
@@ -914,6 +1053,23 @@ impl<'a> Ctx<'a> {
             result,
             secs,
         });
+    }
+
+    /// [`Ctx::scenario`] for a step whose result later steps need: the
+    /// value when it passed.
+    fn scenario_value<T>(
+        &mut self,
+        page: &str,
+        what: &str,
+        f: impl FnOnce(&mut Self) -> Result<(String, T), String>,
+    ) -> Option<T> {
+        let mut value = None;
+        self.scenario(page, what, |c| {
+            let (note, v) = f(c)?;
+            value = Some(v);
+            Ok(note)
+        });
+        value
     }
 
     /// A recipe path in the temporary directory, and `/usr/local/bin/notify`
