@@ -563,6 +563,14 @@ pub enum AccountCommand {
     /// The account is written into the config file (comments and layout are
     /// kept) and, when `[email]` has no account yet, becomes the one it uses.
     Add(AccountAddArgs),
+    /// Change settings of an existing account (comments are kept)
+    ///
+    /// Only the flags given change; `--unset KEY` removes a key (back to its
+    /// default). The result is checked as `notify doctor` would read it
+    /// before the file is written. A new `--password-store` changes where
+    /// the password is read from; store it there with `notify account
+    /// set-password NAME`.
+    Edit(AccountEditArgs),
     /// List the accounts, where their passwords live and whether they are there
     List {
         /// Print JSON instead of text
@@ -593,6 +601,50 @@ pub enum AccountCommand {
         #[arg(long, value_name = "FILE")]
         msmtp: std::path::PathBuf,
     },
+}
+
+/// `notify account edit`.
+#[derive(Debug, Args)]
+#[command(after_long_help = "Examples:
+  notify account edit work --server mail.corp.example:465 --security tls
+  notify account edit work --ca-file /etc/notify/corp-ca.pem --timeout 60s
+  notify account edit gmail --username me@gmail.com --unset helo_name")]
+pub struct AccountEditArgs {
+    /// The account's name
+    pub name: String,
+    /// The sender, e.g. "Backups <backup@example.com>"
+    #[arg(long, value_name = "ADDR")]
+    pub from: Option<String>,
+    /// A provider preset (see `notify providers`)
+    #[arg(long, value_name = "ID")]
+    pub provider: Option<String>,
+    /// The SMTP server, `host[:port]`
+    #[arg(long, value_name = "HOST:PORT")]
+    pub server: Option<String>,
+    /// tls, starttls or none
+    #[arg(long, value_name = "MODE")]
+    pub security: Option<String>,
+    /// The login
+    #[arg(long, value_name = "USER")]
+    pub username: Option<String>,
+    /// Extra trusted certificate(s) in PEM (made absolute)
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<std::path::PathBuf>,
+    /// plain, login or xoauth2
+    #[arg(long, value_name = "MECH")]
+    pub auth: Option<String>,
+    /// Limit for connecting and for each reply, e.g. 30s, 2m
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// The EHLO name
+    #[arg(long, value_name = "NAME")]
+    pub helo_name: Option<String>,
+    /// Where the password is read from: keychain, file:PATH, env:VAR or cmd:COMMAND
+    #[arg(long, value_name = "STORE")]
+    pub password_store: Option<String>,
+    /// Remove a key from the account (repeatable), e.g. --unset ca_file
+    #[arg(long, value_name = "KEY")]
+    pub unset: Vec<String>,
 }
 
 /// `notify account add`.

@@ -13,7 +13,7 @@ use notify_smtp::providers;
 use toml_edit::{value, DocumentMut, Item, Table};
 
 use crate::app::account::{self, bare_address};
-use crate::app::cli::{AccountAddArgs, AccountCommand};
+use crate::app::cli::{AccountAddArgs, AccountCommand, AccountEditArgs};
 use crate::app::config::Account;
 use crate::app::error::{exit, CliError};
 use crate::app::Env;
@@ -27,6 +27,7 @@ pub async fn account(
 ) -> Result<u8, CliError> {
     match cmd {
         AccountCommand::Add(args) => add(env, connect, args).await,
+        AccountCommand::Edit(args) => edit(env, args),
         AccountCommand::List { json } => list(env, connect, json),
         AccountCommand::SetPassword { name } => set_password(env, connect, &name),
         AccountCommand::Remove { name } => remove(env, connect, &name),
@@ -464,6 +465,182 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     })
 }
 
+/// The keys `account edit --unset` may remove.
+const EDITABLE: &[&str] = &[
+    "from",
+    "provider",
+    "server",
+    "security",
+    "username",
+    "password",
+    "auth",
+    "ca_file",
+    "accept_invalid_certs",
+    "allow_insecure_auth",
+    "helo_name",
+    "timeout",
+];
+
+/// `notify account edit NAME --KEY VALUE ... --unset KEY`: changes the
+/// account's table in place (toml_edit keeps comments and order), checks
+/// the result as delivery would read it, then writes the file.
+fn edit(env: &Env<'_>, args: AccountEditArgs) -> Result<u8, CliError> {
+    let name = args.name.clone();
+    env.loaded
+        .config
+        .accounts
+        .get(&name)
+        .ok_or_else(|| unknown(env, &name))?;
+    let ca_file = match &args.ca_file {
+        Some(p) => Some(
+            std::path::absolute(notify_secrets::expand_home(p))
+                .map_err(|e| CliError::usage(format!("--ca-file {}: {e}", p.display())))?
+                .display()
+                .to_string(),
+        ),
+        None => None,
+    };
+    let password = match &args.password_store {
+        Some(text) => {
+            let mut reference: SecretRef = text.parse().map_err(|e| secret_error(&name, e))?;
+            if let SecretRef::File(p) = &reference {
+                let abs = std::path::absolute(notify_secrets::expand_home(p)).map_err(|e| {
+                    CliError::usage(format!("--password-store file:{}: {e}", p.display()))
+                })?;
+                reference = SecretRef::File(abs);
+            }
+            Some(reference.to_string())
+        }
+        None => None,
+    };
+    let changes: Vec<(&str, Option<String>)> = [
+        ("from", args.from.clone()),
+        ("provider", args.provider.clone()),
+        ("server", args.server.clone()),
+        ("security", args.security.clone()),
+        ("username", args.username.clone()),
+        ("ca_file", ca_file),
+        ("auth", args.auth.clone()),
+        ("timeout", args.timeout.clone()),
+        ("helo_name", args.helo_name.clone()),
+        ("password", password),
+    ]
+    .into_iter()
+    .filter(|(_, v)| v.is_some())
+    .collect();
+    for key in &args.unset {
+        if !EDITABLE.contains(&key.as_str()) {
+            return Err(
+                CliError::usage(format!("--unset {key}: not an account key"))
+                    .hint(format!("account keys: {}", EDITABLE.join(", "))),
+            );
+        }
+        if key == "from" {
+            return Err(
+                CliError::usage("--unset from: an account needs its from address")
+                    .hint("change it with --from ADDR"),
+            );
+        }
+        if changes.iter().any(|(k, _)| k == key) {
+            return Err(CliError::usage(format!(
+                "--unset {key} and --{} together",
+                key.replace('_', "-")
+            )));
+        }
+    }
+    if changes.is_empty() && args.unset.is_empty() {
+        return Err(CliError::usage(format!("nothing to change in account `{name}`"))
+            .hint("give what changes, e.g. --server HOST:PORT, --security tls, --ca-file FILE, --timeout 60s, --unset KEY"));
+    }
+
+    let mut doc = read_doc(env.config_path)?;
+    let table = doc
+        .get_mut("accounts")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|accounts| accounts.get_mut(&name))
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(|| {
+            CliError::config(format!(
+                "account `{name}` is not defined in {} (it comes from the environment?)",
+                env.config_path.display()
+            ))
+            .hint("change it where it is defined, e.g. an NOTIFY_ACCOUNTS__... variable")
+        })?;
+    let mut said = Vec::new();
+    for (key, new) in &changes {
+        let Some(new) = new else { continue };
+        let old = table.get(key).and_then(Item::as_value).map(|v| {
+            let mut bare = v.clone();
+            bare.decor_mut().clear();
+            bare.to_string()
+        });
+        match table.get_mut(key).and_then(Item::as_value_mut) {
+            // In place: the key keeps its comments and position.
+            Some(v) => {
+                let decor = v.decor().clone();
+                *v = toml_edit::Value::from(new.as_str());
+                *v.decor_mut() = decor;
+            }
+            None => {
+                table.insert(key, value(new.as_str()));
+            }
+        }
+        said.push(match old {
+            Some(old) => format!("{key}: {old} → \"{new}\""),
+            None => format!("{key}: \"{new}\" (new)"),
+        });
+    }
+    for key in &args.unset {
+        if table.remove(key).is_some() {
+            said.push(format!("{key}: removed"));
+        } else {
+            said.push(format!("{key}: was not set"));
+        }
+    }
+
+    // The account as it will be read, checked before the file is written:
+    // the edited file is read the way every command reads it, from a
+    // temporary file beside it (so relative paths resolve the same).
+    let probe = env
+        .config_path
+        .with_extension(format!("toml.edit-{}", std::process::id()));
+    write_doc(&probe, &doc)?;
+    let reread = crate::app::config::load(&probe, true);
+    let _ = std::fs::remove_file(&probe);
+    let reread = reread.map_err(|e| e.prefixed("not changed"))?;
+    let marker = format!("accounts.{name}");
+    if let Some(problem) = reread.problems.iter().find(|p| p.contains(&marker)) {
+        return Err(CliError::usage(format!(
+            "not changed: {}",
+            problem.replace(
+                &probe.display().to_string(),
+                &env.config_path.display().to_string()
+            )
+        )));
+    }
+    let edited = reread
+        .config
+        .accounts
+        .get(&name)
+        .cloned()
+        .unwrap_or_default();
+    account::smtp_config(&name, &edited, env.ui).map_err(|e| e.prefixed("not changed"))?;
+    write_doc(env.config_path, &doc)?;
+    env.ui.info(&format!(
+        "Changed account `{name}` in {}:\n  {}",
+        env.config_path.display(),
+        said.join("\n  ")
+    ));
+    if changes.iter().any(|(k, _)| *k == "password") {
+        env.ui.info(&format!(
+            "Store the password there with `notify account set-password {name}` (unless it is an env: or cmd: store)."
+        ));
+    }
+    env.ui
+        .info(&format!("Check it with `notify doctor --account {name}`."));
+    Ok(exit::OK)
+}
+
 fn describe_store(reference: &SecretRef) -> String {
     match reference {
         SecretRef::Keychain => "the OS keychain (service `notify`)".to_owned(),
@@ -790,6 +967,29 @@ fn import_msmtp(env: &Env<'_>, path: &Path) -> Result<u8, CliError> {
             table_mut(&mut doc, "email", env.config_path)?["account"] = value(d.clone());
         }
     }
+    // Without recipients every notification would fail: as `account add`
+    // does, the sender's own address (of the account [email] uses).
+    let mut saved_to = None;
+    if env.loaded.config.email.to.is_none() {
+        let uses = env.loaded.config.email.account.clone().or(default.clone());
+        let from = rc
+            .accounts
+            .iter()
+            .find(|a| Some(&a.name) == uses.as_ref())
+            .and_then(|a| a.from.clone());
+        match from {
+            Some(from) => {
+                let mut list = toml_edit::Array::new();
+                list.push(bare_address(&from));
+                table_mut(&mut doc, "email", env.config_path)?["to"] = value(list);
+                saved_to = Some(bare_address(&from).to_owned());
+            }
+            None => env.ui.warn(&format!(
+                "[email] has no `to`: add to = [\"you@example.com\"] under [email] in {}",
+                env.config_path.display()
+            )),
+        }
+    }
     write_doc(env.config_path, &doc)?;
     env.ui.info(&format!(
         "Imported {} into {}.",
@@ -800,6 +1000,11 @@ fn import_msmtp(env: &Env<'_>, path: &Path) -> Result<u8, CliError> {
             .join(", "),
         env.config_path.display()
     ));
+    if let Some(to) = &saved_to {
+        env.ui.info(&format!(
+            "Notifications go to {to} (`to` under [email]; change it there)."
+        ));
+    }
     for name in need_password {
         env.ui.info(&format!(
             "Account `{name}` had its password in the msmtprc; store it with `notify account set-password {name}`."

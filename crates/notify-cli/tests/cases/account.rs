@@ -532,3 +532,146 @@ fn account_edits_refuse_what_they_cannot_do() {
     let out = env.notify(&["account", "remove", "ghost"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn edit_changes_only_what_is_given_keeps_comments_and_checks_first() {
+    let env = TestEnv::new();
+    let original = "# notify's config\n[email]\naccount = \"work\"\nto = \"me@example.com\"\n\n\
+                    [accounts.work]\nfrom = \"Backups <backup@example.com>\"\n\
+                    server = \"mail.example.com:587\"   # the office relay\n\
+                    # how to connect\nsecurity = \"starttls\"\npassword = \"env:PW\"\n\n\
+                    [accounts]\ninline = { from = \"a@b.example\", server = \"h:25\", security = \"none\" }\n";
+    env.config(original);
+    let ca = env.path().join("corp-ca.pem");
+    let out = env.notify(&[
+        "account",
+        "edit",
+        "work",
+        "--server",
+        "mail.example.com:465",
+        "--security",
+        "tls",
+        "--timeout",
+        "60s",
+        "--username",
+        "svc-backup",
+        "--ca-file",
+        ca.to_str().unwrap(),
+    ]);
+    // A ca_file that cannot be read is refused, and nothing is written.
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not changed: "));
+    assert_eq!(
+        std::fs::read_to_string(env.config_path()).unwrap(),
+        original
+    );
+
+    std::fs::write(&ca, "not a certificate\n").unwrap();
+    let out = env.notify(&["account", "edit", "work", "--ca-file", ca.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(78), "{}", env.describe(&out));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PEM"));
+
+    let out = env.notify(&[
+        "account",
+        "edit",
+        "work",
+        "--server",
+        "mail.example.com:465",
+        "--security",
+        "tls",
+        "--timeout",
+        "60s",
+        "--username",
+        "svc-backup",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(text.starts_with("# notify's config\n"), "{text}");
+    assert!(
+        text.contains("server = \"mail.example.com:465\"   # the office relay\n# how to connect\nsecurity = \"tls\"\n"),
+        "in place, comments kept: {text}"
+    );
+    assert!(text.contains("timeout = \"60s\""), "{text}");
+    assert!(text.contains("username = \"svc-backup\""), "{text}");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("security: \"starttls\" → \"tls\""),
+        "{stderr}"
+    );
+    // What `account list` reads is the edited account.
+    let list = env.notify(&["account", "list", "--json"]);
+    let json = String::from_utf8_lossy(&list.stdout);
+    assert!(json.contains("mail.example.com"), "{json}");
+    assert!(json.contains("465"), "{json}");
+
+    // Invalid values and keys are refused with the file untouched.
+    let before = std::fs::read_to_string(env.config_path()).unwrap();
+    for (args, code, says) in [
+        (vec!["--security", "bogus"], 78, "unknown security `bogus`"),
+        (vec!["--timeout", "soon"], 2, "is not a duration"),
+        (vec!["--unset", "colour"], 2, "not an account key"),
+        (vec!["--unset", "server"], 78, "no `server` is set"),
+        (vec![], 2, "nothing to change"),
+    ] {
+        let mut argv = vec!["account", "edit", "work"];
+        argv.extend(args);
+        let out = env.notify(&argv);
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{argv:?}: {}",
+            env.describe(&out)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains(says), "{argv:?}: {stderr}");
+        assert_eq!(std::fs::read_to_string(env.config_path()).unwrap(), before);
+    }
+    let out = env.notify(&["account", "edit", "nope", "--server", "x"]);
+    assert_eq!(out.status.code(), Some(2));
+
+    // --unset puts a key back to its default; inline tables are edited too.
+    let out = env.notify(&["account", "edit", "work", "--unset", "timeout"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert!(!std::fs::read_to_string(env.config_path())
+        .unwrap()
+        .contains("timeout"));
+    let out = env.notify(&[
+        "account",
+        "edit",
+        "inline",
+        "--server",
+        "relay.example:2525",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = std::fs::read_to_string(env.config_path()).unwrap();
+    assert!(text.contains("server = \"relay.example:2525\""), "{text}");
+}
+
+#[test]
+fn import_into_an_empty_config_sets_the_recipients_as_add_does() {
+    let env = TestEnv::new();
+    let rc = env.path().join("msmtprc");
+    std::fs::write(
+        &rc,
+        "account home\nhost smtp.example.com\nport 587\ntls on\nauth on\n\
+         from Me <me@example.com>\nuser me@example.com\npasswordeval \"pass mail\"\n",
+    )
+    .unwrap();
+    let config = env.path().join("new/config.toml");
+    let out = env
+        .cmd()
+        .env("NOTIFY_CONFIG", &config)
+        .args(["account", "import", "--msmtp"])
+        .arg(&rc)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    let text = std::fs::read_to_string(&config).unwrap();
+    assert!(text.contains("account = \"home\""), "{text}");
+    assert!(text.contains("to = [\"me@example.com\"]"), "{text}");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("Notifications go to me@example.com"),
+        "{}",
+        env.describe(&out)
+    );
+}
