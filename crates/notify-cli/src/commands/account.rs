@@ -244,7 +244,83 @@ fn write_doc(path: &Path, doc: &DocumentMut) -> Result<(), CliError> {
     result.map_err(fail)
 }
 
+/// What was typed at `account add`'s questions, to say again when a later
+/// step fails (as a command line that asks nothing more).
+#[derive(Default)]
+struct Typed {
+    from: Option<String>,
+    server: Option<String>,
+    security: Option<String>,
+    username: Option<String>,
+    to: Option<String>,
+    store: Option<String>,
+    /// Whether the account is in the file already.
+    saved: bool,
+}
+
+impl Typed {
+    fn any(&self) -> bool {
+        self.from.is_some()
+            || self.server.is_some()
+            || self.security.is_some()
+            || self.username.is_some()
+            || self.to.is_some()
+            || self.store.is_some()
+    }
+
+    /// `notify account add NAME` with the flags given and the answers.
+    fn command(&self, args: &AccountAddArgs) -> String {
+        let quote = |v: &str| format!("'{}'", v.replace('\'', "'\\''"));
+        let mut line = format!("notify account add {}", args.name);
+        let mut flag = |name: &str, v: Option<&String>| {
+            if let Some(v) = v.filter(|v| !v.is_empty()) {
+                line.push_str(&format!(" --{name} {}", quote(v)));
+            }
+        };
+        flag("from", self.from.as_ref().or(args.from.as_ref()));
+        flag("provider", args.provider.as_ref());
+        flag("server", self.server.as_ref().or(args.server.as_ref()));
+        flag(
+            "security",
+            self.security.as_ref().or(args.security.as_ref()),
+        );
+        flag(
+            "username",
+            self.username.as_ref().or(args.username.as_ref()),
+        );
+        let ca = args.ca_file.as_ref().map(|p| p.display().to_string());
+        flag("ca-file", ca.as_ref());
+        flag(
+            "password-store",
+            self.store.as_ref().or(args.password_store.as_ref()),
+        );
+        let to = (!args.to.is_empty()).then(|| args.to.join(","));
+        flag("to", self.to.as_ref().or(to.as_ref()));
+        line
+    }
+}
+
 async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Result<u8, CliError> {
+    let mut typed = Typed::default();
+    let result = add_asking(env, connect, &args, &mut typed).await;
+    if let Err(e) = result {
+        if typed.any() && !typed.saved {
+            env.ui.info(&format!(
+                "Nothing was saved. To try again with what you typed:\n  {}",
+                typed.command(&args)
+            ));
+        }
+        return Err(e);
+    }
+    result
+}
+
+async fn add_asking(
+    env: &Env<'_>,
+    connect: &dyn Connect,
+    args: &AccountAddArgs,
+    typed: &mut Typed,
+) -> Result<u8, CliError> {
     let name = args.name.clone();
     check_name(&name)?;
     if env.loaded.config.accounts.contains_key(&name) {
@@ -263,12 +339,19 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         .unwrap_or_else(|| "keychain".to_owned());
     let mut reference: SecretRef = store_text.parse().map_err(|e| secret_error(&name, e))?;
     if tty {
-        reference = usable_store(env, connect, &name, reference, &args, tty)?;
+        reference = usable_store(env, connect, &name, reference, args, tty)?;
+        if reference.to_string() != store_text {
+            typed.store = Some(reference.to_string());
+        }
     }
 
     let from = match (&args.from, tty) {
         (Some(f), _) => f.clone(),
-        (None, true) => ask("Send from (e.g. Backups <you@example.com>)", None)?,
+        (None, true) => {
+            let answer = ask("Send from (e.g. Backups <you@example.com>)", None)?;
+            typed.from = Some(answer.clone());
+            answer
+        }
         (None, false) => {
             return Err(CliError::usage(
                 "--from ADDR is required when not run interactively",
@@ -304,7 +387,11 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     let server = match (&args.server, provider, tty) {
         (Some(s), _, _) => Some(s.clone()),
         (None, Some(_), _) => None,
-        (None, None, true) => Some(ask("SMTP server (host:port)", None)?),
+        (None, None, true) => {
+            let answer = ask("SMTP server (host:port, e.g. smtp.example.com:587)", None)?;
+            typed.server = Some(answer.clone());
+            Some(answer)
+        }
         (None, None, false) => {
             return Err(CliError::usage(format!(
                 "no provider preset matches `{}`; --server HOST:PORT is required",
@@ -319,16 +406,40 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
             p.name, p.host, p.port, p.security, p.password_note
         ));
     }
+    // A server typed in: how to talk to it, as its port suggests.
+    let security = match (&args.security, &typed.server) {
+        (Some(s), _) => Some(s.clone()),
+        (None, Some(server)) => {
+            let port = server
+                .rsplit_once(':')
+                .and_then(|(_, p)| p.parse::<u16>().ok())
+                .unwrap_or(587);
+            let default = notify_smtp::Security::for_port(port).to_string();
+            let answer = ask("Security: tls, starttls or none", Some(&default))?;
+            typed.security = Some(answer.clone());
+            Some(answer)
+        }
+        (None, None) => None,
+    };
     let username = match (&args.username, provider, tty) {
         (Some(u), _, _) => Some(u.clone()),
         (None, Some(p), true) if providers::check_username(p, bare_address(&from)).is_err() => {
-            Some(ask(
+            let answer = ask(
                 &format!("Login for {} (your @icloud.com address)", p.name),
                 None,
-            )?)
+            )?;
+            typed.username = Some(answer.clone());
+            Some(answer)
         }
         _ => None,
     };
+    // Who hears about it, when nobody does yet.
+    let mut to_flags = args.to.clone();
+    if tty && to_flags.is_empty() && env.loaded.config.email.to.is_none() {
+        let answer = ask("Send notifications to", Some(bare_address(&from)))?;
+        typed.to = Some(answer.clone());
+        to_flags = vec![answer];
+    }
 
     let mut table = Table::new();
     table["from"] = value(from.clone());
@@ -338,7 +449,7 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     if let Some(s) = &server {
         table["server"] = value(s.clone());
     }
-    if let Some(s) = &args.security {
+    if let Some(s) = &security {
         table["security"] = value(s.clone());
     }
     if let Some(u) = &username {
@@ -360,7 +471,7 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         from: Some(from.clone()),
         provider: args.provider.clone(),
         server: server.clone(),
-        security: args.security.clone(),
+        security: security.clone(),
         username: username.clone(),
         password: Some(reference.to_string()),
         ca_file: ca_file.clone(),
@@ -368,7 +479,7 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     };
     account::smtp_config(&name, &as_account, env.ui)?;
     if !tty {
-        reference = usable_store(env, connect, &name, reference, &args, tty)?;
+        reference = usable_store(env, connect, &name, reference, args, tty)?;
     }
     // A relative password file means relative to where the command was typed.
     if let SecretRef::File(p) = &reference {
@@ -411,10 +522,10 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
     if env.loaded.config.email.to.is_none() {
         // Without recipients every later notification would fail: keep the
         // ones given, else the sender's own address.
-        let to: Vec<String> = if args.to.is_empty() {
+        let to: Vec<String> = if to_flags.is_empty() {
             vec![bare_address(&from).to_owned()]
         } else {
-            crate::app::config::Addresses::from_parts(&args.to).0
+            crate::app::config::Addresses::from_parts(&to_flags).0
         };
         let mut list = toml_edit::Array::new();
         for a in &to {
@@ -440,29 +551,83 @@ async fn add(env: &Env<'_>, connect: &dyn Connect, args: AccountAddArgs) -> Resu
         ));
     }
 
+    typed.saved = true;
     if args.no_test {
         return Ok(exit::OK);
     }
-    // Send a test mail through the new account, as `notify test` does.
-    let reloaded = crate::app::config::load(env.config_path, true)?;
-    let test_env = Env {
-        loaded: &reloaded,
-        config_path: env.config_path,
-        data_dir: env.data_dir,
-        offset: env.offset,
-        ui: env.ui,
-        notices: env.notices.clone(),
-    };
+    // Send a test mail through the new account, as `notify test` does; on a
+    // terminal, a certificate nobody vouched for can be trusted right here.
     let test = crate::app::cli::DeliveryArgs {
         to: args.to.clone(),
         account: Some(name.clone()),
         ..crate::app::cli::DeliveryArgs::default()
     };
-    test_mail(&test_env, connect, &test).await.inspect_err(|_| {
-        env.ui.warn(&format!(
-            "the account was added, but the test mail failed; fix it and run `notify test --account {name}`"
-        ));
-    })
+    let mut offered = false;
+    loop {
+        let reloaded = crate::app::config::load(env.config_path, true)?;
+        let test_env = Env {
+            loaded: &reloaded,
+            config_path: env.config_path,
+            data_dir: env.data_dir,
+            offset: env.offset,
+            ui: env.ui,
+            notices: env.notices.clone(),
+        };
+        let sent = test_mail(&test_env, connect, &test).await;
+        let untrusted =
+            matches!(&sent, Err(e) if e.hint_text().is_some_and(|h| h.contains("ca_file")));
+        if tty && untrusted && !offered {
+            offered = true;
+            if let Err(e) = &sent {
+                env.ui
+                    .info(&format!("The test mail failed: {}", e.message()));
+            }
+            let answer = ask(
+                "Trust it with its CA certificate (or its own certificate): a PEM file, or Enter to skip",
+                Some(""),
+            )?;
+            if !answer.is_empty() {
+                set_ca_file(env, &name, &answer)?;
+                env.ui.info(&format!(
+                    "Set ca_file of account `{name}`; sending the test mail again."
+                ));
+                continue;
+            }
+        }
+        return sent.inspect_err(|_| {
+            env.ui.warn(&format!(
+                "the account was added, but the test mail failed; fix it and run `notify test --account {name}`"
+            ));
+        });
+    }
+}
+
+/// Sets `ca_file` of account `name` in the config file to `path` made
+/// absolute, after checking that the account reads with it (a PEM file).
+fn set_ca_file(env: &Env<'_>, name: &str, path: &str) -> Result<(), CliError> {
+    let abs = std::path::absolute(notify_secrets::expand_home(Path::new(path)))
+        .map_err(|e| CliError::usage(format!("{path}: {e}")))?;
+    let mut doc = read_doc(env.config_path)?;
+    let table = doc
+        .get_mut("accounts")
+        .and_then(Item::as_table_like_mut)
+        .and_then(|accounts| accounts.get_mut(name))
+        .and_then(Item::as_table_like_mut)
+        .ok_or_else(|| {
+            CliError::config(format!("account `{name}` is gone from the config file"))
+        })?;
+    table.insert("ca_file", value(abs.display().to_string()));
+    let account: Account = {
+        let mut probe = Account::default();
+        let loaded = crate::app::config::load(env.config_path, true)?;
+        if let Some(a) = loaded.config.accounts.get(name) {
+            probe = a.clone();
+        }
+        probe.ca_file = Some(abs.clone());
+        probe
+    };
+    account::smtp_config(name, &account, env.ui)?;
+    write_doc(env.config_path, &doc)
 }
 
 /// The keys `account edit --unset` may remove.

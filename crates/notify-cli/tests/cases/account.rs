@@ -675,3 +675,152 @@ fn import_into_an_empty_config_sets_the_recipients_as_add_does() {
         env.describe(&out)
     );
 }
+
+/// Runs `notify ARGS` on a terminal (util-linux `script` gives it a pty),
+/// typing `answers` one line each as the questions come; its output (the
+/// questions, the echo) and exit code.
+fn on_a_terminal(env: &TestEnv, args: &[&str], answers: &[&str]) -> (Option<i32>, String) {
+    use std::io::{Read, Write};
+    notify_testkit::require_program("script");
+    let std_cmd = env.std_cmd();
+    let mut line = String::from("exec");
+    for part in std::iter::once(std_cmd.get_program()).chain(std_cmd.get_args()) {
+        line.push_str(&format!(
+            " '{}'",
+            part.to_string_lossy().replace('\'', "'\\''")
+        ));
+    }
+    for a in args {
+        line.push_str(&format!(" '{}'", a.replace('\'', "'\\''")));
+    }
+    let mut cmd = std::process::Command::new("script");
+    cmd.args(["-q", "-e", "-f", "-c", &line, "/dev/null"]);
+    for (key, value) in std_cmd.get_envs() {
+        match value {
+            Some(v) => cmd.env(key, v),
+            None => cmd.env_remove(key),
+        };
+    }
+    let mut child = cmd
+        .env("TERM", "dumb")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script");
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel::<Vec<u8>>();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = stdout.read(&mut buf) {
+            if n == 0 || tx.send(buf[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut seen = String::new();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let mut next = 0;
+    // A question ends in ": " (and the prompt waits); answer it then.
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(std::time::Duration::from_millis(100)) {
+            Ok(bytes) => seen.push_str(&String::from_utf8_lossy(&bytes)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if next < answers.len() && seen.trim_end_matches([' ']).ends_with(':')
+                    || next < answers.len() && seen.ends_with("]: ")
+                {
+                    stdin
+                        .write_all(format!("{}\r", answers[next]).as_bytes())
+                        .unwrap();
+                    stdin.flush().unwrap();
+                    next += 1;
+                    // Wait for the echo before looking for the next question.
+                    seen.push_str("\n<answered>\n");
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => break,
+        }
+    }
+    drop(stdin);
+    let status = child.wait().unwrap();
+    (status.code(), seen)
+}
+
+#[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and util-linux `script`; `cargo xtask ci` runs it"]
+fn interactive_add_asks_what_a_working_account_needs_and_offers_ca_file() {
+    let server = SmtpServer::start(
+        ServerOptions::new()
+            .user(USER, PASSWORD)
+            .listener(Listener::starttls("starttls")),
+    );
+    let env = TestEnv::new();
+    let pw = env.path().join("work.pw");
+    let store = format!("file:{}", pw.display());
+    let port = server.port("starttls");
+    let ca = server.certs().ca();
+    let (code, seen) = on_a_terminal(
+        &env,
+        &["account", "add", "work", "--password-store", &store],
+        &[
+            "Backups <user@example.com>",
+            &format!("127.0.0.1:{port}"),
+            "", // starttls, as port guesses
+            "ops@example.com",
+            PASSWORD,
+            ca.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(code, Some(0), "{seen}");
+    for question in [
+        "Send from",
+        "SMTP server",
+        "Security: tls, starttls or none [starttls]",
+        "Send notifications to [user@example.com]",
+        "Password for account `work`",
+        "Trust it with its CA certificate",
+    ] {
+        assert!(seen.contains(question), "{question:?} not asked:\n{seen}");
+    }
+    assert!(seen.contains("unknown CA"), "{seen}");
+    let config = std::fs::read_to_string(env.path().join("xdg-config/notify/config.toml")).unwrap();
+    assert!(config.contains("security = \"starttls\""), "{config}");
+    assert!(config.contains("to = [\"ops@example.com\"]"), "{config}");
+    assert!(
+        config.contains(&format!("ca_file = \"{}\"", ca.display())),
+        "{config}"
+    );
+    assert!(!config.contains(PASSWORD));
+    let received = server.messages();
+    assert_eq!(received.len(), 1, "the second test mail got through");
+    assert_eq!(
+        received[0].meta["rcpt_tos"],
+        notify_testkit::serde_json::json!(["ops@example.com"])
+    );
+
+    // A mistake found after the questions: what was typed is said again.
+    let env = TestEnv::new();
+    let (code, seen) = on_a_terminal(
+        &env,
+        &["account", "add", "bad", "--password-store", &store],
+        &[
+            "Backups <user@example.com>",
+            "smtp.example.com:587",
+            "bogus",
+            "ops@example.com",
+        ],
+    );
+    assert_eq!(code, Some(78), "{seen}");
+    assert!(
+        seen.contains("Nothing was saved. To try again with what you typed:"),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(
+            "notify account add bad --from 'Backups <user@example.com>' --server 'smtp.example.com:587' --security 'bogus'"
+        ),
+        "{seen}"
+    );
+    assert!(!env.path().join("xdg-config/notify/config.toml").exists());
+}
