@@ -14,6 +14,10 @@
 //! 425, 429 and 5xx may work later (queue and retry), anything else is
 //! reported.
 //!
+//! [`oauth`] speaks OAuth 2.0 for SMTP's XOAUTH2 over the same client: the
+//! device authorization grant (`notify account login`) and the refresh
+//! grant that turns a kept refresh token into an access token per send.
+//!
 //! A key design decision made in this crate is that a URL is shown by its
 //! site alone (scheme, host, port) in every message and `Debug` print: the
 //! path of a webhook (Slack's, Discord's), a Healthchecks ping URL or an
@@ -25,6 +29,7 @@ mod client;
 mod error;
 pub mod healthchecks;
 pub mod ntfy;
+pub mod oauth;
 mod secret;
 pub mod webhook;
 

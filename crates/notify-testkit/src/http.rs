@@ -229,7 +229,7 @@ fn serve(mut stream: TcpStream, shared: &Mutex<Shared>) {
     let _ = stream.flush();
 }
 
-fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
+pub(crate) fn read_request(stream: &mut TcpStream) -> Option<Recorded> {
     let mut data = Vec::new();
     let mut buf = [0u8; 16384];
     let end = loop {

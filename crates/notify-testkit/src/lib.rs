@@ -22,6 +22,9 @@
 //!
 //! [`http::HttpServer`] is a recording HTTP server with answers on demand
 //! (a status, headers, a delay) for the HTTP destinations.
+//! [`oauth::OAuthServer`] is an OAuth 2.0 server (device flow with
+//! `authorization_pending` and `slow_down`, refresh tokens that rotate and
+//! can be revoked) for `notify account login` and XOAUTH2 sends.
 //!
 //! [`prometheus`] runs Prometheus's own `promtool` and a real
 //! `prometheus-node-exporter` around the metrics textfile.
@@ -34,6 +37,7 @@
 
 pub mod desktop;
 pub mod http;
+pub mod oauth;
 pub mod prometheus;
 
 use std::collections::BTreeMap;
