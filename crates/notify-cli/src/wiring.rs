@@ -43,7 +43,33 @@ impl Live {
     }
 }
 
+/// An OAuth client over an HTTP client trusting what SMTP trusts (the
+/// system's roots), 30 s per request.
+pub fn oauth_client(
+    endpoints: notify_http::oauth::Endpoints,
+    client_id: &str,
+    client_secret: Option<notify_secrets::SecretString>,
+) -> notify_http::oauth::OAuthClient {
+    let tls = notify_smtp::tls_client_config(None, &crate::app::account::system_roots(), false)
+        .unwrap_or_else(|_| {
+            // Only a bad ca_file fails here, and none is given.
+            notify_smtp::tls_client_config(None, &notify_smtp::SystemRoots::Compiled, false)
+                .expect("the compiled-in roots make a configuration")
+        });
+    let http = notify_http::HttpClient::new(tls, std::time::Duration::from_secs(30));
+    notify_http::oauth::OAuthClient::new(http, endpoints, client_id, client_secret)
+}
+
 impl Connect for Live {
+    fn oauth(
+        &self,
+        endpoints: notify_http::oauth::Endpoints,
+        client_id: &str,
+        client_secret: Option<notify_secrets::SecretString>,
+    ) -> notify_http::oauth::OAuthClient {
+        oauth_client(endpoints, client_id, client_secret)
+    }
+
     fn secret_store(&self, reference: &SecretRef) -> Option<Box<dyn SecretStore>> {
         notify_secrets::store_for(reference)
     }
@@ -180,7 +206,13 @@ mod tests {
             transcript: false,
         };
         let config = smtp_config("work", &account, &ui).unwrap();
-        let config = with_credentials(&live, "work", &account, config).unwrap();
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = runtime
+            .block_on(with_credentials(&live, "work", &account, config))
+            .unwrap();
         assert!(config.credentials.is_some());
         for text in [
             format!("{config:?}"),

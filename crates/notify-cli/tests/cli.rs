@@ -10,6 +10,9 @@
 //! - `smtp::*` (tests/cases/smtp.rs): `run`, `send` and `test` through a
 //!   real SMTP server over real TLS, and the canary password checks.
 //! - `account::*` (tests/cases/account.rs): the account commands.
+//! - `oauth::*` (tests/cases/oauth.rs): `account login`'s device flow
+//!   against the test kit's OAuth server, XOAUTH2 sends with refreshed
+//!   (and rotated) tokens, `invalid_grant`.
 //! - `queue::*` (tests/cases/queue.rs): the queue under faults, and
 //!   bounded memory with huge output.
 //! - `json::*` (tests/cases/json.rs): every `--json` output.
@@ -53,6 +56,8 @@ mod http;
 mod json;
 #[path = "cases/metrics.rs"]
 mod metrics;
+#[path = "cases/oauth.rs"]
+mod oauth;
 #[path = "cases/queue.rs"]
 mod queue;
 #[path = "cases/readers.rs"]

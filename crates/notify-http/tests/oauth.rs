@@ -93,11 +93,7 @@ async fn device_flow_waits_as_told_then_refreshes_with_rotation() {
     let err = c.refresh(&refresh).await.unwrap_err();
     assert!(matches!(err, OAuthError::InvalidGrant { .. }), "{err:?}");
     assert!(!err.is_temporary());
-    for text in [
-        err.to_string(),
-        format!("{err:?}"),
-        shown,
-    ] {
+    for text in [err.to_string(), format!("{err:?}"), shown] {
         assert!(!text.contains("canary"), "{text}");
     }
 

@@ -89,6 +89,25 @@ pub fn smtp_config(name: &str, account: &Account, ui: &Ui) -> Result<SmtpConfig,
                 .map_err(|e| err(e.to_string()))?,
         );
     }
+    if oauth_of(name, account)?.is_some() {
+        match config.auth {
+            None => config.auth = Some(AuthMechanism::Xoauth2),
+            Some(AuthMechanism::Xoauth2) => {}
+            Some(other) => {
+                return Err(err(format!(
+                    "`oauth` signs in with XOAUTH2, but auth = \"{}\"",
+                    other.as_str()
+                ))
+                .hint("set auth = \"xoauth2\", or remove `auth`"))
+            }
+        }
+        if account.password.is_none() {
+            return Err(err("`oauth` needs `password =` to say where the refresh token lives".into())
+                .hint(format!(
+                    "add password = \"keychain\" (or \"file:PATH\"), then run `notify account login {name}`"
+                )));
+        }
+    }
     config.system_roots = system_roots();
     if let Some(path) = &account.ca_file {
         let path = notify_secrets::expand_home(path);
@@ -142,6 +161,53 @@ pub fn username_of(account: &Account) -> Option<String> {
         .username
         .clone()
         .or_else(|| account.from.as_deref().map(|f| bare_address(f).to_owned()))
+}
+
+/// The OAuth settings of an account with `oauth =`: its server's endpoints
+/// and the app registration (`oauth_client_id`, required;
+/// `oauth_client_secret`). `None` without `oauth`.
+pub fn oauth_of(
+    name: &str,
+    account: &Account,
+) -> Result<Option<(notify_http::oauth::Endpoints, String, Option<String>)>, CliError> {
+    use crate::app::config::OAuth;
+    use notify_http::oauth::Endpoints;
+    let err = |msg: String| CliError::config(format!("account `{name}`: {msg}"));
+    let Some(oauth) = &account.oauth else {
+        if account.oauth_client_id.is_some() {
+            return Err(err("`oauth_client_id` is set but `oauth` is not".into()).hint(
+                "add oauth = \"microsoft\" or \"google\" (or a table with device_url, token_url, scope)",
+            ));
+        }
+        return Ok(None);
+    };
+    let endpoints = match oauth {
+        OAuth::Named(n) => Endpoints::named(n).ok_or_else(|| {
+            err(format!("unknown oauth `{}`", crate::app::shown(n))).hint(format!(
+                "built in: {}; or oauth = {{ device_url = \"...\", token_url = \"...\", scope = \"...\" }}",
+                Endpoints::NAMES.join(", ")
+            ))
+        })?,
+        OAuth::Custom {
+            device_url,
+            token_url,
+            scope,
+        } => Endpoints::new(device_url, token_url, scope),
+    };
+    let client_id = account
+        .oauth_client_id
+        .clone()
+        .filter(|c| !c.trim().is_empty())
+        .ok_or_else(|| {
+            err("`oauth` needs `oauth_client_id`, the id of your app registration".into()).hint(
+                "register an app (see the README, \"OAuth 2.0\") and set oauth_client_id = \"...\"",
+            )
+        })?;
+    Ok(Some((
+        endpoints,
+        client_id,
+        account.oauth_client_secret.clone(),
+    )))
 }
 
 /// The certificates the system trusts, as TLS connections read them: what

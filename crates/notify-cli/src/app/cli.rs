@@ -571,6 +571,21 @@ pub enum AccountCommand {
     /// the password is read from; store it there with `notify account
     /// set-password NAME`.
     Edit(AccountEditArgs),
+    /// Sign in an OAuth account (Microsoft 365, Outlook.com, Gmail) once
+    ///
+    /// For an account with `oauth =` and `oauth_client_id`: runs the
+    /// OAuth 2.0 device flow (RFC 8628). It prints a web address and a
+    /// code; open the address anywhere (a phone will do), enter the code
+    /// and sign in. notify waits as the server says, then keeps the refresh
+    /// token where the account's `password =` says (the keychain or a
+    /// file). Every send then exchanges it for a fresh access token. Run it
+    /// again when a send says the sign-in expired (`invalid_grant`).
+    ///
+    /// Example: notify account login work
+    Login {
+        /// The account's name
+        name: String,
+    },
     /// List the accounts, where their passwords live and whether they are there
     List {
         /// Print JSON instead of text

@@ -461,6 +461,23 @@ pub struct AlsoEmail {
     pub level: Option<Level>,
 }
 
+/// `oauth =` of an account: a built-in server by name, or one's own.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(untagged)]
+pub enum OAuth {
+    /// `microsoft` or `google`.
+    Named(String),
+    /// `{ device_url, token_url, scope }`.
+    Custom {
+        /// The device authorization endpoint.
+        device_url: String,
+        /// The token endpoint.
+        token_url: String,
+        /// The scopes, space-separated.
+        scope: String,
+    },
+}
+
 /// An SMTP account (`[accounts.NAME]`). The password is never here: only
 /// where to find it.
 #[derive(Debug, Default, Clone, Deserialize)]
@@ -491,6 +508,15 @@ pub struct Account {
     pub helo_name: Option<String>,
     /// Connect and command timeout.
     pub timeout: Option<HumanDuration>,
+    /// OAuth 2.0 built in: `microsoft`, `google`, or a table with
+    /// `device_url`, `token_url` and `scope`. `password =` then says where
+    /// the refresh token lives (`notify account login` puts it there).
+    pub oauth: Option<OAuth>,
+    /// The OAuth app registration's client id (your own app).
+    pub oauth_client_id: Option<String>,
+    /// The app's client secret, where the server wants one (Google's
+    /// device flow does; it is not a secret for installed apps).
+    pub oauth_client_secret: Option<String>,
     /// Why a `cmd:` password of this account is not run: it comes from a
     /// config file that others can change (set by [`load`], never read from
     /// the file).

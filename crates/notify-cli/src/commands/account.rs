@@ -28,6 +28,7 @@ pub async fn account(
     match cmd {
         AccountCommand::Add(args) => add(env, connect, args).await,
         AccountCommand::Edit(args) => edit(env, args),
+        AccountCommand::Login { name } => login(env, connect, &name).await,
         AccountCommand::List { json } => list(env, connect, json),
         AccountCommand::SetPassword { name } => set_password(env, connect, &name),
         AccountCommand::Remove { name } => remove(env, connect, &name),
@@ -630,6 +631,107 @@ fn set_ca_file(env: &Env<'_>, name: &str, path: &str) -> Result<(), CliError> {
     write_doc(env.config_path, &doc)
 }
 
+/// `notify account login NAME`: the OAuth device flow, then the refresh
+/// token into the account's store.
+async fn login(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
+    use notify_http::oauth::{OAuthError, Poll};
+    let acc = env
+        .loaded
+        .config
+        .accounts
+        .get(name)
+        .ok_or_else(|| unknown(env, name))?;
+    let Some((endpoints, client_id, client_secret)) = account::oauth_of(name, acc)? else {
+        return Err(CliError::usage(format!(
+            "account `{name}` does not sign in with OAuth (it has no `oauth =`)"
+        ))
+        .hint(format!(
+            "add oauth = \"microsoft\" (or \"google\") and oauth_client_id = \"...\" to \
+             [accounts.{name}]; see the README, \"OAuth 2.0\""
+        )));
+    };
+    account::smtp_config(name, acc, env.ui)?;
+    let reference: SecretRef = acc
+        .password
+        .as_deref()
+        .unwrap_or("keychain")
+        .parse()
+        .map_err(|e| secret_error(name, e))?;
+    if !matches!(reference, SecretRef::Keychain | SecretRef::File(_)) {
+        return Err(CliError::config(format!(
+            "account `{name}`: notify cannot keep the refresh token in {}",
+            describe_store(&reference)
+        ))
+        .hint(format!(
+            "set password = \"keychain\" or \"file:PATH\" in [accounts.{name}]"
+        )));
+    }
+    let store = store(connect, name, &reference)?;
+    let oauth_failed = |e: OAuthError| {
+        let temporary = e.is_temporary();
+        let err = CliError::new(
+            if temporary {
+                exit::TEMPORARY
+            } else {
+                exit::CONFIG
+            },
+            format!("account `{name}`: sign-in failed: {e}"),
+        );
+        match e {
+            OAuthError::Expired => err.hint(format!("run `notify account login {name}` again and sign in sooner")),
+            OAuthError::Denied => err.hint("the sign-in was declined at the sign-in page"),
+            OAuthError::Unreachable(_) => err.hint("check the network; then run it again"),
+            _ => err.hint(
+                "check oauth, oauth_client_id (and oauth_client_secret) against the app registration",
+            ),
+        }
+    };
+    let client = connect.oauth(endpoints, &client_id, client_secret.map(SecretString::from));
+    let device = client.start().await.map_err(oauth_failed)?;
+    let minutes = device.expires_in.as_secs().div_ceil(60);
+    crate::app::diag(&format!(
+        "To sign in account `{name}`, open {} and enter the code {} (within {minutes} min).",
+        device.verification_uri, device.user_code
+    ));
+    if let Some(complete) = &device.verification_uri_complete {
+        crate::app::diag(&format!("(or open {complete}, with the code filled in)"));
+    }
+    crate::app::diag("Waiting for the sign-in ...");
+    let deadline = std::time::Instant::now() + device.expires_in;
+    let mut interval = device.interval;
+    loop {
+        tokio::time::sleep(interval).await;
+        if std::time::Instant::now() > deadline {
+            return Err(oauth_failed(OAuthError::Expired));
+        }
+        match client.poll(&device, interval).await {
+            Ok(Poll::Done(tokens)) => {
+                let Some(refresh) = tokens.refresh_token else {
+                    return Err(CliError::config(format!(
+                        "account `{name}`: the OAuth server gave no refresh token"
+                    ))
+                    .hint("a custom `oauth` scope needs offline_access (Microsoft) for one"));
+                };
+                store
+                    .set(name, &refresh)
+                    .map_err(|e| secret_error(name, e))?;
+                env.ui.info(&format!(
+                    "Signed in. The refresh token of account `{name}` is in {}; every send \
+                     exchanges it for an access token. `notify test --account {name}` sends a \
+                     test mail.",
+                    describe_store(&reference)
+                ));
+                return Ok(exit::OK);
+            }
+            Ok(Poll::Wait(next)) => interval = next,
+            Ok(_) => {}
+            // A network blip while waiting: keep waiting.
+            Err(e) if e.is_temporary() => env.ui.verbose(&format!("notify: {e}; asking again")),
+            Err(e) => return Err(oauth_failed(e)),
+        }
+    }
+}
+
 /// The keys `account edit --unset` may remove.
 const EDITABLE: &[&str] = &[
     "from",
@@ -644,6 +746,9 @@ const EDITABLE: &[&str] = &[
     "allow_insecure_auth",
     "helo_name",
     "timeout",
+    "oauth",
+    "oauth_client_id",
+    "oauth_client_secret",
 ];
 
 /// `notify account edit NAME --KEY VALUE ... --unset KEY`: changes the

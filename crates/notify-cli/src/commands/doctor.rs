@@ -45,7 +45,7 @@ pub async fn doctor(
     let smtp = account::smtp_config(&name, acc, env.ui)?;
     // A password that cannot be had is itself a finding; check the rest
     // without logging in.
-    let (smtp, secret_problem) = match with_credentials(connect, &name, acc, smtp.clone()) {
+    let (smtp, secret_problem) = match with_credentials(connect, &name, acc, smtp.clone()).await {
         Ok(with) => (with, None),
         Err(e) => (smtp, Some(e.into_error())),
     };

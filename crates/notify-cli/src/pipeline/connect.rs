@@ -5,7 +5,8 @@
 //! stubs and mocks.
 
 use notify_core::{ErrorKind, Transport, TransportError};
-use notify_secrets::{normalize_app_password, SecretRef, SecretStore};
+use notify_http::oauth::{Endpoints, OAuthClient, OAuthError};
+use notify_secrets::{normalize_app_password, ExposeSecret, SecretRef, SecretStore, SecretString};
 use notify_smtp::{Credentials, SmtpConfig};
 
 use crate::app::account::username_of;
@@ -40,6 +41,15 @@ pub trait Connect {
         spec: super::http::HttpSpec,
         start: bool,
     ) -> Result<Box<dyn Transport>, TransportError>;
+
+    /// A client of an OAuth server (`endpoints`) for the app `client_id`:
+    /// the token exchanges of accounts with `oauth =`.
+    fn oauth(
+        &self,
+        endpoints: Endpoints,
+        client_id: &str,
+        client_secret: Option<SecretString>,
+    ) -> OAuthClient;
 }
 
 /// Why an account's transport could not be had, by what the pipeline does
@@ -80,7 +90,7 @@ impl Failure {
 /// does not authenticate. A store that cannot be reached now is
 /// [`Failure::Temporary`]; anything else wrong with the secret is
 /// [`Failure::Config`].
-pub fn with_credentials(
+pub async fn with_credentials(
     connect: &dyn Connect,
     name: &str,
     account: &Account,
@@ -111,8 +121,18 @@ pub fn with_credentials(
                 .hint("use password = \"env:VAR\", \"file:PATH\" or \"cmd:COMMAND\""),
             )
         })?;
+    let oauth = crate::app::account::oauth_of(name, account).map_err(Failure::Config)?;
     let secret = store.get(name).map_err(|e| {
-        let err = secret_error(name, &e);
+        let err = match (&oauth, &e) {
+            (
+                Some(_),
+                notify_secrets::Error::NoEntry { .. } | notify_secrets::Error::FileMissing { .. },
+            ) => CliError::config(format!(
+                "account `{name}` has not signed in yet: there is no refresh token in {reference}"
+            ))
+            .hint(format!("sign in once: notify account login {name}")),
+            _ => secret_error(name, &e),
+        };
         match e.kind() {
             notify_secrets::ErrorKind::Unavailable => {
                 Failure::Temporary(err.with_code(exit::TEMPORARY))
@@ -120,27 +140,75 @@ pub fn with_credentials(
             _ => Failure::Config(err),
         }
     })?;
+    let secret = match oauth {
+        Some((endpoints, client_id, client_secret)) => {
+            let client =
+                connect.oauth(endpoints, &client_id, client_secret.map(SecretString::from));
+            access_token(&client, name, &secret, store.as_ref()).await?
+        }
+        None => normalize_app_password(secret),
+    };
     let username = username_of(account).ok_or_else(|| {
         Failure::Config(
             CliError::config(format!("account `{name}`: no username and no from address"))
                 .hint("set username = \"...\" or from = \"you@example.com\""),
         )
     })?;
-    config.credentials = Some(Credentials {
-        username,
-        secret: normalize_app_password(secret),
-    });
+    config.credentials = Some(Credentials { username, secret });
     Ok(config)
+}
+
+/// Exchanges account `name`'s refresh token for an access token, keeping
+/// the new refresh token the server may hand out in its store (a store
+/// that cannot be written is said, and the send goes on). No answer now is
+/// [`Failure::Temporary`]; a refused refresh token says to sign in again.
+async fn access_token(
+    client: &OAuthClient,
+    name: &str,
+    refresh_token: &SecretString,
+    store: &dyn SecretStore,
+) -> Result<SecretString, Failure> {
+    match client.refresh(refresh_token).await {
+        Ok(tokens) => {
+            if let Some(new) = tokens
+                .refresh_token
+                .filter(|t| t.expose_secret() != refresh_token.expose_secret())
+            {
+                if let Err(e) = store.set(name, &new) {
+                    crate::app::diag(&format!(
+                        "warning: account `{name}`: the OAuth server handed out a new refresh \
+                         token, which cannot be kept ({e}); if the old one stops working, run \
+                         `notify account login {name}`"
+                    ));
+                }
+            }
+            Ok(tokens.access_token)
+        }
+        Err(e @ OAuthError::Unreachable(_)) => Err(Failure::Temporary(CliError::new(
+            exit::TEMPORARY,
+            format!("account `{name}`: no access token: {e}"),
+        ))),
+        Err(e @ OAuthError::InvalidGrant { .. }) => Err(Failure::Config(
+            CliError::config(format!("account `{name}`: {e}")).hint(format!(
+                "the sign-in expired or was revoked: sign in again with `notify account login {name}`"
+            )),
+        )),
+        Err(e) => Err(Failure::Config(
+            CliError::config(format!("account `{name}`: no access token: {e}")).hint(
+                "check oauth, oauth_client_id and the app registration (see the README, \"OAuth 2.0\")",
+            ),
+        )),
+    }
 }
 
 /// The transport of account `name`: its secret fetched now, then the SMTP
 /// transport for `config`.
-pub fn account_transport(
+pub async fn account_transport(
     connect: &dyn Connect,
     name: &str,
     account: &Account,
     config: SmtpConfig,
 ) -> Result<Box<dyn Transport>, Failure> {
-    let config = with_credentials(connect, name, account, config)?;
+    let config = with_credentials(connect, name, account, config).await?;
     connect.smtp(name, config).map_err(Failure::of)
 }

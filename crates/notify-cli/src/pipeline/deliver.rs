@@ -292,7 +292,7 @@ pub async fn send_held(
         }
     }
     let attempt = async {
-        match connect::account_transport(connect, account_name, account, (**config).clone()) {
+        match connect::account_transport(connect, account_name, account, (**config).clone()).await {
             Ok(transport) => transport.send(&notification).await.map_err(Failure::of),
             Err(failure) => Err(failure),
         }

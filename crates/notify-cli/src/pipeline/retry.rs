@@ -110,9 +110,14 @@ pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize
             if batch.is_empty() {
                 continue;
             }
-            let transport = transports
-                .entry((route.clone(), task.clone()))
-                .or_insert_with(|| transport_for(env, connect, route.as_deref(), task.as_deref()));
+            let key = (route.clone(), task.clone());
+            if !transports.contains_key(&key) {
+                let made = transport_for(env, connect, route.as_deref(), task.as_deref()).await;
+                transports.insert(key.clone(), made);
+            }
+            let Some(transport) = transports.get_mut(&key) else {
+                continue;
+            };
             retry_batch(
                 env,
                 &queue,
@@ -133,7 +138,7 @@ pub async fn retry(env: &Env<'_>, connect: &dyn Connect, all: bool, limit: usize
 
 /// The transport of a queued message's route: its account's, or the local
 /// Maildir.
-fn transport_for(
+async fn transport_for(
     env: &Env<'_>,
     connect: &dyn Connect,
     account_name: Option<&str>,
@@ -176,7 +181,9 @@ fn transport_for(
         .ok_or_else(|| account::unknown_account(config, name))
         .map_err(|e| broken(Failure::Config(e)))?;
     let smtp = account::smtp_config(name, acc, env.ui).map_err(|e| broken(Failure::Config(e)))?;
-    connect::account_transport(connect, name, acc, smtp).map_err(broken)
+    connect::account_transport(connect, name, acc, smtp)
+        .await
+        .map_err(broken)
 }
 
 /// The route prefix of a Healthchecks destination.

@@ -84,6 +84,15 @@ impl SecretStore for Shared {
 }
 
 impl Connect for Fake {
+    fn oauth(
+        &self,
+        endpoints: notify_http::oauth::Endpoints,
+        client_id: &str,
+        client_secret: Option<notify_secrets::SecretString>,
+    ) -> notify_http::oauth::OAuthClient {
+        crate::wiring::oauth_client(endpoints, client_id, client_secret)
+    }
+
     fn secret_store(&self, _reference: &SecretRef) -> Option<Box<dyn SecretStore>> {
         Some(Box::new(Shared(self.store.clone())))
     }
