@@ -1,8 +1,11 @@
 //! OAuth 2.0 for SMTP's XOAUTH2: the device authorization grant (RFC
-//! 8628) that `notify account login` runs once, and the refresh grant (RFC
-//! 6749 section 6) that turns the kept refresh token into an access token
-//! for each send. Microsoft 365 / Outlook.com and Gmail are built in
-//! ([`Endpoints::named`]); any other server is three URLs and a scope.
+//! 8628) or, where a server offers no device flow for mail (Google), the
+//! authorization code grant with PKCE and a loopback redirect (RFC 7636,
+//! RFC 8252), which `notify account login` runs once; and the refresh
+//! grant (RFC 6749 section 6) that turns the kept refresh token into an
+//! access token for each send. Microsoft 365 / Outlook.com and Gmail are
+//! built in ([`Endpoints::named`]); any other server is its URLs and a
+//! scope.
 //!
 //! The caller owns the clock: [`OAuthClient::poll`] asks once and says
 //! how long to wait before the next ask (the server's `interval`, grown by
@@ -25,8 +28,12 @@ use crate::error::HttpError;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub struct Endpoints {
-    /// The device authorization endpoint (RFC 8628 section 3.1).
+    /// The device authorization endpoint (RFC 8628 section 3.1); empty
+    /// where the server has none for these scopes.
     pub device_url: String,
+    /// The authorization endpoint of the code grant with a loopback
+    /// redirect (RFC 8252), used when there is no `device_url`.
+    pub authorize_url: Option<String>,
     /// The token endpoint.
     pub token_url: String,
     /// The scopes, space-separated (with `offline_access` where the server
@@ -39,9 +46,26 @@ impl Endpoints {
     pub fn new(device_url: &str, token_url: &str, scope: &str) -> Endpoints {
         Endpoints {
             device_url: device_url.to_owned(),
+            authorize_url: None,
             token_url: token_url.to_owned(),
             scope: scope.to_owned(),
         }
+    }
+
+    /// Endpoints of a server signed in to through a browser on this
+    /// machine (the authorization code grant with PKCE).
+    pub fn with_browser(authorize_url: &str, token_url: &str, scope: &str) -> Endpoints {
+        Endpoints {
+            device_url: String::new(),
+            authorize_url: Some(authorize_url.to_owned()),
+            token_url: token_url.to_owned(),
+            scope: scope.to_owned(),
+        }
+    }
+
+    /// Whether `account login` uses the device flow (else the browser).
+    pub fn has_device_flow(&self) -> bool {
+        !self.device_url.is_empty()
     }
 
     /// The built-in ones: `microsoft` (Microsoft 365 and Outlook.com,
@@ -53,8 +77,10 @@ impl Endpoints {
                 "https://login.microsoftonline.com/common/oauth2/v2.0/token",
                 "https://outlook.office.com/SMTP.Send offline_access",
             )),
-            "google" => Some(Endpoints::new(
-                "https://oauth2.googleapis.com/device/code",
+            // Google's device flow refuses the Gmail scope (it allows a
+            // short list of others): Gmail signs in through a browser.
+            "google" => Some(Endpoints::with_browser(
+                "https://accounts.google.com/o/oauth2/v2/auth",
                 "https://oauth2.googleapis.com/token",
                 "https://mail.google.com/",
             )),
@@ -310,6 +336,58 @@ impl OAuthClient {
         }
     }
 
+    /// The page to open in a browser for the code grant: this client,
+    /// the scopes, `redirect_uri` (a loopback address), `state` and the
+    /// PKCE challenge; offline access and the consent screen asked for,
+    /// so a refresh token comes back.
+    pub fn authorize_url(
+        &self,
+        redirect_uri: &str,
+        state: &str,
+        pkce: &Pkce,
+    ) -> Result<String, OAuthError> {
+        let base = self.endpoints.authorize_url.as_deref().unwrap_or_default();
+        endpoint_url("authorization", base)?;
+        let query: String = form_urlencoded::Serializer::new(String::new())
+            .extend_pairs([
+                ("response_type", "code"),
+                ("client_id", self.client_id.as_str()),
+                ("redirect_uri", redirect_uri),
+                ("scope", self.endpoints.scope.as_str()),
+                ("state", state),
+                ("code_challenge", pkce.challenge.as_str()),
+                ("code_challenge_method", "S256"),
+                ("access_type", "offline"),
+                ("prompt", "consent"),
+            ])
+            .finish();
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Ok(format!("{base}{sep}{query}"))
+    }
+
+    /// Exchanges the `code` the browser brought back to `redirect_uri`
+    /// for tokens, proving the PKCE verifier.
+    pub async fn exchange_code(
+        &self,
+        code: &str,
+        redirect_uri: &str,
+        pkce: &Pkce,
+    ) -> Result<Tokens, OAuthError> {
+        let url = endpoint_url("token", &self.endpoints.token_url)?;
+        let mut form = vec![
+            ("grant_type", "authorization_code"),
+            ("code", code),
+            ("redirect_uri", redirect_uri),
+            ("client_id", self.client_id.as_str()),
+            ("code_verifier", pkce.verifier.expose_secret()),
+        ];
+        if let Some(secret) = &self.client_secret {
+            form.push(("client_secret", secret.expose_secret()));
+        }
+        let answer = self.post(&url, &form).await?;
+        tokens(answer)
+    }
+
     /// Exchanges `refresh_token` for an access token (and, with servers
     /// that rotate them, a new refresh token).
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<Tokens, OAuthError> {
@@ -394,6 +472,48 @@ impl OAuthClient {
     }
 }
 
+/// A PKCE pair (RFC 7636): a random verifier, kept, and its S256
+/// challenge, sent with the authorization request.
+pub struct Pkce {
+    verifier: SecretString,
+    /// `BASE64URL(SHA256(verifier))`.
+    pub challenge: String,
+}
+
+impl std::fmt::Debug for Pkce {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pkce")
+            .field("challenge", &self.challenge)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Pkce {
+    /// A new pair from the system's random source; `None` when it has none.
+    pub fn new() -> Option<Pkce> {
+        let verifier = random_token(32)?;
+        let digest = ring::digest::digest(&ring::digest::SHA256, verifier.as_bytes());
+        Some(Pkce {
+            challenge: base64url(digest.as_ref()),
+            verifier: SecretString::from(verifier),
+        })
+    }
+}
+
+/// `bytes` random bytes as base64url without padding (43 characters for
+/// 32): a PKCE verifier, an OAuth `state`.
+pub fn random_token(bytes: usize) -> Option<String> {
+    use ring::rand::SecureRandom;
+    let mut buf = vec![0u8; bytes];
+    ring::rand::SystemRandom::new().fill(&mut buf).ok()?;
+    Some(base64url(&buf))
+}
+
+fn base64url(bytes: &[u8]) -> String {
+    use base64::Engine;
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
 /// The tokens of a success answer.
 fn tokens(answer: Answer) -> Result<Tokens, OAuthError> {
     let Some(access_token) = answer.access_token.filter(|t| !t.is_empty()) else {
@@ -454,9 +574,33 @@ mod tests {
         assert!(err.to_string().contains("must be https"), "{err}");
         for name in Endpoints::NAMES {
             let e = Endpoints::named(name).unwrap();
-            assert!(endpoint_url("device", &e.device_url).is_ok());
+            if e.has_device_flow() {
+                assert!(endpoint_url("device", &e.device_url).is_ok());
+            } else {
+                assert!(endpoint_url("authorization", e.authorize_url.as_deref().unwrap()).is_ok());
+            }
             assert!(endpoint_url("token", &e.token_url).is_ok());
         }
+        assert!(Endpoints::named("microsoft").unwrap().has_device_flow());
+        assert!(!Endpoints::named("google").unwrap().has_device_flow());
+    }
+
+    #[test]
+    fn pkce_is_s256_of_a_random_verifier() {
+        let a = Pkce::new().unwrap();
+        let b = Pkce::new().unwrap();
+        assert_ne!(a.challenge, b.challenge);
+        assert_eq!(a.verifier.expose_secret().len(), 43);
+        // As `openssl dgst -sha256 -binary | basenc --base64url` gives it
+        // (without the padding).
+        let digest = ring::digest::digest(
+            &ring::digest::SHA256,
+            b"dBjftJeZ4CVP-mJ0DAAcYaSBZbJPh5cdU4jOQQJmrHO2W4_DBh0",
+        );
+        assert_eq!(
+            base64url(digest.as_ref()),
+            "jKF11JpJ2xX0O8P-VmNEGK43l35xUKm5m9lQQUFIt_s"
+        );
         assert!(Endpoints::named("yahoo").is_none());
     }
 

@@ -1,6 +1,8 @@
 //! A small OAuth 2.0 server on a free 127.0.0.1 port, for `notify account
 //! login` and XOAUTH2 sends: the device authorization grant (RFC 8628)
-//! with `authorization_pending` and `slow_down` on demand, and the refresh
+//! with `authorization_pending` and `slow_down` on demand, the token end
+//! of the authorization code grant (its code, a loopback redirect and a
+//! PKCE verifier; the test itself plays the browser), and the refresh
 //! grant (RFC 6749) that rotates refresh tokens and answers
 //! `invalid_grant` once they are revoked.
 //!
@@ -138,6 +140,16 @@ impl OAuthServer {
         format!("http://127.0.0.1:{}/device", self.port)
     }
 
+    /// The authorization endpoint of the code grant (a test plays the
+    /// browser: it reads the address notify prints and calls the redirect
+    /// with [`OAuthServer::CODE`] itself).
+    pub fn authorize_url(&self) -> String {
+        format!("http://127.0.0.1:{}/authorize", self.port)
+    }
+
+    /// The authorization code the token endpoint takes.
+    pub const CODE: &'static str = "authorization-code-4711";
+
     /// The token endpoint.
     pub fn token_url(&self) -> String {
         format!("http://127.0.0.1:{}/token", self.port)
@@ -252,6 +264,29 @@ fn answer(s: &mut State, path: &str, form: &BTreeMap<String, String>, port: u16)
                     "access_token": s.options.access_token,
                     "refresh_token": s.options.refresh_token,
                     "expires_in": 3600,
+                })
+                .to_string(),
+            )
+        }
+        ("/token", Some("authorization_code")) => {
+            if field("code") != Some(OAuthServer::CODE) {
+                return error("invalid_grant", "unknown authorization code");
+            }
+            if !field("redirect_uri").is_some_and(|r| r.starts_with("http://127.0.0.1:")) {
+                return error("invalid_request", "redirect_uri mismatch");
+            }
+            if field("code_verifier").is_none_or(str::is_empty) {
+                return error("invalid_request", "code_verifier missing");
+            }
+            s.issued += 1;
+            s.valid_refresh = Some(s.options.refresh_token.clone());
+            (
+                200,
+                serde_json::json!({
+                    "token_type": "Bearer",
+                    "access_token": s.options.access_token,
+                    "refresh_token": s.options.refresh_token,
+                    "expires_in": 3599,
                 })
                 .to_string(),
             )

@@ -190,9 +190,22 @@ pub fn oauth_of(
         })?,
         OAuth::Custom {
             device_url,
+            authorize_url,
             token_url,
             scope,
-        } => Endpoints::new(device_url, token_url, scope),
+        } => match (device_url, authorize_url) {
+            (Some(device), authorize) => {
+                let mut e = Endpoints::new(device, token_url, scope);
+                e.authorize_url = authorize.clone();
+                e
+            }
+            (None, Some(authorize)) => Endpoints::with_browser(authorize, token_url, scope),
+            (None, None) => {
+                return Err(err("`oauth` needs device_url (or authorize_url)".into()).hint(
+                    "oauth = { device_url = \"https://.../devicecode\", token_url = \"https://.../token\", scope = \"...\" }",
+                ))
+            }
+        },
     };
     let client_id = account
         .oauth_client_id

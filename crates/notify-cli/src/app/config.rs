@@ -467,10 +467,15 @@ pub struct AlsoEmail {
 pub enum OAuth {
     /// `microsoft` or `google`.
     Named(String),
-    /// `{ device_url, token_url, scope }`.
+    /// `{ device_url, token_url, scope }`, or `authorize_url` instead of
+    /// `device_url` for a sign-in through a browser.
     Custom {
         /// The device authorization endpoint.
-        device_url: String,
+        #[serde(default)]
+        device_url: Option<String>,
+        /// The authorization endpoint (code grant with PKCE).
+        #[serde(default)]
+        authorize_url: Option<String>,
         /// The token endpoint.
         token_url: String,
         /// The scopes, space-separated.

@@ -634,7 +634,7 @@ fn set_ca_file(env: &Env<'_>, name: &str, path: &str) -> Result<(), CliError> {
 /// `notify account login NAME`: the OAuth device flow, then the refresh
 /// token into the account's store.
 async fn login(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
-    use notify_http::oauth::{OAuthError, Poll};
+    use notify_http::oauth::OAuthError;
     let acc = env
         .loaded
         .config
@@ -686,8 +686,49 @@ async fn login(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, C
             ),
         }
     };
+    let browser = !endpoints.has_device_flow();
     let client = connect.oauth(endpoints, &client_id, client_secret.map(SecretString::from));
-    let device = client.start().await.map_err(oauth_failed)?;
+    let tokens = if browser {
+        sign_in_with_browser(&client, name).await
+    } else {
+        sign_in_with_device(env, &client, name).await
+    }
+    .map_err(|e| match e {
+        SignIn::OAuth(e) => oauth_failed(e),
+        SignIn::Cli(e) => e,
+    })?;
+    let Some(refresh) = tokens.refresh_token else {
+        return Err(CliError::config(format!(
+            "account `{name}`: the OAuth server gave no refresh token"
+        ))
+        .hint("a custom `oauth` scope needs offline_access (Microsoft) for one"));
+    };
+    store
+        .set(name, &refresh)
+        .map_err(|e| secret_error(name, e))?;
+    env.ui.info(&format!(
+        "Signed in. The refresh token of account `{name}` is in {}; every send exchanges it \
+         for an access token. `notify test --account {name}` sends a test mail.",
+        describe_store(&reference)
+    ));
+    Ok(exit::OK)
+}
+
+/// Why a sign-in ended without tokens.
+enum SignIn {
+    OAuth(notify_http::oauth::OAuthError),
+    Cli(CliError),
+}
+
+/// The device flow: the address and code printed, then polling as the
+/// server says until the user has signed in or the code expired.
+async fn sign_in_with_device(
+    env: &Env<'_>,
+    client: &notify_http::oauth::OAuthClient,
+    name: &str,
+) -> Result<notify_http::oauth::Tokens, SignIn> {
+    use notify_http::oauth::{OAuthError, Poll};
+    let device = client.start().await.map_err(SignIn::OAuth)?;
     let minutes = device.expires_in.as_secs().div_ceil(60);
     crate::app::diag(&format!(
         "To sign in account `{name}`, open {} and enter the code {} (within {minutes} min).",
@@ -702,34 +743,149 @@ async fn login(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, C
     loop {
         tokio::time::sleep(interval).await;
         if std::time::Instant::now() > deadline {
-            return Err(oauth_failed(OAuthError::Expired));
+            return Err(SignIn::OAuth(OAuthError::Expired));
         }
         match client.poll(&device, interval).await {
-            Ok(Poll::Done(tokens)) => {
-                let Some(refresh) = tokens.refresh_token else {
-                    return Err(CliError::config(format!(
-                        "account `{name}`: the OAuth server gave no refresh token"
-                    ))
-                    .hint("a custom `oauth` scope needs offline_access (Microsoft) for one"));
-                };
-                store
-                    .set(name, &refresh)
-                    .map_err(|e| secret_error(name, e))?;
-                env.ui.info(&format!(
-                    "Signed in. The refresh token of account `{name}` is in {}; every send \
-                     exchanges it for an access token. `notify test --account {name}` sends a \
-                     test mail.",
-                    describe_store(&reference)
-                ));
-                return Ok(exit::OK);
-            }
+            Ok(Poll::Done(tokens)) => return Ok(tokens),
             Ok(Poll::Wait(next)) => interval = next,
             Ok(_) => {}
             // A network blip while waiting: keep waiting.
             Err(e) if e.is_temporary() => env.ui.verbose(&format!("notify: {e}; asking again")),
-            Err(e) => return Err(oauth_failed(e)),
+            Err(e) => return Err(SignIn::OAuth(e)),
         }
     }
+}
+
+/// How long a browser sign-in may take.
+const BROWSER_WAIT: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// The authorization code grant with PKCE (RFC 7636) and a loopback
+/// redirect (RFC 8252): the address printed, the browser's redirect taken
+/// on 127.0.0.1, its `state` checked, the code exchanged.
+async fn sign_in_with_browser(
+    client: &notify_http::oauth::OAuthClient,
+    name: &str,
+) -> Result<notify_http::oauth::Tokens, SignIn> {
+    use notify_http::oauth::{random_token, OAuthError, Pkce};
+    let cli = |msg: String| SignIn::Cli(CliError::new(exit::PERMANENT, msg));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .map_err(|e| cli(format!("cannot listen on 127.0.0.1 for the sign-in: {e}")))?;
+    let port = listener
+        .local_addr()
+        .map_err(|e| cli(format!("cannot listen on 127.0.0.1 for the sign-in: {e}")))?
+        .port();
+    let redirect = format!("http://127.0.0.1:{port}/");
+    let (Some(pkce), Some(state)) = (Pkce::new(), random_token(16)) else {
+        return Err(cli("the system's random source cannot be read".to_owned()));
+    };
+    let url = client
+        .authorize_url(&redirect, &state, &pkce)
+        .map_err(SignIn::OAuth)?;
+    crate::app::diag(&format!(
+        "To sign in account `{name}`, open this address in a browser on this machine:\n  {url}\n\
+         (From another computer: ssh -L {port}:127.0.0.1:{port} to this one, then open it there.)"
+    ));
+    crate::app::diag("Waiting for the sign-in (5 min) ...");
+    let wait = async {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else {
+                continue;
+            };
+            let Some(target) = read_request_target(&mut stream).await else {
+                continue;
+            };
+            let query: std::collections::HashMap<String, String> = target
+                .split_once('?')
+                .map(|(_, q)| form_urlencoded::parse(q.as_bytes()).into_owned().collect())
+                .unwrap_or_default();
+            if query.get("state").map(String::as_str) != Some(state.as_str()) {
+                // Not this sign-in's answer (a favicon, a stale tab).
+                answer_browser(
+                    &mut stream,
+                    400,
+                    "This is not the answer notify is waiting for.",
+                )
+                .await;
+                continue;
+            }
+            if let Some(error) = query.get("error") {
+                answer_browser(
+                    &mut stream,
+                    200,
+                    "The sign-in was not completed; see the terminal.",
+                )
+                .await;
+                return Err(if error == "access_denied" {
+                    SignIn::OAuth(OAuthError::Denied)
+                } else {
+                    SignIn::OAuth(OAuthError::Refused {
+                        code: Some(notify_core::text::one_line(error, Some(100))),
+                        said: notify_core::text::one_line(
+                            query.get("error_description").map_or("", String::as_str),
+                            Some(300),
+                        ),
+                    })
+                });
+            }
+            let Some(code) = query.get("code") else {
+                answer_browser(&mut stream, 400, "The answer has no code.").await;
+                continue;
+            };
+            answer_browser(
+                &mut stream,
+                200,
+                "notify is signed in. You can close this tab.",
+            )
+            .await;
+            return Ok(code.clone());
+        }
+    };
+    let code = tokio::time::timeout(BROWSER_WAIT, wait)
+        .await
+        .map_err(|_| SignIn::OAuth(OAuthError::Expired))??;
+    client
+        .exchange_code(&code, &redirect, &pkce)
+        .await
+        .map_err(SignIn::OAuth)
+}
+
+/// The request target of an HTTP request (`/?code=...`), read within 10 s.
+async fn read_request_target(stream: &mut tokio::net::TcpStream) -> Option<String> {
+    use tokio::io::AsyncReadExt;
+    let mut data = Vec::new();
+    let mut buf = [0u8; 2048];
+    let read = async {
+        while !data.windows(4).any(|w| w == b"\r\n\r\n") && data.len() < 16 * 1024 {
+            let n = stream.read(&mut buf).await.ok()?;
+            if n == 0 {
+                break;
+            }
+            data.extend_from_slice(&buf[..n]);
+        }
+        Some(())
+    };
+    tokio::time::timeout(std::time::Duration::from_secs(10), read)
+        .await
+        .ok()??;
+    let head = String::from_utf8_lossy(&data);
+    let mut first = head.lines().next()?.split(' ');
+    (first.next()? == "GET").then_some(())?;
+    first.next().map(str::to_owned)
+}
+
+/// A small page for the browser.
+async fn answer_browser(stream: &mut tokio::net::TcpStream, status: u16, text: &str) {
+    use tokio::io::AsyncWriteExt;
+    let body = format!("<!doctype html><meta charset=utf-8><title>notify</title><p>{text}</p>\n");
+    let head = format!(
+        "HTTP/1.1 {status} {}\r\nContent-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        if status == 200 { "OK" } else { "Bad Request" },
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(body.as_bytes()).await;
+    let _ = stream.shutdown().await;
 }
 
 /// The keys `account edit --unset` may remove.

@@ -177,3 +177,153 @@ fn login_refusals_and_a_send_before_signing_in() {
     assert_eq!(out.status.code(), Some(2), "{}", env.describe(&out));
     assert!(String::from_utf8_lossy(&out.stderr).contains("oauth_client_id"));
 }
+
+/// `BASE64URL(SHA256(text))` by the openssl CLI: an independent check of
+/// the PKCE challenge.
+fn s256(text: &str) -> String {
+    use std::io::Write;
+    let mut child = std::process::Command::new("openssl")
+        .args(["dgst", "-sha256", "-binary"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("openssl");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    const A: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut s = String::new();
+    for chunk in out.stdout.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..=chunk.len() {
+            s.push(A[(n >> (18 - 6 * i)) as usize & 63] as char);
+        }
+    }
+    s
+}
+
+/// GET `url` (http://127.0.0.1:PORT/...) as a browser would; the answer.
+fn browser_get(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    answer
+}
+
+#[test]
+#[ignore = "needs the SMTP test server (aiosmtpd) and openssl; `cargo xtask ci` runs it"]
+fn login_through_a_browser_with_pkce_then_send() {
+    use std::io::BufRead;
+    let smtp = SmtpServer::start(
+        ServerOptions::new()
+            .token(USER, ACCESS)
+            .listener(Listener::starttls("starttls")),
+    );
+    let oauth = OAuthServer::start(OAuthOptions::new("app-g", ACCESS, REFRESH));
+    let env = TestEnv::new();
+    env.config(&format!(
+        "[email]\naccount = \"g\"\nto = \"ops@example.com\"\n\n\
+         [accounts.g]\nfrom = \"{USER}\"\nserver = \"127.0.0.1:{port}\"\nca_file = \"{ca}\"\n\
+         oauth = {{ authorize_url = \"{authorize}\", token_url = \"{token}\", scope = \"https://mail.google.com/\" }}\n\
+         oauth_client_id = \"app-g\"\noauth_client_secret = \"not-so-secret\"\n\
+         password = \"file:{store}\"\n",
+        port = smtp.port("starttls"),
+        ca = smtp.certs().ca().display(),
+        authorize = oauth.authorize_url(),
+        token = oauth.token_url(),
+        store = env.path().join("g.token").display(),
+    ));
+    let mut child = env
+        .std_cmd()
+        .args(["account", "login", "g"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut seen = String::new();
+    let url = loop {
+        let mut line = String::new();
+        assert!(
+            stderr.read_line(&mut line).unwrap() > 0,
+            "no address:\n{seen}"
+        );
+        seen.push_str(&line);
+        if let Some(url) = line
+            .trim()
+            .strip_prefix(&format!("{}?", oauth.authorize_url()))
+        {
+            break url.to_owned();
+        }
+    };
+    let query: std::collections::HashMap<String, String> = url
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_owned(), v.replace("%3A", ":").replace("%2F", "/")))
+        .collect();
+    assert_eq!(query["response_type"], "code");
+    assert_eq!(query["client_id"], "app-g");
+    assert_eq!(query["code_challenge_method"], "S256");
+    assert_eq!(query["access_type"], "offline");
+    let redirect = &query["redirect_uri"];
+    assert!(redirect.starts_with("http://127.0.0.1:"), "{redirect}");
+
+    // A stray request (the wrong state) is turned away; the sign-in waits on.
+    let stray = browser_get(&format!("{redirect}?code=x&state=not-it"));
+    assert!(stray.starts_with("HTTP/1.1 400"), "{stray}");
+    // The browser comes back with the code.
+    let page = browser_get(&format!(
+        "{redirect}?code={}&state={}",
+        OAuthServer::CODE,
+        query["state"]
+    ));
+    assert!(page.contains("notify is signed in"), "{page}");
+    let out = child.wait_with_output().unwrap();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stderr, &mut rest).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{seen}{rest}");
+    assert!(rest.contains("Signed in."), "{rest}");
+    assert!(!seen.contains("canary") && !rest.contains("canary"));
+
+    // The token request proved the PKCE verifier.
+    let exchange = oauth
+        .requests()
+        .into_iter()
+        .find(|r| r.form.get("grant_type").map(String::as_str) == Some("authorization_code"))
+        .unwrap();
+    assert_eq!(exchange.form["redirect_uri"], *redirect);
+    assert_eq!(exchange.form["client_secret"], "not-so-secret");
+    assert_eq!(
+        s256(&exchange.form["code_verifier"]),
+        query["code_challenge"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(env.path().join("g.token"))
+            .unwrap()
+            .trim(),
+        REFRESH
+    );
+
+    let out = env.notify(&["send", "--task", "t", "--status", "failure"]);
+    assert_eq!(out.status.code(), Some(0), "{}", env.describe(&out));
+    assert_eq!(smtp.messages().len(), 1);
+    assert_no_token(&env, &out);
+}
