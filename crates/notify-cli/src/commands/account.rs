@@ -250,6 +250,7 @@ fn write_doc(path: &Path, doc: &DocumentMut) -> Result<(), CliError> {
 #[derive(Default)]
 struct Typed {
     from: Option<String>,
+    provider: Option<String>,
     server: Option<String>,
     security: Option<String>,
     username: Option<String>,
@@ -262,6 +263,7 @@ struct Typed {
 impl Typed {
     fn any(&self) -> bool {
         self.from.is_some()
+            || self.provider.is_some()
             || self.server.is_some()
             || self.security.is_some()
             || self.username.is_some()
@@ -279,7 +281,10 @@ impl Typed {
             }
         };
         flag("from", self.from.as_ref().or(args.from.as_ref()));
-        flag("provider", args.provider.as_ref());
+        flag(
+            "provider",
+            self.provider.as_ref().or(args.provider.as_ref()),
+        );
         flag("server", self.server.as_ref().or(args.server.as_ref()));
         flag(
             "security",
@@ -376,7 +381,7 @@ async fn add_asking(
 
     // The provider: --provider, else by the address's domain unless a
     // server is given.
-    let provider = match &args.provider {
+    let mut provider = match &args.provider {
         Some(id) => Some(providers::by_id(id).ok_or_else(|| {
             let ids: Vec<&str> = providers::PROVIDERS.iter().map(|p| p.id).collect();
             CliError::usage(format!("unknown provider `{id}`"))
@@ -389,9 +394,26 @@ async fn add_asking(
         (Some(s), _, _) => Some(s.clone()),
         (None, Some(_), _) => None,
         (None, None, true) => {
-            let answer = ask("SMTP server (host:port, e.g. smtp.example.com:587)", None)?;
-            typed.server = Some(answer.clone());
-            Some(answer)
+            let ids: Vec<&str> = providers::PROVIDERS.iter().map(|p| p.id).collect();
+            let answer = ask(
+                &format!(
+                    "SMTP server (host:port, e.g. smtp.example.com:587), or a provider ({})",
+                    ids.join(", ")
+                ),
+                None,
+            )?;
+            match providers::by_id(answer.trim()) {
+                // A preset named: its server and security.
+                Some(p) => {
+                    typed.provider = Some(p.id.to_owned());
+                    provider = Some(p);
+                    None
+                }
+                None => {
+                    typed.server = Some(answer.clone());
+                    Some(answer)
+                }
+            }
         }
         (None, None, false) => {
             return Err(CliError::usage(format!(
@@ -442,9 +464,10 @@ async fn add_asking(
         to_flags = vec![answer];
     }
 
+    let provider_key = args.provider.clone().or(typed.provider.clone());
     let mut table = Table::new();
     table["from"] = value(from.clone());
-    if let Some(p) = &args.provider {
+    if let Some(p) = &provider_key {
         table["provider"] = value(p.clone());
     }
     if let Some(s) = &server {
@@ -470,7 +493,7 @@ async fn add_asking(
     // Check what was given before anything is stored or written.
     let as_account = Account {
         from: Some(from.clone()),
-        provider: args.provider.clone(),
+        provider: provider_key.clone(),
         server: server.clone(),
         security: security.clone(),
         username: username.clone(),

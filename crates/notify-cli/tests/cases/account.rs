@@ -799,6 +799,33 @@ fn interactive_add_asks_what_a_working_account_needs_and_offers_ca_file() {
         notify_testkit::serde_json::json!(["ops@example.com"])
     );
 
+    // A provider named at the server question: its preset, no security
+    // question.
+    let env = TestEnv::new();
+    let (code, seen) = on_a_terminal(
+        &env,
+        &[
+            "account",
+            "add",
+            "fm",
+            "--password-store",
+            &store,
+            "--no-test",
+        ],
+        &[
+            "Backups <me@corp.example>",
+            "fastmail",
+            "me@corp.example",
+            PASSWORD,
+        ],
+    );
+    assert_eq!(code, Some(0), "{seen}");
+    assert!(seen.contains("or a provider ("), "{seen}");
+    assert!(!seen.contains("Security:"), "{seen}");
+    let config = std::fs::read_to_string(env.path().join("xdg-config/notify/config.toml")).unwrap();
+    assert!(config.contains("provider = \"fastmail\""), "{config}");
+    assert!(!config.contains("server ="), "{config}");
+
     // A mistake found after the questions: what was typed is said again.
     let env = TestEnv::new();
     let (code, seen) = on_a_terminal(
