@@ -310,15 +310,14 @@ impl OAuthClient {
     /// section 3.5).
     pub async fn poll(&self, device: &DeviceCode, interval: Duration) -> Result<Poll, OAuthError> {
         let url = endpoint_url("token", &self.endpoints.token_url)?;
-        let mut form = vec![
+        let form = [
             ("grant_type", "urn:ietf:params:oauth:grant-type:device_code"),
-            ("device_code", device.device_code.expose_secret()),
             ("client_id", self.client_id.as_str()),
         ];
-        if let Some(secret) = &self.client_secret {
-            form.push(("client_secret", secret.expose_secret()));
-        }
-        match self.post(&url, &form).await {
+        match self
+            .post_with(&url, &form, &[("device_code", &device.device_code)])
+            .await
+        {
             Ok(answer) => tokens(answer).map(Poll::Done),
             Err(OAuthError::Refused {
                 code: Some(code), ..
@@ -374,41 +373,64 @@ impl OAuthClient {
         pkce: &Pkce,
     ) -> Result<Tokens, OAuthError> {
         let url = endpoint_url("token", &self.endpoints.token_url)?;
-        let mut form = vec![
+        let form = [
             ("grant_type", "authorization_code"),
             ("code", code),
             ("redirect_uri", redirect_uri),
             ("client_id", self.client_id.as_str()),
-            ("code_verifier", pkce.verifier.expose_secret()),
         ];
-        if let Some(secret) = &self.client_secret {
-            form.push(("client_secret", secret.expose_secret()));
-        }
-        let answer = self.post(&url, &form).await?;
+        let answer = self
+            .post_with(&url, &form, &[("code_verifier", &pkce.verifier)])
+            .await?;
         tokens(answer)
     }
 
     /// Exchanges `refresh_token` for an access token (and, with servers
-    /// that rotate them, a new refresh token).
+    /// that rotate them, a new refresh token: `refresh_token` is `Some`
+    /// only when it differs from the one given).
     pub async fn refresh(&self, refresh_token: &SecretString) -> Result<Tokens, OAuthError> {
         let url = endpoint_url("token", &self.endpoints.token_url)?;
-        let mut form = vec![
+        let form = [
             ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token.expose_secret()),
             ("client_id", self.client_id.as_str()),
             ("scope", self.endpoints.scope.as_str()),
         ];
-        if let Some(secret) = &self.client_secret {
-            form.push(("client_secret", secret.expose_secret()));
-        }
-        match self.post(&url, &form).await {
-            Ok(answer) => tokens(answer),
+        match self
+            .post_with(&url, &form, &[("refresh_token", refresh_token)])
+            .await
+        {
+            Ok(answer) => {
+                let mut tokens = tokens(answer)?;
+                // The same one again is no new one.
+                if answer_repeats(&tokens, refresh_token) {
+                    tokens.refresh_token = None;
+                }
+                Ok(tokens)
+            }
             Err(OAuthError::Refused {
                 code: Some(code),
                 said,
             }) if code == "invalid_grant" => Err(OAuthError::InvalidGrant { said }),
             Err(e) => Err(e),
         }
+    }
+
+    /// [`OAuthClient::post`] of `form` with the `secrets` fields and the
+    /// client secret (when there is one) added: the one place a token
+    /// request reads them.
+    async fn post_with(
+        &self,
+        url: &Uri,
+        form: &[(&str, &str)],
+        secrets: &[(&str, &SecretString)],
+    ) -> Result<Answer, OAuthError> {
+        let mut fields: Vec<(&str, &SecretString)> = secrets.to_vec();
+        if let Some(secret) = &self.client_secret {
+            fields.push(("client_secret", secret));
+        }
+        let mut all: Vec<(&str, &str)> = form.to_vec();
+        all.extend(fields.iter().map(|(k, v)| (*k, v.expose_secret())));
+        self.post(url, &all).await
     }
 
     /// POSTs `form` and reads the JSON answer: a 2xx with no `error` is
@@ -512,6 +534,14 @@ pub fn random_token(bytes: usize) -> Option<String> {
 fn base64url(bytes: &[u8]) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// Whether the refresh token of `tokens` is `given` again.
+fn answer_repeats(tokens: &Tokens, given: &SecretString) -> bool {
+    tokens
+        .refresh_token
+        .as_ref()
+        .is_some_and(|t| t.expose_secret() == given.expose_secret())
 }
 
 /// The tokens of a success answer.

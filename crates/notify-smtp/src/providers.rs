@@ -176,8 +176,8 @@ pub static PROVIDERS: &[Provider] = &[
         security: Security::StartTls,
         username: UsernameRule::FullAddress,
         password_note: "Microsoft is retiring basic authentication: if the password is refused \
-            with 5.7.139, use `auth = \"xoauth2\"` with `password = \"cmd:...\"` running an OAuth \
-            token helper.",
+            with 5.7.139, sign in with OAuth 2.0: `oauth = \"microsoft\"`, `oauth_client_id`, \
+            then `notify account login NAME`.",
     },
     Provider {
         id: "office365",
@@ -188,8 +188,8 @@ pub static PROVIDERS: &[Provider] = &[
         security: Security::StartTls,
         username: UsernameRule::FullAddress,
         password_note: "SMTP AUTH must be enabled for the mailbox, and basic authentication is \
-            disabled in most tenants (5.7.139): use `auth = \"xoauth2\"` with `password = \
-            \"cmd:...\"` running an OAuth token helper.",
+            disabled in most tenants (5.7.139): sign in with OAuth 2.0: `oauth = \"microsoft\"`, \
+            `oauth_client_id`, then `notify account login NAME`.",
     },
     Provider {
         id: "zoho",

@@ -6,7 +6,7 @@
 
 use notify_core::{ErrorKind, Transport, TransportError};
 use notify_http::oauth::{Endpoints, OAuthClient, OAuthError};
-use notify_secrets::{normalize_app_password, ExposeSecret, SecretRef, SecretStore, SecretString};
+use notify_secrets::{normalize_app_password, SecretRef, SecretStore, SecretString};
 use notify_smtp::{Credentials, SmtpConfig};
 
 use crate::app::account::username_of;
@@ -170,10 +170,7 @@ async fn access_token(
 ) -> Result<SecretString, Failure> {
     match client.refresh(refresh_token).await {
         Ok(tokens) => {
-            if let Some(new) = tokens
-                .refresh_token
-                .filter(|t| t.expose_secret() != refresh_token.expose_secret())
-            {
+            if let Some(new) = tokens.refresh_token {
                 if let Err(e) = store.set(name, &new) {
                     crate::app::diag(&format!(
                         "warning: account `{name}`: the OAuth server handed out a new refresh \

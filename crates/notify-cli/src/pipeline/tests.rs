@@ -90,7 +90,11 @@ impl Connect for Fake {
         client_id: &str,
         client_secret: Option<notify_secrets::SecretString>,
     ) -> notify_http::oauth::OAuthClient {
-        crate::wiring::oauth_client(endpoints, client_id, client_secret)
+        // Never asked here: no test account signs in with OAuth.
+        let tls = notify_smtp::tls_client_config(None, &notify_smtp::SystemRoots::Compiled, false)
+            .unwrap();
+        let http = notify_http::HttpClient::new(tls, std::time::Duration::from_secs(1));
+        notify_http::oauth::OAuthClient::new(http, endpoints, client_id, client_secret)
     }
 
     fn secret_store(&self, _reference: &SecretRef) -> Option<Box<dyn SecretStore>> {

@@ -144,8 +144,9 @@ pub fn smtp(hint: &Hint) -> String {
         }
         // --- Logging in ---
         Hint::BasicAuthDisabled => "Microsoft has turned off basic authentication (passwords) \
-             for SMTP: set auth = \"xoauth2\" and password = \"cmd:...\" with a command that \
-             prints an OAuth2 access token (a token helper)"
+             for SMTP: sign in with OAuth 2.0 instead: add oauth = \"microsoft\" and \
+             oauth_client_id = \"...\" (your app registration, see the README, \"OAuth 2.0\") \
+             to the account, then run `notify account login NAME`"
             .to_owned(),
         Hint::CheckCredentials { username } => check_credentials(username.as_deref()),
         Hint::AppPasswordRequired { username } => format!(
@@ -155,9 +156,10 @@ pub fn smtp(hint: &Hint) -> String {
         ),
         Hint::ProviderPassword { provider, note } => format!("{provider}: {note}"),
         Hint::TokenRefused { username } => format!(
-            "the OAuth2 access token was refused: check that the token helper (`password = \
-             \"cmd:...\"`) prints a fresh access token for {} with the SMTP scope (for \
-             Microsoft: https://outlook.office.com/SMTP.Send)",
+            "the OAuth2 access token was refused: check that it is for {} with the SMTP scope \
+             (for Microsoft: https://outlook.office.com/SMTP.Send; with `oauth =`, sign in again \
+             with `notify account login NAME`; with a token helper, that `password = \
+             \"cmd:...\"` prints a fresh access token)",
             username.as_deref().unwrap_or("the from address")
         ),
         Hint::MechanismRefused => "the server does not support this authentication mechanism: \
@@ -166,8 +168,10 @@ pub fn smtp(hint: &Hint) -> String {
         Hint::MechanismNotOffered => {
             "remove `auth` to use what the server offers, or set it to one of those".to_owned()
         }
-        Hint::OnlyXoauth2 => "set auth = \"xoauth2\" and password = \"cmd:...\" with a command \
-             that prints an OAuth2 access token"
+        Hint::OnlyXoauth2 => "the server takes OAuth 2.0 tokens only: add oauth = \"microsoft\" \
+             (or \"google\", or your server's endpoints) and oauth_client_id to the account and \
+             run `notify account login NAME` (see the README, \"OAuth 2.0\"); or set auth = \
+             \"xoauth2\" and password = \"cmd:...\" with a command that prints an access token"
             .to_owned(),
         Hint::MechanismsUnsupported => "ask the server's administrator to enable AUTH PLAIN \
              or LOGIN over TLS, or use auth = \"xoauth2\" where the server offers it"
@@ -454,7 +458,7 @@ mod tests {
             ),
             (
                 Hint::BasicAuthDisabled,
-                &["auth = \"xoauth2\"", "password = \"cmd:"],
+                &["oauth = \"microsoft\"", "notify account login NAME"],
             ),
             (
                 Hint::CheckCredentials {
