@@ -426,7 +426,11 @@ impl Case {
     fn new(name: &'static str, make: impl Fn() -> Command + 'static) -> Self {
         Case {
             name,
-            make: Box::new(make),
+            make: Box::new(move || {
+                let mut c = make();
+                stock_tls(&mut c);
+                c
+            }),
         }
     }
 
@@ -485,6 +489,22 @@ impl Case {
             peak = Some(peak.map_or(kib, |p: u64| p.max(kib)));
         }
         peak
+    }
+}
+
+/// The variables that point TLS at other certificates than the system's.
+const TLS_VARS: [&str; 2] = ["SSL_CERT_FILE", "SSL_CERT_DIR"];
+
+/// Runs `c` with the system's own certificate store, as on a stock system:
+/// `SSL_CERT_FILE` and `SSL_CERT_DIR` removed unless the case sets them
+/// itself (Apprise gets the private CA that way). With both set, as some
+/// machines have them, notify reads the directory too (about 2.3 ms more
+/// per TLS process here; `bench/results.md` says whether they were set).
+fn stock_tls(c: &mut Command) {
+    for var in TLS_VARS {
+        if !c.get_envs().any(|(k, _)| k == var) {
+            c.env_remove(var);
+        }
     }
 }
 
@@ -1189,6 +1209,18 @@ fn side_by_side(rounds: usize) -> Result<(), String> {
         "- date: {date}\n- machine: {nproc} CPUs, {}\n",
         cpu_model()
     ));
+    let set: Vec<&str> = TLS_VARS
+        .into_iter()
+        .filter(|v| std::env::var_os(v).is_some())
+        .collect();
+    doc.push_str(&format!(
+        "- certificates: the system's store ({}; removed for the runs)\n",
+        if set.is_empty() {
+            "no SSL_CERT_FILE or SSL_CERT_DIR set".to_owned()
+        } else {
+            format!("this machine sets {}", set.join(" and "))
+        }
+    ));
     for (name, v) in &versions {
         doc.push_str(&format!("- {name}: {v}\n"));
     }
@@ -1336,7 +1368,9 @@ fn queue_flush(
     let template = dir.join("queue-template");
     let filling = Instant::now();
     for _ in 0..QUEUED {
-        let out = Command::new(notify)
+        let mut queue_cmd = Command::new(notify);
+        stock_tls(&mut queue_cmd);
+        let out = queue_cmd
             .arg("--config")
             .arg(&dead_config)
             .arg("--data-dir")
@@ -1383,7 +1417,9 @@ fn queue_flush(
     for round in 0..rounds {
         copy_dir(&template, &round_dir)?;
         let start = Instant::now();
-        let out = Command::new(notify)
+        let mut flush_cmd = Command::new(notify);
+        stock_tls(&mut flush_cmd);
+        let out = flush_cmd
             .arg("--config")
             .arg(config)
             .arg("--data-dir")

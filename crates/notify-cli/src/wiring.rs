@@ -60,6 +60,17 @@ pub fn oauth_client(
     notify_http::oauth::OAuthClient::new(http, endpoints, client_id, client_secret)
 }
 
+/// Whether an HTTP destination's URL is https (redirects are not
+/// followed, so the scheme decides).
+fn speaks_tls(target: &HttpTarget) -> bool {
+    let url = match target {
+        HttpTarget::Webhook { url, .. } | HttpTarget::Ntfy { url, .. } => url,
+        HttpTarget::Healthchecks(notify_http::Check::Url(url)) => url,
+        HttpTarget::Healthchecks(notify_http::Check::Slug { server, .. }) => server,
+    };
+    url.scheme_str() != Some("http")
+}
+
 impl Connect for Live {
     fn oauth(
         &self,
@@ -100,20 +111,24 @@ impl Connect for Live {
     }
 
     fn http(&self, spec: HttpSpec, start: bool) -> Result<Box<dyn Transport>, TransportError> {
-        let tls = notify_smtp::tls_client_config(
-            spec.ca_pem.as_deref(),
-            &crate::app::account::system_roots(),
-            false,
-        )
-        .map_err(|reason| {
-            TransportError::new(
-                notify_core::ErrorKind::Config,
-                format!(
-                    "ca_file {}: {reason}",
-                    spec.ca_file.as_deref().unwrap_or_default()
-                ),
-            )
-        })?;
+        // A plain http:// URL (a local Healthchecks, ntfy on the LAN) never
+        // asks the roots: the system's are read only for https.
+        let roots = if speaks_tls(&spec.target) {
+            crate::app::account::system_roots()
+        } else {
+            notify_smtp::SystemRoots::Compiled
+        };
+        let tls = notify_smtp::tls_client_config(spec.ca_pem.as_deref(), &roots, false).map_err(
+            |reason| {
+                TransportError::new(
+                    notify_core::ErrorKind::Config,
+                    format!(
+                        "ca_file {}: {reason}",
+                        spec.ca_file.as_deref().unwrap_or_default()
+                    ),
+                )
+            },
+        )?;
         let client = notify_http::HttpClient::new(tls, spec.timeout);
         Ok(match spec.target {
             HttpTarget::Webhook { url, headers } => {

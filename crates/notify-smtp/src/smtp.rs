@@ -310,11 +310,13 @@ impl SmtpConfig {
     /// `ca_pem` certificates (they must parse, and there must be at least
     /// one: [`Error::CaFile`] names `ca_file_label`) and `helo_name`.
     pub fn validate(&self) -> Result<(), Error> {
-        self.prepare().map(|_| ())
+        // The system's certificates are not read to check settings: only
+        // a delivery that speaks TLS needs them.
+        self.prepare(&SystemRoots::Compiled).map(|_| ())
     }
 
     /// The checks of [`SmtpConfig::validate`], keeping what they built.
-    fn prepare(&self) -> Result<Prepared, Error> {
+    fn prepare(&self, system_roots: &SystemRoots) -> Result<Prepared, Error> {
         let host = self.host.trim();
         if host.is_empty() {
             return Err(invalid("server", &self.host, "the host name is empty"));
@@ -371,7 +373,7 @@ impl SmtpConfig {
         let roots = if self.security == Security::None {
             &SystemRoots::Compiled
         } else {
-            &self.system_roots
+            system_roots
         };
         let tls =
             tls::client_config(&extra, roots, self.accept_invalid_certs).map_err(|reason| {
@@ -498,7 +500,7 @@ impl SmtpTransport {
             tls,
             probe_tls,
             helo,
-        } = config.prepare()?;
+        } = config.prepare(&config.system_roots)?;
         Ok(SmtpTransport {
             config,
             tls,
