@@ -658,12 +658,7 @@ fn set_ca_file(env: &Env<'_>, name: &str, path: &str) -> Result<(), CliError> {
 /// token into the account's store.
 async fn login(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
     use notify_http::oauth::OAuthError;
-    let acc = env
-        .loaded
-        .config
-        .accounts
-        .get(name)
-        .ok_or_else(|| unknown(env, name))?;
+    let acc = configured(env, name)?;
     let Some((endpoints, client_id, client_secret)) = account::oauth_of(name, acc)? else {
         return Err(CliError::usage(format!(
             "account `{name}` does not sign in with OAuth (it has no `oauth =`)"
@@ -935,11 +930,7 @@ const EDITABLE: &[&str] = &[
 /// the result as delivery would read it, then writes the file.
 fn edit(env: &Env<'_>, args: AccountEditArgs) -> Result<u8, CliError> {
     let name = args.name.clone();
-    env.loaded
-        .config
-        .accounts
-        .get(&name)
-        .ok_or_else(|| unknown(env, &name))?;
+    configured(env, &name)?;
     let ca_file = match &args.ca_file {
         Some(p) => Some(
             std::path::absolute(notify_secrets::expand_home(p))
@@ -1229,12 +1220,7 @@ fn password_state(connect: &dyn Connect, name: &str, reference: &SecretRef) -> S
 }
 
 fn set_password(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
-    let acc = env
-        .loaded
-        .config
-        .accounts
-        .get(name)
-        .ok_or_else(|| unknown(env, name))?;
+    let acc = configured(env, name)?;
     let Some(password) = acc.password.as_deref() else {
         return Err(CliError::usage(format!(
             "account `{name}` has no `password =`, so it does not log in"
@@ -1266,12 +1252,7 @@ fn set_password(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, 
 }
 
 fn remove(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliError> {
-    let acc = env
-        .loaded
-        .config
-        .accounts
-        .get(name)
-        .ok_or_else(|| unknown(env, name))?;
+    let acc = configured(env, name)?;
     let mut doc = read_doc(env.config_path)?;
     let removed = doc
         .get_mut("accounts")
@@ -1325,6 +1306,15 @@ fn remove(env: &Env<'_>, connect: &dyn Connect, name: &str) -> Result<u8, CliErr
         }
     ));
     Ok(exit::OK)
+}
+
+/// The configured account `name`, or [`unknown`]'s usage error.
+fn configured<'e>(env: &'e Env<'_>, name: &str) -> Result<&'e Account, CliError> {
+    env.loaded
+        .config
+        .accounts
+        .get(name)
+        .ok_or_else(|| unknown(env, name))
 }
 
 /// An account name that is not configured is a usage mistake here.
